@@ -1,0 +1,85 @@
+#!/usr/bin/env bash
+# Builds the real control-plane binaries the local cluster runs (etcd, kube-apiserver,
+# kube-controller-manager, kubectl) and nats-server from the Go module proxy, once, into a cache
+# outside the repository. Reuses what is already there. See docs/adr/0002-local-cluster-without-docker.md.
+#
+# Env:
+#   PROGNOS_ASSETS      directory with prebuilt binaries (like envtest's KUBEBUILDER_ASSETS); when it
+#                       holds all of them nothing is built.
+#   PROGNOS_CACHE_DIR   cache root (default: ${XDG_CACHE_HOME:-$HOME/.cache}/prognos)
+set -euo pipefail
+
+K8S_VERSION=1.36.3
+ETCD_VERSION=3.6.8
+NATS_VERSION=2.15.2
+BINARIES=(etcd kube-apiserver kube-controller-manager kubectl nats-server)
+
+cache_root=${PROGNOS_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/prognos}
+out=${PROGNOS_ASSETS:-$cache_root/bin/k8s-v$K8S_VERSION-etcd-v$ETCD_VERSION-nats-v$NATS_VERSION}
+mkdir -p "$out"
+
+missing=()
+for b in "${BINARIES[@]}"; do [ -x "$out/$b" ] || missing+=("$b"); done
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "$out"
+  exit 0
+fi
+if [ -n "${PROGNOS_ASSETS:-}" ]; then
+  echo "PROGNOS_ASSETS=$PROGNOS_ASSETS lacks: ${missing[*]}; building them there" >&2
+fi
+command -v go >/dev/null || { echo "go is required to build ${missing[*]} (Go >= 1.26)" >&2; exit 1; }
+
+work=$cache_root/build
+mkdir -p "$work"
+export GOFLAGS=-mod=mod CGO_ENABLED=0
+
+want() { [[ " ${missing[*]} " == *" $1 "* ]]; }
+
+if want kube-apiserver || want kube-controller-manager || want kubectl; then
+  mod=$work/kubernetes-$K8S_VERSION
+  mkdir -p "$mod"
+  if [ ! -f "$mod/go.sum" ]; then
+    ( cd "$mod"
+      printf 'module prognos.dev/k8sbuild\n\ngo 1.26\n\nrequire k8s.io/kubernetes v%s\n' "$K8S_VERSION" > go.mod
+      # k8s.io/kubernetes replaces its staging modules with local paths that are not in its module
+      # zip; point each at the version published for this release instead.
+      gomod=$(go mod download -json "k8s.io/kubernetes@v$K8S_VERSION" | sed -n 's/.*"GoMod": "\(.*\)".*/\1/p')
+      grep -E '^\s+k8s\.io/[a-z0-9-]+ => \./staging' "$gomod" | awk '{print $1}' | while read -r m; do
+        go mod edit -replace "$m=$m@v0.${K8S_VERSION#1.}"
+      done
+      printf 'package main\n\nimport (\n\t_ "k8s.io/kubernetes/cmd/kube-apiserver/app"\n\t_ "k8s.io/kubernetes/cmd/kube-controller-manager/app"\n\t_ "k8s.io/kubectl/pkg/cmd"\n)\n\nfunc main() {}\n' > tools.go
+      go mod tidy >/dev/null )
+  fi
+  minor=${K8S_VERSION#1.}; minor=${minor%%.*}
+  ldflags="-s -w"
+  for p in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
+    ldflags+=" -X $p.gitVersion=v$K8S_VERSION -X $p.gitMajor=1 -X $p.gitMinor=$minor -X $p.gitTreeState=clean -X $p.buildDate=1970-01-01T00:00:00Z"
+  done
+  for b in kube-apiserver kube-controller-manager kubectl; do
+    want "$b" || continue
+    echo "building $b v$K8S_VERSION (first time only, several minutes)" >&2
+    ( cd "$mod" && go build -trimpath -ldflags "$ldflags" -o "$out/$b.tmp" "k8s.io/kubernetes/cmd/$b" ) && mv "$out/$b.tmp" "$out/$b"
+  done
+fi
+
+if want etcd; then
+  mod=$work/etcd-$ETCD_VERSION
+  mkdir -p "$mod"
+  ( cd "$mod"
+    if [ ! -f go.sum ]; then
+      printf 'module prognos.dev/etcdbuild\n\ngo 1.26\n\nrequire go.etcd.io/etcd/server/v3 v%s\n' "$ETCD_VERSION" > go.mod
+      for m in api/v3 client/pkg/v3 client/v3 pkg/v3; do go mod edit -require "go.etcd.io/etcd/$m@v$ETCD_VERSION"; done
+      printf 'package main\n\nimport (\n\t"os"\n\n\t"go.etcd.io/etcd/server/v3/etcdmain"\n)\n\nfunc main() { etcdmain.Main(os.Args) }\n' > main.go
+      go mod tidy >/dev/null
+    fi
+    echo "building etcd v$ETCD_VERSION" >&2
+    go build -trimpath -ldflags "-s -w" -o "$out/etcd.tmp" . && mv "$out/etcd.tmp" "$out/etcd" )
+fi
+
+if want nats-server; then
+  echo "building nats-server v$NATS_VERSION" >&2
+  GOBIN=$work/gobin go install -trimpath -ldflags "-s -w" "github.com/nats-io/nats-server/v2@v$NATS_VERSION"
+  cp "$work/gobin/nats-server" "$out/nats-server"
+fi
+
+echo "$out"
