@@ -1,0 +1,427 @@
+// The inference runtime's configuration file. The operator renders it into a ConfigMap; people run
+// `prognos-inference --config runtime.yaml` with the same file. Every field carries a description so
+// the generated reference docs and error messages explain themselves.
+import { readFile } from 'node:fs/promises';
+import { type Static, Type as T } from '@sinclair/typebox';
+import { Value } from '@sinclair/typebox/value';
+import { parse as parseYaml } from 'yaml';
+
+export const AGGREGATIONS = [
+  'mean',
+  'std',
+  'min',
+  'max',
+  'rms',
+  'kurtosis',
+  'slope',
+  'count_since_maintenance',
+] as const;
+export type Aggregation = (typeof AGGREGATIONS)[number];
+
+const Port = T.Integer({ minimum: 0, maximum: 65535, description: 'TCP port (0 = pick a free port).' });
+const TlsFiles = T.Object(
+  {
+    caFile: T.Optional(T.String({ minLength: 1, description: 'PEM CA bundle used to verify the peer.' })),
+    certFile: T.Optional(
+      T.String({ minLength: 1, description: 'PEM certificate presented by this process.' }),
+    ),
+    keyFile: T.Optional(T.String({ minLength: 1, description: 'PEM private key for certFile.' })),
+  },
+  { additionalProperties: false, description: 'TLS material read from mounted files.' },
+);
+
+const Feature = T.Object(
+  {
+    name: T.String({
+      pattern: '^[A-Za-z_][A-Za-z0-9_]*$',
+      description: 'JSON field name of the numeric feature.',
+    }),
+    min: T.Optional(
+      T.Number({
+        description: 'Smallest accepted value; below it the reading is dead-lettered (out_of_range).',
+      }),
+    ),
+    max: T.Optional(
+      T.Number({
+        description: 'Largest accepted value; above it the reading is dead-lettered (out_of_range).',
+      }),
+    ),
+    required: T.Boolean({
+      default: true,
+      description: 'A reading without this field is dead-lettered (missing_field).',
+    }),
+  },
+  { additionalProperties: false },
+);
+
+const MachineIdSource = T.Union(
+  [
+    T.Object(
+      {
+        subjectToken: T.Integer({
+          minimum: 1,
+          description: '1-based token of the subject holding the machine id.',
+        }),
+      },
+      { additionalProperties: false },
+    ),
+    T.Object(
+      { field: T.String({ minLength: 1, description: 'JSON field holding the machine id.' }) },
+      { additionalProperties: false },
+    ),
+  ],
+  { description: 'Where the machine id comes from: a subject token or a JSON field.' },
+);
+
+const Window = T.Object(
+  {
+    feature: T.String({ description: 'Schema feature this window buffers.' }),
+    size: T.Integer({
+      minimum: 1,
+      maximum: 65535,
+      description: 'Number of most recent samples kept per machine.',
+    }),
+    aggregations: T.Array(T.Union(AGGREGATIONS.map((a) => T.Literal(a))), {
+      minItems: 1,
+      uniqueItems: true,
+      description:
+        'Aggregations computed incrementally over the window; each becomes the input `<feature>.<aggregation>`.',
+    }),
+  },
+  { additionalProperties: false },
+);
+
+const Severity = T.Union([T.Literal('warning'), T.Literal('critical')]);
+
+export const RuntimeConfigSchema = T.Object(
+  {
+    namespace: T.String({
+      pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$',
+      description: 'Kubernetes namespace of the MaintenanceModel; a token of every output subject.',
+    }),
+    fleet: T.String({
+      pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$',
+      description: 'SensorFleet name; names the dead-letter subject.',
+    }),
+    model: T.String({ pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$', description: 'MaintenanceModel name.' }),
+    version: T.String({
+      pattern: '^[A-Za-z0-9_-]{1,63}$',
+      description: 'Model version this runtime serves (e.g. v3).',
+    }),
+    role: T.Union([T.Literal('stable'), T.Literal('canary'), T.Literal('shadow')], {
+      description: 'Rollout role; a shadow scores every machine and publishes with role=shadow.',
+    }),
+    task: T.Union([T.Literal('classification'), T.Literal('regression'), T.Literal('anomaly')], {
+      description:
+        'classification: failure probability; regression: remaining useful life; anomaly: autoencoder reconstruction error.',
+    }),
+    nats: T.Object(
+      {
+        servers: T.Array(T.String({ minLength: 1 }), {
+          minItems: 1,
+          description: 'NATS server URLs (nats://host:4222).',
+        }),
+        credentialsFile: T.Optional(
+          T.String({ minLength: 1, description: 'NATS .creds file (JWT + nkey).' }),
+        ),
+        tls: T.Optional(TlsFiles),
+      },
+      { additionalProperties: false, description: 'How to reach NATS.' },
+    ),
+    input: T.Object(
+      {
+        mode: T.Union([T.Literal('jetstream'), T.Literal('core')], {
+          description:
+            'jetstream: durable pull consumer, ack after publish (at-least-once); core: queue group (at-most-once).',
+        }),
+        subject: T.String({ minLength: 1, description: 'Subject (with wildcards) readings arrive on.' }),
+        stream: T.Optional(
+          T.String({ minLength: 1, description: 'JetStream stream name (jetstream mode).' }),
+        ),
+        durable: T.Optional(
+          T.String({ minLength: 1, description: 'Durable consumer name (jetstream mode).' }),
+        ),
+        queueGroup: T.Optional(
+          T.String({ minLength: 1, description: 'Queue group shared by replicas (core mode).' }),
+        ),
+        machineId: MachineIdSource,
+      },
+      { additionalProperties: false, description: 'Where readings come from.' },
+    ),
+    schema: T.Object(
+      {
+        timestampField: T.String({
+          default: 'ts',
+          description: 'Field holding the reading time: epoch milliseconds or an ISO-8601 string.',
+        }),
+        features: T.Array(Feature, { minItems: 1, description: 'Numeric features of a reading.' }),
+        maxMessageBytes: T.Integer({
+          minimum: 64,
+          default: 4096,
+          description: 'Larger messages are dead-lettered (oversized).',
+        }),
+        maxFutureSkewMs: T.Integer({
+          minimum: 0,
+          default: 300_000,
+          description: 'Timestamps further ahead of the receive time are dead-lettered.',
+        }),
+      },
+      { additionalProperties: false, description: 'Reading schema, shared with the SensorFleet.' },
+    ),
+    windows: T.Array(Window, {
+      default: [],
+      description: 'Per-machine windows over features (one per feature).',
+    }),
+    artifact: T.Object(
+      {
+        uri: T.String({
+          pattern: '^(file://|https://|nats-os://)',
+          description: 'file:///path, https://host/path or nats-os://<bucket>/<name>.',
+        }),
+        sha256: T.String({
+          pattern: '^[a-f0-9]{64}$',
+          description: 'Hex sha256 of the artifact; verified before a session is created.',
+        }),
+        inputs: T.Array(T.String({ pattern: '^[A-Za-z_][A-Za-z0-9_]*(\\.[a-z_]+)?$' }), {
+          minItems: 1,
+          description:
+            'Model input columns in order: `<feature>` (latest value) or `<feature>.<aggregation>`.',
+        }),
+        output: T.Optional(
+          T.String({ minLength: 1, description: 'Model output to read; default: the first output.' }),
+        ),
+      },
+      { additionalProperties: false, description: 'The ONNX model to serve.' },
+    ),
+    thresholds: T.Object(
+      {
+        warning: T.Number({
+          description:
+            'classification/anomaly: score at or above is warning; regression: RUL at or below is warning.',
+        }),
+        critical: T.Number({
+          description:
+            'classification/anomaly: score at or above is critical; regression: RUL at or below is critical.',
+        }),
+        horizonCycles: T.Optional(
+          T.Number({
+            exclusiveMinimum: 0,
+            description: 'regression: RUL at which health is 100 (default 2 × warning).',
+          }),
+        ),
+        errorScale: T.Optional(
+          T.Number({
+            exclusiveMinimum: 0,
+            description: 'anomaly: reconstruction error at which health is 0 (default critical).',
+          }),
+        ),
+      },
+      {
+        additionalProperties: false,
+        description: 'Severity thresholds; the health score 0-100 derives from them.',
+      },
+    ),
+    fallback: T.Object(
+      {
+        rules: T.Array(
+          T.Object(
+            {
+              feature: T.String({ description: 'An input name (`<feature>` or `<feature>.<aggregation>`).' }),
+              above: T.Optional(T.Number({ description: 'Fires when the value is above this.' })),
+              below: T.Optional(T.Number({ description: 'Fires when the value is below this.' })),
+              severity: Severity,
+            },
+            { additionalProperties: false },
+          ),
+          { default: [] },
+        ),
+      },
+      {
+        additionalProperties: false,
+        default: {},
+        description: 'Threshold rules that score readings (marked fallback) when no model can serve.',
+      },
+    ),
+    batching: T.Object(
+      {
+        maxBatch: T.Integer({ minimum: 1, maximum: 4096, default: 256, description: 'Rows per ORT run.' }),
+        maxDelayMs: T.Number({
+          minimum: 0,
+          maximum: 1000,
+          default: 5,
+          description: 'Longest a reading waits for its batch to fill.',
+        }),
+      },
+      { additionalProperties: false, default: {} },
+    ),
+    explain: T.Object(
+      {
+        enabled: T.Boolean({
+          default: true,
+          description: 'Attach per-feature contributions to every prediction.',
+        }),
+        method: T.Union([T.Literal('auto'), T.Literal('linear'), T.Literal('occlusion')], {
+          default: 'auto',
+          description:
+            'auto: exact for models whose metadata declares them linear, occlusion against the baseline otherwise.',
+        }),
+      },
+      { additionalProperties: false, default: {} },
+    ),
+    ort: T.Object(
+      {
+        intraOpThreads: T.Integer({
+          minimum: 1,
+          default: 1,
+          description: 'ORT intra-op threads (ORT would otherwise size by host cores).',
+        }),
+        interOpThreads: T.Integer({ minimum: 1, default: 1, description: 'ORT inter-op threads.' }),
+      },
+      { additionalProperties: false, default: {} },
+    ),
+    machineTtlSeconds: T.Integer({
+      minimum: 1,
+      default: 3600,
+      description: 'Window state of a machine idle this long is evicted.',
+    }),
+    alerts: T.Object(
+      {
+        hysteresis: T.Number({
+          minimum: 0,
+          default: 0,
+          description: 'Score margin past a threshold needed before an alert de-escalates.',
+        }),
+      },
+      { additionalProperties: false, default: {} },
+    ),
+    grpc: T.Object(
+      {
+        port: Port,
+        host: T.String({ default: '0.0.0.0' }),
+        tls: T.Optional(
+          T.Object(
+            {
+              ...TlsFiles.properties,
+              requireClientCert: T.Boolean({
+                default: false,
+                description: 'mTLS: reject clients without a certificate signed by caFile.',
+              }),
+            },
+            { additionalProperties: false },
+          ),
+        ),
+      },
+      { additionalProperties: false, default: { port: 50051 }, description: 'gRPC server.' },
+    ),
+    http: T.Object(
+      { port: Port, host: T.String({ default: '0.0.0.0' }) },
+      { additionalProperties: false, default: { port: 8080 }, description: '/metrics, /healthz, /readyz.' },
+    ),
+    telemetry: T.Object(
+      { intervalMs: T.Integer({ minimum: 100, default: 5000, description: 'Telemetry publish period.' }) },
+      { additionalProperties: false, default: {} },
+    ),
+    rollout: T.Object(
+      {
+        kvBucket: T.String({ default: 'prognos-rollouts', description: 'KV bucket holding live splits.' }),
+        key: T.Optional(
+          T.String({ description: 'Key of this model’s split; default `<namespace>.<model>`.' }),
+        ),
+      },
+      { additionalProperties: false, default: {} },
+    ),
+    state: T.Object(
+      {
+        kvBucket: T.String({
+          default: 'prognos-machine-health',
+          description: 'KV bucket with the latest health per machine.',
+        }),
+      },
+      { additionalProperties: false, default: {} },
+    ),
+  },
+  { additionalProperties: false },
+);
+
+export type RuntimeConfig = Static<typeof RuntimeConfigSchema>;
+
+export class ConfigError extends Error {
+  readonly path: string;
+  constructor(path: string, message: string) {
+    super(`${path || '/'}: ${message}`);
+    this.name = 'ConfigError';
+    this.path = path;
+  }
+}
+
+/** Validates an already-parsed document: defaults applied, schema checked, then cross-field rules. */
+export function parseRuntimeConfig(doc: unknown): RuntimeConfig {
+  const withDefaults = Value.Default(RuntimeConfigSchema, structuredClone(doc));
+  const first = Value.Errors(RuntimeConfigSchema, withDefaults).First();
+  if (first) throw new ConfigError(first.path, first.message);
+  const config = withDefaults as RuntimeConfig;
+  checkCrossFieldRules(config);
+  return config;
+}
+
+/** Reads a YAML or JSON runtime config file (JSON is YAML, so one parser serves both). */
+export async function loadRuntimeConfig(path: string): Promise<RuntimeConfig> {
+  const text = await readFile(path, 'utf8');
+  let doc: unknown;
+  try {
+    doc = parseYaml(text);
+  } catch (error) {
+    throw new ConfigError('', `${path} is not valid YAML/JSON: ${(error as Error).message}`);
+  }
+  return parseRuntimeConfig(doc);
+}
+
+export function rolloutKey(config: RuntimeConfig): string {
+  return config.rollout.key ?? `${config.namespace}.${config.model}`;
+}
+
+function checkCrossFieldRules(config: RuntimeConfig): void {
+  const features = new Map(config.schema.features.map((f, i) => [f.name, i]));
+  if (features.size !== config.schema.features.length)
+    throw new ConfigError('/schema/features', 'feature names must be unique');
+  config.schema.features.forEach((f, i) => {
+    if (f.min !== undefined && f.max !== undefined && f.min > f.max)
+      throw new ConfigError(`/schema/features/${i}`, 'min must not exceed max');
+  });
+  const windowed = new Map<string, ReadonlySet<string>>();
+  config.windows.forEach((w, i) => {
+    if (!features.has(w.feature))
+      throw new ConfigError(`/windows/${i}/feature`, `unknown feature "${w.feature}"`);
+    if (windowed.has(w.feature))
+      throw new ConfigError(`/windows/${i}/feature`, `feature "${w.feature}" already has a window`);
+    windowed.set(w.feature, new Set(w.aggregations));
+  });
+  const knownInput = (name: string): string | undefined => {
+    const [feature = '', aggregation] = name.split('.');
+    if (!features.has(feature)) return `unknown feature "${feature}"`;
+    if (aggregation !== undefined && !windowed.get(feature)?.has(aggregation))
+      return `no window computes ${aggregation} for "${feature}"`;
+    return undefined;
+  };
+  config.artifact.inputs.forEach((name, i) => {
+    const problem = knownInput(name);
+    if (problem) throw new ConfigError(`/artifact/inputs/${i}`, problem);
+  });
+  if (new Set(config.artifact.inputs).size !== config.artifact.inputs.length)
+    throw new ConfigError('/artifact/inputs', 'inputs must be unique');
+  config.fallback.rules.forEach((r, i) => {
+    const problem = knownInput(r.feature);
+    if (problem) throw new ConfigError(`/fallback/rules/${i}/feature`, problem);
+    if (r.above === undefined && r.below === undefined)
+      throw new ConfigError(`/fallback/rules/${i}`, 'a rule needs above or below');
+  });
+  const { warning, critical } = config.thresholds;
+  if (config.task === 'regression' ? critical > warning : critical < warning) {
+    const order =
+      config.task === 'regression' ? 'critical <= warning (lower RUL is worse)' : 'warning <= critical';
+    throw new ConfigError('/thresholds', `expected ${order}`);
+  }
+  if (config.input.mode === 'jetstream' && (!config.input.stream || !config.input.durable)) {
+    throw new ConfigError('/input', 'jetstream mode needs stream and durable');
+  }
+}
