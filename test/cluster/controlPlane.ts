@@ -33,6 +33,8 @@ export interface ControlPlaneOptions {
   binaries: Pick<Binaries, 'etcd' | 'kubeApiserver' | 'kubeControllerManager'>;
   /** Where the admin kubeconfig goes (default `<stateDir>/kubeconfig`). */
   kubeconfig?: string;
+  /** Environment of the control-plane processes (default: this process's). */
+  env?: NodeJS.ProcessEnv;
   onUnexpectedExit?: (name: string, exit: string) => void;
 }
 
@@ -93,7 +95,7 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
   const adminTls = { ca: caPem, cert: pem(certs.adminCert), key: pem(certs.adminKey) };
 
   const spawn = (name: string, binary: string, args: string[]): ManagedProcess =>
-    spawnManaged({ name, binary, args, logDir, onUnexpectedExit: opts.onUnexpectedExit });
+    spawnManaged({ name, binary, args, logDir, env: opts.env, onUnexpectedExit: opts.onUnexpectedExit });
 
   let etcd: ManagedProcess | undefined;
   let apiServer: ManagedProcess | undefined;

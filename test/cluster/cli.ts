@@ -1,0 +1,174 @@
+// The local sandbox: `up` (background), `down`, `status`, `restart-apiserver`, `demo`.
+// Usage: scripts/node24 test/cluster/cli.ts <command>   (npm run env:up / env:down / demo)
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { repoRoot } from './binaries.ts';
+import { runControlAction } from './controlServer.ts';
+import { envFileName, type EnvironmentInfo } from './environment.ts';
+import { envSummary } from './envSummary.ts';
+import { tail } from './managedProcess.ts';
+import { processesOfStateDir, terminate } from './stateDirProcesses.ts';
+import { runningSupervisor, supervisorErrorFile, supervisorLogFile } from './supervisorFiles.ts';
+
+// PROGNOS_ENV_DIR lets a second sandbox (or a test of this CLI) live elsewhere.
+const stateDir = resolve(process.env.PROGNOS_ENV_DIR ?? join(repoRoot, '.prognos-env'));
+const envFile = join(stateDir, envFileName);
+const upTimeoutMs = 180_000;
+const downTimeoutMs = 60_000;
+
+function readEnv(): EnvironmentInfo | undefined {
+  try {
+    return JSON.parse(readFileSync(envFile, 'utf8')) as EnvironmentInfo;
+  } catch {
+    return undefined;
+  }
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** Starts the supervisor in the background unless one runs; resolves with the ready environment. */
+async function up(): Promise<EnvironmentInfo> {
+  const running = runningSupervisor(stateDir);
+  const current = readEnv();
+  if (running !== undefined && current) {
+    console.log(envSummary(current, undefined));
+    return current;
+  }
+  if (running !== undefined)
+    throw new Error(`a supervisor (pid ${running}) is still starting or stopping; try again`);
+  const started = Date.now();
+  // Survivors of a supervisor that was killed would hold on to the state dir's files.
+  await terminate(processesOfStateDir(stateDir).map((p) => p.pid));
+  mkdirSync(join(stateDir, 'logs'), { recursive: true });
+  rmSync(envFile, { force: true });
+  rmSync(supervisorErrorFile(stateDir), { force: true });
+  const logFile = supervisorLogFile(stateDir);
+  const log = openSync(logFile, 'a');
+  const supervisor = spawn(process.execPath, [join(repoRoot, 'test/cluster/supervisor.ts'), stateDir], {
+    cwd: repoRoot,
+    detached: true,
+    stdio: ['ignore', log, log],
+  });
+  supervisor.unref();
+  let exited = false;
+  supervisor.once('exit', () => (exited = true));
+  const deadline = started + upTimeoutMs;
+  for (;;) {
+    const info = readEnv();
+    if (info) {
+      console.log(envSummary(info, Date.now() - started));
+      return info;
+    }
+    if (exited) {
+      const reason = existsSync(supervisorErrorFile(stateDir))
+        ? readFileSync(supervisorErrorFile(stateDir), 'utf8')
+        : tail(logFile);
+      throw new Error(`the environment failed to start (supervisor log: ${logFile}):\n${reason}`);
+    }
+    if (Date.now() > deadline) {
+      process.kill(supervisor.pid!, 'SIGTERM');
+      throw new Error(`the environment was not ready within ${upTimeoutMs / 1000} s; see ${logFile}`);
+    }
+    await sleep(100);
+  }
+}
+
+/** Stops the supervisor, then proves that no process of the environment is left. */
+async function down(): Promise<void> {
+  const started = Date.now();
+  const pid = runningSupervisor(stateDir);
+  if (pid !== undefined) {
+    process.kill(pid, 'SIGTERM');
+    const deadline = started + downTimeoutMs;
+    while (runningSupervisor(stateDir) === pid && Date.now() < deadline) await sleep(100);
+    if (runningSupervisor(stateDir) === pid) {
+      console.error(`supervisor (pid ${pid}) did not stop within ${downTimeoutMs / 1000} s; killing it`);
+      process.kill(pid, 'SIGKILL');
+    }
+  }
+  const left = processesOfStateDir(stateDir);
+  if (left.length > 0) {
+    console.error(
+      `processes left behind (now killed):\n${left.map((p) => `  ${p.pid} ${p.cmdline}`).join('\n')}`,
+    );
+    await terminate(left.map((p) => p.pid));
+    rmSync(envFile, { force: true });
+    process.exitCode = 1;
+    return;
+  }
+  console.log(
+    pid === undefined
+      ? 'Prognos environment was not running; no process of it is left.'
+      : `Prognos environment stopped in ${((Date.now() - started) / 1000).toFixed(1)} s; no process of it is left.`,
+  );
+}
+
+function status(): void {
+  const pid = runningSupervisor(stateDir);
+  const info = readEnv();
+  if (pid === undefined) console.log('supervisor: not running');
+  else console.log(`supervisor: pid ${pid}${info ? ', environment ready' : ', starting or stopping'}`);
+  if (info) console.log(envSummary(info, undefined));
+  const procs = processesOfStateDir(stateDir);
+  console.log(`processes (${procs.length}):`);
+  for (const p of procs) console.log(`  ${p.pid} ${p.cmdline.slice(0, 160)}`);
+}
+
+function kubectl(info: EnvironmentInfo, args: string[]): void {
+  console.log(`$ kubectl ${args.join(' ')}`);
+  const r = spawnSync(info.kubectl, args, {
+    stdio: 'inherit',
+    env: { ...process.env, KUBECONFIG: info.kubeconfig },
+  });
+  if (r.status !== 0) throw new Error(`kubectl ${args.join(' ')} failed (exit ${r.status ?? r.signal})`);
+}
+
+const yamlFiles = (dir: string): string[] =>
+  existsSync(dir)
+    ? readdirSync(dir)
+        .filter((f) => /\.ya?ml$/.test(f) && !/^kustomization\.ya?ml$/.test(f))
+        .sort()
+        .map((f) => join(dir, f))
+    : [];
+
+/** Brings the environment up and shows Prognos on it: the CRDs and the samples applied. */
+async function demo(): Promise<void> {
+  const info = await up();
+  const crds = yamlFiles(join(repoRoot, 'crds'));
+  if (crds.length === 0) {
+    console.log('\nno CRDs in crds/ yet (npm run generate writes them); nothing to apply');
+    return;
+  }
+  kubectl(info, ['apply', ...crds.flatMap((f) => ['-f', f])]);
+  kubectl(info, ['wait', '--for=condition=Established', '--timeout=60s', ...crds.flatMap((f) => ['-f', f])]);
+  const samples = yamlFiles(join(repoRoot, 'config/samples'));
+  if (samples.length > 0) kubectl(info, ['apply', ...samples.flatMap((f) => ['-f', f])]);
+  else console.log('no samples in config/samples/ yet');
+  kubectl(info, ['get', 'prognos', '-A']);
+}
+
+const commands: Record<string, () => unknown> = {
+  up,
+  down,
+  status,
+  demo,
+  'restart-apiserver': async () => {
+    const info = readEnv();
+    if (!info) throw new Error('the environment is not up');
+    await runControlAction(info.controlUrl, 'restart-apiserver');
+    console.log('kube-apiserver restarted and ready');
+  },
+};
+
+const command = commands[process.argv[2] ?? ''];
+if (!command) {
+  console.error(`usage: cli.ts <${Object.keys(commands).join('|')}>`);
+  process.exit(2);
+}
+try {
+  await command();
+} catch (err) {
+  console.error((err as Error).message);
+  process.exitCode = 1;
+}
