@@ -1,0 +1,360 @@
+// Per-machine ring buffers for windowed features, stored in chunked typed-array slabs so 100k
+// machines cost a few hundred bytes of JS heap each: no per-machine objects besides the id map.
+// Aggregations are incremental (running shifted moments, recompute-on-evict min/max); sums are
+// recomputed exactly whenever a ring wraps, which bounds floating-point drift at O(1) amortised.
+import type { Aggregation } from './config.ts';
+import {
+  type WindowMoments,
+  windowKurtosis,
+  windowMean,
+  windowRms,
+  windowSlope,
+  windowStd,
+} from './aggregations.ts';
+
+export interface WindowSpec {
+  /** Index of the feature in the reading's values. */
+  featureIndex: number;
+  size: number;
+  aggregations: readonly Aggregation[];
+}
+
+// Float64 stats per (machine, window).
+const K = 0;
+const S1 = 1;
+const S2 = 2;
+const S3 = 3;
+const S4 = 4;
+const ST = 5;
+const MIN = 6;
+const MAX = 7;
+const STATS = 8;
+// Uint16 counters per (machine, window).
+const COUNT = 0;
+const HEAD = 1;
+const COUNTERS = 2;
+
+interface Chunk {
+  samples: Float32Array;
+  stats: Float64Array;
+  counters: Uint16Array;
+  latest: Float64Array;
+  sinceMaintenance: Uint32Array;
+  lastSeen: Float64Array;
+}
+
+export interface WindowStoreOptions {
+  /** Machine slots allocated together; memory grows a chunk at a time. */
+  chunkMachines?: number;
+}
+
+export class WindowStore {
+  readonly featureCount: number;
+  readonly specs: readonly WindowSpec[];
+  private readonly offsets: Int32Array; // sample offset of each window inside a machine's record
+  private readonly samplesPerMachine: number;
+  private readonly tracksExtremes: Uint8Array;
+  private readonly chunkMachines: number;
+  private readonly chunks: Chunk[] = [];
+  private readonly slots = new Map<string, number>();
+  private readonly ids: (string | undefined)[] = [];
+  private readonly free: number[] = [];
+  private readonly moments: WindowMoments = { n: 0, k: 0, s1: 0, s2: 0, s3: 0, s4: 0, st: 0 };
+
+  constructor(specs: readonly WindowSpec[], featureCount: number, options: WindowStoreOptions = {}) {
+    this.specs = specs;
+    this.featureCount = featureCount;
+    this.chunkMachines = options.chunkMachines ?? 4096;
+    this.offsets = new Int32Array(specs.length);
+    let offset = 0;
+    specs.forEach((s, w) => {
+      this.offsets[w] = offset;
+      offset += s.size;
+    });
+    this.samplesPerMachine = offset;
+    this.tracksExtremes = Uint8Array.from(specs, (s) =>
+      s.aggregations.includes('min') || s.aggregations.includes('max') ? 1 : 0,
+    );
+  }
+
+  get machineCount(): number {
+    return this.slots.size;
+  }
+
+  /** Allocated slot capacity (machines), for memory accounting. */
+  get capacity(): number {
+    return this.chunks.length * this.chunkMachines;
+  }
+
+  has(machineId: string): boolean {
+    return this.slots.has(machineId);
+  }
+
+  /** Appends one reading's values (NaN = absent, not buffered) and returns the machine's slot. */
+  push(machineId: string, values: Float64Array, now: number): number {
+    const slot = this.slotFor(machineId);
+    const chunk = this.chunks[Math.floor(slot / this.chunkMachines)]!;
+    const local = slot % this.chunkMachines;
+    chunk.lastSeen[local] = now;
+    chunk.sinceMaintenance[local]! += 1;
+    const latestBase = local * this.featureCount;
+    for (let f = 0; f < this.featureCount; f++) {
+      const v = values[f]!;
+      if (!Number.isNaN(v)) chunk.latest[latestBase + f] = v;
+    }
+    for (let w = 0; w < this.specs.length; w++) {
+      const v = values[this.specs[w]!.featureIndex]!;
+      if (!Number.isNaN(v)) this.pushSample(chunk, local, w, v);
+    }
+    return slot;
+  }
+
+  /** Latest value of a feature (carried forward when a reading omits it); NaN if never seen. */
+  latest(slot: number, featureIndex: number): number {
+    const chunk = this.chunks[Math.floor(slot / this.chunkMachines)]!;
+    return chunk.latest[(slot % this.chunkMachines) * this.featureCount + featureIndex]!;
+  }
+
+  /** One aggregation of window `w`; 0 while the window is empty. */
+  aggregate(slot: number, w: number, aggregation: Aggregation): number {
+    const chunk = this.chunks[Math.floor(slot / this.chunkMachines)]!;
+    const local = slot % this.chunkMachines;
+    if (aggregation === 'count_since_maintenance') return chunk.sinceMaintenance[local]!;
+    const base = (local * this.specs.length + w) * STATS;
+    const n = chunk.counters[(local * this.specs.length + w) * COUNTERS + COUNT]!;
+    if (n === 0) return 0;
+    if (aggregation === 'min') return chunk.stats[base + MIN]!;
+    if (aggregation === 'max') return chunk.stats[base + MAX]!;
+    const m = this.moments;
+    m.n = n;
+    m.k = chunk.stats[base + K]!;
+    m.s1 = chunk.stats[base + S1]!;
+    m.s2 = chunk.stats[base + S2]!;
+    m.s3 = chunk.stats[base + S3]!;
+    m.s4 = chunk.stats[base + S4]!;
+    m.st = chunk.stats[base + ST]!;
+    switch (aggregation) {
+      case 'mean':
+        return windowMean(m);
+      case 'std':
+        return windowStd(m);
+      case 'rms':
+        return windowRms(m);
+      case 'kurtosis':
+        return windowKurtosis(m);
+      case 'slope':
+        return windowSlope(m);
+    }
+  }
+
+  /** Samples of window `w`, oldest first (for tests and debugging; allocates). */
+  samples(slot: number, w: number): number[] {
+    const chunk = this.chunks[Math.floor(slot / this.chunkMachines)]!;
+    const local = slot % this.chunkMachines;
+    const size = this.specs[w]!.size;
+    const c = (local * this.specs.length + w) * COUNTERS;
+    const n = chunk.counters[c + COUNT]!;
+    const start = n === size ? chunk.counters[c + HEAD]! : 0;
+    const base = local * this.samplesPerMachine + this.offsets[w]!;
+    return Array.from({ length: n }, (_, i) => chunk.samples[base + ((start + i) % size)]!);
+  }
+
+  slotOf(machineId: string): number | undefined {
+    return this.slots.get(machineId);
+  }
+
+  /** A maintenance event restarts the machine's count_since_maintenance. */
+  markMaintenance(machineId: string): boolean {
+    const slot = this.slots.get(machineId);
+    if (slot === undefined) return false;
+    this.chunks[Math.floor(slot / this.chunkMachines)]!.sinceMaintenance[slot % this.chunkMachines] = 0;
+    return true;
+  }
+
+  /** Forgets machines not seen since `now - ttlMs`; returns their ids. O(capacity): call periodically. */
+  evictIdle(now: number, ttlMs: number): string[] {
+    const evicted: string[] = [];
+    const cutoff = now - ttlMs;
+    for (let slot = 0; slot < this.ids.length; slot++) {
+      const id = this.ids[slot];
+      if (id === undefined) continue;
+      if (this.chunks[Math.floor(slot / this.chunkMachines)]!.lastSeen[slot % this.chunkMachines]! < cutoff) {
+        this.release(slot);
+        evicted.push(id);
+      }
+    }
+    return evicted;
+  }
+
+  delete(machineId: string): boolean {
+    const slot = this.slots.get(machineId);
+    if (slot === undefined) return false;
+    this.release(slot);
+    return true;
+  }
+
+  private release(slot: number): void {
+    this.slots.delete(this.ids[slot]!);
+    this.ids[slot] = undefined;
+    this.free.push(slot);
+  }
+
+  private slotFor(machineId: string): number {
+    const existing = this.slots.get(machineId);
+    if (existing !== undefined) return existing;
+    if (this.free.length === 0) this.grow();
+    const slot = this.free.pop()!;
+    this.reset(slot);
+    this.slots.set(machineId, slot);
+    this.ids[slot] = machineId;
+    return slot;
+  }
+
+  private grow(): void {
+    const n = this.chunkMachines;
+    const windows = this.specs.length;
+    const first = this.chunks.length * n;
+    this.chunks.push({
+      samples: new Float32Array(n * this.samplesPerMachine),
+      stats: new Float64Array(n * windows * STATS),
+      counters: new Uint16Array(n * windows * COUNTERS),
+      latest: new Float64Array(n * this.featureCount),
+      sinceMaintenance: new Uint32Array(n),
+      lastSeen: new Float64Array(n),
+    });
+    // Highest first so pop() hands out low slots first.
+    for (let slot = first + n - 1; slot >= first; slot--) this.free.push(slot);
+  }
+
+  private reset(slot: number): void {
+    const chunk = this.chunks[Math.floor(slot / this.chunkMachines)]!;
+    const local = slot % this.chunkMachines;
+    const windows = this.specs.length;
+    chunk.counters.fill(0, local * windows * COUNTERS, (local + 1) * windows * COUNTERS);
+    chunk.stats.fill(0, local * windows * STATS, (local + 1) * windows * STATS);
+    chunk.latest.fill(NaN, local * this.featureCount, (local + 1) * this.featureCount);
+    chunk.sinceMaintenance[local] = 0;
+  }
+
+  private pushSample(chunk: Chunk, local: number, w: number, value: number): void {
+    const size = this.specs[w]!.size;
+    const c = (local * this.specs.length + w) * COUNTERS;
+    const b = (local * this.specs.length + w) * STATS;
+    const sampleBase = local * this.samplesPerMachine + this.offsets[w]!;
+    const { counters, stats, samples } = chunk;
+    const n = counters[c + COUNT]!;
+    const head = counters[c + HEAD]!;
+    const x = Math.fround(value); // exactly what the Float32 slab stores, so eviction subtracts what was added
+    if (n === 0) {
+      stats[b + K] = x;
+      stats[b + MIN] = x;
+      stats[b + MAX] = x;
+    }
+    const y = x - stats[b + K]!;
+    const y2 = y * y;
+    if (n < size) {
+      stats[b + ST] = stats[b + ST]! + n * y;
+      stats[b + S1] = stats[b + S1]! + y;
+      stats[b + S2] = stats[b + S2]! + y2;
+      stats[b + S3] = stats[b + S3]! + y2 * y;
+      stats[b + S4] = stats[b + S4]! + y2 * y2;
+      samples[sampleBase + head] = x;
+      counters[c + COUNT] = n + 1;
+      counters[c + HEAD] = (head + 1) % size;
+      if (x < stats[b + MIN]!) stats[b + MIN] = x;
+      if (x > stats[b + MAX]!) stats[b + MAX] = x;
+      if (this.shiftIsStale(stats, b, n + 1)) this.recompute(samples, sampleBase, size, 0, n + 1, stats, b);
+      return;
+    }
+    const evicted = samples[sampleBase + head]!;
+    const e = evicted - stats[b + K]!;
+    const e2 = e * e;
+    stats[b + ST] = stats[b + ST]! - (stats[b + S1]! - e) + (size - 1) * y;
+    stats[b + S1] = stats[b + S1]! - e + y;
+    stats[b + S2] = stats[b + S2]! - e2 + y2;
+    stats[b + S3] = stats[b + S3]! - e2 * e + y2 * y;
+    stats[b + S4] = stats[b + S4]! - e2 * e2 + y2 * y2;
+    samples[sampleBase + head] = x;
+    const nextHead = (head + 1) % size;
+    counters[c + HEAD] = nextHead;
+    if (this.tracksExtremes[w]) this.updateExtremes(samples, sampleBase, size, stats, b, x, evicted);
+    if (nextHead === 0 || this.shiftIsStale(stats, b, size))
+      this.recompute(samples, sampleBase, size, nextHead, size, stats, b);
+  }
+
+  /**
+   * True when the window mean has moved far from the shift K relative to the spread (a step change):
+   * the fourth moment would then lose digits to cancellation, so the sums are rebuilt around the mean.
+   */
+  private shiftIsStale(stats: Float64Array, b: number, n: number): boolean {
+    const mu = stats[b + S1]! / n;
+    const mu2 = mu * mu;
+    const m2 = stats[b + S2]! / n - mu2;
+    const k = stats[b + K]!;
+    return mu2 > 64 * m2 && mu2 > 1e-20 * k * k;
+  }
+
+  private updateExtremes(
+    samples: Float32Array,
+    base: number,
+    size: number,
+    stats: Float64Array,
+    b: number,
+    added: number,
+    evicted: number,
+  ): void {
+    const min = stats[b + MIN]!;
+    const max = stats[b + MAX]!;
+    if (added <= min) stats[b + MIN] = added;
+    else if (evicted === min) stats[b + MIN] = scanMin(samples, base, size);
+    if (added >= max) stats[b + MAX] = added;
+    else if (evicted === max) stats[b + MAX] = scanMax(samples, base, size);
+  }
+
+  /** Exact sums around the window mean for `n` samples, oldest at ring position `start`. */
+  private recompute(
+    samples: Float32Array,
+    base: number,
+    size: number,
+    start: number,
+    n: number,
+    stats: Float64Array,
+    b: number,
+  ): void {
+    let sum = 0;
+    for (let i = 0; i < n; i++) sum += samples[base + i]!;
+    const k = sum / n;
+    let s1 = 0;
+    let s2 = 0;
+    let s3 = 0;
+    let s4 = 0;
+    let st = 0;
+    for (let t = 0; t < n; t++) {
+      const y = samples[base + ((start + t) % size)]! - k;
+      const y2 = y * y;
+      s1 += y;
+      s2 += y2;
+      s3 += y2 * y;
+      s4 += y2 * y2;
+      st += t * y;
+    }
+    stats[b + K] = k;
+    stats[b + S1] = s1;
+    stats[b + S2] = s2;
+    stats[b + S3] = s3;
+    stats[b + S4] = s4;
+    stats[b + ST] = st;
+  }
+}
+
+function scanMin(samples: Float32Array, base: number, size: number): number {
+  let m = Infinity;
+  for (let i = 0; i < size; i++) if (samples[base + i]! < m) m = samples[base + i]!;
+  return m;
+}
+
+function scanMax(samples: Float32Array, base: number, size: number): number {
+  let m = -Infinity;
+  for (let i = 0; i < size; i++) if (samples[base + i]! > m) m = samples[base + i]!;
+  return m;
+}
