@@ -1,0 +1,115 @@
+import type { V1Deployment, V1Volume, V1VolumeMount } from '@kubernetes/client-node';
+import type { MaintenanceModel } from '../../api/maintenanceModel.ts';
+import type { SensorFleet } from '../../api/sensorFleet.ts';
+import { configMapName } from './configMap.ts';
+import { commonLabels, childMeta, selectorLabels } from './objectMeta.ts';
+import { CONFIG_FILE, HTTP_PORT, MOUNTS } from './runtimeConfig.ts';
+
+export const DEFAULT_INFERENCE_IMAGE = 'ghcr.io/prognos/prognos:0.1.0';
+export const CONFIG_HASH_ANNOTATION = 'prognos.dev/config-hash';
+
+export interface DeploymentInputs {
+  model: MaintenanceModel;
+  fleet: SensorFleet;
+  image: string;
+  /** configHash() of the rendered runtime config: a change rolls the pods. */
+  configHash: string;
+  /** Version actually served (the last verified one), for the pod label. */
+  version: string;
+}
+
+/** The API accepts integer quantities (`cpu: 1`) as core/v1 does; the client's type wants strings. */
+function quantities(
+  resources: MaintenanceModel['spec']['serving']['resources'],
+): { requests?: Record<string, string>; limits?: Record<string, string> } | undefined {
+  if (!resources) return undefined;
+  const str = (m: Record<string, string | number>) => Object.fromEntries(Object.entries(m).map(([k, v]) => [k, String(v)]));
+  return {
+    ...(resources.requests ? { requests: str(resources.requests) } : {}),
+    ...(resources.limits ? { limits: str(resources.limits) } : {}),
+  };
+}
+
+/** Long enough for the runtime to drain NATS and ack its last batch before SIGKILL. */
+const TERMINATION_GRACE_SECONDS = 30;
+
+function secretVolumes({ model, fleet }: DeploymentInputs): { volumes: V1Volume[]; mounts: V1VolumeMount[] } {
+  const volumes: V1Volume[] = [];
+  const mounts: V1VolumeMount[] = [];
+  const add = (name: string, secretName: string, mountPath: string) => {
+    volumes.push({ name, secret: { secretName, defaultMode: 0o440 } });
+    mounts.push({ name, mountPath, readOnly: true });
+  };
+  if (fleet.spec.nats.credentialsSecretRef) add('nats-credentials', fleet.spec.nats.credentialsSecretRef.name, MOUNTS.natsCredentials);
+  if (fleet.spec.nats.tlsSecretRef) add('nats-tls', fleet.spec.nats.tlsSecretRef.name, MOUNTS.natsTls);
+  if (model.spec.serving.grpc.tlsSecretRef) add('grpc-tls', model.spec.serving.grpc.tlsSecretRef.name, MOUNTS.grpcTls);
+  return { volumes, mounts };
+}
+
+/**
+ * The stable runtime Deployment. Rolling update with maxUnavailable 0: a new version's pod must be
+ * ready before an old one stops, so the stable never scales down before its replacement serves.
+ */
+export function desiredDeployment(inputs: DeploymentInputs): V1Deployment {
+  const { model, image, configHash, version } = inputs;
+  const secrets = secretVolumes(inputs);
+  const resources = quantities(model.spec.serving.resources);
+  return {
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
+    metadata: childMeta(model, model.metadata.name!),
+    spec: {
+      replicas: model.spec.serving.replicas,
+      selector: { matchLabels: selectorLabels(model) },
+      strategy: { type: 'RollingUpdate', rollingUpdate: { maxUnavailable: 0, maxSurge: 1 } },
+      template: {
+        metadata: {
+          labels: { ...commonLabels(model), 'prognos.dev/version': version },
+          annotations: { [CONFIG_HASH_ANNOTATION]: configHash },
+        },
+        spec: {
+          terminationGracePeriodSeconds: TERMINATION_GRACE_SECONDS,
+          automountServiceAccountToken: false,
+          securityContext: { runAsNonRoot: true, runAsUser: 1000, runAsGroup: 1000, seccompProfile: { type: 'RuntimeDefault' } },
+          containers: [
+            {
+              name: 'inference',
+              image,
+              command: ['prognos-inference'],
+              args: ['--config', `${MOUNTS.config}/${CONFIG_FILE}`],
+              env: [
+                { name: 'POD_IP', valueFrom: { fieldRef: { fieldPath: 'status.podIP' } } },
+                { name: 'POD_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } },
+              ],
+              ports: [
+                { name: 'grpc', containerPort: model.spec.serving.grpc.port, protocol: 'TCP' },
+                { name: 'http', containerPort: HTTP_PORT, protocol: 'TCP' },
+              ],
+              ...(resources ? { resources } : {}),
+              readinessProbe: {
+                httpGet: { path: '/readyz', port: 'http' },
+                periodSeconds: 2,
+                failureThreshold: 3,
+              },
+              livenessProbe: {
+                httpGet: { path: '/healthz', port: 'http' },
+                // Loading an ONNX session can take a while on a busy node; do not kill it for that.
+                initialDelaySeconds: 10,
+                periodSeconds: 10,
+                failureThreshold: 3,
+              },
+              securityContext: {
+                allowPrivilegeEscalation: false,
+                readOnlyRootFilesystem: true,
+                runAsNonRoot: true,
+                capabilities: { drop: ['ALL'] },
+              },
+              volumeMounts: [{ name: 'config', mountPath: MOUNTS.config, readOnly: true }, ...secrets.mounts],
+            },
+          ],
+          volumes: [{ name: 'config', configMap: { name: configMapName(model) } }, ...secrets.volumes],
+        },
+      },
+    },
+  };
+}

@@ -1,0 +1,110 @@
+import { parseDuration } from '../../api/duration.ts';
+import type { MaintenanceModel } from '../../api/maintenanceModel.ts';
+import type { SensorFleet } from '../../api/sensorFleet.ts';
+import { parseRuntimeConfig, type RuntimeConfig } from '../../../runtimes/inference/config.ts';
+import { storedSubject, streamName } from '../sensorFleet/desiredStreams.ts';
+
+/** The artifact a runtime serves: always one that passed verification, never spec.model unchecked. */
+export interface ServedArtifact {
+  version: string;
+  uri: string;
+  sha256: string;
+  inputs: string[];
+  output?: string;
+}
+
+/** Where Secrets are mounted in the runtime pod; the Deployment builder mounts them at the same paths. */
+export const MOUNTS = {
+  config: '/etc/prognos',
+  natsCredentials: '/var/run/secrets/prognos/nats',
+  natsTls: '/var/run/secrets/prognos/nats-tls',
+  grpcTls: '/var/run/secrets/prognos/grpc-tls',
+} as const;
+
+export const CONFIG_FILE = 'runtime.yaml';
+export const HTTP_PORT = 8080;
+
+/**
+ * The durable consumer of the stable role. It is per model, not per version, so a new version picks up
+ * exactly where the old one stopped acknowledging: no reading is lost or replayed in bulk on a change.
+ */
+export function stableDurable(model: MaintenanceModel): string {
+  return `prognos-${model.metadata.name}-stable`;
+}
+
+/** `exact` in the API is what the runtime calls `linear` (closed-form contributions). */
+const explainMethod = { auto: 'auto', exact: 'linear', occlusion: 'occlusion' } as const;
+
+/**
+ * The runtime config file for the stable role, validated against the runtime's own schema so a bad
+ * combination fails here, in the operator's status, rather than as a crash-looping pod.
+ */
+export function desiredRuntimeConfig(model: MaintenanceModel, fleet: SensorFleet, artifact: ServedArtifact): RuntimeConfig {
+  const { spec } = model;
+  const fs = fleet.spec;
+  const jetstream = spec.serving.inputMode === 'jetstream';
+  const nats: Record<string, unknown> = { servers: fs.nats.url.split(',') };
+  if (fs.nats.credentialsSecretRef) nats['credentialsFile'] = `${MOUNTS.natsCredentials}/${fs.nats.credentialsSecretRef.key}`;
+  if (fs.nats.tlsSecretRef) {
+    nats['tls'] = {
+      caFile: `${MOUNTS.natsTls}/ca.crt`,
+      certFile: `${MOUNTS.natsTls}/tls.crt`,
+      keyFile: `${MOUNTS.natsTls}/tls.key`,
+    };
+  }
+  const input: Record<string, unknown> = {
+    mode: spec.serving.inputMode,
+    subject: storedSubject(fleet),
+    machineId: fs.machineId.subjectToken !== undefined ? { subjectToken: fs.machineId.subjectToken } : { field: fs.machineId.field },
+  };
+  if (jetstream) {
+    input['stream'] = streamName(fleet);
+    input['durable'] = stableDurable(model);
+  } else {
+    input['queueGroup'] = `prognos-${model.metadata.name}-stable`;
+  }
+  const grpc: Record<string, unknown> = { port: spec.serving.grpc.port, host: '0.0.0.0' };
+  if (spec.serving.grpc.tlsSecretRef) {
+    grpc['tls'] = {
+      certFile: `${MOUNTS.grpcTls}/tls.crt`,
+      keyFile: `${MOUNTS.grpcTls}/tls.key`,
+      ...(spec.serving.grpc.mutualTLS ? { caFile: `${MOUNTS.grpcTls}/ca.crt`, requireClientCert: true } : {}),
+    };
+  }
+  const artifactDoc: Record<string, unknown> = { uri: artifact.uri, sha256: artifact.sha256, inputs: artifact.inputs };
+  if (artifact.output !== undefined) artifactDoc['output'] = artifact.output;
+  const doc = {
+    namespace: model.metadata.namespace,
+    fleet: fleet.metadata.name,
+    model: model.metadata.name,
+    version: artifact.version,
+    role: 'stable',
+    task: spec.task,
+    nats,
+    input,
+    schema: {
+      timestampField: fs.schema.timestampField,
+      features: fs.schema.features.map((f) => {
+        const feature: Record<string, unknown> = { name: f.name, required: f.required };
+        if (f.min !== undefined) feature['min'] = f.min;
+        if (f.max !== undefined) feature['max'] = f.max;
+        return feature;
+      }),
+      maxMessageBytes: fs.schema.maxMessageBytes,
+      maxFutureSkewMs: parseDuration(fs.schema.maxFutureSkew),
+    },
+    windows: (fs.windows ?? []).map((w) => ({ feature: w.feature, size: w.size, aggregations: w.aggregations })),
+    artifact: artifactDoc,
+    thresholds: { warning: spec.thresholds.warning, critical: spec.thresholds.critical },
+    fallback: { rules: spec.fallback?.rules ?? [] },
+    batching: { maxBatch: spec.serving.batching.maxBatch, maxDelayMs: spec.serving.batching.maxDelayMs },
+    explain: { enabled: spec.explain.enabled, method: explainMethod[spec.explain.method] },
+    ort: { intraOpThreads: spec.serving.onnxRuntime.intraOpThreads, interOpThreads: spec.serving.onnxRuntime.interOpThreads },
+    // The API's hysteresis is a fraction of the threshold; the runtime wants a score margin.
+    alerts: { hysteresis: spec.thresholds.hysteresis * Math.min(spec.thresholds.warning, spec.thresholds.critical) },
+    grpc,
+    http: { port: HTTP_PORT, host: '0.0.0.0' },
+    rollout: { kvBucket: 'prognos-rollouts', key: `${model.metadata.namespace}.${model.metadata.name}` },
+  };
+  return parseRuntimeConfig(doc);
+}
