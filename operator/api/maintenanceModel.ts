@@ -1,0 +1,508 @@
+/** MaintenanceModel: an ONNX model bound to a SensorFleet, served by inference runtimes and rolled out safely. */
+import { Type, type Static } from '@sinclair/typebox';
+import {
+  Conditions,
+  Duration,
+  LocalObjectReference,
+  Obj,
+  ObservedGeneration,
+  ResourceRequirements,
+  StringEnum,
+  Timestamp,
+  TypeMeta,
+  rule,
+} from './meta.ts';
+import { AGGREGATIONS, FEATURE_NAME_PATTERN } from './sensorFleet.ts';
+
+export const MAINTENANCE_MODEL_KIND = 'MaintenanceModel';
+export const MAINTENANCE_MODEL_PLURAL = 'maintenancemodels';
+
+export const TASKS = ['classification', 'regression', 'anomaly'] as const;
+export type Task = (typeof TASKS)[number];
+
+export const PHASES = ['Stable', 'Progressing', 'Paused', 'RollingBack', 'Degraded'] as const;
+export type ModelPhase = (typeof PHASES)[number];
+
+/** A model input: a raw feature (`temperature`) or a window aggregation (`vibration.rms`). */
+export const MODEL_INPUT_PATTERN = `${FEATURE_NAME_PATTERN.slice(0, -1)}(\\.(${AGGREGATIONS.join('|')}))?$`;
+
+export const URI_SCHEMES = ['file://', 'https://', 'nats-os://'] as const;
+
+const SHA256_PATTERN = '^[a-f0-9]{64}$';
+
+function ModelVersion(description: string) {
+  return Type.String({
+    description,
+    minLength: 1,
+    maxLength: 63,
+    pattern: '^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$',
+  });
+}
+
+function Sha256(description: string) {
+  return Type.String({ description, pattern: SHA256_PATTERN, minLength: 64, maxLength: 64 });
+}
+
+function Artifact(description: string) {
+  return Obj(description, {
+    version: ModelVersion(
+      'Version label of this artifact, e.g. v3. It names the runtime pods, telemetry subjects and history entries, so a new artifact needs a new version.',
+    ),
+    uri: Type.String({
+      description:
+        "Where the ONNX file is: file:///models/pump-v3.onnx (a path inside the runtime image or a mounted volume), https://models.example.com/pump/v3.onnx, or nats-os://<bucket>/<object> in the NATS object store of the fleet's server (e.g. nats-os://prognos-models/pump/v3.onnx).",
+      minLength: 1,
+      maxLength: 2048,
+      'x-kubernetes-validations': [
+        rule(
+          "self.matches('^(file|https|nats-os)://[^\\\\s]+$')",
+          `uri must start with ${URI_SCHEMES.join(', ')} and name a file`,
+        ),
+        rule(
+          "!self.startsWith('nats-os://') || self.matches('^nats-os://[^/]+/.+$')",
+          'a nats-os uri is nats-os://<bucket>/<object>',
+        ),
+      ],
+    }),
+    sha256: Sha256(
+      'SHA-256 of the ONNX file as 64 lowercase hex characters (`sha256sum model.onnx`). The runtime refuses to serve a file with another digest.',
+    ),
+    inputs: Type.Array(
+      Type.String({
+        description:
+          'A feature name (temperature) or a window aggregation (<feature>.<aggregation>, e.g. vibration.rms).',
+        minLength: 1,
+        maxLength: 96,
+        pattern: MODEL_INPUT_PATTERN,
+      }),
+      {
+        description:
+          'Values fed to the model, in the order of its input tensor: raw features of the fleet (temperature) and window aggregations (vibration.rms). The operator checks them against the fleet and the ONNX file before serving.',
+        minItems: 1,
+        maxItems: 1024,
+        'x-kubernetes-list-type': 'atomic',
+      },
+    ),
+    output: Type.Optional(
+      Type.String({
+        description:
+          'Name of the ONNX output to read the score from. Omitted: the first output (for classifiers that also emit a label, the probability output).',
+        minLength: 1,
+        maxLength: 128,
+      }),
+    ),
+  });
+}
+
+const Thresholds = Obj(
+  'Where a score becomes a warning or critical severity; the 0-100 health score is derived from the same values. classification: failure probability in [0, 1], severity when the score reaches the threshold, so warning < critical. anomaly: reconstruction error of the autoencoder (same units as its output), severity when the error reaches the threshold, so warning < critical. regression: remaining useful life (in the units the model predicts, e.g. cycles), severity when the RUL falls to the threshold, so critical < warning.',
+  {
+    warning: Type.Number({
+      description: 'Score at which a machine becomes warning (see thresholds).',
+      minimum: 0,
+    }),
+    critical: Type.Number({
+      description: 'Score at which a machine becomes critical (see thresholds).',
+      minimum: 0,
+    }),
+    hysteresis: Type.Number({
+      description:
+        'Fraction of the threshold a score must move back past before the severity is lowered again, so a machine hovering at a threshold does not flap alerts. 0.05 means 5%.',
+      minimum: 0,
+      maximum: 0.5,
+      default: 0.05,
+    }),
+  },
+);
+
+const FallbackRule = Obj(
+  'A threshold rule on one raw feature: exactly one of above or below.',
+  {
+    feature: Type.String({
+      description: 'Raw feature of the fleet to test, e.g. temperature.',
+      minLength: 1,
+      maxLength: 63,
+      pattern: FEATURE_NAME_PATTERN,
+    }),
+    above: Type.Optional(Type.Number({ description: 'The rule fires when the value is above this.' })),
+    below: Type.Optional(Type.Number({ description: 'The rule fires when the value is below this.' })),
+    severity: StringEnum(['warning', 'critical'], {
+      description: 'Severity a machine gets when the rule fires.',
+    }),
+  },
+  {
+    'x-kubernetes-validations': [
+      rule('has(self.above) != has(self.below)', 'a fallback rule needs exactly one of above or below'),
+    ],
+  },
+);
+
+const Fallback = Obj(
+  'What scores readings when no model can serve (the artifact is unreachable, fails its digest, or does not match the fleet): simple threshold rules, so machines are still watched. Predictions made this way are marked fallback and the model reports phase Degraded.',
+  {
+    rules: Type.Array(FallbackRule, {
+      description: 'Rules evaluated on every reading; the highest severity among those that fire wins.',
+      minItems: 1,
+      maxItems: 64,
+      'x-kubernetes-list-type': 'atomic',
+    }),
+  },
+);
+
+const Serving = Obj(
+  'How the inference runtime is run: replicas, resources, batching, input mode, gRPC and ONNX Runtime threads.',
+  {
+    replicas: Type.Integer({
+      description:
+        'Runtime replicas of the stable version. Readings are shared among them (each machine sticks to one partition consumer).',
+      minimum: 1,
+      maximum: 100,
+      default: 1,
+    }),
+    resources: Type.Optional(
+      ResourceRequirements(
+        'CPU and memory of each runtime container. Omitted: no requests or limits are set.',
+      ),
+    ),
+    batching: Obj(
+      'Readings are scored in batches: per-call overhead, not the model, limits throughput. A batch is sent when it is full or when its oldest reading has waited maxDelayMs.',
+      {
+        maxBatch: Type.Integer({
+          description: 'Most readings scored in one ONNX Runtime call.',
+          minimum: 1,
+          maximum: 4096,
+          default: 256,
+        }),
+        maxDelayMs: Type.Integer({
+          description:
+            'Longest a reading waits for its batch to fill, in milliseconds; bounds the added latency.',
+          minimum: 0,
+          maximum: 1000,
+          default: 5,
+        }),
+      },
+      { default: {} },
+    ),
+    inputMode: StringEnum(['jetstream', 'core'], {
+      description:
+        'jetstream: a durable pull consumer on the fleet stream, a reading is acknowledged only after its prediction is published (at-least-once, survives restarts). core: a plain NATS queue subscription (at-most-once, lowest latency).',
+      default: 'jetstream',
+    }),
+    grpc: Obj(
+      'The gRPC API of the runtime (Predict, PredictBatch, StreamPredictions, GetMachineHealth, SubmitFeedback), exposed by a Service.',
+      {
+        port: Type.Integer({
+          description: 'Port of the gRPC server and its Service.',
+          minimum: 1,
+          maximum: 65535,
+          default: 50051,
+        }),
+        tlsSecretRef: Type.Optional(
+          LocalObjectReference(
+            'kubernetes.io/tls Secret (tls.crt, tls.key) the gRPC server presents. Omitted: plaintext gRPC.',
+            'Secret',
+          ),
+        ),
+        mutualTLS: Type.Boolean({
+          description: 'Require clients to present a certificate signed by ca.crt from tlsSecretRef (mTLS).',
+          default: false,
+        }),
+      },
+      {
+        default: {},
+        'x-kubernetes-validations': [
+          rule('!self.mutualTLS || has(self.tlsSecretRef)', 'grpc.mutualTLS needs grpc.tlsSecretRef'),
+        ],
+      },
+    ),
+    onnxRuntime: Obj(
+      "ONNX Runtime thread pools. They are set explicitly because ONNX Runtime otherwise sizes them from the host's cores, not the container's CPU limit.",
+      {
+        intraOpThreads: Type.Integer({
+          description: 'Threads used inside one operator (e.g. a matrix multiply).',
+          minimum: 1,
+          maximum: 64,
+          default: 1,
+        }),
+        interOpThreads: Type.Integer({
+          description: 'Threads used to run independent operators in parallel.',
+          minimum: 1,
+          maximum: 64,
+          default: 1,
+        }),
+      },
+      { default: {} },
+    ),
+  },
+  { default: {} },
+);
+
+const RolloutStep = Obj(
+  'One canary step: route weight% of the machines to the new version, then wait and analyse.',
+  {
+    weight: Type.Integer({
+      description:
+        'Percentage of machines (by hash of machine id, sticky) the new version scores during this step, 1 to 99. After the last step the new version takes 100%.',
+      minimum: 1,
+      maximum: 99,
+    }),
+    pause: Duration(
+      'How long the step lasts; every analysis interval in it must pass before the next step.',
+      { default: '5m' },
+    ),
+  },
+);
+
+const Analysis = Obj(
+  "Checks run every interval on the runtimes' telemetry while a new version is canary or shadow. A check fails when a limit is exceeded; failureLimit consecutive failures roll back.",
+  {
+    interval: Duration('Time between analyses.', { default: '1m' }),
+    minSamples: Type.Integer({
+      description:
+        'Readings the new version must have scored in an interval before the interval counts (passes or fails).',
+      minimum: 1,
+      default: 500,
+    }),
+    maxErrorRate: Type.Number({
+      description: "Largest allowed fraction of the new version's readings that ended in an error (0 to 1).",
+      minimum: 0,
+      maximum: 1,
+      default: 0.01,
+    }),
+    maxP99LatencyMs: Type.Optional(
+      Type.Number({
+        description: '99th percentile scoring latency the new version may not exceed, in milliseconds.',
+        minimum: 0,
+      }),
+    ),
+    maxScoreDivergence: Type.Optional(
+      Type.Number({
+        description:
+          'Largest allowed Kolmogorov-Smirnov distance (0 to 1) between the score distributions of the new and the stable version in an interval.',
+        minimum: 0,
+        maximum: 1,
+      }),
+    ),
+    minShadowAgreement: Type.Optional(
+      Type.Number({
+        description:
+          'Shadow only: smallest fraction (0 to 1) of readings on which the shadow and the stable give the same severity.',
+        minimum: 0,
+        maximum: 1,
+      }),
+    ),
+    failureLimit: Type.Integer({
+      description: 'Consecutive failed analyses that abort the rollout and roll back to the stable version.',
+      minimum: 1,
+      maximum: 100,
+      default: 3,
+    }),
+  },
+  { default: {} },
+);
+
+const Rollout = Obj(
+  'How a new version replaces the stable one. It starts when spec.model changes (the new model replaces the stable when the rollout completes) or when rollout.candidate is set (the candidate is evaluated beside spec.model and, once it passes, reported as promotable: promote it by moving it into spec.model). Canary: the new version scores a growing share of machines along steps. Shadow: it scores every reading beside the stable without publishing alerts, and is compared with it. Analysis failures roll back. Omitted: a new spec.model replaces the stable as soon as it is verified and ready.',
+  {
+    strategy: StringEnum(['Canary', 'Shadow'], {
+      description:
+        'Canary (weighted steps, needs steps) or Shadow (mirror, needs shadowDuration and no steps).',
+      default: 'Canary',
+    }),
+    steps: Type.Optional(
+      Type.Array(RolloutStep, {
+        description:
+          'Canary steps with strictly ascending weights in 1..99, e.g. [{weight: 10, pause: 5m}, {weight: 50, pause: 10m}]; 100% follows the last.',
+        minItems: 1,
+        maxItems: 10,
+        'x-kubernetes-list-type': 'atomic',
+        'x-kubernetes-validations': [
+          rule(
+            'self.map(s, s.weight).isSorted() && self.all(a, self.exists_one(b, b.weight == a.weight))',
+            'rollout.steps weights must be strictly ascending',
+          ),
+        ],
+      }),
+    ),
+    shadowDuration: Type.Optional(
+      Duration(
+        'Shadow only: how long the new version runs as shadow, passing every analysis, before it is promoted.',
+      ),
+    ),
+    analysis: Analysis,
+    candidate: Type.Optional(
+      Artifact(
+        'A version to evaluate beside spec.model (which stays stable) with this strategy. The operator never edits spec, so promotion is a person or a GitOps commit moving it into spec.model. Same fields as spec.model.',
+      ),
+    ),
+  },
+  {
+    'x-kubernetes-validations': [
+      rule("self.strategy != 'Canary' || has(self.steps)", 'strategy Canary needs steps', '.steps'),
+      rule("self.strategy != 'Shadow' || !has(self.steps)", 'strategy Shadow takes no steps', '.steps'),
+      rule(
+        "self.strategy != 'Shadow' || has(self.shadowDuration)",
+        'strategy Shadow needs shadowDuration',
+        '.shadowDuration',
+      ),
+      rule(
+        "self.strategy == 'Shadow' || !has(self.shadowDuration)",
+        'shadowDuration is only for strategy Shadow',
+        '.shadowDuration',
+      ),
+      rule(
+        "self.strategy == 'Shadow' || !has(self.analysis.minShadowAgreement)",
+        'analysis.minShadowAgreement is only for strategy Shadow',
+        '.analysis',
+      ),
+    ],
+  },
+);
+
+const Explain = Obj(
+  'Per-feature contributions published with every prediction (why a machine scored high).',
+  {
+    enabled: Type.Boolean({ description: 'Publish contributions with every prediction.', default: true }),
+    method: StringEnum(['auto', 'exact', 'occlusion'], {
+      description:
+        'exact: closed-form contributions for linear and tree-ensemble models. occlusion: each input replaced by its baseline value, one extra model row per input (costlier). auto: exact when the model allows it, occlusion otherwise.',
+      default: 'auto',
+    }),
+  },
+  { default: {} },
+);
+
+export const MaintenanceModelSpec = Obj(
+  'Desired state of a MaintenanceModel: which fleet it scores, which artifact, how scores become severities, and how it is served and rolled out.',
+  {
+    fleetRef: LocalObjectReference('The SensorFleet whose readings this model scores.', 'SensorFleet'),
+    task: StringEnum(TASKS, {
+      description:
+        'What the model predicts: classification (failure probability), regression (remaining useful life) or anomaly (autoencoder reconstruction error). Decides how thresholds read.',
+    }),
+    model: Artifact(
+      'The ONNX artifact to serve as the stable version. Changing it starts a rollout (see rollout).',
+    ),
+    thresholds: Thresholds,
+    fallback: Type.Optional(Fallback),
+    serving: Serving,
+    rollout: Type.Optional(Rollout),
+    explain: Explain,
+  },
+  {
+    'x-kubernetes-validations': [
+      rule(
+        "self.task == 'regression' ? self.thresholds.critical < self.thresholds.warning : self.thresholds.warning < self.thresholds.critical",
+        'thresholds.warning must be below thresholds.critical (for task regression, where the score is remaining useful life, critical must be below warning)',
+        '.thresholds',
+      ),
+      rule(
+        "self.task != 'classification' || self.thresholds.critical <= 1.0",
+        'classification thresholds are probabilities and must lie in [0, 1]',
+        '.thresholds',
+      ),
+      rule(
+        '!has(self.rollout) || !has(self.rollout.candidate) || (self.rollout.candidate.version != self.model.version && self.rollout.candidate.sha256 != self.model.sha256)',
+        'rollout.candidate must differ from spec.model in version and sha256',
+        '.rollout',
+      ),
+    ],
+  },
+);
+export type MaintenanceModelSpec = Static<typeof MaintenanceModelSpec>;
+
+function Version(description: string, extra: Record<string, ReturnType<typeof Type.Integer>> = {}) {
+  return Obj(description, {
+    version: Type.String({ description: 'Version label of the artifact.' }),
+    sha256: Type.String({ description: 'SHA-256 of the artifact.' }),
+    since: Type.Optional(Timestamp('When this version took this role.')),
+    ...extra,
+  });
+}
+
+const HistoryEntry = Obj('One past rollout event.', {
+  version: Type.String({ description: 'Version the event is about.' }),
+  sha256: Type.Optional(Type.String({ description: 'SHA-256 of that version.' })),
+  event: StringEnum(['Deployed', 'Promoted', 'RolledBack', 'Aborted'], {
+    description:
+      'Deployed: served without a rollout. Promoted: a rollout completed. RolledBack: analysis failed and the stable was restored. Aborted: the rollout was replaced by a newer spec.',
+  }),
+  time: Timestamp('When it happened.'),
+  message: Type.Optional(
+    Type.String({ description: 'Why, e.g. which analysis limit was exceeded.', maxLength: 1024 }),
+  ),
+});
+
+const AnalysisResult = Obj('The latest analysis of the version under rollout.', {
+  time: Timestamp('When the analysis ran.'),
+  samples: Type.Integer({
+    description: 'Readings the new version scored in the interval.',
+    minimum: 0,
+    format: 'int64',
+  }),
+  passed: Type.Boolean({ description: 'Whether every limit held.' }),
+  consecutiveFailures: Type.Integer({ description: 'Failed analyses in a row so far.', minimum: 0 }),
+  errorRate: Type.Optional(Type.Number({ description: 'Observed error fraction.' })),
+  p99LatencyMs: Type.Optional(
+    Type.Number({ description: 'Observed 99th percentile latency in milliseconds.' }),
+  ),
+  scoreDivergence: Type.Optional(
+    Type.Number({ description: 'Observed Kolmogorov-Smirnov distance to the stable.' }),
+  ),
+  shadowAgreement: Type.Optional(
+    Type.Number({ description: 'Observed severity agreement with the stable (shadow).' }),
+  ),
+  message: Type.Optional(Type.String({ description: 'Which limit failed, when one did.', maxLength: 1024 })),
+});
+
+export const MaintenanceModelStatus = Obj(
+  'Observed state of a MaintenanceModel: what serves, what rolls out, and how it went.',
+  {
+    observedGeneration: Type.Optional(ObservedGeneration),
+    conditions: Type.Optional(Conditions),
+    phase: Type.Optional(
+      StringEnum(PHASES, {
+        description:
+          'Stable: one version serves. Progressing: a canary or shadow is under analysis. Paused: a rollout waits (e.g. a candidate passed and awaits promotion). RollingBack: analysis failed and the stable is being restored. Degraded: no verified model serves; fallback rules score readings.',
+      }),
+    ),
+    stable: Type.Optional(Version('The version serving all machines not routed to a canary.')),
+    canary: Type.Optional(
+      Version('The version being rolled out as canary.', {
+        weight: Type.Integer({
+          description: 'Percentage of machines it currently scores.',
+          minimum: 0,
+          maximum: 100,
+        }),
+        step: Type.Integer({ description: 'Index of the current rollout step (0-based).', minimum: 0 }),
+      }),
+    ),
+    shadow: Type.Optional(Version('The version running as shadow.')),
+    analysis: Type.Optional(AnalysisResult),
+    readyReplicas: Type.Optional(
+      Type.Integer({ description: 'Runtime pods that are ready, across versions.', minimum: 0 }),
+    ),
+    endpoint: Type.Optional(
+      Type.String({
+        description: 'gRPC endpoint of the model inside the cluster, e.g. pump-failure.plant-a.svc:50051.',
+      }),
+    ),
+    history: Type.Optional(
+      Type.Array(HistoryEntry, {
+        description: 'Latest rollout events, newest first (at most 20).',
+        maxItems: 20,
+      }),
+    ),
+  },
+);
+export type MaintenanceModelStatus = Static<typeof MaintenanceModelStatus>;
+
+export const MaintenanceModel = Obj(
+  'MaintenanceModel is an ONNX model (failure classifier, remaining-useful-life regressor or anomaly detector) bound to a SensorFleet. The operator runs it as NATS-fed inference runtimes that also serve gRPC, and rolls new versions out as canaries or shadows with automatic analysis and rollback.',
+  {
+    ...TypeMeta(MAINTENANCE_MODEL_KIND),
+    spec: MaintenanceModelSpec,
+    status: Type.Optional(MaintenanceModelStatus),
+  },
+);
+export type MaintenanceModel = Static<typeof MaintenanceModel>;
