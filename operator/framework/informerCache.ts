@@ -1,0 +1,62 @@
+import type { Logger } from 'pino';
+import { gvkKey } from './gvk.ts';
+import { Informer, type InformerOptions } from './informer.ts';
+import type { KubeClient } from './kubeClient.ts';
+import { listerWatcher } from './reflector.ts';
+
+/** One informer per kind and selection, shared by every controller that watches it. */
+export class InformerCache {
+  readonly #client: KubeClient;
+  readonly #log: Logger;
+  readonly #resyncPeriodMs: number;
+  readonly #informers = new Map<string, Informer>();
+
+  constructor(client: KubeClient, log: Logger, resyncPeriodMs: number) {
+    this.#client = client;
+    this.#log = log;
+    this.#resyncPeriodMs = resyncPeriodMs;
+  }
+
+  /** The shared informer for this selection, created (not started) on first use. */
+  informerFor(options: InformerOptions): Informer {
+    const key = [
+      gvkKey(options),
+      options.namespace ?? '',
+      options.labelSelector ?? '',
+      options.fieldSelector ?? '',
+    ].join('|');
+    let informer = this.#informers.get(key);
+    if (!informer) {
+      const { apiVersion, kind, namespace, labelSelector, fieldSelector } = options;
+      const lw = listerWatcher(
+        this.#client,
+        { apiVersion, kind },
+        { namespace, labelSelector, fieldSelector },
+      );
+      informer = new Informer(lw, { resyncPeriodMs: this.#resyncPeriodMs, ...options }, this.#log);
+      this.#informers.set(key, informer);
+    }
+    return informer;
+  }
+
+  all(): Informer[] {
+    return [...this.#informers.values()];
+  }
+
+  start(): void {
+    for (const i of this.#informers.values()) i.start();
+  }
+
+  async stop(): Promise<void> {
+    await Promise.all(this.all().map((i) => i.stop()));
+  }
+
+  hasSynced(): boolean {
+    return this.all().every((i) => i.hasSynced());
+  }
+
+  async waitForSync(signal?: AbortSignal): Promise<boolean> {
+    await Promise.all(this.all().map((i) => i.waitForSync(signal)));
+    return this.hasSynced();
+  }
+}
