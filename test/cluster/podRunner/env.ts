@@ -4,11 +4,14 @@ import { fieldRefValue, resourceFieldRefValue, type NodeAllocatable, type PodAdd
 
 /**
  * ConfigMaps and Secrets of the pod's namespace, fetched beforehand (I/O stays out of this file).
- * `undefined` means the object does not exist. Secret values are already decoded.
+ * `undefined` means the object does not exist. Secret values stay base64 as the API serves them, so
+ * binary keys survive into volumes; env decodes them as UTF-8.
  */
 export interface ReferencedData {
   configMaps: ReadonlyMap<string, Readonly<Record<string, string>> | undefined>;
   secrets: ReadonlyMap<string, Readonly<Record<string, string>> | undefined>;
+  /** Service account tokens by audience ('' = the API server's), for projected token volumes. */
+  tokens: ReadonlyMap<string, string>;
 }
 
 export type EnvResolution = { ok: true; env: Map<string, string> } | { ok: false; message: string };
@@ -39,7 +42,7 @@ export function resolveEnv(
     }
     for (const [k, v] of Object.entries(values)) {
       const name = (source.prefix ?? '') + k;
-      if (validEnvName.test(name)) env.set(name, v);
+      if (validEnvName.test(name)) env.set(name, source.secretRef ? decode(v) : v);
     }
   }
   for (const e of container.env ?? []) {
@@ -71,7 +74,7 @@ function valueFrom(
     const kind = from.configMapKeyRef ? 'configmap' : 'secret';
     const values = (from.configMapKeyRef ? data.configMaps : data.secrets).get(keyRef.name ?? '');
     const value = values?.[keyRef.key];
-    if (value !== undefined) return value;
+    if (value !== undefined) return from.secretKeyRef ? decode(value) : value;
     if (keyRef.optional) return undefined;
     return new Error(
       values === undefined
@@ -105,4 +108,8 @@ export function referencedObjects(pod: V1Pod): { configMaps: Set<string>; secret
     }
   }
   return { configMaps, secrets };
+}
+
+function decode(base64: string): string {
+  return Buffer.from(base64, 'base64').toString('utf8');
 }

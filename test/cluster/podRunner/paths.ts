@@ -9,13 +9,14 @@ export interface MountMapping {
 
 /**
  * Processes run without a mount namespace, so a volume cannot appear at its `mountPath`. Instead
- * every volume is materialised under `<podDir>/volumes/<name>` and paths are rewritten (see
+ * every volume is materialised under `<stateDir>/pods/<uid>/volumes/<name>` (a hostPath volume is
+ * its own path) and paths are rewritten (see
  * `translatePath`).
  */
-export function mountMappings(container: V1Container, volumesDir: string): MountMapping[] {
+export function mountMappings(container: V1Container, volumePath: (volumeName: string) => string): MountMapping[] {
   return (container.volumeMounts ?? []).map((m) => ({
     mountPath: m.mountPath.replace(/\/+$/, '') || '/',
-    localPath: join(volumesDir, m.name, m.subPath ?? ''),
+    localPath: join(volumePath(m.name), m.subPath ?? ''),
   }));
 }
 
