@@ -1,0 +1,279 @@
+// Builds real .onnx bytes in TypeScript for tests, benchmarks and the demo: an MLP failure
+// classifier, a linear RUL regressor, an autoencoder and an ai.onnx.ml tree ensemble. Every model
+// takes one float input `features` [N, F] (the runtime's contract) and returns one float output.
+import { encodeModel } from './onnxProto.ts';
+
+const FLOAT = 1;
+const ATTR_INT = 2;
+const ATTR_STRING = 3;
+const ATTR_FLOATS = 6;
+const ATTR_INTS = 7;
+const ATTR_STRINGS = 8;
+const IR_VERSION = 8;
+const OPSET = 17;
+const ML_OPSET = 3;
+
+export const INPUT_NAME = 'features';
+
+type Dim = number | string;
+type Attribute = { name: string; type: number; [value: string]: unknown };
+
+export interface BuiltModel {
+  bytes: Uint8Array;
+  outputName: string;
+}
+
+export interface ModelMetadata {
+  /** `prognos.baseline`: per-input means (occlusion baseline), optional drift bins and anomaly scales. */
+  baseline?: { inputs: string[]; means: number[]; bins?: Record<string, number[]>; scales?: number[] };
+  /** `prognos.linear`: marks the model linear in its inputs, enabling exact contributions. */
+  linear?: { coefficients: number[]; intercept: number };
+  /** Any further metadata_props entries. */
+  extra?: Record<string, string>;
+}
+
+function tensor(name: string, dims: number[], values: ArrayLike<number>) {
+  const data = Float32Array.from(values);
+  if (data.length !== dims.reduce((a, b) => a * b, 1))
+    throw new Error(`tensor ${name}: ${data.length} values for dims ${dims}`);
+  return { name, dims, data_type: FLOAT, raw_data: new Uint8Array(data.buffer) };
+}
+
+function valueInfo(name: string, dims: Dim[]) {
+  return {
+    name,
+    type: {
+      tensor_type: {
+        elem_type: FLOAT,
+        shape: { dim: dims.map((d) => (typeof d === 'number' ? { dim_value: d } : { dim_param: d })) },
+      },
+    },
+  };
+}
+
+function node(op_type: string, input: string[], output: string[], attribute: Attribute[] = [], domain = '') {
+  return { op_type, input, output, name: `${op_type}_${output[0]}`, attribute, domain };
+}
+
+function metadataProps(metadata: ModelMetadata) {
+  const props: { key: string; value: string }[] = [];
+  if (metadata.baseline) props.push({ key: 'prognos.baseline', value: JSON.stringify(metadata.baseline) });
+  if (metadata.linear) props.push({ key: 'prognos.linear', value: JSON.stringify(metadata.linear) });
+  for (const [key, value] of Object.entries(metadata.extra ?? {})) props.push({ key, value });
+  return props;
+}
+
+function assemble(
+  name: string,
+  nodes: ReturnType<typeof node>[],
+  initializer: ReturnType<typeof tensor>[],
+  width: number,
+  output: { name: string; dims: Dim[] },
+  metadata: ModelMetadata,
+  withMl = false,
+): BuiltModel {
+  const opset_import = [{ domain: '', version: OPSET }];
+  if (withMl) opset_import.push({ domain: 'ai.onnx.ml', version: ML_OPSET });
+  const bytes = encodeModel({
+    ir_version: IR_VERSION,
+    opset_import,
+    producer_name: 'prognos-test-models',
+    graph: {
+      name,
+      node: nodes,
+      initializer,
+      input: [valueInfo(INPUT_NAME, ['N', width])],
+      output: [valueInfo(output.name, output.dims)],
+    },
+    metadata_props: metadataProps(metadata),
+  });
+  return { bytes, outputName: output.name };
+}
+
+/** Dense layer weights: `w` is row-major [in, out]. */
+export interface DenseLayer {
+  w: Float32Array;
+  b: Float32Array;
+  inputs: number;
+  outputs: number;
+}
+
+/** Deterministic Glorot-ish dense layers so tests and benchmarks are reproducible. */
+export function randomLayers(sizes: number[], seed = 1): DenseLayer[] {
+  let state = seed >>> 0 || 1;
+  const next = () => {
+    state = (Math.imul(state, 1664525) + 1013904223) >>> 0;
+    return state / 2 ** 32 - 0.5;
+  };
+  return sizes.slice(1).map((outputs, i) => {
+    const inputs = sizes[i]!;
+    const scale = 2 * Math.sqrt(6 / (inputs + outputs));
+    return {
+      inputs,
+      outputs,
+      w: Float32Array.from({ length: inputs * outputs }, () => next() * scale),
+      b: Float32Array.from({ length: outputs }, () => next() * 0.1),
+    };
+  });
+}
+
+function dense(layers: DenseLayer[], input: string, prefix: string) {
+  const nodes: ReturnType<typeof node>[] = [];
+  const initializer: ReturnType<typeof tensor>[] = [];
+  let current = input;
+  layers.forEach((layer, i) => {
+    const w = `${prefix}${i}_w`;
+    const b = `${prefix}${i}_b`;
+    initializer.push(tensor(w, [layer.inputs, layer.outputs], layer.w), tensor(b, [layer.outputs], layer.b));
+    nodes.push(
+      node('MatMul', [current, w], [`${prefix}${i}_mm`]),
+      node('Add', [`${prefix}${i}_mm`, b], [`${prefix}${i}_z`]),
+    );
+    current = `${prefix}${i}_z`;
+    if (i < layers.length - 1) {
+      nodes.push(node('Relu', [current], [`${prefix}${i}_a`]));
+      current = `${prefix}${i}_a`;
+    }
+  });
+  return { nodes, initializer, output: current };
+}
+
+/** MLP (MatMul/Add/Relu hidden layers, Sigmoid output) → `probability` [N, 1]. */
+export function buildMlpClassifier(layers: DenseLayer[], metadata: ModelMetadata = {}): BuiltModel {
+  if (layers.at(-1)?.outputs !== 1) throw new Error('classifier needs one output unit');
+  const net = dense(layers, INPUT_NAME, 'l');
+  net.nodes.push(node('Sigmoid', [net.output], ['probability']));
+  return assemble(
+    'mlp-classifier',
+    net.nodes,
+    net.initializer,
+    layers[0]!.inputs,
+    { name: 'probability', dims: ['N', 1] },
+    metadata,
+  );
+}
+
+/** y = x·w + b → `rul` [N, 1], with `prognos.linear` metadata for exact contributions. */
+export function buildLinearRegressor(
+  coefficients: number[],
+  intercept: number,
+  metadata: Omit<ModelMetadata, 'linear'> = {},
+): BuiltModel {
+  const layer: DenseLayer = {
+    inputs: coefficients.length,
+    outputs: 1,
+    w: Float32Array.from(coefficients),
+    b: Float32Array.of(intercept),
+  };
+  const net = dense([layer], INPUT_NAME, 'lin');
+  net.nodes.push(node('Identity', [net.output], ['rul']));
+  return assemble(
+    'linear-rul',
+    net.nodes,
+    net.initializer,
+    coefficients.length,
+    { name: 'rul', dims: ['N', 1] },
+    {
+      ...metadata,
+      linear: { coefficients, intercept },
+    },
+  );
+}
+
+/** Encoder/decoder dense stack whose output has the input's width → `reconstruction` [N, F]. */
+export function buildAutoencoder(layers: DenseLayer[], metadata: ModelMetadata = {}): BuiltModel {
+  const width = layers[0]!.inputs;
+  if (layers.at(-1)?.outputs !== width)
+    throw new Error('autoencoder output width must equal its input width');
+  const net = dense(layers, INPUT_NAME, 'ae');
+  net.nodes.push(node('Identity', [net.output], ['reconstruction']));
+  return assemble(
+    'autoencoder',
+    net.nodes,
+    net.initializer,
+    width,
+    { name: 'reconstruction', dims: ['N', width] },
+    metadata,
+  );
+}
+
+/** A binary regression tree: go left when x[feature] <= threshold. */
+export type TreeNode =
+  { leaf: number } | { feature: number; threshold: number; left: TreeNode; right: TreeNode };
+
+/** Sum of trees plus a base value via ai.onnx.ml TreeEnsembleRegressor → `variable` [N, 1]. */
+export function buildTreeEnsembleRegressor(
+  trees: TreeNode[],
+  width: number,
+  baseValue = 0,
+  metadata: ModelMetadata = {},
+): BuiltModel {
+  const a = {
+    treeIds: [] as number[],
+    nodeIds: [] as number[],
+    featureIds: [] as number[],
+    modes: [] as string[],
+    values: [] as number[],
+    trueIds: [] as number[],
+    falseIds: [] as number[],
+    targetTreeIds: [] as number[],
+    targetNodeIds: [] as number[],
+    targetWeights: [] as number[],
+  };
+  trees.forEach((tree, treeId) => {
+    let nextId = 0;
+    const visit = (n: TreeNode): number => {
+      const id = nextId++;
+      const at = a.nodeIds.length;
+      a.treeIds.push(treeId);
+      a.nodeIds.push(id);
+      if ('leaf' in n) {
+        a.featureIds.push(0);
+        a.modes.push('LEAF');
+        a.values.push(0);
+        a.trueIds.push(0);
+        a.falseIds.push(0);
+        a.targetTreeIds.push(treeId);
+        a.targetNodeIds.push(id);
+        a.targetWeights.push(n.leaf);
+        return id;
+      }
+      if (n.feature < 0 || n.feature >= width)
+        throw new Error(`tree ${treeId}: feature ${n.feature} out of range`);
+      a.featureIds.push(n.feature);
+      a.modes.push('BRANCH_LEQ');
+      a.values.push(n.threshold);
+      a.trueIds.push(0);
+      a.falseIds.push(0);
+      a.trueIds[at] = visit(n.left);
+      a.falseIds[at] = visit(n.right);
+      return id;
+    };
+    visit(tree);
+  });
+  const ints = (name: string, v: number[]): Attribute => ({ name, type: ATTR_INTS, ints: v });
+  const floats = (name: string, v: number[]): Attribute => ({ name, type: ATTR_FLOATS, floats: v });
+  const text = (s: string) => new TextEncoder().encode(s);
+  const attributes: Attribute[] = [
+    { name: 'n_targets', type: ATTR_INT, i: 1 },
+    { name: 'aggregate_function', type: ATTR_STRING, s: text('SUM') },
+    { name: 'post_transform', type: ATTR_STRING, s: text('NONE') },
+    floats('base_values', [baseValue]),
+    ints('nodes_treeids', a.treeIds),
+    ints('nodes_nodeids', a.nodeIds),
+    ints('nodes_featureids', a.featureIds),
+    { name: 'nodes_modes', type: ATTR_STRINGS, strings: a.modes.map(text) },
+    floats('nodes_values', a.values),
+    ints('nodes_truenodeids', a.trueIds),
+    ints('nodes_falsenodeids', a.falseIds),
+    ints('target_treeids', a.targetTreeIds),
+    ints('target_nodeids', a.targetNodeIds),
+    ints(
+      'target_ids',
+      a.targetTreeIds.map(() => 0),
+    ),
+    floats('target_weights', a.targetWeights),
+  ];
+  const nodes = [node('TreeEnsembleRegressor', [INPUT_NAME], ['variable'], attributes, 'ai.onnx.ml')];
+  return assemble('tree-ensemble', nodes, [], width, { name: 'variable', dims: ['N', 1] }, metadata, true);
+}

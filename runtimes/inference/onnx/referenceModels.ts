@@ -1,0 +1,25 @@
+// Plain-JS forward passes of the models buildModel.ts writes, so tests can check ORT's results.
+import type { DenseLayer, TreeNode } from './buildModel.ts';
+
+export function denseForward(layers: DenseLayer[], x: ArrayLike<number>): number[] {
+  let current = Array.from(x);
+  layers.forEach((layer, l) => {
+    const out: number[] = Array.from(layer.b);
+    for (let j = 0; j < layer.outputs; j++) {
+      for (let i = 0; i < layer.inputs; i++) out[j]! += current[i]! * layer.w[i * layer.outputs + j]!;
+    }
+    current = l < layers.length - 1 ? out.map((v) => Math.max(0, v)) : out;
+  });
+  return current;
+}
+
+export const sigmoid = (z: number) => 1 / (1 + Math.exp(-z));
+
+export function treeForward(trees: TreeNode[], x: ArrayLike<number>, baseValue = 0): number {
+  let sum = baseValue;
+  for (let n of trees) {
+    while (!('leaf' in n)) n = Math.fround(x[n.feature]!) <= Math.fround(n.threshold) ? n.left : n.right;
+    sum += n.leaf;
+  }
+  return sum;
+}
