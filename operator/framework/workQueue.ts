@@ -15,7 +15,7 @@ export interface WorkQueueOptions {
  *
  * Unlike client-go, `shutDown` stops handing out queued keys at once instead of draining the queue:
  * on shutdown or lost leadership the next leader lists everything again anyway, and a long queue must
- * not hold the Lease. `drain()` waits for the reconciles already running.
+ * not hold the Lease. Reconciles already running finish (the controller waits for its workers).
  */
 export class WorkQueue {
   readonly name: string;
@@ -26,7 +26,6 @@ export class WorkQueue {
   readonly #processing = new Set<string>();
   readonly #waiting = new Map<string, { readyAt: number; timer: NodeJS.Timeout }>();
   readonly #getters: ((key: string | undefined) => void)[] = [];
-  readonly #drainers: (() => void)[] = [];
   readonly #queuedAt = new Map<string, number>();
   readonly #startedAt = new Map<string, number>();
   #shuttingDown = false;
@@ -104,7 +103,6 @@ export class WorkQueue {
     if (started !== undefined)
       this.#metrics?.workDuration.observe({ name: this.name }, (performance.now() - started) / 1000);
     if (this.#dirty.has(key) && !this.#shuttingDown) this.#push(key);
-    if (this.#processing.size === 0) for (const d of this.#drainers.splice(0)) d();
   }
 
   /** Stops handing out keys; pending `get` calls resolve undefined. Queued and delayed keys are dropped. */
@@ -116,12 +114,6 @@ export class WorkQueue {
     this.#queuedAt.clear();
     this.#metrics?.queueDepth.set({ name: this.name }, 0);
     for (const g of this.#getters.splice(0)) g(undefined);
-  }
-
-  /** Resolves when no key is being processed. */
-  drain(): Promise<void> {
-    if (this.#processing.size === 0) return Promise.resolve();
-    return new Promise((resolve) => this.#drainers.push(resolve));
   }
 
   #push(key: string): void {
