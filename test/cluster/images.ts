@@ -59,7 +59,8 @@ export function resolveImage(
         `image ${image} has no executable "${binary}"; command[0] must be one of ${Object.keys(prognosBinaries).join(', ')}`,
       );
     }
-    if (!fileExists(entry)) return notRunnable(`entry ${entry} for ${binary} (image ${image}) does not exist yet`);
+    if (!fileExists(entry))
+      return notRunnable(`entry ${entry} for ${binary} (image ${image}) does not exist yet`);
     return { ok: true, entry, args: rest };
   }
   return {

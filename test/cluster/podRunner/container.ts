@@ -7,7 +7,13 @@ import { dirname } from 'node:path';
 import { backoffResetAfterMs, crashLoopDelayMs, shouldRestart } from './backoff.ts';
 import { sleep } from './listWatch.ts';
 import { runProbe, type ProbeTarget } from './probes.ts';
-import { initialTracker, observeProbe, probeTiming, type ProbeKind, type ProbeTracker } from './probeState.ts';
+import {
+  initialTracker,
+  observeProbe,
+  probeTiming,
+  type ProbeKind,
+  type ProbeTracker,
+} from './probeState.ts';
 import type { ContainerSnapshot, ContainerState, TerminatedState } from './status.ts';
 
 /** Everything needed to start one instance of a container, computed fresh before every (re)start. */

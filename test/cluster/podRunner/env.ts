@@ -1,6 +1,11 @@
 import type { V1Container, V1Pod } from '@kubernetes/client-node';
 import { expandVars } from './expand.ts';
-import { fieldRefValue, resourceFieldRefValue, type NodeAllocatable, type PodAddresses } from './fieldRefs.ts';
+import {
+  fieldRefValue,
+  resourceFieldRefValue,
+  type NodeAllocatable,
+  type PodAddresses,
+} from './fieldRefs.ts';
 
 /**
  * ConfigMaps and Secrets of the pod's namespace, fetched beforehand (I/O stays out of this file).
@@ -67,7 +72,12 @@ function valueFrom(
 ): string | undefined | Error {
   if (from.fieldRef) return fieldRefValue(pod, from.fieldRef.fieldPath, addr);
   if (from.resourceFieldRef) {
-    return resourceFieldRefValue(pod.spec?.containers ?? [], container.name, from.resourceFieldRef, allocatable);
+    return resourceFieldRefValue(
+      pod.spec?.containers ?? [],
+      container.name,
+      from.resourceFieldRef,
+      allocatable,
+    );
   }
   const keyRef = from.configMapKeyRef ?? from.secretKeyRef;
   if (keyRef) {

@@ -131,7 +131,8 @@ export class KubeClient {
         },
         resolve,
       );
-      if (timeoutMs > 0) req.setTimeout(timeoutMs, () => req.destroy(new Error(`${method} ${path} timed out`)));
+      if (timeoutMs > 0)
+        req.setTimeout(timeoutMs, () => req.destroy(new Error(`${method} ${path} timed out`)));
       req.on('error', reject);
       req.end(payload);
     });

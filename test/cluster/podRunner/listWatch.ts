@@ -21,7 +21,10 @@ export async function runListWatch<T extends { metadata?: { resourceVersion?: st
   let failures = 0;
   while (!signal.aborted) {
     try {
-      const list = await client.request<{ items: T[]; metadata: { resourceVersion: string } }>('GET', listPath);
+      const list = await client.request<{ items: T[]; metadata: { resourceVersion: string } }>(
+        'GET',
+        listPath,
+      );
       try {
         handlers.onList(list.items);
       } catch (err) {

@@ -42,7 +42,12 @@ export function nodeStatus(nodeName: string, since: string, now: string): Record
     capacity: resources,
     allocatable: resources,
     conditions: [
-      condition('MemoryPressure', 'False', 'KubeletHasSufficientMemory', 'pod runner has sufficient memory available'),
+      condition(
+        'MemoryPressure',
+        'False',
+        'KubeletHasSufficientMemory',
+        'pod runner has sufficient memory available',
+      ),
       condition('DiskPressure', 'False', 'KubeletHasNoDiskPressure', 'pod runner has no disk pressure'),
       condition('PIDPressure', 'False', 'KubeletHasSufficientPID', 'pod runner has sufficient PID available'),
       condition('Ready', 'True', 'KubeletReady', 'Prognos pod runner is posting ready status'),
@@ -72,7 +77,10 @@ export function nodeStatus(nodeName: string, since: string, now: string): Record
  * taints a new node not-ready; the node lifecycle controller would lift it once Ready, but that
  * controller may not run here, so registration lifts it itself.
  */
-export async function registerNode(client: KubeClient, nodeName: string): Promise<{ uid: string; since: string }> {
+export async function registerNode(
+  client: KubeClient,
+  nodeName: string,
+): Promise<{ uid: string; since: string }> {
   type NodeJson = { metadata: { uid: string }; spec?: { taints?: { key: string }[] } };
   let node: NodeJson;
   try {
@@ -89,7 +97,12 @@ export async function registerNode(client: KubeClient, nodeName: string): Promis
     (t) => t.key !== 'node.kubernetes.io/not-ready' && t.key !== 'node.kubernetes.io/unreachable',
   );
   if (taints.length !== (node.spec?.taints ?? []).length) {
-    await client.request('PATCH', `/api/v1/nodes/${nodeName}`, { spec: { taints } }, 'application/merge-patch+json');
+    await client.request(
+      'PATCH',
+      `/api/v1/nodes/${nodeName}`,
+      { spec: { taints } },
+      'application/merge-patch+json',
+    );
   }
   const since = new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');
   await postNodeStatus(client, nodeName, since);
@@ -134,7 +147,12 @@ export async function runHeartbeat(
   }
 }
 
-async function renewLease(client: KubeClient, leasePath: string, nodeName: string, nodeUid: string): Promise<void> {
+async function renewLease(
+  client: KubeClient,
+  leasePath: string,
+  nodeName: string,
+  nodeUid: string,
+): Promise<void> {
   const spec = { holderIdentity: nodeName, leaseDurationSeconds, renewTime: microTime(new Date()) };
   try {
     await client.request('PATCH', leasePath, { spec }, 'application/merge-patch+json');

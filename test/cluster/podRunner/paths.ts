@@ -13,7 +13,10 @@ export interface MountMapping {
  * its own path) and paths are rewritten (see
  * `translatePath`).
  */
-export function mountMappings(container: V1Container, volumePath: (volumeName: string) => string): MountMapping[] {
+export function mountMappings(
+  container: V1Container,
+  volumePath: (volumeName: string) => string,
+): MountMapping[] {
   return (container.volumeMounts ?? []).map((m) => ({
     mountPath: m.mountPath.replace(/\/+$/, '') || '/',
     localPath: join(volumePath(m.name), m.subPath ?? ''),
@@ -40,8 +43,7 @@ export function translatePath(value: string, mounts: readonly MountMapping[]): s
 function translateWhole(value: string, mounts: readonly MountMapping[]): string | undefined {
   let best: MountMapping | undefined;
   for (const m of mounts) {
-    const matches =
-      value === m.mountPath || value.startsWith(m.mountPath === '/' ? '/' : `${m.mountPath}/`);
+    const matches = value === m.mountPath || value.startsWith(m.mountPath === '/' ? '/' : `${m.mountPath}/`);
     if (matches && (best === undefined || m.mountPath.length > best.mountPath.length)) best = m;
   }
   if (best === undefined) return undefined;

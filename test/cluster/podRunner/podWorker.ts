@@ -11,6 +11,7 @@ import { sleep } from './listWatch.ts';
 import { mountMappings, translatePath } from './paths.ts';
 import type { PodIpAllocator } from './podIps.ts';
 import { computePodStatus, isoTime, type OwnedPodStatus } from './status.ts';
+import { stateDirMarker } from '../stateDirProcesses.ts';
 import { volumeContent, writeVolume } from './volumes.ts';
 
 /** What every pod worker shares with the runner. */
@@ -26,7 +27,14 @@ export interface RunnerContext {
 }
 
 /** Variables a container process gets besides the pod's own env (a container image's defaults). */
-const inheritedEnv = ['PATH', 'HOME', 'PROGNOS_CACHE_DIR', 'XDG_CACHE_HOME', 'PROGNOS_NODE_VERSION', 'TMPDIR'];
+const inheritedEnv = [
+  'PATH',
+  'HOME',
+  'PROGNOS_CACHE_DIR',
+  'XDG_CACHE_HOME',
+  'PROGNOS_NODE_VERSION',
+  'TMPDIR',
+];
 const volumeResyncMs = 3000;
 
 /**
@@ -238,21 +246,40 @@ export class PodWorker {
     const mounts = mountMappings(c, (n) => this.#volumePath(n));
     const translate = (v: string): string => translatePath(v, mounts);
     const expand = (v: string): string => translate(expandVars(v, env.env));
-    const resolved = resolveLocalImage(this.#ctx.repoRoot, c.image ?? '', c.command?.map(expand), c.args?.map(expand));
+    const resolved = resolveLocalImage(
+      this.#ctx.repoRoot,
+      c.image ?? '',
+      c.command?.map(expand),
+      c.args?.map(expand),
+    );
     if (!resolved.ok) return { reason: resolved.reason, message: resolved.message, retry: false };
-    const processEnv: Record<string, string> = { HOSTNAME: this.#pod.metadata!.name! };
+    // The environment marker lets env:down prove that no container process outlived it.
+    const processEnv: Record<string, string> = {
+      HOSTNAME: this.#pod.metadata!.name!,
+      [stateDirMarker]: this.#ctx.stateDir,
+    };
     for (const k of inheritedEnv) if (process.env[k] !== undefined) processEnv[k] = process.env[k];
     for (const [k, v] of env.env) processEnv[k] = translate(v);
     const workingDir = c.workingDir ? translate(c.workingDir) : undefined;
     const md = this.#pod.metadata!;
     return {
-      argv: [join(this.#ctx.repoRoot, 'scripts/node24'), join(this.#ctx.repoRoot, resolved.entry), ...resolved.args],
+      argv: [
+        join(this.#ctx.repoRoot, 'scripts/node24'),
+        join(this.#ctx.repoRoot, resolved.entry),
+        ...resolved.args,
+      ],
       env: processEnv,
       cwd: workingDir && existsSync(workingDir) ? workingDir : this.#ctx.repoRoot,
       logFile: join(this.#ctx.stateDir, 'pods', `${md.namespace}_${md.name}`, `${c.name}.log`),
       pidFile: join(this.#podDir(), 'pids', c.name),
       imageID: resolved.imageID,
-      probeTarget: { podIP: this.podIP, ports: c.ports ?? [], env: processEnv, cwd: this.#ctx.repoRoot, translate },
+      probeTarget: {
+        podIP: this.podIP,
+        ports: c.ports ?? [],
+        env: processEnv,
+        cwd: this.#ctx.repoRoot,
+        translate,
+      },
     };
   }
 

@@ -30,10 +30,16 @@ export async function runProbe(probe: V1Probe, target: ProbeTarget, timeoutMs: n
       );
     }
     if (probe.tcpSocket) {
-      return await tcpProbe(probe.tcpSocket.host || target.podIP, resolvePort(probe.tcpSocket.port, target.ports), timeoutMs);
+      return await tcpProbe(
+        probe.tcpSocket.host || target.podIP,
+        resolvePort(probe.tcpSocket.port, target.ports),
+        timeoutMs,
+      );
     }
-    if (probe.exec) return await execProbe((probe.exec.command ?? []).map(target.translate), target, timeoutMs);
-    if (probe.grpc) return await grpcProbe(target.podIP, probe.grpc.port, probe.grpc.service ?? '', timeoutMs);
+    if (probe.exec)
+      return await execProbe((probe.exec.command ?? []).map(target.translate), target, timeoutMs);
+    if (probe.grpc)
+      return await grpcProbe(target.podIP, probe.grpc.port, probe.grpc.service ?? '', timeoutMs);
     return false;
   } catch {
     return false;
@@ -64,7 +70,10 @@ function httpProbe(
         port,
         path,
         method: 'GET',
-        headers: Object.fromEntries([['user-agent', 'kube-probe/1.36'], ...headers.map((h) => [h.name, h.value])]),
+        headers: Object.fromEntries([
+          ['user-agent', 'kube-probe/1.36'],
+          ...headers.map((h) => [h.name, h.value]),
+        ]),
         // Like the kubelet, HTTPS probes do not verify the certificate.
         rejectUnauthorized: false,
         agent: false,

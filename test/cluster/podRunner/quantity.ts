@@ -1,7 +1,9 @@
 /** Parses a Kubernetes resource quantity ("500m", "128Mi", "1.5G", "2e3") to a plain number. */
 export function parseQuantity(q: string | number): number {
   if (typeof q === 'number') return q;
-  const m = /^([+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)(Ki|Mi|Gi|Ti|Pi|Ei|n|u|m|k|M|G|T|P|E)?$/.exec(q.trim());
+  const m = /^([+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)(Ki|Mi|Gi|Ti|Pi|Ei|n|u|m|k|M|G|T|P|E)?$/.exec(
+    q.trim(),
+  );
   if (!m) throw new Error(`invalid quantity "${q}"`);
   return Number(m[1]) * suffixes[m[2] ?? '']!;
 }

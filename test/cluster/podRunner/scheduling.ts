@@ -1,9 +1,7 @@
 import type { V1Pod } from '@kubernetes/client-node';
 
 export type SchedulingDecision =
-  | { kind: 'ignore' }
-  | { kind: 'bind' }
-  | { kind: 'unschedulable'; condition: Record<string, unknown> };
+  { kind: 'ignore' } | { kind: 'bind' } | { kind: 'unschedulable'; condition: Record<string, unknown> };
 
 const unschedulableMessage = "0/1 nodes are available: 1 node(s) didn't match Pod's node affinity/selector.";
 
@@ -12,7 +10,11 @@ const unschedulableMessage = "0/1 nodes are available: 1 node(s) didn't match Po
  * it asks for another scheduler or its nodeSelector does not match the node's labels. Taints are not
  * considered: the only node's taints come from conditions the pod runner itself reports.
  */
-export function schedulingDecision(pod: V1Pod, nodeName: string, labels: Readonly<Record<string, string>>): SchedulingDecision {
+export function schedulingDecision(
+  pod: V1Pod,
+  nodeName: string,
+  labels: Readonly<Record<string, string>>,
+): SchedulingDecision {
   const phase = pod.status?.phase;
   if (pod.spec?.nodeName || pod.metadata?.deletionTimestamp || phase === 'Succeeded' || phase === 'Failed') {
     return { kind: 'ignore' };

@@ -81,7 +81,9 @@ export const ownedConditionTypes = [
 ] as const;
 
 /** The kubelet's phase rule (pkg/kubelet/kubelet_pods.go getPhase) for a pod without init containers. */
-export function podPhase(snap: Pick<PodSnapshot, 'containers' | 'restartPolicy' | 'terminal'>): OwnedPodStatus['phase'] {
+export function podPhase(
+  snap: Pick<PodSnapshot, 'containers' | 'restartPolicy' | 'terminal'>,
+): OwnedPodStatus['phase'] {
   let waiting = 0;
   let running = 0;
   let stopped = 0;
@@ -126,7 +128,12 @@ export function computePodStatus(pod: V1Pod, snap: PodSnapshot, now: string): Ow
     cond('Initialized', true),
     cond('ContainersReady', containersReady, notReadyReason, notReadyMessage),
     containersReady && gatesFalse.length > 0
-      ? cond('Ready', false, 'ReadinessGatesNotReady', `corresponding condition of pod readiness gate "${gatesFalse[0]}" does not exist or is not True`)
+      ? cond(
+          'Ready',
+          false,
+          'ReadinessGatesNotReady',
+          `corresponding condition of pod readiness gate "${gatesFalse[0]}" does not exist or is not True`,
+        )
       : cond('Ready', containersReady, notReadyReason, notReadyMessage),
     cond('PodScheduled', true),
     ...previous
@@ -169,7 +176,8 @@ function condition(
 ): ConditionJson {
   const status = ok ? 'True' : 'False';
   const prev = previous.find((c) => c.type === type);
-  const since = prev && prev.status === status && prev.lastTransitionTime ? isoTime(prev.lastTransitionTime) : now;
+  const since =
+    prev && prev.status === status && prev.lastTransitionTime ? isoTime(prev.lastTransitionTime) : now;
   return {
     type,
     status,

@@ -2,7 +2,12 @@ import type { V1KeyToPath, V1Pod, V1Volume } from '@kubernetes/client-node';
 import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { ReferencedData } from './env.ts';
-import { fieldRefValue, resourceFieldRefValue, type NodeAllocatable, type PodAddresses } from './fieldRefs.ts';
+import {
+  fieldRefValue,
+  resourceFieldRefValue,
+  type NodeAllocatable,
+  type PodAddresses,
+} from './fieldRefs.ts';
 
 /** A file of a materialised volume: path relative to the volume root, bytes and permission bits. */
 export interface VolumeFile {
@@ -40,35 +45,82 @@ export function volumeContent(
   let err: Error | undefined;
   if (volume.configMap) {
     const cm = volume.configMap;
-    err = add(keyFiles('configmap', cm.name ?? '', data.configMaps.get(cm.name ?? ''), cm.items, cm.optional, cm.defaultMode, false));
+    err = add(
+      keyFiles(
+        'configmap',
+        cm.name ?? '',
+        data.configMaps.get(cm.name ?? ''),
+        cm.items,
+        cm.optional,
+        cm.defaultMode,
+        false,
+      ),
+    );
   } else if (volume.secret) {
     const s = volume.secret;
-    err = add(keyFiles('secret', s.secretName ?? '', data.secrets.get(s.secretName ?? ''), s.items, s.optional, s.defaultMode, true));
+    err = add(
+      keyFiles(
+        'secret',
+        s.secretName ?? '',
+        data.secrets.get(s.secretName ?? ''),
+        s.items,
+        s.optional,
+        s.defaultMode,
+        true,
+      ),
+    );
   } else if (volume.downwardAPI) {
-    err = add(downwardFiles(pod, volume.downwardAPI.items ?? [], volume.downwardAPI.defaultMode, addr, allocatable));
+    err = add(
+      downwardFiles(pod, volume.downwardAPI.items ?? [], volume.downwardAPI.defaultMode, addr, allocatable),
+    );
   } else if (volume.projected) {
     const mode = volume.projected.defaultMode;
     for (const s of volume.projected.sources ?? []) {
       if (s.configMap) {
-        err = add(keyFiles('configmap', s.configMap.name ?? '', data.configMaps.get(s.configMap.name ?? ''), s.configMap.items, s.configMap.optional, mode, false));
+        err = add(
+          keyFiles(
+            'configmap',
+            s.configMap.name ?? '',
+            data.configMaps.get(s.configMap.name ?? ''),
+            s.configMap.items,
+            s.configMap.optional,
+            mode,
+            false,
+          ),
+        );
       } else if (s.secret) {
-        err = add(keyFiles('secret', s.secret.name ?? '', data.secrets.get(s.secret.name ?? ''), s.secret.items, s.secret.optional, mode, true));
+        err = add(
+          keyFiles(
+            'secret',
+            s.secret.name ?? '',
+            data.secrets.get(s.secret.name ?? ''),
+            s.secret.items,
+            s.secret.optional,
+            mode,
+            true,
+          ),
+        );
       } else if (s.downwardAPI) {
         err = add(downwardFiles(pod, s.downwardAPI.items ?? [], mode, addr, allocatable));
       } else if (s.serviceAccountToken) {
         const token = data.tokens.get(s.serviceAccountToken.audience ?? '');
-        err = token === undefined
-          ? new Error(`no service account token for audience "${s.serviceAccountToken.audience ?? ''}"`)
-          : add([{ path: s.serviceAccountToken.path, content: Buffer.from(token), mode: mode ?? 0o644 }]);
+        err =
+          token === undefined
+            ? new Error(`no service account token for audience "${s.serviceAccountToken.audience ?? ''}"`)
+            : add([{ path: s.serviceAccountToken.path, content: Buffer.from(token), mode: mode ?? 0o644 }]);
       } else {
         err = new Error('unsupported projected volume source');
       }
       if (err) break;
     }
   } else {
-    err = new Error('unsupported volume type (supported: configMap, secret, emptyDir, downwardAPI, projected, hostPath)');
+    err = new Error(
+      'unsupported volume type (supported: configMap, secret, emptyDir, downwardAPI, projected, hostPath)',
+    );
   }
-  return err ? { kind: 'error', message: `volume "${volume.name}": ${err.message}` } : { kind: 'files', files };
+  return err
+    ? { kind: 'error', message: `volume "${volume.name}": ${err.message}` }
+    : { kind: 'files', files };
 }
 
 function keyFiles(
