@@ -63,7 +63,6 @@ export class ContainerRunner {
   #imageID = '';
   #child: ChildProcess | undefined;
   #exited: Promise<void> = Promise.resolve();
-  #instance: AbortController | undefined;
   #stopped = new AbortController();
   #crashes = 0;
   #startedAtMs = 0;
@@ -164,7 +163,6 @@ export class ContainerRunner {
     this.#startedAtMs = Date.now();
     this.#killReason = undefined;
     const instance = new AbortController();
-    this.#instance = instance;
     this.#ready = false;
     this.#started = this.spec.startupProbe === undefined;
     if (this.spec.readinessProbe === undefined) this.#ready = this.#started;
@@ -200,7 +198,6 @@ export class ContainerRunner {
     this.#ready = false;
     this.#started = false;
     if (this.#stopped.signal.aborted || !shouldRestart(this.#restartPolicy, exitCode)) {
-      this.#instance = undefined;
       this.#setState({ terminated });
       return;
     }
