@@ -216,7 +216,10 @@ function rootSchema(def: KindDefinition): JsonSchema {
         type: 'string',
         description: `REST resource this object represents, in CamelCase. Here: ${def.kind}.`,
       },
-      metadata: { type: 'object' },
+      metadata: {
+        type: 'object',
+        description: 'Standard object metadata: name, namespace, labels, annotations.',
+      },
       spec: toStructural(spec, 'spec'),
       ...(status === undefined ? {} : { status: toStructural(status, 'status') }),
     },
