@@ -1,0 +1,158 @@
+import { describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
+import { fleetFixture, modelFixture } from '../testdata/fixtures.ts';
+import { configHash, desiredConfigMap, renderRuntimeConfig } from './configMap.ts';
+import { CONFIG_HASH_ANNOTATION, desiredDeployment } from './deployment.ts';
+import { desiredPodDisruptionBudget } from './podDisruptionBudget.ts';
+import { desiredRuntimeConfig, type ServedArtifact } from './runtimeConfig.ts';
+import { desiredService, grpcEndpoint } from './service.ts';
+import { desiredServiceMonitor } from './serviceMonitor.ts';
+
+const artifact: ServedArtifact = {
+  version: 'v1',
+  uri: 'file:///models/pump-v1.onnx',
+  sha256: 'a'.repeat(64),
+  inputs: ['vibration', 'temperature', 'vibration.rms'],
+};
+
+describe('desiredRuntimeConfig', () => {
+  it('renders a config the runtime accepts, from fleet and model', () => {
+    const config = desiredRuntimeConfig(modelFixture(), fleetFixture(), artifact);
+    expect(config).toMatchObject({
+      namespace: 'plant-a',
+      fleet: 'pumps',
+      model: 'pump-failure',
+      version: 'v1',
+      role: 'stable',
+      nats: { servers: ['nats://nats.nats.svc:4222'] },
+      input: {
+        mode: 'jetstream',
+        subject: 'plant-a.pumps.*.readings',
+        stream: 'PROGNOS_PLANT_A_PUMPS',
+        durable: 'prognos-pump-failure-stable',
+        machineId: { subjectToken: 3 },
+      },
+      schema: { maxFutureSkewMs: 300_000, features: [{ name: 'vibration', min: 0, max: 50, required: true }, {}] },
+      windows: [{ feature: 'vibration', size: 60, aggregations: ['mean', 'rms'] }],
+      artifact: { uri: artifact.uri, sha256: artifact.sha256, inputs: artifact.inputs },
+      explain: { enabled: true, method: 'linear' },
+      rollout: { kvBucket: 'prognos-rollouts', key: 'plant-a.pump-failure' },
+      grpc: { port: 50051 },
+      http: { port: 8080 },
+    });
+    expect(config.alerts.hysteresis).toBeCloseTo(0.05);
+  });
+
+  it.each([
+    [
+      'core mode uses a queue group',
+      (m: ReturnType<typeof modelFixture>) => (m.spec.serving.inputMode = 'core'),
+      { input: { mode: 'core', queueGroup: 'prognos-pump-failure-stable' } },
+    ],
+    [
+      'gRPC mTLS files come from the mounted Secret',
+      (m: ReturnType<typeof modelFixture>) => (m.spec.serving.grpc = { port: 9000, tlsSecretRef: { name: 'tls' }, mutualTLS: true }),
+      { grpc: { port: 9000, tls: { certFile: '/var/run/secrets/prognos/grpc-tls/tls.crt', requireClientCert: true } } },
+    ],
+  ])('%s', (_, patch, want) => {
+    expect(desiredRuntimeConfig(modelFixture(patch), fleetFixture(), artifact)).toMatchObject(want);
+  });
+
+  it('NATS credentials and TLS point at the mounted Secrets', () => {
+    const fleet = fleetFixture((f) => {
+      f.spec.nats = { url: 'tls://a:4222,tls://b:4222', credentialsSecretRef: { name: 'creds', key: 'user.creds' }, tlsSecretRef: { name: 'ntls' } };
+    });
+    expect(desiredRuntimeConfig(modelFixture(), fleet, artifact).nats).toEqual({
+      servers: ['tls://a:4222', 'tls://b:4222'],
+      credentialsFile: '/var/run/secrets/prognos/nats/user.creds',
+      tls: {
+        caFile: '/var/run/secrets/prognos/nats-tls/ca.crt',
+        certFile: '/var/run/secrets/prognos/nats-tls/tls.crt',
+        keyFile: '/var/run/secrets/prognos/nats-tls/tls.key',
+      },
+    });
+  });
+
+  it('refuses an artifact whose inputs the fleet cannot compute', () => {
+    expect(() => desiredRuntimeConfig(modelFixture(), fleetFixture(), { ...artifact, inputs: ['vibration.kurtosis'] })).toThrow(
+      /no window computes kurtosis/,
+    );
+  });
+});
+
+describe('desiredConfigMap', () => {
+  it('holds the rendered YAML; the hash follows the content', () => {
+    const rendered = renderRuntimeConfig(desiredRuntimeConfig(modelFixture(), fleetFixture(), artifact));
+    const cm = desiredConfigMap(modelFixture(), rendered);
+    expect(cm.metadata).toMatchObject({ name: 'pump-failure-runtime', namespace: 'plant-a' });
+    expect(parse(cm.data!['runtime.yaml']!).version).toBe('v1');
+    expect(configHash(rendered)).toHaveLength(16);
+    expect(configHash(rendered)).not.toBe(configHash(rendered.replace('v1', 'v2')));
+  });
+});
+
+describe('owned objects', () => {
+  const model = modelFixture();
+  const owner = { apiVersion: 'prognos.dev/v1alpha1', kind: 'MaintenanceModel', name: 'pump-failure', uid: 'model-uid', controller: true };
+  it.each([
+    ['ConfigMap', desiredConfigMap(model, 'x')],
+    ['Deployment', desiredDeployment({ model, fleet: fleetFixture(), image: 'img', configHash: 'h', version: 'v1' })],
+    ['Service', desiredService(model)],
+    ['PodDisruptionBudget', desiredPodDisruptionBudget(model)],
+    ['ServiceMonitor', desiredServiceMonitor(model)],
+  ])('%s is controlled by the model', (kind, obj) => {
+    expect(obj.kind).toBe(kind);
+    expect(obj.metadata!.ownerReferences).toEqual([expect.objectContaining(owner)]);
+    expect(obj.metadata!.labels).toMatchObject({ 'prognos.dev/model': 'pump-failure', 'app.kubernetes.io/managed-by': 'prognos-operator' });
+  });
+});
+
+describe('desiredDeployment', () => {
+  const fleet = fleetFixture((f) => (f.spec.nats.credentialsSecretRef = { name: 'creds', key: 'nats.creds' }));
+  const model = modelFixture((m) => (m.spec.serving.resources = { requests: { cpu: 1, memory: '256Mi' } }));
+  const d = desiredDeployment({ model, fleet, image: 'ghcr.io/prognos/prognos:0.1.0', configHash: 'abc', version: 'v1' });
+  const pod = d.spec!.template.spec!;
+  const c = pod.containers[0]!;
+
+  it('runs the runtime with the mounted config', () => {
+    expect(c.image).toBe('ghcr.io/prognos/prognos:0.1.0');
+    expect(c.command).toEqual(['prognos-inference']);
+    expect(c.args).toEqual(['--config', '/etc/prognos/runtime.yaml']);
+    expect(pod.volumes).toContainEqual({ name: 'config', configMap: { name: 'pump-failure-runtime' } });
+    expect(pod.volumes).toContainEqual({ name: 'nats-credentials', secret: { secretName: 'creds', defaultMode: 0o440 } });
+    expect(c.volumeMounts).toContainEqual({ name: 'nats-credentials', mountPath: '/var/run/secrets/prognos/nats', readOnly: true });
+  });
+
+  it('rolls pods on config change and never scales the stable down first', () => {
+    expect(d.spec!.template.metadata!.annotations![CONFIG_HASH_ANNOTATION]).toBe('abc');
+    expect(d.spec!.strategy!.rollingUpdate).toEqual({ maxUnavailable: 0, maxSurge: 1 });
+    expect(d.spec!.replicas).toBe(2);
+    expect(d.spec!.selector.matchLabels).toEqual({ 'prognos.dev/model': 'pump-failure', 'prognos.dev/role': 'stable' });
+  });
+
+  it('is hardened and probed', () => {
+    expect(pod.securityContext).toMatchObject({ runAsNonRoot: true, seccompProfile: { type: 'RuntimeDefault' } });
+    expect(c.securityContext).toMatchObject({
+      readOnlyRootFilesystem: true,
+      allowPrivilegeEscalation: false,
+      capabilities: { drop: ['ALL'] },
+    });
+    expect(pod.terminationGracePeriodSeconds).toBe(30);
+    expect(c.readinessProbe!.httpGet).toEqual({ path: '/readyz', port: 'http' });
+    expect(c.livenessProbe!.httpGet).toEqual({ path: '/healthz', port: 'http' });
+    expect(c.resources).toEqual({ requests: { cpu: '1', memory: '256Mi' } });
+    expect(c.env).toContainEqual({ name: 'POD_IP', valueFrom: { fieldRef: { fieldPath: 'status.podIP' } } });
+    expect(c.env).toContainEqual({ name: 'POD_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } });
+  });
+});
+
+describe('desiredService', () => {
+  it('exposes gRPC and metrics, with the endpoint reported in status', () => {
+    const svc = desiredService(modelFixture());
+    expect(svc.spec!.ports!.map((p) => [p.name, p.port])).toEqual([
+      ['grpc', 50051],
+      ['http', 8080],
+    ]);
+    expect(grpcEndpoint(modelFixture())).toBe('pump-failure.plant-a.svc:50051');
+  });
+});

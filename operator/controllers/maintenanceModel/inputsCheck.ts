@@ -1,0 +1,63 @@
+import type { SensorFleet } from '../../api/sensorFleet.ts';
+
+/** What verification needs to know about an ONNX file's signature. */
+export interface OnnxSignature {
+  inputs: { name: string; /** Static size of the last dimension; undefined when symbolic. */ width?: number }[];
+  outputs: string[];
+}
+
+/** A precise reason for refusing a model, as a condition reason and a human message. */
+export interface Refusal {
+  reason: string;
+  message: string;
+}
+
+/**
+ * spec.model.inputs against the ONNX file. The runtime feeds one [batch, n] tensor when the model has a
+ * single input (its width must be n), or one named [batch, 1] tensor per input otherwise (the names
+ * must be exactly spec.model.inputs, in order).
+ */
+export function checkOnnxInputs(signature: OnnxSignature, inputs: readonly string[], output?: string): Refusal | undefined {
+  if (signature.inputs.length === 0) return { reason: 'InvalidOnnxInputs', message: 'the ONNX graph declares no inputs' };
+  if (signature.inputs.length === 1) {
+    const width = signature.inputs[0]!.width;
+    if (width !== undefined && width !== inputs.length) {
+      return {
+        reason: 'InvalidOnnxInputs',
+        message: `ONNX input ${signature.inputs[0]!.name} has ${width} columns but spec.model.inputs lists ${inputs.length}`,
+      };
+    }
+  } else {
+    const names = signature.inputs.map((i) => i.name);
+    if (names.length !== inputs.length || names.some((n, i) => n !== inputs[i])) {
+      return {
+        reason: 'InvalidOnnxInputs',
+        message: `ONNX inputs [${names.join(', ')}] do not match spec.model.inputs [${inputs.join(', ')}]`,
+      };
+    }
+  }
+  if (output !== undefined && !signature.outputs.includes(output)) {
+    return {
+      reason: 'InvalidOnnxOutput',
+      message: `spec.model.output ${output} is not an output of the ONNX graph (outputs: ${signature.outputs.join(', ')})`,
+    };
+  }
+  return undefined;
+}
+
+/** spec.model.inputs against the fleet: each names a declared feature, or an aggregation one of its windows computes. */
+export function checkFleetInputs(inputs: readonly string[], fleet: SensorFleet): Refusal | undefined {
+  const features = new Set(fleet.spec.schema.features.map((f) => f.name));
+  const windows = new Map((fleet.spec.windows ?? []).map((w) => [w.feature, new Set<string>(w.aggregations)]));
+  const problems: string[] = [];
+  for (const input of inputs) {
+    const [feature = '', aggregation] = input.split('.');
+    if (!features.has(feature)) problems.push(`${input}: fleet has no feature ${feature}`);
+    else if (aggregation !== undefined && !windows.get(feature)?.has(aggregation)) {
+      problems.push(`${input}: no window of the fleet computes ${aggregation} over ${feature}`);
+    }
+  }
+  return problems.length === 0
+    ? undefined
+    : { reason: 'InputsNotInFleet', message: `spec.model.inputs do not match SensorFleet ${fleet.metadata.name}: ${problems.join('; ')}` };
+}

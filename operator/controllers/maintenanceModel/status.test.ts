@@ -1,0 +1,77 @@
+import { describe, expect, it } from 'vitest';
+import { modelFixture } from '../testdata/fixtures.ts';
+import { modelStatus, type DeploymentState, type ModelStatusInputs } from './status.ts';
+
+const now = new Date('2026-01-01T00:00:00Z');
+const v1 = { version: 'v1', uri: 'file:///m.onnx', sha256: 'a'.repeat(64), inputs: ['vibration'] };
+const rolled: DeploymentState = { observed: true, replicas: 2, updatedReplicas: 2, readyReplicas: 2, availableReplicas: 2 };
+const rolling: DeploymentState = { observed: true, replicas: 2, updatedReplicas: 1, readyReplicas: 1, availableReplicas: 1 };
+
+function inputs(patch: Partial<ModelStatusInputs>): ModelStatusInputs {
+  return {
+    model: modelFixture(),
+    fleetRefusal: undefined,
+    artifactRefusal: undefined,
+    served: v1,
+    deployment: rolled,
+    endpoint: 'pump-failure.plant-a.svc:50051',
+    now,
+    ...patch,
+  };
+}
+
+const conds = (s: ReturnType<typeof modelStatus>) => Object.fromEntries(s.conditions!.map((c) => [c.type, `${c.status}/${c.reason}`]));
+
+describe('modelStatus', () => {
+  it.each([
+    [
+      'serving, rolled out',
+      inputs({}),
+      { FleetBound: 'True/FleetFound', ArtifactVerified: 'True/DigestAndInputsVerified', Available: 'True/MinimumReplicasAvailable', Ready: 'True/Serving' },
+      'Stable',
+    ],
+    [
+      'rolling out',
+      inputs({ deployment: rolling }),
+      { Available: 'True/MinimumReplicasAvailable', Ready: 'False/RolloutInProgress' },
+      'Progressing',
+    ],
+    [
+      'pods not ready yet',
+      inputs({ deployment: { ...rolling, readyReplicas: 0, availableReplicas: 0, updatedReplicas: 2 } }),
+      { Available: 'False/NoReadyReplicas', Ready: 'False/NoReadyReplicas' },
+      'Progressing',
+    ],
+    [
+      'fleet missing, nothing serves',
+      inputs({ fleetRefusal: { reason: 'FleetNotFound', message: 'x' }, served: undefined, deployment: undefined }),
+      { FleetBound: 'False/FleetNotFound', Available: 'False/NoVerifiedModel', Ready: 'False/FleetNotFound' },
+      'Degraded',
+    ],
+    [
+      'bad digest while the old version keeps serving',
+      inputs({ artifactRefusal: { reason: 'ArtifactDigestMismatch', message: 'x' } }),
+      { ArtifactVerified: 'False/ArtifactDigestMismatch', Available: 'True/MinimumReplicasAvailable', Ready: 'False/ArtifactDigestMismatch' },
+      'Stable',
+    ],
+  ])('%s', (_, input, want, phase) => {
+    const status = modelStatus(input);
+    expect(conds(status)).toMatchObject(want);
+    expect(status.phase).toBe(phase);
+    expect(status.observedGeneration).toBe(2);
+  });
+
+  it('moves stable only once the served version is rolled out', () => {
+    const old = { version: 'v0', sha256: 'b'.repeat(64), since: '2025-01-01T00:00:00Z' };
+    const model = modelFixture((m) => (m.status = { stable: old }));
+    expect(modelStatus(inputs({ model, deployment: rolling })).stable).toEqual(old);
+    expect(modelStatus(inputs({ model })).stable).toEqual({ version: 'v1', sha256: v1.sha256, since: '2026-01-01T00:00:00Z' });
+  });
+
+  it('reports ready replicas and the endpoint; a recomputation changes nothing', () => {
+    const first = modelStatus(inputs({}));
+    expect(first).toMatchObject({ readyReplicas: 2, endpoint: 'pump-failure.plant-a.svc:50051' });
+    const again = modelStatus(inputs({ model: modelFixture((m) => (m.status = first)), now: new Date(now.getTime() + 60_000) }));
+    expect(again).toEqual(first);
+  });
+});
