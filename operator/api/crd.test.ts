@@ -299,8 +299,8 @@ describe('samples', () => {
 
 describe('the TypeBox check catches what the schema forbids', () => {
   const model = samples.find((s) => s.object.kind === 'MaintenanceModel')!.object;
-  const withSpec = (patch: (spec: Record<string, never>) => void) => {
-    const copy = structuredClone(model) as { kind: string; spec: Record<string, never> };
+  const withSpec = (patch: (spec: Record<string, object>) => void) => {
+    const copy = structuredClone(model) as { kind: string; spec: Record<string, object> };
     patch(copy.spec);
     return copy;
   };
