@@ -307,21 +307,21 @@ describe('the TypeBox check catches what the schema forbids', () => {
 
   it.each<[string, { kind: string }, string]>([
     ['an unknown field', withSpec((s) => Object.assign(s, { replicas: 2 })), '/spec/replicas'],
-    ['a short sha256', withSpec((s) => Object.assign(s['model'], { sha256: 'abc' })), '/spec/model/sha256'],
+    ['a short sha256', withSpec((s) => Object.assign(s['model']!, { sha256: 'abc' })), '/spec/model/sha256'],
     ['an unknown task', withSpec((s) => Object.assign(s, { task: 'forecast' })), '/spec/task'],
     [
       'a step weight of 100',
-      withSpec((s) => Object.assign(s['rollout'], { steps: [{ weight: 100 }] })),
+      withSpec((s) => Object.assign(s['rollout']!, { steps: [{ weight: 100 }] })),
       '/spec/rollout/steps/0/weight',
     ],
     [
       'an input of an unknown aggregation',
-      withSpec((s) => Object.assign(s['model'], { inputs: ['vibration.p99'] })),
+      withSpec((s) => Object.assign(s['model']!, { inputs: ['vibration.p99'] })),
       '/spec/model/inputs/0',
     ],
     [
       'a bad duration',
-      withSpec((s) => Object.assign(s['rollout'], { steps: [{ weight: 10, pause: '5 minutes' }] })),
+      withSpec((s) => Object.assign(s['rollout']!, { steps: [{ weight: 10, pause: '5 minutes' }] })),
       '/spec/rollout/steps/0/pause',
     ],
   ])('%s', (_name, object, path) => {
