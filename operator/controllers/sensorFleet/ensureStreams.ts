@@ -1,0 +1,70 @@
+import { JetStreamApiError, jetstreamManager, type JetStreamManager, type StreamInfo } from '@nats-io/jetstream';
+import type { NatsConnection } from '@nats-io/transport-node';
+import { FLEET_METADATA_KEY, streamDrift, type DesiredStream } from './desiredStreams.ts';
+
+const STREAM_NOT_FOUND = 10059;
+
+async function infoOrUndefined(jsm: JetStreamManager, name: string): Promise<StreamInfo | undefined> {
+  try {
+    return await jsm.streams.info(name);
+  } catch (error) {
+    if (error instanceof JetStreamApiError && error.code === STREAM_NOT_FOUND) return undefined;
+    throw error;
+  }
+}
+
+/** A stream exists with another storage type; JetStream cannot convert it in place. */
+export class StreamImmutableError extends Error {
+  override readonly name = 'StreamImmutableError';
+}
+
+/**
+ * Creates each stream that is missing and updates each whose managed fields drifted; a stream that
+ * matches costs one info call. Returns the infos (for the stored counts in status).
+ */
+export async function ensureStreams(nc: NatsConnection, desired: DesiredStream[]): Promise<StreamInfo[]> {
+  const jsm = await jetstreamManager(nc);
+  const infos: StreamInfo[] = [];
+  for (const want of desired) {
+    const current = await infoOrUndefined(jsm, want.name);
+    if (!current) {
+      infos.push(await jsm.streams.add(want));
+      continue;
+    }
+    if (current.config.storage !== want.storage) {
+      throw new StreamImmutableError(
+        `stream ${want.name} uses ${current.config.storage} storage; JetStream cannot change it to ${want.storage} in place`,
+      );
+    }
+    const drift = streamDrift(want, current.config);
+    if (drift.length === 0) {
+      infos.push(current);
+      continue;
+    }
+    const { name, retention: _r, storage: _s, ...update } = want;
+    // Dropping partitioning: an absent transform leaves the server's in place, so clear it explicitly.
+    const transform = want.subject_transform ?? (current.config.subject_transform ? { src: '', dest: '' } : undefined);
+    infos.push(
+      await jsm.streams.update(name, {
+        ...update,
+        ...(transform ? { subject_transform: transform } : {}),
+        metadata: { ...(current.config.metadata ?? {}), ...want.metadata },
+      }),
+    );
+  }
+  return infos;
+}
+
+/** Deletes the fleet's streams (deletionPolicy Delete), sparing any stream not marked as this fleet's. */
+export async function deleteStreams(nc: NatsConnection, desired: DesiredStream[]): Promise<string[]> {
+  const jsm = await jetstreamManager(nc);
+  const deleted: string[] = [];
+  for (const want of desired) {
+    const current = await infoOrUndefined(jsm, want.name);
+    if (!current) continue;
+    if (current.config.metadata?.[FLEET_METADATA_KEY] !== want.metadata?.[FLEET_METADATA_KEY]) continue;
+    await jsm.streams.delete(want.name);
+    deleted.push(want.name);
+  }
+  return deleted;
+}
