@@ -2,8 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { decodeSplitEntry } from './splitWatcher.ts';
 
 const entry = (operation: 'PUT' | 'DEL' | 'PURGE', text = '') => ({ operation, string: () => text });
-const parse = (v: unknown): { weight: number } => {
-  const w = (v as { weight?: unknown }).weight;
+const parse = (text: string): { weight: number } => {
+  const w = (JSON.parse(text) as { weight?: unknown }).weight;
   if (typeof w !== 'number') throw new Error('weight must be a number');
   return { weight: w };
 };

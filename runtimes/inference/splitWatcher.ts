@@ -10,8 +10,8 @@ export interface SplitWatcherOptions<S> {
   nc: NatsConnection;
   bucket: string;
   key: string;
-  /** Validates a stored value; throws with a message on a bad one (which is then ignored, the current split stays). */
-  parse(value: unknown): S;
+  /** Validates a stored value (JSON text); throws on a bad one, which is then ignored and the current split stays. */
+  parse(text: string): S;
   /** Called with the parsed split, or null when the key is deleted (no rollout in progress). */
   apply(split: S | null, revision: number): void;
   logger: Logger;
@@ -24,11 +24,11 @@ export interface SplitWatcher {
 /** Decodes one watch entry: null for a deletion, the parsed split, or an Error for a bad value. */
 export function decodeSplitEntry<S>(
   entry: Pick<KvWatchEntry, 'operation' | 'string'>,
-  parse: (value: unknown) => S,
+  parse: (text: string) => S,
 ): S | null | Error {
   if (entry.operation !== 'PUT') return null;
   try {
-    return parse(JSON.parse(entry.string()));
+    return parse(entry.string());
   } catch (error) {
     return error instanceof Error ? error : new Error(String(error));
   }

@@ -1,0 +1,495 @@
+// Inference runtime benchmark: `npm run bench:inference -- --json`.
+//
+// Against a real nats-server on loopback, in one run:
+// - jetstream: N readings pre-published to a stream; a raw consumer (decode JSON + explicit ack per
+//   message, the runtime's ack policy) drains a durable, then the real runtime (main.ts, a child
+//   process) drains another durable of the same stream. Rates are acked readings per second.
+// - core: a publisher child offers readings at its maximum rate for a fixed time; a raw queue
+//   subscriber (decode JSON) and then the runtime process them; rates are readings handled per second.
+// - grpc: against the runtime process: Predict at 500 req/s (open loop), PredictBatch(64) back to
+//   back, StreamPredictions fed by predictions published on NATS.
+// - memory.bytesPerMachine: runtime RSS growth per newly seen machine (8 features x 60-sample windows).
+// - eventLoopLagP99Ms: the runtime's own perf_hooks event-loop delay p99 under full JetStream load.
+// Everything is bounded: the whole run takes about a minute and a half.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import * as grpc from '@grpc/grpc-js';
+import * as protoLoader from '@grpc/proto-loader';
+import { AckPolicy, DeliverPolicy, jetstream, jetstreamManager } from '@nats-io/jetstream';
+import { connect, type NatsConnection } from '@nats-io/transport-node';
+import { stringify as toYaml } from 'yaml';
+import { parseRuntimeConfig, type RuntimeConfig } from '../runtimes/inference/config.ts';
+import { PROTO_FILE } from '../runtimes/inference/grpcServer.ts';
+import { buildMlpClassifier, randomLayers } from '../runtimes/inference/onnx/buildModel.ts';
+import { ensureBinaries, repoRoot } from '../test/cluster/binaries.ts';
+import { startNatsServer } from '../test/cluster/nats.ts';
+
+const FEATURES = ['f0', 'f1', 'f2', 'f3', 'f4', 'f5', 'f6', 'f7'];
+const INPUTS = [...FEATURES, ...FEATURES.map((f) => `${f}.mean`), 'f0.std', 'f0.slope'];
+const JS_READINGS = 150_000;
+const MACHINES = 20_000;
+const CORE_SECONDS = 6;
+const CORE_WARMUP_SECONDS = 1.5;
+const UNARY_RATE = 500;
+const UNARY_SECONDS = 4;
+const BATCH_CALLS = 300;
+const STREAM_SECONDS = 3;
+
+const json = process.argv.includes('--json');
+const log = (msg: string): void => {
+  if (!json) console.error(msg);
+};
+const enc = new TextEncoder();
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+function readingBytes(i: number, machines = MACHINES): { machine: string; data: Uint8Array } {
+  const machine = `m-${i % machines}`;
+  const doc: Record<string, number> = { ts: Date.now() };
+  for (let f = 0; f < FEATURES.length; f++) doc[FEATURES[f]!] = ((i * 7 + f * 13) % 100) / 10;
+  return { machine, data: enc.encode(JSON.stringify(doc)) };
+}
+
+function percentile(values: number[], p: number): number {
+  const sorted = Float64Array.from(values).sort();
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
+}
+
+const round = (x: number, digits = 2): number => Number(x.toFixed(digits));
+
+// ---------------------------------------------------------------- child roles
+
+/** Publishes readings (or predictions) as fast as the connection takes them, for `seconds`. */
+async function publisherRole(url: string, kind: 'readings' | 'predictions', seconds: number): Promise<void> {
+  const nc = await connect({ servers: url });
+  const end = Date.now() + seconds * 1000;
+  let i = 0;
+  const prediction = enc.encode(
+    JSON.stringify({
+      machineId: 'm-1',
+      ts: Date.now(),
+      score: 0.3,
+      severity: 'ok',
+      healthScore: 70,
+      modelVersion: 'v1',
+      role: 'stable',
+      contributions: {},
+    }),
+  );
+  while (Date.now() < end) {
+    for (let k = 0; k < 1000; k++, i++) {
+      if (kind === 'readings') {
+        const r = readingBytes(i);
+        nc.publish(`bench.core.${r.machine}.readings`, r.data);
+      } else nc.publish(`prognos.predictions.bench.bench-model.m-${i % 100}`, prediction);
+    }
+    // Flushing every 1000 keeps the client buffer bounded without a round trip per message.
+    await nc.flush();
+  }
+  await nc.close();
+  process.stdout.write(`${JSON.stringify({ published: i })}\n`);
+}
+
+// ---------------------------------------------------------------- runtime process
+
+interface RuntimeProcess {
+  child: ChildProcess;
+  httpPort: number;
+  grpcPort: number;
+  metrics(): Promise<string>;
+  stop(): Promise<void>;
+}
+
+async function startRuntimeProcess(configPath: string): Promise<RuntimeProcess> {
+  const child = spawn(
+    join(repoRoot, 'scripts/node24'),
+    [join(repoRoot, 'runtimes/inference/main.ts'), '--config', configPath],
+    {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    },
+  );
+  const started = new Promise<{ httpPort: number; grpcPort: number }>((resolve, reject) => {
+    const lines = createInterface({ input: child.stdout! });
+    lines.on('line', (line) => {
+      try {
+        const entry = JSON.parse(line) as { msg?: string; httpPort?: number; grpcPort?: number };
+        if (entry.msg === 'runtime started')
+          resolve({ httpPort: entry.httpPort!, grpcPort: entry.grpcPort! });
+      } catch {
+        // not a log line
+      }
+    });
+    child.once('exit', (code) => reject(new Error(`runtime exited with ${code} before starting`)));
+  });
+  const timeout = setTimeout(() => child.kill('SIGKILL'), 30_000);
+  const { httpPort, grpcPort } = await started;
+  clearTimeout(timeout);
+  return {
+    child,
+    httpPort,
+    grpcPort,
+    metrics: () => fetch(`http://127.0.0.1:${httpPort}/metrics`).then((r) => r.text()),
+    async stop() {
+      const exited = new Promise((r) => child.once('exit', r));
+      child.kill('SIGTERM');
+      const kill = setTimeout(() => child.kill('SIGKILL'), 10_000);
+      await exited;
+      clearTimeout(kill);
+    },
+  };
+}
+
+function metricValue(text: string, name: string, labels = ''): number {
+  let sum = 0;
+  for (const line of text.split('\n')) {
+    if (
+      line.startsWith(`${name}${labels}`) &&
+      (labels || line[name.length] === ' ' || line[name.length] === '{')
+    )
+      sum += Number(line.slice(line.lastIndexOf(' ') + 1));
+  }
+  return sum;
+}
+
+function benchConfig(
+  natsUrl: string,
+  modelUri: string,
+  sha256: string,
+  input: Record<string, unknown>,
+): RuntimeConfig {
+  return parseRuntimeConfig({
+    namespace: 'bench',
+    fleet: 'bench-fleet',
+    model: 'bench-model',
+    version: 'v1',
+    role: 'stable',
+    task: 'classification',
+    nats: { servers: [natsUrl] },
+    input,
+    schema: {
+      timestampField: 'ts',
+      maxFutureSkewMs: 3_600_000,
+      features: FEATURES.map((name) => ({ name, min: 0, max: 100, required: true })),
+    },
+    windows: FEATURES.map((feature, i) => ({
+      feature,
+      size: 60,
+      aggregations: i === 0 ? ['mean', 'std', 'slope'] : ['mean'],
+    })),
+    artifact: { uri: modelUri, sha256, inputs: INPUTS },
+    thresholds: { warning: 0.5, critical: 0.8 },
+    batching: { maxBatch: 256, maxDelayMs: 5 },
+    grpc: { port: 0, host: '127.0.0.1' },
+    http: { port: 0, host: '127.0.0.1' },
+    telemetry: { intervalMs: 5000 },
+  });
+}
+
+// ---------------------------------------------------------------- phases
+
+async function publishToStream(nc: NatsConnection, count: number): Promise<void> {
+  const js = jetstream(nc);
+  for (let i = 0; i < count;) {
+    const acks: Promise<unknown>[] = [];
+    for (let k = 0; k < 2000 && i < count; k++, i++) {
+      const r = readingBytes(i);
+      acks.push(js.publish(`bench.js.${r.machine}.readings`, r.data));
+    }
+    await Promise.all(acks);
+  }
+}
+
+async function rawJetStream(nc: NatsConnection, stream: string): Promise<number> {
+  const jsm = await jetstreamManager(nc);
+  await jsm.consumers.add(stream, {
+    durable_name: 'raw',
+    ack_policy: AckPolicy.Explicit,
+    deliver_policy: DeliverPolicy.All,
+  });
+  const consumer = await jetstream(nc).consumers.get(stream, 'raw');
+  const messages = await consumer.consume({ max_messages: 1024 });
+  let n = 0;
+  let first = 0;
+  for await (const m of messages) {
+    if (n === 0) first = performance.now();
+    JSON.parse(new TextDecoder().decode(m.data));
+    m.ack();
+    if (++n === JS_READINGS) break;
+  }
+  await nc.flush();
+  const seconds = (performance.now() - first) / 1000;
+  await messages.close();
+  return (n - 1) / seconds;
+}
+
+/** Polls the durable until every message is acked; rate from first to last observed ack. */
+async function ackRate(nc: NatsConnection, stream: string, durable: string, total: number): Promise<number> {
+  const jsm = await jetstreamManager(nc);
+  let first: { t: number; acked: number } | undefined;
+  const deadline = Date.now() + 60_000;
+  while (Date.now() < deadline) {
+    const info = await jsm.consumers.info(stream, durable).catch(() => undefined);
+    const acked = info ? info.ack_floor.stream_seq : 0;
+    const t = performance.now();
+    if (!first && acked > 0) first = { t, acked };
+    if (first && acked >= total) return (acked - first.acked) / ((t - first.t) / 1000);
+    await sleep(20);
+  }
+  throw new Error(`runtime did not ack ${total} readings within 60 s`);
+}
+
+async function rawCore(url: string): Promise<number> {
+  const nc = await connect({ servers: url });
+  let n = 0;
+  const dec = new TextDecoder();
+  nc.subscribe('bench.core.*.readings', {
+    queue: 'raw',
+    callback: (_e, m) => {
+      JSON.parse(dec.decode(m.data));
+      n++;
+    },
+  });
+  await nc.flush();
+  const publisher = spawnPublisher(url, 'readings', CORE_SECONDS);
+  await sleep(CORE_WARMUP_SECONDS * 1000);
+  const n0 = n;
+  const t0 = performance.now();
+  await sleep((CORE_SECONDS - CORE_WARMUP_SECONDS - 0.5) * 1000);
+  const rate = (n - n0) / ((performance.now() - t0) / 1000);
+  await publisher;
+  await nc.close();
+  return rate;
+}
+
+function spawnPublisher(url: string, kind: 'readings' | 'predictions', seconds: number): Promise<void> {
+  const child = spawn(
+    join(repoRoot, 'scripts/node24'),
+    [new URL(import.meta.url).pathname, '--role', `publish-${kind}`, url, String(seconds)],
+    {
+      stdio: ['ignore', 'ignore', 'inherit'],
+    },
+  );
+  return new Promise((resolve) => child.once('exit', () => resolve()));
+}
+
+async function runtimeCore(url: string, rt: RuntimeProcess): Promise<number> {
+  const publisher = spawnPublisher(url, 'readings', CORE_SECONDS);
+  await sleep(CORE_WARMUP_SECONDS * 1000);
+  const handled = async () => metricValue(await rt.metrics(), 'prognos_inference_readings_total');
+  const n0 = await handled();
+  const t0 = performance.now();
+  await sleep((CORE_SECONDS - CORE_WARMUP_SECONDS - 0.5) * 1000);
+  const n1 = await handled();
+  const rate = (n1 - n0) / ((performance.now() - t0) / 1000);
+  await publisher;
+  return rate;
+}
+
+type Client = grpc.Client &
+  Record<
+    string,
+    (req: unknown, opts: grpc.CallOptions, cb?: (e: grpc.ServiceError | null, r: unknown) => void) => unknown
+  >;
+
+function grpcClient(port: number): Client {
+  const def = protoLoader.loadSync(PROTO_FILE, {
+    keepCase: false,
+    longs: Number,
+    enums: String,
+    defaults: true,
+    oneofs: true,
+  });
+  const pkg = grpc.loadPackageDefinition(def) as unknown as {
+    prognos: { inference: { v1: { InferenceService: grpc.ServiceClientConstructor } } };
+  };
+  return new pkg.prognos.inference.v1.InferenceService(
+    `127.0.0.1:${port}`,
+    grpc.credentials.createInsecure(),
+  ) as unknown as Client;
+}
+
+function grpcReading(i: number): { machineId: string; tsMs: number; features: Record<string, number> } {
+  const features: Record<string, number> = {};
+  for (let f = 0; f < FEATURES.length; f++) features[FEATURES[f]!] = ((i * 3 + f) % 100) / 10;
+  // Stateless scoring feeds the aggregation inputs directly.
+  for (const input of INPUTS) if (!(input in features)) features[input] = features[input.split('.')[0]!]!;
+  return { machineId: `g-${i % 1000}`, tsMs: Date.now(), features };
+}
+
+function call(client: Client, method: string, req: unknown): Promise<number> {
+  const start = performance.now();
+  return new Promise((resolve, reject) => {
+    client[method]!(req, { deadline: Date.now() + 5000 }, (err) =>
+      err ? reject(err) : resolve(performance.now() - start),
+    );
+  });
+}
+
+async function grpcUnary(client: Client): Promise<number> {
+  for (let i = 0; i < 200; i++) await call(client, 'Predict', { reading: grpcReading(i) });
+  const latencies: number[] = [];
+  const total = UNARY_RATE * UNARY_SECONDS;
+  const start = performance.now();
+  const inflight: Promise<void>[] = [];
+  for (let i = 0; i < total; i++) {
+    // Open loop: request i is due at start + i/rate, whether or not earlier ones returned.
+    const due = start + (i * 1000) / UNARY_RATE;
+    const wait = due - performance.now();
+    if (wait > 1) await sleep(wait);
+    inflight.push(call(client, 'Predict', { reading: grpcReading(i) }).then((ms) => void latencies.push(ms)));
+  }
+  await Promise.all(inflight);
+  return percentile(latencies, 99);
+}
+
+async function grpcBatch(client: Client): Promise<number> {
+  const readings = Array.from({ length: 64 }, (_, i) => grpcReading(i));
+  for (let i = 0; i < 30; i++) await call(client, 'PredictBatch', { readings });
+  const latencies: number[] = [];
+  for (let i = 0; i < BATCH_CALLS; i++) latencies.push(await call(client, 'PredictBatch', { readings }));
+  return percentile(latencies, 99);
+}
+
+async function grpcStream(client: Client, url: string): Promise<number> {
+  let received = 0;
+  const stream = (
+    client['StreamPredictions'] as unknown as (req: unknown) => grpc.ClientReadableStream<unknown>
+  )({ fleet: 'bench-fleet' });
+  stream.on('data', () => received++);
+  stream.on('error', () => undefined);
+  await sleep(300);
+  const publisher = spawnPublisher(url, 'predictions', STREAM_SECONDS + 1);
+  await sleep(700);
+  const r0 = received;
+  const t0 = performance.now();
+  await sleep(STREAM_SECONDS * 1000 - 300);
+  const rate = (received - r0) / ((performance.now() - t0) / 1000);
+  await publisher;
+  stream.cancel();
+  return rate;
+}
+
+// ---------------------------------------------------------------- main
+
+async function main(): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'prognos-bench-inference-'));
+  const nats = await startNatsServer({ binary: (await ensureBinaries()).natsServer, dir: join(dir, 'nats') });
+  const nc = await connect({ servers: nats.url });
+  try {
+    const { bytes } = buildMlpClassifier(randomLayers([INPUTS.length, 32, 1], 3), {
+      baseline: { inputs: INPUTS, means: INPUTS.map(() => 5) },
+    });
+    const modelPath = join(dir, 'model.onnx');
+    writeFileSync(modelPath, bytes);
+    const sha = createHash('sha256').update(bytes).digest('hex');
+    const writeConfig = (name: string, input: Record<string, unknown>): string => {
+      const path = join(dir, `${name}.yaml`);
+      writeFileSync(path, toYaml(benchConfig(nats.url, `file://${modelPath}`, sha, input)));
+      return path;
+    };
+
+    // JetStream
+    const jsm = await jetstreamManager(nc);
+    await jsm.streams.add({ name: 'BENCH', subjects: ['bench.js.*.readings'] });
+    log(`publishing ${JS_READINGS} readings to the stream`);
+    await publishToStream(nc, JS_READINGS);
+    const jsRaw = await rawJetStream(nc, 'BENCH');
+    log(`jetstream raw ${jsRaw.toFixed(0)}/s`);
+    await jsm.consumers.add('BENCH', {
+      durable_name: 'runtime',
+      ack_policy: AckPolicy.Explicit,
+      deliver_policy: DeliverPolicy.All,
+      max_ack_pending: 20_000,
+    });
+    const jsRt = await startRuntimeProcess(
+      writeConfig('js', {
+        mode: 'jetstream',
+        subject: 'bench.js.*.readings',
+        stream: 'BENCH',
+        durable: 'runtime',
+        machineId: { subjectToken: 3 },
+      }),
+    );
+    const rssBefore = metricValue(await jsRt.metrics(), 'process_resident_memory_bytes');
+    const jsRuntime = await ackRate(nc, 'BENCH', 'runtime', JS_READINGS);
+    const jsMetrics = await jsRt.metrics();
+    const lagP99Ms =
+      metricValue(jsMetrics, 'prognos_inference_event_loop_lag_seconds', '{quantile="0.99"}') * 1000;
+    const bytesPerMachine = (metricValue(jsMetrics, 'process_resident_memory_bytes') - rssBefore) / MACHINES;
+    log(`jetstream runtime ${jsRuntime.toFixed(0)}/s, lag p99 ${lagP99Ms.toFixed(2)} ms`);
+    await jsRt.stop();
+
+    // core NATS
+    const coreRaw = await rawCore(nats.url);
+    log(`core raw ${coreRaw.toFixed(0)}/s`);
+    const coreRt = await startRuntimeProcess(
+      writeConfig('core', {
+        mode: 'core',
+        subject: 'bench.core.*.readings',
+        queueGroup: 'runtime',
+        machineId: { subjectToken: 3 },
+      }),
+    );
+    const coreRuntime = await runtimeCore(nats.url, coreRt);
+    log(`core runtime ${coreRuntime.toFixed(0)}/s`);
+
+    // gRPC, against the idle core-mode runtime
+    const client = grpcClient(coreRt.grpcPort);
+    const unaryP99 = await grpcUnary(client);
+    log(`grpc unary p99 ${unaryP99.toFixed(2)} ms at ${UNARY_RATE}/s`);
+    const batchP99 = await grpcBatch(client);
+    log(`grpc batch(64) p99 ${batchP99.toFixed(2)} ms`);
+    const streamPerSec = await grpcStream(client, nats.url);
+    log(`grpc stream ${streamPerSec.toFixed(0)}/s`);
+    client.close();
+    await coreRt.stop();
+
+    const result = {
+      jetstream: {
+        rawPerSec: Math.round(jsRaw),
+        runtimePerSec: Math.round(jsRuntime),
+        ratio: round(jsRuntime / jsRaw),
+      },
+      core: {
+        rawPerSec: Math.round(coreRaw),
+        runtimePerSec: Math.round(coreRuntime),
+        ratio: round(coreRuntime / coreRaw),
+      },
+      grpc: {
+        unaryP99Ms: round(unaryP99),
+        batch64P99Ms: round(batchP99),
+        streamPerSec: Math.round(streamPerSec),
+      },
+      memory: {
+        bytesPerMachine: Math.round(bytesPerMachine),
+        machines: MACHINES,
+        features: FEATURES.length,
+        windowSize: 60,
+      },
+      eventLoopLagP99Ms: round(lagP99Ms),
+      settings: {
+        jetstreamReadings: JS_READINGS,
+        coreSeconds: CORE_SECONDS,
+        unaryRate: UNARY_RATE,
+        maxBatch: 256,
+        maxDelayMs: 5,
+      },
+    };
+    console.log(json ? JSON.stringify(result) : JSON.stringify(result, null, 2));
+  } finally {
+    await nc.close().catch(() => undefined);
+    await nats.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+const roleIndex = process.argv.indexOf('--role');
+if (roleIndex >= 0) {
+  const [role, url, seconds] = process.argv.slice(roleIndex + 1);
+  await publisherRole(url!, role === 'publish-predictions' ? 'predictions' : 'readings', Number(seconds));
+} else {
+  await main();
+}

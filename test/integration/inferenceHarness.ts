@@ -1,0 +1,162 @@
+// Shared pieces of the inference-runtime integration tests: a private nats-server per test file
+// (so tests can restart it), real ONNX files from the core's builders, runtime configs, and
+// subscribers that collect what the runtime publishes.
+import { createHash } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { connect, type NatsConnection, type Subscription } from '@nats-io/transport-node';
+import { stringify as toYaml } from 'yaml';
+import { parseRuntimeConfig, type RuntimeConfig } from '../../runtimes/inference/config.ts';
+import { buildMlpClassifier, randomLayers } from '../../runtimes/inference/onnx/buildModel.ts';
+import { ensureBinaries } from '../cluster/binaries.ts';
+import { startNatsServer, type NatsServer } from '../cluster/nats.ts';
+
+export const NAMESPACE = 'plant-a';
+export const FLEET = 'pumps';
+export const MODEL = 'pump-failure';
+export const READING_SUBJECT = 'plant-a.pumps.*.readings';
+export const MODEL_INPUTS = ['vibration', 'temperature', 'pressure', 'vibration.mean', 'vibration.std'];
+
+export interface TestNats {
+  server: NatsServer;
+  dir: string;
+  cleanup(): Promise<void>;
+}
+
+/** A fresh nats-server with JetStream in a temp dir. */
+export async function startTestNats(): Promise<TestNats> {
+  const dir = mkdtempSync(join(tmpdir(), 'prognos-inference-it-'));
+  const server = await startNatsServer({ binary: (await ensureBinaries()).natsServer, dir });
+  return {
+    server,
+    dir,
+    async cleanup() {
+      await server.stop();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+export interface ModelFile {
+  uri: string;
+  sha256: string;
+}
+
+/** Writes a real MLP classifier over MODEL_INPUTS (seeded, so two calls give the same bytes). */
+export function writeClassifier(dir: string, name = 'model.onnx', seed = 7): ModelFile {
+  const { bytes } = buildMlpClassifier(randomLayers([MODEL_INPUTS.length, 8, 1], seed), {
+    baseline: { inputs: MODEL_INPUTS, means: [5, 60, 3, 5, 1] },
+  });
+  const path = join(dir, name);
+  writeFileSync(path, bytes);
+  return { uri: `file://${path}`, sha256: createHash('sha256').update(bytes).digest('hex') };
+}
+
+/** A complete runtime config for the test fleet; `overrides` replace top-level sections. */
+export function runtimeConfig(
+  natsUrl: string,
+  model: ModelFile,
+  overrides: Record<string, unknown> = {},
+): RuntimeConfig {
+  return parseRuntimeConfig({
+    namespace: NAMESPACE,
+    fleet: FLEET,
+    model: MODEL,
+    version: 'v1',
+    role: 'stable',
+    task: 'classification',
+    nats: { servers: [natsUrl] },
+    input: {
+      mode: 'jetstream',
+      subject: READING_SUBJECT,
+      stream: 'plant-a-pumps',
+      durable: 'pump-failure-v1',
+      queueGroup: 'pump-failure-v1',
+      machineId: { subjectToken: 3 },
+    },
+    schema: {
+      timestampField: 'ts',
+      features: [
+        { name: 'vibration', min: 0, max: 50, required: true },
+        { name: 'temperature', min: -40, max: 200, required: true },
+        { name: 'pressure', min: 0, max: 20, required: true },
+      ],
+    },
+    windows: [{ feature: 'vibration', size: 10, aggregations: ['mean', 'std'] }],
+    artifact: { uri: model.uri, sha256: model.sha256, inputs: MODEL_INPUTS },
+    thresholds: { warning: 0.5, critical: 0.8 },
+    fallback: { rules: [{ feature: 'temperature', above: 95, severity: 'critical' }] },
+    batching: { maxBatch: 64, maxDelayMs: 2 },
+    grpc: { port: 0, host: '127.0.0.1' },
+    http: { port: 0, host: '127.0.0.1' },
+    telemetry: { intervalMs: 500 },
+    ...overrides,
+  });
+}
+
+export function writeConfigFile(dir: string, config: RuntimeConfig, name = 'runtime.yaml'): string {
+  const path = join(dir, name);
+  writeFileSync(path, toYaml(config));
+  return path;
+}
+
+export const reading = (i: number, extra: Record<string, unknown> = {}): Uint8Array =>
+  new TextEncoder().encode(
+    JSON.stringify({
+      ts: Date.now(),
+      vibration: 2 + (i % 7),
+      temperature: 60 + (i % 5),
+      pressure: 3,
+      ...extra,
+    }),
+  );
+
+export const readingSubject = (machineId: string): string => `plant-a.pumps.${machineId}.readings`;
+
+export interface Collected {
+  subject: string;
+  json: Record<string, unknown>;
+}
+
+export interface Collector {
+  messages: Collected[];
+  /** Resolves when at least `count` messages arrived; rejects after timeoutMs. */
+  waitFor(count: number, timeoutMs?: number): Promise<Collected[]>;
+  stop(): void;
+}
+
+export function collect(nc: NatsConnection, subject: string): Collector {
+  const messages: Collected[] = [];
+  const sub: Subscription = nc.subscribe(subject, {
+    callback: (_err, msg) => {
+      messages.push({ subject: msg.subject, json: msg.json<Record<string, unknown>>() });
+    },
+  });
+  return {
+    messages,
+    waitFor: (count, timeoutMs = 10_000) =>
+      waitUntil(
+        () => messages.length >= count,
+        timeoutMs,
+        () => `${messages.length}/${count} on ${subject}`,
+      ).then(() => messages),
+    stop: () => sub.unsubscribe(),
+  };
+}
+
+/** Polls `condition` every 20 ms; rejects with `describe()` after timeoutMs. */
+export async function waitUntil(
+  condition: () => boolean | Promise<boolean>,
+  timeoutMs: number,
+  describe: () => string,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms: ${describe()}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+export const connectTo = (url: string): Promise<NatsConnection> =>
+  connect({ servers: url, maxReconnectAttempts: -1, reconnectTimeWait: 200 });
