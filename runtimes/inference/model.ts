@@ -1,0 +1,137 @@
+// A verified, loaded ONNX model: bytes (already sha256-checked) → an onnxruntime-node session with
+// explicit thread counts, checked against the configured inputs and task before it may serve.
+import ort from 'onnxruntime-node';
+import type { RuntimeConfig } from './config.ts';
+import { ArtifactError } from './artifact.ts';
+import { type ModelMetadataInfo, parseModelMetadata } from './modelMetadata.ts';
+import { readModelMetadata } from './onnx/onnxProto.ts';
+
+export type Task = RuntimeConfig['task'];
+
+export interface ModelSpec {
+  version: string;
+  uri: string;
+  sha256: string;
+  task: Task;
+  /** Configured input names, in model column order. */
+  inputs: readonly string[];
+  output?: string;
+}
+
+export interface LoadedModel {
+  readonly version: string;
+  readonly sha256: string;
+  readonly task: Task;
+  readonly inputs: readonly string[];
+  readonly inputName: string;
+  readonly outputName: string;
+  /** Columns per output row: 1 for a score, 2 for [p(ok), p(fail)], the input width for an autoencoder. */
+  readonly outputWidth: number;
+  readonly metadata: ModelMetadataInfo;
+  /** Runs `n` rows of `inputs.length` floats; returns n × outputWidth floats. One ORT run per call. */
+  run(rows: Float32Array, n: number): Promise<Float32Array>;
+  release(): Promise<void>;
+}
+
+export interface OrtThreads {
+  intraOpThreads: number;
+  interOpThreads: number;
+}
+
+export async function loadModel(
+  bytes: Uint8Array,
+  spec: ModelSpec,
+  threads: OrtThreads,
+): Promise<LoadedModel> {
+  const width = spec.inputs.length;
+  let metadata: ModelMetadataInfo;
+  try {
+    metadata = parseModelMetadata(readModelMetadata(bytes), width);
+  } catch (error) {
+    const message = (error as Error).message;
+    // A metadata array of the wrong width means the model was trained on other inputs.
+    const reason = /entries|coefficients/.test(message) ? 'input_mismatch' : 'invalid_onnx';
+    throw new ArtifactError(reason, spec.uri, message, { cause: error });
+  }
+  if (metadata.baseline && metadata.baseline.inputs.join() !== spec.inputs.join()) {
+    throw new ArtifactError(
+      'input_mismatch',
+      spec.uri,
+      `model was trained on inputs [${metadata.baseline.inputs}] but the config declares [${spec.inputs}]`,
+    );
+  }
+  let session: ort.InferenceSession;
+  try {
+    session = await ort.InferenceSession.create(bytes, {
+      intraOpNumThreads: threads.intraOpThreads,
+      interOpNumThreads: threads.interOpThreads,
+      executionMode: 'sequential',
+      graphOptimizationLevel: 'all',
+      logSeverityLevel: 3,
+    });
+  } catch (error) {
+    throw new ArtifactError('invalid_onnx', spec.uri, (error as Error).message, { cause: error });
+  }
+  try {
+    const { inputName, outputName, outputWidth } = checkSignature(session, spec);
+    let released = false;
+    return {
+      version: spec.version,
+      sha256: spec.sha256,
+      task: spec.task,
+      inputs: spec.inputs,
+      inputName,
+      outputName,
+      outputWidth,
+      metadata,
+      async run(rows, n) {
+        const input = new ort.Tensor('float32', rows.subarray(0, n * width), [n, width]);
+        const result = await session.run({ [inputName]: input }, [outputName]);
+        const data = result[outputName]!.data;
+        if (!(data instanceof Float32Array) || data.length !== n * outputWidth) {
+          throw new Error(
+            `model ${spec.version}: output ${outputName} has ${data.length} values, expected ${n * outputWidth}`,
+          );
+        }
+        return data;
+      },
+      async release() {
+        if (released) return;
+        released = true;
+        await session.release();
+      },
+    };
+  } catch (error) {
+    await session.release();
+    throw error;
+  }
+}
+
+function checkSignature(session: ort.InferenceSession, spec: ModelSpec) {
+  const width = spec.inputs.length;
+  const mismatch = (message: string) => new ArtifactError('input_mismatch', spec.uri, message);
+  if (session.inputMetadata.length !== 1)
+    throw mismatch(`expected one input tensor, model has ${session.inputMetadata.length}`);
+  const input = session.inputMetadata[0]!;
+  if (!input.isTensor || input.type !== 'float32')
+    throw mismatch(`input ${input.name} must be a float32 tensor`);
+  if (input.shape.length !== 2 || input.shape[1] !== width) {
+    throw mismatch(`input ${input.name} has shape [${input.shape}], config declares [N, ${width}]`);
+  }
+  if (typeof input.shape[0] === 'number' && input.shape[0] !== -1)
+    throw mismatch(`input ${input.name} needs a dynamic batch dimension`);
+  const output = spec.output
+    ? session.outputMetadata.find((o) => o.name === spec.output)
+    : session.outputMetadata[0];
+  if (!output) throw mismatch(`model has no output ${spec.output}`);
+  if (!output.isTensor || output.type !== 'float32')
+    throw mismatch(`output ${output.name} must be a float32 tensor`);
+  const columns = output.shape.length === 1 ? 1 : output.shape.length === 2 ? output.shape[1] : undefined;
+  const allowed = spec.task === 'anomaly' ? [width] : spec.task === 'classification' ? [1, 2] : [1];
+  if (typeof columns !== 'number' || !allowed.includes(columns)) {
+    throw mismatch(
+      `output ${output.name} has shape [${output.shape}], ${spec.task} needs [N, ${allowed.join(' or ')}]`,
+    );
+  }
+  return { inputName: input.name, outputName: output.name, outputWidth: columns };
+}

@@ -1,0 +1,479 @@
+// The seam between the runtime's I/O and its core: a batch of raw NATS messages in, per-message
+// outcomes (prediction | dead letter | filtered by the rollout split) in input order out, with one
+// ORT run per batch. Decoding, windows and rows run synchronously before that run, so concurrent
+// process() calls never interleave a machine's window updates.
+import type { Aggregation, RuntimeConfig } from './config.ts';
+import { ArtifactError, fetchArtifact, type FetchArtifactDeps } from './artifact.ts';
+import { AlertTracker } from './alerts.ts';
+import type { DeadLetterReason, Rejection } from './deadLetterReason.ts';
+import { fallbackInputs, scoreByRules } from './fallback.ts';
+import { createFeatureVectorBuilder, type FeatureVectorBuilder, windowSpecsOf } from './featureVector.ts';
+import { Histogram, type HistogramSnapshot, LATENCY_EDGES_MS } from './histogram.ts';
+import { loadModel, type LoadedModel, type ModelSpec } from './model.ts';
+import { ModelSlot } from './modelSlot.ts';
+import { createReadingDecoder } from './reading.ts';
+import { explainMethodFor, scoreBatch, type ExplainMethod } from './scoring.ts';
+import { healthScoreOf, scoreBinEdges, severityOf, severityWithMargin, type Severity } from './severity.ts';
+import { shouldHandle, type Role, type Split } from './split.ts';
+import { WindowStore } from './windows.ts';
+
+export interface PipelineMessage {
+  subject: string;
+  data: Uint8Array;
+  /** Epoch ms the message was received; defaults to now. Bounds future timestamps. */
+  receivedAt?: number;
+}
+
+export interface Prediction {
+  machineId: string;
+  /** Reading time, epoch ms. */
+  ts: number;
+  /** Failure probability, RUL in cycles, or reconstruction error; for fallback 0 / 0.5 / 1 by severity. */
+  score: number;
+  severity: Severity;
+  healthScore: number;
+  /** Remaining useful life (regression models only). */
+  rulCycles?: number;
+  /** Per-input contribution to the score, in score units. */
+  contributions: Record<string, number>;
+  model: string;
+  /** Version of the model that scored, or `fallback` when rules did. */
+  modelVersion: string;
+  role: Role;
+  fallback: boolean;
+}
+
+export interface DeadLetter {
+  rejection: Rejection;
+  subject: string;
+  data: Uint8Array;
+  receivedAt: number;
+}
+
+export interface AlertEvent {
+  machineId: string;
+  from: Severity;
+  to: Severity;
+  ts: number;
+  score: number;
+  healthScore: number;
+  model: string;
+  modelVersion: string;
+  role: Role;
+  fallback: boolean;
+}
+
+export type Outcome =
+  | { kind: 'prediction'; prediction: Prediction }
+  | { kind: 'dead_letter'; deadLetter: DeadLetter }
+  | { kind: 'filtered'; machineId: string };
+
+export interface PipelineResult {
+  /** One per input message, in input order. */
+  outcomes: Outcome[];
+  predictions: Prediction[];
+  deadLetters: DeadLetter[];
+  alerts: AlertEvent[];
+}
+
+export interface ArtifactSpec {
+  version: string;
+  uri: string;
+  sha256: string;
+  /** Defaults to the configured inputs. */
+  inputs?: string[];
+  output?: string;
+}
+
+export interface ServingState {
+  /** A verified model serves; false means fallback rules score (Degraded). */
+  modelServing: boolean;
+  version?: string;
+  sha256?: string;
+  explain: ExplainMethod;
+  /** Why the last load failed, when it did (ArtifactError reason and message). */
+  lastError?: { reason: string; message: string; version: string };
+}
+
+export interface PipelineStats {
+  schema: 1;
+  model: string;
+  role: Role;
+  serving: ServingState;
+  machines: number;
+  counts: {
+    messages: number;
+    predictions: number;
+    deadLetters: number;
+    filtered: number;
+    fallback: number;
+    scoreErrors: number;
+    alerts: number;
+    batches: number;
+    /** Rows sent to ORT, including occlusion variants. */
+    rowsRun: number;
+  };
+  deadLettersByReason: Partial<Record<DeadLetterReason, number>>;
+  /** Wall time of process() per batch. */
+  batchLatencyMs: HistogramSnapshot;
+  /** Synchronous (event-loop blocking) time per batch, excluding the awaited ORT run. */
+  batchBlockingMs: HistogramSnapshot;
+  scores: HistogramSnapshot;
+  /** Model inputs of scored rows, binned against the model's baseline bins when it carries them. */
+  features: Record<string, HistogramSnapshot>;
+  /** Which bins the feature histograms use. */
+  featureBins: 'baseline' | 'schema';
+}
+
+export interface PipelineDeps extends FetchArtifactDeps {
+  now?: () => number;
+  /** Told about model load failures and swaps (runtime-io logs them and flips readiness). */
+  onServingChange?: (state: ServingState) => void;
+}
+
+export interface Pipeline {
+  process(messages: readonly PipelineMessage[]): Promise<PipelineResult>;
+  /** Fetches, verifies and loads `artifact`, then swaps it in between batches. On failure the serving model stays and this rejects with an ArtifactError. */
+  swapModel(artifact: ArtifactSpec): Promise<ServingState>;
+  setSplit(split: Split | null): void;
+  markMaintenance(machineId: string): boolean;
+  /** Evicts machines idle longer than machineTtlSeconds (also done lazily by process()). */
+  evictIdle(now?: number): string[];
+  serving(): ServingState;
+  stats(): PipelineStats;
+  close(): Promise<void>;
+}
+
+interface ModelContext {
+  builder: FeatureVectorBuilder;
+  method: ExplainMethod;
+  features: Histogram[];
+  featureBins: 'baseline' | 'schema';
+}
+
+/** Creates the pipeline and loads the configured artifact; a failed load leaves it serving fallback rules. */
+export async function createPipeline(config: RuntimeConfig, deps: PipelineDeps = {}): Promise<Pipeline> {
+  const pipeline = new InferencePipeline(config, deps);
+  try {
+    await pipeline.swapModel({ version: config.version, ...config.artifact });
+  } catch (error) {
+    if (!(error instanceof ArtifactError)) throw error;
+  }
+  return pipeline;
+}
+
+class InferencePipeline implements Pipeline {
+  readonly #config: RuntimeConfig;
+  readonly #deps: PipelineDeps;
+  readonly #now: () => number;
+  readonly #decode: ReturnType<typeof createReadingDecoder>;
+  readonly #windows: WindowStore;
+  readonly #slot = new ModelSlot();
+  readonly #contexts = new WeakMap<LoadedModel, ModelContext>();
+  readonly #alerts = new AlertTracker();
+  readonly #fallbackInputs: string[];
+  readonly #fallbackBuilder: FeatureVectorBuilder;
+  readonly #fallbackRow: Float32Array;
+  #split: Split | undefined;
+  #identityVersion: string;
+  #lastError: ServingState['lastError'];
+  #lastEviction: number;
+  // Running means of scored inputs: the occlusion baseline when the model carries none.
+  #observedMeans: Float64Array = new Float64Array(0);
+  #observedRows = 0;
+  readonly #counts: PipelineStats['counts'] = {
+    messages: 0,
+    predictions: 0,
+    deadLetters: 0,
+    filtered: 0,
+    fallback: 0,
+    scoreErrors: 0,
+    alerts: 0,
+    batches: 0,
+    rowsRun: 0,
+  };
+  readonly #deadLettersByReason: Partial<Record<DeadLetterReason, number>> = {};
+  readonly #latency = new Histogram(LATENCY_EDGES_MS);
+  readonly #blocking = new Histogram(LATENCY_EDGES_MS);
+  readonly #scores: Histogram;
+
+  constructor(config: RuntimeConfig, deps: PipelineDeps) {
+    this.#config = config;
+    this.#deps = deps;
+    this.#now = deps.now ?? Date.now;
+    this.#decode = createReadingDecoder(config);
+    this.#windows = new WindowStore(windowSpecsOf(config), config.schema.features.length);
+    this.#fallbackInputs = fallbackInputs(config.fallback.rules);
+    this.#fallbackBuilder = createFeatureVectorBuilder(config, this.#fallbackInputs);
+    this.#fallbackRow = new Float32Array(this.#fallbackInputs.length);
+    this.#identityVersion = config.version;
+    this.#lastEviction = this.#now();
+    this.#scores = new Histogram(scoreBinEdges(config.task, config.thresholds));
+  }
+
+  async process(messages: readonly PipelineMessage[]): Promise<PipelineResult> {
+    const started = performance.now();
+    const now = this.#now();
+    this.#maybeEvict(now);
+    const lease = this.#slot.acquire();
+    try {
+      const model = lease?.model;
+      const context = model ? this.#contexts.get(model)! : undefined;
+      const width = model ? model.inputs.length : 0;
+      const outcomes: Outcome[] = new Array(messages.length);
+      const deadLetters: DeadLetter[] = [];
+      const accepted: { index: number; machineId: string; ts: number; slot: number }[] = [];
+      // Room for the rows and, when explaining by occlusion, width variants of each behind them.
+      const stride = context?.method === 'occlusion' ? 1 + width : 1;
+      const buffer = new Float32Array(Math.max(1, messages.length * width * stride));
+      for (let i = 0; i < messages.length; i++) {
+        const message = messages[i]!;
+        const receivedAt = message.receivedAt ?? now;
+        const decoded = this.#decode(message.subject, message.data, receivedAt);
+        if (!decoded.ok) {
+          const deadLetter = { rejection: decoded, subject: message.subject, data: message.data, receivedAt };
+          deadLetters.push(deadLetter);
+          outcomes[i] = { kind: 'dead_letter', deadLetter };
+          this.#deadLettersByReason[decoded.reason] = (this.#deadLettersByReason[decoded.reason] ?? 0) + 1;
+          continue;
+        }
+        const { machineId, ts, values } = decoded.reading;
+        if (!shouldHandle(this.#split, this.#identityVersion, this.#config.role, machineId)) {
+          outcomes[i] = { kind: 'filtered', machineId };
+          continue;
+        }
+        // The row is built right after its reading enters the window, before any later reading of the same machine.
+        const slot = this.#windows.push(machineId, values, receivedAt);
+        if (context) context.builder.fill(this.#windows, slot, buffer, accepted.length * width);
+        accepted.push({ index: i, machineId, ts, slot });
+      }
+      const n = accepted.length;
+      let blockingMs = performance.now() - started;
+
+      let scored: Awaited<ReturnType<typeof scoreBatch>> | undefined;
+      if (model && context && n > 0) {
+        const baseline = this.#baselineFor(model, buffer, n);
+        try {
+          scored = await scoreBatch(model, buffer, n, context.method, baseline);
+          this.#counts.rowsRun += scored.rowsRun;
+        } catch {
+          // A failing run must not lose the batch: score it by the rules and count the error.
+          this.#counts.scoreErrors += 1;
+        }
+      }
+      const resumed = performance.now();
+
+      const predictions: Prediction[] = [];
+      const alerts: AlertEvent[] = [];
+      const { task, thresholds, model: modelName, role } = this.#config;
+      const hysteresis = this.#config.alerts.hysteresis;
+      for (let k = 0; k < n; k++) {
+        const a = accepted[k]!;
+        let prediction: Prediction;
+        let relaxed: Severity;
+        if (scored && model && context) {
+          const score = scored.scores[k]!;
+          const severity = severityOf(task, score, thresholds);
+          relaxed = severityWithMargin(task, score, thresholds, hysteresis);
+          const contributions: Record<string, number> = {};
+          if (scored.contributions) {
+            for (let j = 0; j < width; j++)
+              contributions[model.inputs[j]!] = scored.contributions[k * width + j]!;
+          }
+          prediction = {
+            machineId: a.machineId,
+            ts: a.ts,
+            score,
+            severity,
+            healthScore: healthScoreOf(task, score, thresholds),
+            contributions,
+            model: modelName,
+            modelVersion: model.version,
+            role,
+            fallback: false,
+          };
+          if (task === 'regression') prediction.rulCycles = score;
+          for (let j = 0; j < width; j++) context.features[j]!.observe(buffer[k * width + j]!);
+        } else {
+          this.#fallbackBuilder.fill(this.#windows, a.slot, this.#fallbackRow, 0);
+          const r = scoreByRules(this.#config.fallback.rules, this.#fallbackInputs, this.#fallbackRow);
+          relaxed = r.severity;
+          prediction = {
+            machineId: a.machineId,
+            ts: a.ts,
+            score: r.score,
+            severity: r.severity,
+            healthScore: r.healthScore,
+            contributions: r.contributions,
+            model: modelName,
+            modelVersion: 'fallback',
+            role,
+            fallback: true,
+          };
+          this.#counts.fallback += 1;
+        }
+        this.#scores.observe(prediction.score);
+        predictions.push(prediction);
+        outcomes[a.index] = { kind: 'prediction', prediction };
+        // Fallback severities are rule outcomes, not scores: relaxed equals the severity (no margin).
+        const transition = this.#alerts.observe(a.machineId, a.ts, prediction.severity, relaxed);
+        if (transition) {
+          alerts.push({
+            ...transition,
+            score: prediction.score,
+            healthScore: prediction.healthScore,
+            model: modelName,
+            modelVersion: prediction.modelVersion,
+            role,
+            fallback: prediction.fallback,
+          });
+        }
+      }
+      blockingMs += performance.now() - resumed;
+      this.#counts.messages += messages.length;
+      this.#counts.predictions += predictions.length;
+      this.#counts.deadLetters += deadLetters.length;
+      this.#counts.filtered += messages.length - predictions.length - deadLetters.length;
+      this.#counts.alerts += alerts.length;
+      this.#counts.batches += 1;
+      this.#blocking.observe(blockingMs);
+      this.#latency.observe(performance.now() - started);
+      return { outcomes, predictions, deadLetters, alerts };
+    } finally {
+      lease?.release();
+    }
+  }
+
+  async swapModel(artifact: ArtifactSpec): Promise<ServingState> {
+    const spec: ModelSpec = {
+      version: artifact.version,
+      uri: artifact.uri,
+      sha256: artifact.sha256,
+      task: this.#config.task,
+      inputs: artifact.inputs ?? this.#config.artifact.inputs,
+    };
+    const output = artifact.output ?? (artifact.inputs ? undefined : this.#config.artifact.output);
+    if (output !== undefined) spec.output = output;
+    let model: LoadedModel;
+    let builder: FeatureVectorBuilder;
+    try {
+      try {
+        builder = createFeatureVectorBuilder(this.#config, spec.inputs);
+      } catch (error) {
+        throw new ArtifactError('input_mismatch', spec.uri, (error as Error).message);
+      }
+      const bytes = await fetchArtifact(spec, this.#deps);
+      model = await loadModel(bytes, spec, this.#config.ort);
+    } catch (error) {
+      if (error instanceof ArtifactError) {
+        this.#lastError = { reason: error.reason, message: error.message, version: spec.version };
+        this.#deps.onServingChange?.(this.serving());
+      }
+      throw error;
+    }
+    this.#contexts.set(model, this.#contextFor(model, builder));
+    this.#observedMeans = new Float64Array(spec.inputs.length);
+    this.#observedRows = 0;
+    this.#slot.swap(model);
+    this.#identityVersion = model.version;
+    this.#lastError = undefined;
+    const state = this.serving();
+    this.#deps.onServingChange?.(state);
+    return state;
+  }
+
+  setSplit(split: Split | null): void {
+    this.#split = split ?? undefined;
+  }
+
+  markMaintenance(machineId: string): boolean {
+    return this.#windows.markMaintenance(machineId);
+  }
+
+  evictIdle(now = this.#now()): string[] {
+    this.#lastEviction = now;
+    const evicted = this.#windows.evictIdle(now, this.#config.machineTtlSeconds * 1000);
+    for (const id of evicted) this.#alerts.forget(id);
+    return evicted;
+  }
+
+  serving(): ServingState {
+    const model = this.#slot.current;
+    const state: ServingState = {
+      modelServing: model !== undefined,
+      explain: model ? this.#contexts.get(model)!.method : 'none',
+    };
+    if (model) {
+      state.version = model.version;
+      state.sha256 = model.sha256;
+    }
+    if (this.#lastError) state.lastError = this.#lastError;
+    return state;
+  }
+
+  stats(): PipelineStats {
+    const model = this.#slot.current;
+    const context = model ? this.#contexts.get(model) : undefined;
+    const features: Record<string, HistogramSnapshot> = {};
+    if (model && context)
+      model.inputs.forEach((name, j) => (features[name] = context.features[j]!.snapshot()));
+    return {
+      schema: 1,
+      model: this.#config.model,
+      role: this.#config.role,
+      serving: this.serving(),
+      machines: this.#windows.machineCount,
+      counts: { ...this.#counts },
+      deadLettersByReason: { ...this.#deadLettersByReason },
+      batchLatencyMs: this.#latency.snapshot(),
+      batchBlockingMs: this.#blocking.snapshot(),
+      scores: this.#scores.snapshot(),
+      features,
+      featureBins: context?.featureBins ?? 'schema',
+    };
+  }
+
+  async close(): Promise<void> {
+    await this.#slot.swap(undefined)?.release();
+  }
+
+  #contextFor(model: LoadedModel, builder: FeatureVectorBuilder): ModelContext {
+    const bins = model.metadata.baseline?.bins;
+    const schema = new Map(this.#config.schema.features.map((f) => [f.name, f]));
+    const features = model.inputs.map((name) => {
+      const edges = bins?.[name];
+      if (edges) return new Histogram(edges);
+      // Without baseline bins, raw features with a declared range get ten equal bins over it.
+      const [feature = '', aggregation] = name.split('.') as [string, Aggregation?];
+      const f = schema.get(feature);
+      const rangeApplies = aggregation === undefined || ['mean', 'min', 'max'].includes(aggregation);
+      if (f && rangeApplies && f.min !== undefined && f.max !== undefined && f.max > f.min) {
+        return new Histogram(Array.from({ length: 11 }, (_, i) => f.min! + ((f.max! - f.min!) * i) / 10));
+      }
+      return new Histogram([]);
+    });
+    return {
+      builder,
+      method: explainMethodFor(model, this.#config.explain.enabled, this.#config.explain.method),
+      features,
+      featureBins: bins ? 'baseline' : 'schema',
+    };
+  }
+
+  #baselineFor(model: LoadedModel, rows: Float32Array, n: number): ArrayLike<number> {
+    if (model.metadata.baseline) return model.metadata.baseline.means;
+    const width = model.inputs.length;
+    const means = this.#observedMeans;
+    for (let r = 0; r < n; r++) {
+      this.#observedRows += 1;
+      const w = 1 / this.#observedRows;
+      for (let j = 0; j < width; j++) means[j]! += (rows[r * width + j]! - means[j]!) * w;
+    }
+    return means;
+  }
+
+  #maybeEvict(now: number): void {
+    const ttlMs = this.#config.machineTtlSeconds * 1000;
+    if (now - this.#lastEviction >= Math.min(ttlMs / 10, 60_000)) this.evictIdle(now);
+  }
+}
