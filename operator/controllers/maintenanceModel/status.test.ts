@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { modelFixture } from '../testdata/fixtures.ts';
+import { desiredSplit } from './split.ts';
 import { modelStatus, type DeploymentState, type ModelStatusInputs } from './status.ts';
 
 const now = new Date('2026-01-01T00:00:00Z');
@@ -73,5 +74,15 @@ describe('modelStatus', () => {
     expect(first).toMatchObject({ readyReplicas: 2, endpoint: 'pump-failure.plant-a.svc:50051' });
     const again = modelStatus(inputs({ model: modelFixture((m) => (m.status = first)), now: new Date(now.getTime() + 60_000) }));
     expect(again).toEqual(first);
+  });
+});
+
+describe('desiredSplit', () => {
+  it.each([
+    ['nothing served', undefined, true, null],
+    ['rolling over', 'v2', false, null],
+    ['rolled out', 'v2', true, { stable: { version: 'v2' } }],
+  ])('%s', (_, version, rolledOut, want) => {
+    expect(desiredSplit(version, rolledOut)).toEqual(want);
   });
 });

@@ -1,0 +1,259 @@
+import type { KubernetesObject, V1ConfigMap, V1Deployment } from '@kubernetes/client-node';
+import type { NatsConnection } from '@nats-io/transport-node';
+import type { Logger } from 'pino';
+import { parse as parseYaml } from 'yaml';
+import type { MaintenanceModel } from '../../api/maintenanceModel.ts';
+import type { SensorFleet } from '../../api/sensorFleet.ts';
+import { apply } from '../../framework/apply.ts';
+import { getCondition } from '../../framework/conditions.ts';
+import type { EventRecorder } from '../../framework/events.ts';
+import { reconcileFinalizer } from '../../framework/finalizers.ts';
+import { isNotFound, type KubeClient } from '../../framework/kubeClient.ts';
+import { updateStatus } from '../../framework/status.ts';
+import { resolveNatsTarget, type ReadSecret } from '../../nats/credentials.ts';
+import type { NatsPool, NatsTarget } from '../../nats/pool.ts';
+import { ConfigError } from '../../../runtimes/inference/config.ts';
+import type { ArtifactVerifier } from './artifactVerifier.ts';
+import { configHash, configMapName, desiredConfigMap, renderRuntimeConfig } from './configMap.ts';
+import { CONFIG_HASH_ANNOTATION, desiredDeployment } from './deployment.ts';
+import { checkFleetInputs, checkOnnxInputs, type Refusal } from './inputsCheck.ts';
+import { desiredPodDisruptionBudget } from './podDisruptionBudget.ts';
+import { CONFIG_FILE, desiredRuntimeConfig, type ServedArtifact } from './runtimeConfig.ts';
+import { desiredService, grpcEndpoint } from './service.ts';
+import { desiredServiceMonitor, SERVICE_MONITOR } from './serviceMonitor.ts';
+import { desiredSplit, purgeSplit, splitKey, writeSplit } from './split.ts';
+import { modelStatus, rolledOut, type DeploymentState } from './status.ts';
+
+export const MODEL_FINALIZER = 'prognos.dev/rollout-split';
+
+/** Reasons that are worth retrying soon on their own: the world may fix itself (network, upload). */
+const TRANSIENT = new Set(['ArtifactUnreachable', 'NatsUnreachable']);
+const TRANSIENT_RETRY_MS = 15_000;
+const SERVICE_MONITOR_CHECK_MS = 60_000;
+
+export interface ModelReconcilerDeps {
+  client: KubeClient;
+  /** Cached reads (informers): reconciles read the cache, never the API server. */
+  getModel(key: string): MaintenanceModel | undefined;
+  getFleet(namespace: string, name: string): SensorFleet | undefined;
+  getConfigMap(namespace: string, name: string): V1ConfigMap | undefined;
+  getDeployment(namespace: string, name: string): V1Deployment | undefined;
+  readSecret: ReadSecret;
+  pool: NatsPool;
+  verifier: ArtifactVerifier;
+  events: EventRecorder;
+  image: string;
+  log: Logger;
+  now?: () => Date;
+}
+
+export interface ReconcileResult {
+  requeueAfterMs?: number;
+}
+
+/** Everything one reconcile of one model learned before it writes anything. */
+interface ModelContext {
+  model: MaintenanceModel;
+  fleet: SensorFleet | undefined;
+  target: NatsTarget | undefined;
+  nats: () => Promise<NatsConnection>;
+  fleetRefusal: Refusal | undefined;
+  artifactRefusal: Refusal | undefined;
+  /** Verified spec.model, when it may serve. */
+  specArtifact: ServedArtifact | undefined;
+  /** What the current ConfigMap serves, when it is trustworthy (verified before). */
+  lastServed: ServedArtifact | undefined;
+}
+
+/** The artifact in the runtime ConfigMap the operator last applied, read back to keep serving it. */
+export function servedFromConfigMap(cm: V1ConfigMap | undefined): ServedArtifact | undefined {
+  const text = cm?.data?.[CONFIG_FILE];
+  if (!text) return undefined;
+  try {
+    const doc = parseYaml(text) as { version?: unknown; artifact?: Partial<ServedArtifact> };
+    const a = doc.artifact;
+    if (typeof doc.version !== 'string' || !a || typeof a.uri !== 'string' || typeof a.sha256 !== 'string' || !Array.isArray(a.inputs)) {
+      return undefined;
+    }
+    return { version: doc.version, uri: a.uri, sha256: a.sha256, inputs: a.inputs, ...(a.output ? { output: a.output } : {}) };
+  } catch {
+    return undefined;
+  }
+}
+
+function deploymentState(d: V1Deployment | undefined, wantHash: string | undefined): DeploymentState | undefined {
+  if (!d) return undefined;
+  const s = d.status ?? {};
+  const templateCurrent = wantHash === undefined || d.spec?.template.metadata?.annotations?.[CONFIG_HASH_ANNOTATION] === wantHash;
+  return {
+    observed: templateCurrent && (s.observedGeneration ?? 0) >= (d.metadata?.generation ?? 0),
+    replicas: d.spec?.replicas ?? 0,
+    updatedReplicas: s.updatedReplicas ?? 0,
+    readyReplicas: s.readyReplicas ?? 0,
+    availableReplicas: s.availableReplicas ?? 0,
+  };
+}
+
+const message = (error: unknown) => (error instanceof Error ? error.message : String(error));
+
+/**
+ * Reconciles one MaintenanceModel: resolve the fleet, verify spec.model, apply the children for the
+ * newest artifact that may serve, write the split, then the status (once, only when it changed).
+ */
+export class MaintenanceModelReconciler {
+  readonly #deps: ModelReconcilerDeps;
+  #serviceMonitors: { present: boolean; checkedAt: number } | undefined;
+  /** NATS target each model last wrote its split through, for the finalizer when the fleet is gone. */
+  readonly #splitTargets = new Map<string, NatsTarget>();
+
+  constructor(deps: ModelReconcilerDeps) {
+    this.#deps = deps;
+  }
+
+  async reconcile(key: string): Promise<ReconcileResult> {
+    const cached = this.#deps.getModel(key);
+    if (!cached) return {};
+    const outcome = await reconcileFinalizer(this.#deps.client, cached, MODEL_FINALIZER, (m) => this.#cleanup(m));
+    if (outcome.deleting) return {};
+    const ctx = await this.#gather(outcome.obj);
+    return this.#act(ctx);
+  }
+
+  async #gather(model: MaintenanceModel): Promise<ModelContext> {
+    const ns = model.metadata.namespace!;
+    const fleet = this.#deps.getFleet(ns, model.spec.fleetRef.name);
+    let target: NatsTarget | undefined;
+    let fleetRefusal: Refusal | undefined;
+    if (!fleet) {
+      fleetRefusal = { reason: 'FleetNotFound', message: `SensorFleet ${ns}/${model.spec.fleetRef.name} does not exist` };
+    } else {
+      fleetRefusal = checkFleetInputs(model.spec.model.inputs, fleet);
+      try {
+        target = await resolveNatsTarget(fleet.spec.nats, ns, this.#deps.readSecret);
+      } catch (error) {
+        fleetRefusal ??= { reason: 'NatsCredentialsInvalid', message: message(error) };
+      }
+    }
+    const nats = () => (target ? this.#deps.pool.get(target) : Promise.reject(new Error('the fleet has no usable NATS connection')));
+
+    const { uri, sha256, inputs, output, version } = model.spec.model;
+    let artifactRefusal: Refusal | undefined;
+    const verified = await this.#deps.verifier.verify(uri, sha256, nats);
+    if (!verified.ok) artifactRefusal = verified.refusal;
+    else artifactRefusal = checkOnnxInputs(verified.signature, inputs, output);
+    const specArtifact = !artifactRefusal && !fleetRefusal ? { version, uri, sha256, inputs, ...(output ? { output } : {}) } : undefined;
+
+    const fromCm = servedFromConfigMap(this.#deps.getConfigMap(ns, configMapName(model)));
+    // Only what the operator verified may keep serving: the stable it recorded, or a version verified in this process.
+    const lastServed =
+      fromCm && (fromCm.sha256 === model.status?.stable?.sha256 || this.#deps.verifier.isVerified(fromCm.uri, fromCm.sha256))
+        ? fromCm
+        : undefined;
+    return { model, fleet, target, nats, fleetRefusal, artifactRefusal, specArtifact, lastServed };
+  }
+
+  async #act(ctx: ModelContext): Promise<ReconcileResult> {
+    const { model, fleet } = ctx;
+    const ns = model.metadata.namespace!;
+    const now = this.#deps.now?.() ?? new Date();
+    let served = ctx.specArtifact ?? ctx.lastServed;
+    let fleetRefusal = ctx.fleetRefusal;
+    let rendered: string | undefined;
+    if (fleet && served) {
+      try {
+        rendered = renderRuntimeConfig(desiredRuntimeConfig(model, fleet, served));
+      } catch (error) {
+        if (!(error instanceof ConfigError)) throw error;
+        fleetRefusal ??= { reason: 'InvalidRuntimeConfig', message: `runtime config: ${error.message}` };
+        served = ctx.lastServed;
+        rendered = served ? renderRuntimeConfig(desiredRuntimeConfig(model, fleet, served)) : undefined;
+      }
+    }
+
+    let deployment = this.#deps.getDeployment(ns, model.metadata.name!);
+    let splitError: unknown;
+    if (fleet && served && rendered) {
+      const hash = configHash(rendered);
+      const templateChanges = deployment?.spec?.template.metadata?.annotations?.[CONFIG_HASH_ANNOTATION] !== hash;
+      // No split during a roll (see desiredSplit): cleared before any new pod can start.
+      if (templateChanges) splitError = await this.#split(ctx, null);
+      await apply(this.#deps.client, desiredConfigMap(model, rendered));
+      deployment = await apply(this.#deps.client, desiredDeployment({ model, fleet, image: this.#deps.image, configHash: hash, version: served.version }));
+      await apply(this.#deps.client, desiredService(model));
+      await apply(this.#deps.client, desiredPodDisruptionBudget(model));
+      if (await this.#hasServiceMonitors()) await apply(this.#deps.client, desiredServiceMonitor(model) as KubernetesObject);
+      const state = deploymentState(deployment, hash);
+      splitError ??= await this.#split(ctx, desiredSplit(served.version, rolledOut(state)));
+    }
+
+    const state = deploymentState(deployment, undefined);
+    const status = modelStatus({
+      model,
+      fleetRefusal,
+      artifactRefusal: ctx.artifactRefusal,
+      served: fleet ? served : ctx.lastServed,
+      deployment: state,
+      endpoint: grpcEndpoint(model),
+      now,
+    });
+    await this.#recordTransitions(model, status.conditions ?? []);
+    await updateStatus(this.#deps.client, model, status);
+    if (splitError) throw splitError;
+    const reason = ctx.artifactRefusal?.reason ?? fleetRefusal?.reason;
+    return reason && TRANSIENT.has(reason) ? { requeueAfterMs: TRANSIENT_RETRY_MS } : {};
+  }
+
+  async #split(ctx: ModelContext, split: ReturnType<typeof desiredSplit>): Promise<unknown> {
+    if (!ctx.target) return undefined;
+    try {
+      await writeSplit(await ctx.nats(), splitKey(ctx.model), split);
+      this.#splitTargets.set(splitKey(ctx.model), ctx.target);
+      return undefined;
+    } catch (error) {
+      this.#deps.log.warn({ err: error, model: splitKey(ctx.model) }, 'could not write the rollout split');
+      return error;
+    }
+  }
+
+  /** One Event per transition into False (not per reconcile), so a stuck model does not spam writes. */
+  async #recordTransitions(model: MaintenanceModel, next: { type: string; status: string; reason: string; message: string }[]) {
+    for (const type of ['FleetBound', 'ArtifactVerified']) {
+      const before = getCondition(model.status?.conditions, type);
+      const after = next.find((c) => c.type === type);
+      if (!after) continue;
+      if (after.status === 'False' && (before?.status !== 'False' || before.reason !== after.reason)) {
+        void this.#deps.events.emit(model, { type: 'Warning', reason: after.reason, message: after.message, action: type === 'FleetBound' ? 'Bind' : 'Verify' });
+      } else if (after.status === 'True' && before?.status !== 'True') {
+        void this.#deps.events.emit(model, { type: 'Normal', reason: after.reason, message: after.message, action: type === 'FleetBound' ? 'Bind' : 'Verify' });
+      }
+    }
+  }
+
+  async #hasServiceMonitors(): Promise<boolean> {
+    const now = Date.now();
+    if (this.#serviceMonitors && now - this.#serviceMonitors.checkedAt < SERVICE_MONITOR_CHECK_MS) return this.#serviceMonitors.present;
+    let present = true;
+    try {
+      await this.#deps.client.resource(SERVICE_MONITOR);
+    } catch (error) {
+      if (!isNotFound(error)) throw error;
+      present = false;
+    }
+    this.#serviceMonitors = { present, checkedAt: now };
+    return present;
+  }
+
+  /** Children go with the garbage collector (owner references); the KV key is ours to remove. */
+  async #cleanup(model: MaintenanceModel): Promise<void> {
+    const key = splitKey(model);
+    const fleet = this.#deps.getFleet(model.metadata.namespace!, model.spec.fleetRef.name);
+    let target = this.#splitTargets.get(key);
+    if (fleet) target = await resolveNatsTarget(fleet.spec.nats, model.metadata.namespace!, this.#deps.readSecret).catch(() => target);
+    if (!target) {
+      this.#deps.log.warn({ model: key }, 'no NATS connection known for this model; its split key (if any) is left in place');
+      return;
+    }
+    await purgeSplit(await this.#deps.pool.get(target), key);
+    this.#splitTargets.delete(key);
+  }
+}
