@@ -1,0 +1,151 @@
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { ArtifactError, fetchArtifact, parseObjectStoreUri, sha256Hex } from './artifact.ts';
+import { loadModel, type ModelSpec } from './model.ts';
+import {
+  buildAutoencoder,
+  buildLinearRegressor,
+  buildMlpClassifier,
+  buildTreeEnsembleRegressor,
+  randomLayers,
+} from './onnx/buildModel.ts';
+
+const threads = { intraOpThreads: 1, interOpThreads: 1 };
+const inputs = ['a', 'b', 'c'];
+
+async function fileUri(bytes: Uint8Array): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), 'artifact-'));
+  const path = join(dir, 'model.onnx');
+  await writeFile(path, bytes);
+  return pathToFileURL(path).href;
+}
+
+function spec(bytes: Uint8Array, over: Partial<ModelSpec> = {}): ModelSpec {
+  return {
+    version: 'v1',
+    uri: 'file:///x.onnx',
+    sha256: sha256Hex(bytes),
+    task: 'classification',
+    inputs,
+    ...over,
+  };
+}
+
+async function reason(promise: Promise<unknown>): Promise<string> {
+  try {
+    await promise;
+  } catch (error) {
+    if (error instanceof ArtifactError) return error.reason;
+    throw error;
+  }
+  return 'resolved';
+}
+
+describe('artifact fetching', () => {
+  const bytes = new TextEncoder().encode('model bytes');
+
+  it('reads file:// and verifies the digest', async () => {
+    const uri = await fileUri(bytes);
+    expect(await fetchArtifact({ uri, sha256: sha256Hex(bytes) })).toEqual(bytes);
+    expect(await reason(fetchArtifact({ uri, sha256: 'f'.repeat(64) }))).toBe('digest_mismatch');
+    expect(
+      await reason(fetchArtifact({ uri: 'file:///nonexistent/model.onnx', sha256: sha256Hex(bytes) })),
+    ).toBe('fetch_failed');
+  });
+
+  it('reads nats-os:// through the injected object-store reader', async () => {
+    expect(parseObjectStoreUri('nats-os://prognos-models/pump/v3.onnx')).toEqual({
+      bucket: 'prognos-models',
+      name: 'pump/v3.onnx',
+    });
+    const seen: string[] = [];
+    const readObject = async (bucket: string, name: string) => (seen.push(`${bucket}:${name}`), bytes);
+    const got = await fetchArtifact(
+      { uri: 'nats-os://prognos-models/pump/v3.onnx', sha256: sha256Hex(bytes) },
+      { readObject },
+    );
+    expect(got).toEqual(bytes);
+    expect(seen).toEqual(['prognos-models:pump/v3.onnx']);
+    expect(await reason(fetchArtifact({ uri: 'nats-os://b/x', sha256: sha256Hex(bytes) }))).toBe(
+      'fetch_failed',
+    );
+  });
+
+  it('reads https:// through fetch and reports HTTP failures', async () => {
+    const ok = (async () => new Response(bytes)) as typeof fetch;
+    expect(
+      await fetchArtifact({ uri: 'https://models.example/v1.onnx', sha256: sha256Hex(bytes) }, { fetch: ok }),
+    ).toEqual(bytes);
+    const notFound = (async () => new Response('no', { status: 404 })) as typeof fetch;
+    expect(
+      await reason(fetchArtifact({ uri: 'https://x/y', sha256: sha256Hex(bytes) }, { fetch: notFound })),
+    ).toBe('fetch_failed');
+    const big = (async () => new Response(new Uint8Array(100))) as typeof fetch;
+    expect(
+      await reason(
+        fetchArtifact({ uri: 'https://x/y', sha256: sha256Hex(bytes) }, { fetch: big, maxBytes: 10 }),
+      ),
+    ).toBe('fetch_failed');
+  });
+});
+
+describe('model loading', () => {
+  it('loads a classifier and runs a batch', async () => {
+    const built = buildMlpClassifier(randomLayers([3, 4, 1]));
+    const model = await loadModel(built.bytes, spec(built.bytes), threads);
+    expect(model.outputName).toBe('probability');
+    expect(model.outputWidth).toBe(1);
+    const out = await model.run(new Float32Array(6), 2);
+    expect(out).toHaveLength(2);
+    await model.release();
+  });
+
+  it('loads regression, anomaly and tree models with their metadata', async () => {
+    const linear = buildLinearRegressor([1, 2, 3], 5, { baseline: { inputs, means: [0, 0, 0] } });
+    const lm = await loadModel(linear.bytes, spec(linear.bytes, { task: 'regression' }), threads);
+    expect(lm.metadata.linear?.coefficients).toEqual([1, 2, 3]);
+    const ae = buildAutoencoder(randomLayers([3, 2, 3]));
+    expect((await loadModel(ae.bytes, spec(ae.bytes, { task: 'anomaly' }), threads)).outputWidth).toBe(3);
+    const tree = buildTreeEnsembleRegressor([{ leaf: 1 }], 3);
+    expect((await loadModel(tree.bytes, spec(tree.bytes, { task: 'regression' }), threads)).outputName).toBe(
+      'variable',
+    );
+  });
+
+  it.each([
+    ['too few configured inputs', () => buildMlpClassifier(randomLayers([4, 1])), {}],
+    [
+      'anomaly output of the wrong width',
+      () => buildAutoencoder(randomLayers([2, 1, 2])),
+      { task: 'anomaly', inputs: ['a', 'b', 'c'] },
+    ],
+    ['classifier used as autoencoder', () => buildMlpClassifier(randomLayers([3, 1])), { task: 'anomaly' }],
+    ['unknown output name', () => buildMlpClassifier(randomLayers([3, 1])), { output: 'nope' }],
+    [
+      'baseline trained on other inputs',
+      () =>
+        buildMlpClassifier(randomLayers([3, 1]), { baseline: { inputs: ['x', 'y', 'z'], means: [0, 0, 0] } }),
+      {},
+    ],
+    [
+      'linear metadata of another width',
+      () => buildLinearRegressor([1, 2], 0),
+      { task: 'regression', inputs: ['a', 'b', 'c'] },
+    ],
+  ] as const)('rejects %s as input_mismatch', async (_name, build, over) => {
+    const built = build();
+    expect(await reason(loadModel(built.bytes, spec(built.bytes, over as Partial<ModelSpec>), threads))).toBe(
+      'input_mismatch',
+    );
+  });
+
+  it('rejects bytes that are not an ONNX model as invalid_onnx', async () => {
+    const garbage = new TextEncoder().encode('definitely not protobuf \u0000\u0001');
+    expect(await reason(loadModel(garbage, spec(garbage), threads))).toBe('invalid_onnx');
+    const truncated = buildMlpClassifier(randomLayers([3, 1])).bytes.subarray(0, 40);
+    expect(await reason(loadModel(truncated, spec(truncated), threads))).toBe('invalid_onnx');
+  });
+});

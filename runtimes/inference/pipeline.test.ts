@@ -1,0 +1,362 @@
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { sha256Hex } from './artifact.ts';
+import { parseRuntimeConfig, type RuntimeConfig } from './config.ts';
+import {
+  buildAutoencoder,
+  buildLinearRegressor,
+  buildMlpClassifier,
+  buildTreeEnsembleRegressor,
+  randomLayers,
+  type BuiltModel,
+  type TreeNode,
+} from './onnx/buildModel.ts';
+import { denseForward, sigmoid, treeForward } from './onnx/referenceModels.ts';
+import { createPipeline, type PipelineMessage, type Prediction } from './pipeline.ts';
+import { bucketOf } from './split.ts';
+
+const NOW = 1_700_000_000_000;
+const INPUTS = ['vibration', 'temp', 'vibration.mean'];
+
+async function artifactOf(built: BuiltModel) {
+  const dir = await mkdtemp(join(tmpdir(), 'pipeline-'));
+  const path = join(dir, 'model.onnx');
+  await writeFile(path, built.bytes);
+  return { uri: pathToFileURL(path).href, sha256: sha256Hex(built.bytes) };
+}
+
+function configFor(
+  task: RuntimeConfig['task'],
+  artifact: { uri: string; sha256: string },
+  over: Record<string, unknown> = {},
+): RuntimeConfig {
+  return parseRuntimeConfig({
+    namespace: 'plant',
+    fleet: 'pumps',
+    model: 'pump',
+    version: 'v1',
+    role: 'stable',
+    task,
+    nats: { servers: ['nats://127.0.0.1:4222'] },
+    input: { mode: 'core', subject: 'plant.pumps.*.readings', machineId: { subjectToken: 3 } },
+    schema: {
+      features: [
+        { name: 'vibration', min: 0, max: 50 },
+        { name: 'temp', min: -40, max: 200 },
+      ],
+    },
+    windows: [{ feature: 'vibration', size: 4, aggregations: ['mean', 'std'] }],
+    artifact: { ...artifact, inputs: INPUTS },
+    thresholds:
+      task === 'regression'
+        ? { warning: 50, critical: 20, horizonCycles: 100 }
+        : { warning: 0.5, critical: 0.8 },
+    fallback: { rules: [{ feature: 'temp', above: 95, severity: 'critical' }] },
+    ...over,
+  });
+}
+
+const enc = (o: unknown) => new TextEncoder().encode(JSON.stringify(o));
+const reading = (machine: string, vibration: number, temp: number, ts = NOW): PipelineMessage => ({
+  subject: `plant.pumps.${machine}.readings`,
+  data: enc({ ts, vibration, temp }),
+  receivedAt: NOW,
+});
+
+/** A stream over 3 machines plus the JS reference of each reading's model row. */
+function stream(count: number) {
+  const messages: PipelineMessage[] = [];
+  const rows: number[][] = [];
+  const history = new Map<string, number[]>();
+  for (let i = 0; i < count; i++) {
+    const machine = `m${i % 3}`;
+    const vibration = Math.round((5 + 4 * Math.sin(i)) * 100) / 100;
+    const temp = 60 + (i % 7);
+    messages.push(reading(machine, vibration, temp));
+    const h = history.get(machine) ?? [];
+    h.push(Math.fround(vibration));
+    const window = h.slice(-4);
+    history.set(machine, h);
+    rows.push([vibration, temp, window.reduce((a, b) => a + b, 0) / window.length]);
+  }
+  return { messages, rows };
+}
+
+const nowFn = () => NOW;
+
+describe('pipeline with real ONNX models', () => {
+  it('classification: failure probability, severity, health and occlusion contributions', async () => {
+    const layers = randomLayers([3, 8, 1], 11);
+    const means = [5, 60, 5];
+    const built = buildMlpClassifier(layers, { baseline: { inputs: INPUTS, means } });
+    const pipeline = await createPipeline(configFor('classification', await artifactOf(built)), {
+      now: nowFn,
+    });
+    const { messages, rows } = stream(30);
+    const result = await pipeline.process(messages);
+    expect(result.predictions).toHaveLength(30);
+    const f = (x: number[]) => sigmoid(denseForward(layers, Float32Array.from(x))[0]!);
+    result.predictions.forEach((p, i) => {
+      const expected = f(rows[i]!);
+      expect(p.score).toBeCloseTo(expected, 5);
+      expect(p.healthScore).toBeCloseTo(100 * (1 - expected), 0);
+      expect(p.modelVersion).toBe('v1');
+      expect(p.fallback).toBe(false);
+      INPUTS.forEach((name, j) => {
+        const occluded = [...rows[i]!];
+        occluded[j] = means[j]!;
+        expect(p.contributions[name]).toBeCloseTo(expected - f(occluded), 5);
+      });
+    });
+    expect(pipeline.serving()).toMatchObject({ modelServing: true, version: 'v1', explain: 'occlusion' });
+    await pipeline.close();
+  });
+
+  it('regression: RUL with exact linear contributions', async () => {
+    const w = [-2, -0.5, -1];
+    const built = buildLinearRegressor(w, 150, { baseline: { inputs: INPUTS, means: [1, 50, 1] } });
+    const pipeline = await createPipeline(configFor('regression', await artifactOf(built)), { now: nowFn });
+    const { messages, rows } = stream(12);
+    const { predictions } = await pipeline.process(messages);
+    predictions.forEach((p, i) => {
+      const x = rows[i]!;
+      const rul = 150 + w[0]! * x[0]! + w[1]! * x[1]! + w[2]! * x[2]!;
+      expect(p.score).toBeCloseTo(rul, 3);
+      expect(p.rulCycles).toBe(p.score);
+      expect(p.healthScore).toBeCloseTo(Math.min(100, rul), 0);
+      const sum = Object.values(p.contributions).reduce((a, b) => a + b, 0);
+      const atBaseline = 150 + w[0]! * 1 + w[1]! * 50 + w[2]! * 1;
+      expect(sum).toBeCloseTo(rul - atBaseline, 3);
+    });
+    expect(pipeline.serving().explain).toBe('linear');
+    await pipeline.close();
+  });
+
+  it('anomaly: scaled reconstruction error against the thresholds', async () => {
+    const layers = randomLayers([3, 2, 3], 5);
+    const scales = [2, 10, 2];
+    const built = buildAutoencoder(layers, { baseline: { inputs: INPUTS, means: [5, 60, 5], scales } });
+    const config = configFor('anomaly', await artifactOf(built), {
+      thresholds: { warning: 5, critical: 50 },
+    });
+    const pipeline = await createPipeline(config, { now: nowFn });
+    const { messages, rows } = stream(9);
+    const { predictions } = await pipeline.process(messages);
+    predictions.forEach((p, i) => {
+      const x = rows[i]!.map((v) => Math.fround(v));
+      const y = denseForward(layers, x);
+      const error = x.reduce((s, v, j) => s + ((v - y[j]!) / scales[j]!) ** 2, 0) / 3;
+      expect(p.score).toBeCloseTo(error, 3);
+      expect(p.severity).toBe(error >= 50 ? 'critical' : error >= 5 ? 'warning' : 'ok');
+    });
+    await pipeline.close();
+  });
+
+  it('tree ensemble (ai.onnx.ml) regression matches the reference', async () => {
+    const trees: TreeNode[] = [
+      { feature: 0, threshold: 5, left: { leaf: 80 }, right: { leaf: 30 } },
+      {
+        feature: 2,
+        threshold: 4.5,
+        left: { leaf: 10 },
+        right: { feature: 1, threshold: 63, left: { leaf: -5 }, right: { leaf: 5 } },
+      },
+    ];
+    const built = buildTreeEnsembleRegressor(trees, 3, 1);
+    const pipeline = await createPipeline(configFor('regression', await artifactOf(built)), { now: nowFn });
+    const { messages, rows } = stream(20);
+    const { predictions } = await pipeline.process(messages);
+    predictions.forEach((p, i) => expect(p.score).toBeCloseTo(treeForward(trees, rows[i]!, 1), 4));
+    expect(Object.keys(predictions[0]!.contributions)).toEqual(INPUTS);
+    await pipeline.close();
+  });
+
+  it('keeps input order across predictions, dead letters and counts them by reason', async () => {
+    const built = buildMlpClassifier(randomLayers([3, 1]));
+    const pipeline = await createPipeline(configFor('classification', await artifactOf(built)), {
+      now: nowFn,
+    });
+    const messages: PipelineMessage[] = [
+      reading('m1', 1, 20),
+      { subject: 'plant.pumps.m2.readings', data: new TextEncoder().encode('{oops'), receivedAt: NOW },
+      reading('m2', 99, 20),
+      reading('m3', 1, 20, NOW + 3_600_000),
+      reading('bad$id', 1, 20),
+      reading('m1', 2, 20),
+    ];
+    const result = await pipeline.process(messages);
+    expect(
+      result.outcomes.map((o) => (o.kind === 'dead_letter' ? o.deadLetter.rejection.reason : o.kind)),
+    ).toEqual([
+      'prediction',
+      'malformed_json',
+      'out_of_range',
+      'timestamp_in_future',
+      'bad_machine_id',
+      'prediction',
+    ]);
+    expect(result.deadLetters[0]!.data).toBe(messages[1]!.data);
+    const stats = pipeline.stats();
+    expect(stats.counts).toMatchObject({ messages: 6, predictions: 2, deadLetters: 4, filtered: 0 });
+    expect(stats.deadLettersByReason).toEqual({
+      malformed_json: 1,
+      out_of_range: 1,
+      timestamp_in_future: 1,
+      bad_machine_id: 1,
+    });
+    expect(stats.scores.count).toBe(2);
+    expect(stats.features.vibration!.edges).toHaveLength(11); // schema range bins without baseline bins
+    await pipeline.close();
+  });
+
+  it('bins feature telemetry against the model baseline bins', async () => {
+    const built = buildMlpClassifier(randomLayers([3, 1]), {
+      baseline: { inputs: INPUTS, means: [0, 0, 0], bins: { vibration: [0, 2, 4, 8], temp: [0, 50, 100] } },
+    });
+    const pipeline = await createPipeline(configFor('classification', await artifactOf(built)), {
+      now: nowFn,
+    });
+    await pipeline.process([reading('m', 3, 60), reading('m', 9, 60)]);
+    const stats = pipeline.stats();
+    expect(stats.featureBins).toBe('baseline');
+    expect(stats.features.vibration!.counts).toEqual([0, 0, 1, 0, 1]);
+    expect(stats.features.temp!.counts).toEqual([0, 0, 2, 0]);
+    await pipeline.close();
+  });
+
+  it('serves fallback rules (Degraded) when the only artifact fails verification', async () => {
+    const built = buildMlpClassifier(randomLayers([3, 1]));
+    const artifact = { ...(await artifactOf(built)), sha256: 'e'.repeat(64) };
+    const states: unknown[] = [];
+    const pipeline = await createPipeline(configFor('classification', artifact), {
+      now: nowFn,
+      onServingChange: (s) => states.push(s),
+    });
+    expect(pipeline.serving()).toMatchObject({
+      modelServing: false,
+      lastError: { reason: 'digest_mismatch' },
+    });
+    expect(states).toHaveLength(1);
+    const { predictions, alerts } = await pipeline.process([reading('m1', 1, 20), reading('m2', 1, 99)]);
+    expect(predictions.map((p) => [p.fallback, p.modelVersion, p.severity])).toEqual([
+      [true, 'fallback', 'ok'],
+      [true, 'fallback', 'critical'],
+    ]);
+    expect(predictions[1]!.contributions).toEqual({ temp: 1 });
+    expect(alerts.map((a) => `${a.machineId}:${a.from}->${a.to}`)).toEqual(['m2:ok->critical']);
+    expect(pipeline.stats().counts.fallback).toBe(2);
+    await pipeline.close();
+  });
+
+  it('rejects a wrong-digest or mismatched swap and keeps the previous model serving', async () => {
+    const v1 = buildLinearRegressor([0, 0, 0], 100);
+    const pipeline = await createPipeline(configFor('regression', await artifactOf(v1)), { now: nowFn });
+    const v2 = buildLinearRegressor([0, 0, 0], 200);
+    const good = await artifactOf(v2);
+    await expect(
+      pipeline.swapModel({ version: 'v2', uri: good.uri, sha256: 'a'.repeat(64) }),
+    ).rejects.toMatchObject({
+      reason: 'digest_mismatch',
+    });
+    const narrow = await artifactOf(buildLinearRegressor([0, 0], 200));
+    await expect(pipeline.swapModel({ version: 'v2', ...narrow })).rejects.toMatchObject({
+      reason: 'input_mismatch',
+    });
+    await expect(
+      pipeline.swapModel({ version: 'v2', ...good, inputs: ['temp.mean', 'temp', 'vibration'] }),
+    ).rejects.toMatchObject({
+      reason: 'input_mismatch',
+    });
+    const { predictions } = await pipeline.process([reading('m', 1, 20)]);
+    expect(predictions[0]).toMatchObject({ modelVersion: 'v1', score: 100, fallback: false });
+    expect(pipeline.serving()).toMatchObject({
+      version: 'v1',
+      lastError: { reason: 'input_mismatch', version: 'v2' },
+    });
+    await pipeline.swapModel({ version: 'v2', ...good });
+    expect((await pipeline.process([reading('m', 1, 20)])).predictions[0]).toMatchObject({
+      modelVersion: 'v2',
+      score: 200,
+    });
+    await pipeline.close();
+  });
+
+  it('hot-swaps under concurrent process() calls without losing or double-scoring a reading', async () => {
+    const v1 = buildLinearRegressor([0, 0, 0], 100);
+    const v2 = await artifactOf(buildLinearRegressor([0, 0, 0], 200));
+    const pipeline = await createPipeline(configFor('regression', await artifactOf(v1)), { now: nowFn });
+    const batch = (b: number) =>
+      Array.from({ length: 50 }, (_, i) => ({
+        ...reading(`m${i}`, 1, 20),
+        data: enc({ ts: NOW - b * 1000 - i, vibration: 1, temp: 20 }),
+      }));
+    // Keep process() calls in flight (several concurrently) from before the swap starts until after it lands.
+    let swapped = false;
+    const swap = pipeline.swapModel({ version: 'v2', ...v2 }).then(() => (swapped = true));
+    const runs: ReturnType<typeof pipeline.process>[] = [];
+    for (let b = 0, after = 0; after < 5; b++) {
+      runs.push(pipeline.process(batch(b)), pipeline.process(batch(b + 0.5)));
+      await new Promise((resolve) => setImmediate(resolve));
+      if (swapped) after++;
+    }
+    await swap;
+    const results = await Promise.all(runs);
+    const predictions: Prediction[] = results.flatMap((r) => r.predictions);
+    expect(predictions).toHaveLength(runs.length * 50);
+    expect(new Set(predictions.map((p) => `${p.machineId}@${p.ts}`)).size).toBe(runs.length * 50);
+    expect(new Set(predictions.map((p) => p.modelVersion))).toEqual(new Set(['v1', 'v2']));
+    for (const p of predictions) expect(p.score).toBe(p.modelVersion === 'v1' ? 100 : 200);
+    for (const r of results) expect(new Set(r.predictions.map((p) => p.modelVersion)).size).toBe(1);
+    expect(pipeline.serving().version).toBe('v2');
+    await pipeline.close();
+  });
+
+  it('filters machines by the live split and reacts to a new split at once', async () => {
+    const built = buildMlpClassifier(randomLayers([3, 1]));
+    const pipeline = await createPipeline(configFor('classification', await artifactOf(built)), {
+      now: nowFn,
+    });
+    const ids = Array.from({ length: 100 }, (_, i) => `pump-${i}`);
+    const batch = ids.map((id) => reading(id, 1, 20));
+    pipeline.setSplit({ stable: { version: 'v1' }, canary: { version: 'v2', weight: 25 } });
+    const r1 = await pipeline.process(batch);
+    const handled = ids.filter((id) => bucketOf(id) >= 25);
+    expect(r1.predictions.map((p) => p.machineId)).toEqual(handled);
+    expect(r1.outcomes.filter((o) => o.kind === 'filtered')).toHaveLength(100 - handled.length);
+    pipeline.setSplit({ stable: { version: 'v1' } });
+    expect((await pipeline.process(batch)).predictions).toHaveLength(100);
+    pipeline.setSplit(null);
+    expect((await pipeline.process(batch)).predictions).toHaveLength(100);
+    await pipeline.close();
+  });
+
+  it('counts since maintenance and evicts idle machines', async () => {
+    let now = NOW;
+    const built = buildLinearRegressor([0, 0, 1], 0);
+    const config = configFor('regression', await artifactOf(built), {
+      windows: [{ feature: 'vibration', size: 4, aggregations: ['count_since_maintenance'] }],
+      artifact: {
+        ...(await artifactOf(built)),
+        inputs: ['vibration', 'temp', 'vibration.count_since_maintenance'],
+      },
+      machineTtlSeconds: 60,
+    });
+    const pipeline = await createPipeline(config, { now: () => now });
+    const at = (m: string) => ({
+      ...reading(m, 1, 20),
+      receivedAt: now,
+      data: enc({ ts: now, vibration: 1, temp: 20 }),
+    });
+    await pipeline.process([at('a'), at('a'), at('b')]);
+    expect(pipeline.markMaintenance('a')).toBe(true);
+    expect((await pipeline.process([at('a')])).predictions[0]!.score).toBe(1);
+    now += 61_000;
+    await pipeline.process([at('b')]);
+    expect(pipeline.stats().machines).toBe(1);
+    expect(pipeline.markMaintenance('a')).toBe(false);
+    await pipeline.close();
+  });
+});
