@@ -127,7 +127,7 @@ describe('pod runner', () => {
     }
     expect(ips.size).toBe(2);
 
-    await ok(['delete', 'deployment', 'web', '--wait=false']);
+    await ok(['delete', '-n', ns, 'deployment', 'web', '--wait=false']);
     await eventually('pods of web gone', async () =>
       (await podsOf('app=web')).length === 0 ? true : undefined,
     );

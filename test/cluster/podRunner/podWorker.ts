@@ -71,7 +71,11 @@ export class PodWorker {
           pod.spec?.restartPolicy,
           grace,
           pod.status?.containerStatuses?.find((s) => s.name === c.name)?.restartCount ?? 0,
-          { prepare: () => this.#prepare(c), onChange: () => this.#statusChanged(), log: ctx.log },
+          {
+            prepare: () => this.#prepare(c),
+            onChange: () => this.#statusChanged(),
+            log: (line) => ctx.log(`pod ${this.name}: ${line}`),
+          },
         ),
     );
   }
