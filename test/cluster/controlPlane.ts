@@ -112,8 +112,13 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
     return p;
   };
 
+  // The API server's graceful shutdown can wait on long-lived client connections up to its request
+  // timeout (60 s); etcd holds all state, so cutting that short loses nothing.
+  const apiServerGraceMs = 2_000;
   const stop = async (): Promise<void> => {
-    for (const p of [controllerManager, apiServer, etcd]) await p?.stop();
+    await controllerManager?.stop();
+    await apiServer?.stop(apiServerGraceMs);
+    await etcd?.stop();
   };
 
   try {
@@ -146,7 +151,7 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
     kubeconfig,
     processes: () => [etcd, apiServer, controllerManager].filter((p): p is ManagedProcess => p !== undefined),
     async restartApiServer() {
-      await apiServer?.stop();
+      await apiServer?.stop(apiServerGraceMs);
       await startApiServer();
     },
     stop,

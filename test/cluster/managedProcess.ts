@@ -68,7 +68,7 @@ export function spawnManaged(opts: SpawnOptions): ManagedProcess {
     get exit() {
       return exit;
     },
-    async stop(graceMs = 10_000) {
+    async stop(graceMs = 5_000) {
       stopping = true;
       if (exit === undefined) {
         signalGroup('SIGTERM');
