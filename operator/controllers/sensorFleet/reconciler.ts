@@ -1,0 +1,135 @@
+import type { Logger } from 'pino';
+import type { SensorFleet } from '../../api/sensorFleet.ts';
+import type { EventRecorder } from '../../framework/events.ts';
+import { reconcileFinalizer } from '../../framework/finalizers.ts';
+import type { KubeClient } from '../../framework/kubeClient.ts';
+import { updateStatus } from '../../framework/status.ts';
+import { NatsSecretError, resolveNatsTarget, type ReadSecret } from '../../nats/credentials.ts';
+import type { NatsPool } from '../../nats/pool.ts';
+import { desiredStreams } from './desiredStreams.ts';
+import { deleteStreams, ensureStreams, StreamImmutableError } from './ensureStreams.ts';
+import { fleetStatus, RECEIVING_WINDOW_MS, significantChange, trafficChanged, type StreamOutcome } from './status.ts';
+import type { TelemetrySubscriber } from './telemetrySubscriber.ts';
+import type { TrafficBook } from './trafficBook.ts';
+
+export const FLEET_FINALIZER = 'prognos.dev/streams';
+
+/** Traffic-only status changes are written at most this often per fleet. */
+export const TRAFFIC_WRITE_INTERVAL_MS = 15_000;
+
+export interface FleetReconcilerDeps {
+  client: KubeClient;
+  getFleet(key: string): SensorFleet | undefined;
+  readSecret: ReadSecret;
+  pool: NatsPool;
+  book: TrafficBook;
+  telemetry: TelemetrySubscriber;
+  events: EventRecorder;
+  log: Logger;
+  now?: () => Date;
+}
+
+export interface ReconcileResult {
+  requeueAfterMs?: number;
+}
+
+/** A failure the status explains; the reconcile is then retried with the queue's backoff. */
+export class FleetNotReady extends Error {
+  override readonly name = 'FleetNotReady';
+}
+
+function streamFailure(error: unknown): { reason: string; message: string } {
+  const message = error instanceof Error ? error.message : String(error);
+  if (error instanceof NatsSecretError) return { reason: 'NatsCredentialsInvalid', message };
+  if (error instanceof StreamImmutableError) return { reason: 'StreamImmutable', message };
+  if (error instanceof Error && /partitions|subjectToken/.test(message)) return { reason: 'InvalidPartitioning', message };
+  const code = (error as { code?: unknown }).code;
+  // JetStream API errors carry a numeric code; anything else is the connection itself.
+  if (typeof code === 'number') return { reason: 'StreamRejected', message };
+  return { reason: 'NatsUnreachable', message };
+}
+
+/**
+ * Reconciles one SensorFleet: its streams on NATS (created, updated, deleted per policy) and its status
+ * from the runtimes' telemetry. Status writes are rate-limited for traffic, immediate for conditions.
+ */
+export class SensorFleetReconciler {
+  readonly #deps: FleetReconcilerDeps;
+  readonly #lastTrafficWrite = new Map<string, number>();
+
+  constructor(deps: FleetReconcilerDeps) {
+    this.#deps = deps;
+  }
+
+  async reconcile(key: string): Promise<ReconcileResult> {
+    const cached = this.#deps.getFleet(key);
+    if (!cached) {
+      this.#deps.book.forget(key);
+      this.#lastTrafficWrite.delete(key);
+      return {};
+    }
+    const outcome = await reconcileFinalizer(this.#deps.client, cached, FLEET_FINALIZER, (f) => this.#cleanup(f));
+    if (outcome.deleting) return {};
+    const fleet = outcome.obj;
+    const ns = fleet.metadata.namespace!;
+    const now = this.#deps.now?.() ?? new Date();
+
+    let streams: StreamOutcome;
+    try {
+      const target = await resolveNatsTarget(fleet.spec.nats, ns, this.#deps.readSecret);
+      const nc = await this.#deps.pool.get(target);
+      this.#deps.telemetry.ensure(nc, ns);
+      const [main, dlq] = await ensureStreams(nc, desiredStreams(fleet));
+      streams = {
+        ok: true,
+        name: main!.config.name,
+        deadLetterStream: dlq!.config.name,
+        messages: main!.state.messages,
+        bytes: main!.state.bytes,
+      };
+    } catch (error) {
+      streams = { ok: false, ...streamFailure(error) };
+    }
+
+    const traffic = this.#deps.book.traffic(key, now.getTime());
+    const next = fleetStatus({ fleet, streams, traffic, now });
+    const result = await this.#writeStatus(key, fleet, next, now);
+    if (!streams.ok) {
+      const previous = fleet.status?.conditions?.find((c) => c.type === 'StreamReady');
+      if (previous?.status !== 'False' || previous.reason !== streams.reason) {
+        void this.#deps.events.emit(fleet, { type: 'Warning', reason: streams.reason, message: streams.message, action: 'EnsureStreams' });
+      }
+      // Thrown after the status is written, so the queue's per-item backoff paces the retries.
+      throw new FleetNotReady(`${key}: ${streams.reason}: ${streams.message}`);
+    }
+    return result;
+  }
+
+  async #writeStatus(key: string, fleet: SensorFleet, next: ReturnType<typeof fleetStatus>, now: Date): Promise<ReconcileResult> {
+    const current = fleet.status;
+    const receiving = next.conditions?.find((c) => c.type === 'Receiving')?.status === 'True';
+    // While readings arrive, look again before the Receiving window closes even if telemetry stops.
+    const recheck: ReconcileResult = receiving ? { requeueAfterMs: RECEIVING_WINDOW_MS } : {};
+    if (significantChange(current, next)) {
+      await updateStatus(this.#deps.client, fleet, next);
+      this.#lastTrafficWrite.set(key, now.getTime());
+      return recheck;
+    }
+    if (!trafficChanged(current, next)) return recheck;
+    const since = now.getTime() - (this.#lastTrafficWrite.get(key) ?? 0);
+    if (since < TRAFFIC_WRITE_INTERVAL_MS) return { requeueAfterMs: TRAFFIC_WRITE_INTERVAL_MS - since };
+    await updateStatus(this.#deps.client, fleet, next);
+    this.#lastTrafficWrite.set(key, now.getTime());
+    return recheck;
+  }
+
+  /** deletionPolicy Delete removes the streams (only ours); Retain keeps them and the readings. */
+  async #cleanup(fleet: SensorFleet): Promise<void> {
+    const key = `${fleet.metadata.namespace}/${fleet.metadata.name}`;
+    this.#deps.book.forget(key);
+    if (fleet.spec.deletionPolicy !== 'Delete') return;
+    const target = await resolveNatsTarget(fleet.spec.nats, fleet.metadata.namespace!, this.#deps.readSecret);
+    const deleted = await deleteStreams(await this.#deps.pool.get(target), desiredStreams(fleet));
+    this.#deps.log.info({ fleet: key, deleted }, 'deleted the fleet streams (deletionPolicy Delete)');
+  }
+}
