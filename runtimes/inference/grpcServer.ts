@@ -67,7 +67,7 @@ export type PredictOutcome =
 
 /** What the gRPC surface needs from the runtime; runtime.ts implements it over the pipeline and NATS. */
 export interface InferenceBackend {
-  predict(readings: ReadingMessage[], useMachineWindow: boolean): Promise<PredictOutcome>;
+  predict(readings: ReadingMessage[]): Promise<PredictOutcome>;
   /** Calls onPrediction for live predictions of every replica; returns the unsubscribe function. */
   subscribePredictions(
     filter: { machineId?: string; includeShadow: boolean },
@@ -106,14 +106,8 @@ function loadDefinition(): protoLoader.PackageDefinition {
 }
 
 type ServiceHandlers = {
-  Predict: grpc.handleUnaryCall<
-    { reading: ReadingMessage | null; useMachineWindow: boolean },
-    { prediction: PredictionMessage }
-  >;
-  PredictBatch: grpc.handleUnaryCall<
-    { readings: ReadingMessage[]; useMachineWindow: boolean },
-    { predictions: PredictionMessage[] }
-  >;
+  Predict: grpc.handleUnaryCall<{ reading: ReadingMessage | null }, { prediction: PredictionMessage }>;
+  PredictBatch: grpc.handleUnaryCall<{ readings: ReadingMessage[] }, { predictions: PredictionMessage[] }>;
   StreamPredictions: grpc.handleServerStreamingCall<
     { fleet?: string; machineId?: string; target?: 'fleet' | 'machineId'; includeShadow: boolean },
     PredictionMessage
@@ -191,13 +185,13 @@ function checkReading(reading: ReadingMessage | null | undefined, path: string):
 async function predictOrThrow(
   backend: InferenceBackend,
   readings: ReadingMessage[],
-  useMachineWindow: boolean,
   pathOf: (index: number) => string,
 ): Promise<PredictionMessage[]> {
-  const outcome = await backend.predict(readings, useMachineWindow);
+  const outcome = await backend.predict(readings);
   if ('violation' in outcome) {
     const v = outcome.violation;
-    throw invalid(`${pathOf(outcome.index)}.${v.field}`, v.reason, v.detail);
+    const path = pathOf(outcome.index);
+    throw invalid(v.field ? `${path}.${v.field}` : path, v.reason, v.detail);
   }
   return outcome.predictions;
 }
@@ -206,19 +200,14 @@ function handlers(config: RuntimeConfig, backend: InferenceBackend): ServiceHand
   return {
     Predict: unary('Predict', backend, async (req) => {
       const reading = checkReading(req.reading, 'reading');
-      const [prediction] = await predictOrThrow(backend, [reading], req.useMachineWindow, () => 'reading');
+      const [prediction] = await predictOrThrow(backend, [reading], () => 'reading');
       return { prediction: prediction! };
     }),
     PredictBatch: unary('PredictBatch', backend, async (req) => {
       if (req.readings.length === 0) throw invalid('readings', 'empty');
       if (req.readings.length > MAX_BATCH_READINGS)
         throw invalid('readings', 'too_many', `at most ${MAX_BATCH_READINGS}`);
-      const predictions = await predictOrThrow(
-        backend,
-        req.readings,
-        req.useMachineWindow,
-        (i) => `readings[${i}]`,
-      );
+      const predictions = await predictOrThrow(backend, req.readings, (i) => `readings[${i}]`);
       return { predictions };
     }),
     StreamPredictions: (call) => {

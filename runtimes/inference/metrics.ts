@@ -13,9 +13,6 @@ export interface RuntimeMetrics {
   natsConnected: Gauge;
   modelInfo: Gauge<'model' | 'version' | 'role' | 'sha256' | 'fallback'>;
   grpcRequests: Counter<'method' | 'code'>;
-  /** Event-loop delay p99 in ms since the last reset (the benchmark and telemetry read it). */
-  eventLoopLagP99Ms(): number;
-  resetEventLoopLag(): void;
   close(): void;
 }
 
@@ -96,8 +93,6 @@ export function createRuntimeMetrics(): RuntimeMetrics {
       labelNames: ['method', 'code'],
       registers: [registry],
     }),
-    eventLoopLagP99Ms: () => nsToSeconds(loop.percentile(99)) * 1000,
-    resetEventLoopLag: () => loop.reset(),
     close: () => loop.disable(),
   };
 }

@@ -37,6 +37,15 @@ export function decodeSplitEntry<S>(
 export async function startSplitWatcher<S>(opts: SplitWatcherOptions<S>): Promise<SplitWatcher> {
   // The operator owns the bucket; creating it here (binds when it exists) lets a runtime start first.
   const kv = await new Kvm(opts.nc).create(opts.bucket, { history: 5 });
+  // Applied before start returns, so input never starts under a missing split; the watch below
+  // re-delivers it (idempotent) and then every change.
+  const initial = await kv.get(opts.key);
+  if (initial) {
+    const decoded = decodeSplitEntry(initial, opts.parse);
+    if (decoded instanceof Error)
+      opts.logger.warn({ key: opts.key, err: decoded.message }, 'ignoring invalid rollout split');
+    else opts.apply(decoded, initial.revision);
+  }
   const watch: QueuedIterator<KvWatchEntry> = await kv.watch({ key: opts.key });
   const loop = (async () => {
     for await (const entry of watch) {

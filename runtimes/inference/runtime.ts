@@ -1,0 +1,265 @@
+// Wires one inference runtime: NATS connection → input (JetStream or core) → pipeline → output,
+// plus the rollout split watch, maintenance labels, machine-health store, telemetry, gRPC and HTTP.
+//
+// Start order keeps probes honest: HTTP first (liveness answers while NATS is still unreachable),
+// then NATS, the model, the split (applied before any reading is taken), and input last.
+// stop() reverses it: stop pulling, finish/publish/ack the in-flight batches, flush telemetry,
+// close gRPC, drain NATS.
+import { Objm } from '@nats-io/obj';
+import { pino, type Logger } from 'pino';
+import { rolloutKey, type RuntimeConfig } from './config.ts';
+import { startGrpcServer, type RuntimeGrpcServer } from './grpcServer.ts';
+import { startHttpServer, type Readiness } from './httpServer.ts';
+import { createInferenceBackend } from './inferenceBackend.ts';
+import { RESETTING_EVENTS } from './labels.ts';
+import { openMachineHealthStore } from './machineHealthStore.ts';
+import { createRuntimeMetrics, type RuntimeMetrics } from './metrics.ts';
+import { openNatsConnection, type RuntimeNatsConnection } from './natsConnection.ts';
+import {
+  startCoreInput,
+  startJetStreamInput,
+  type BatchHandler,
+  type Disposition,
+  type NatsInput,
+} from './natsInput.ts';
+import { createNatsOutput } from './natsOutput.ts';
+import { createPipeline, type Pipeline, type ServingState } from './pipeline.ts';
+import { parseSplit } from './split.ts';
+import { startSplitWatcher } from './splitWatcher.ts';
+import { startTelemetry } from './telemetry.ts';
+
+/** Readings in flight (collecting + queued + scoring) per replica, in batches. */
+const IN_FLIGHT_BATCHES = 4;
+/** Ack wait of a durable this runtime creates itself (the operator normally creates it). */
+const DEFAULT_ACK_WAIT_MS = 30_000;
+/** A machine's shared health entry is rewritten at most this often unless its severity changes. */
+const HEALTH_WRITE_INTERVAL_MS = 5_000;
+
+export interface RuntimeOptions {
+  logger?: Logger;
+  /** Bind gRPC and HTTP here instead of the configured hosts (main.ts passes POD_IP). */
+  bindHost?: string;
+}
+
+export interface Runtime {
+  httpPort: number;
+  grpcPort: number;
+  metrics: RuntimeMetrics;
+  pipeline: Pipeline;
+  readiness(): Readiness;
+  /** Graceful stop; bounded by graceMs for the parts that wait on clients. */
+  stop(graceMs?: number): Promise<void>;
+}
+
+/** Readiness from the NATS connection and what serves (exported for table tests). */
+export function readinessOf(natsConnected: boolean, serving: ServingState, fallbackRules: number): Readiness {
+  if (!natsConnected) return { ready: false, reason: 'NATS disconnected' };
+  if (serving.modelServing) return { ready: true, reason: `model ${serving.version} serving` };
+  const why = serving.lastError
+    ? `${serving.lastError.reason}: ${serving.lastError.message}`
+    : 'no model loaded';
+  if (fallbackRules === 0) return { ready: false, reason: `${why}; no fallback rules declared` };
+  return { ready: true, reason: 'fallback rules serving', degraded: `${why}; fallback rules score readings` };
+}
+
+export async function startRuntime(config: RuntimeConfig, opts: RuntimeOptions = {}): Promise<Runtime> {
+  const logger = opts.logger ?? pino({ base: { component: 'prognos-inference' } });
+  const log = logger.child({
+    namespace: config.namespace,
+    model: config.model,
+    version: config.version,
+    role: config.role,
+  });
+  const metrics = createRuntimeMetrics();
+  let conn: RuntimeNatsConnection | undefined;
+  let pipeline: Pipeline | undefined;
+  let grpcServer: RuntimeGrpcServer | undefined;
+
+  const readiness = (): Readiness =>
+    pipeline && conn
+      ? readinessOf(conn.connected(), pipeline.serving(), config.fallback.rules.length)
+      : { ready: false, reason: conn ? 'loading model' : 'connecting to NATS' };
+  const refreshHealth = (): void => grpcServer?.setServing(readiness().ready);
+  const onServingChange = (state: ServingState): void => {
+    metrics.modelInfo.reset();
+    metrics.modelInfo.set(
+      {
+        model: config.model,
+        version: state.version ?? 'fallback',
+        role: config.role,
+        sha256: state.sha256 ?? '',
+        fallback: String(!state.modelServing),
+      },
+      1,
+    );
+    if (state.lastError)
+      log.error(
+        { reason: state.lastError.reason, version: state.lastError.version, err: state.lastError.message },
+        'model not served',
+      );
+    else log.info({ servingVersion: state.version, explain: state.explain }, 'model serving');
+    refreshHealth();
+  };
+
+  const http = await startHttpServer({
+    host: opts.bindHost ?? config.http.host,
+    port: config.http.port,
+    registry: metrics.registry,
+    readiness,
+  });
+  conn = await openNatsConnection({
+    config,
+    logger: log,
+    onConnectedChange: (connected) => {
+      metrics.natsConnected.set(connected ? 1 : 0);
+      refreshHealth();
+    },
+  });
+  const { nc } = conn;
+  const objm = new Objm(nc);
+  const readObject = async (bucket: string, name: string): Promise<Uint8Array> => {
+    const blob = await (await objm.open(bucket)).getBlob(name);
+    if (!blob) throw new Error(`object ${name} not found in bucket ${bucket}`);
+    return blob;
+  };
+  pipeline = await createPipeline(config, { readObject, onServingChange });
+  onServingChange(pipeline.serving());
+  const natsPipeline = pipeline;
+  // gRPC scores on its own windows; as a "shadow" without a split it scores every machine (see inferenceBackend.ts).
+  const grpcPipeline = await createPipeline({ ...config, role: 'shadow' }, { readObject });
+
+  const healthStore = await openMachineHealthStore({
+    nc,
+    bucket: config.state.kvBucket,
+    namespace: config.namespace,
+    model: config.model,
+    minIntervalMs: HEALTH_WRITE_INTERVAL_MS,
+    ttlMs: config.machineTtlSeconds * 1000,
+  });
+  const splitWatcher = await startSplitWatcher({
+    nc,
+    bucket: config.rollout.kvBucket,
+    key: rolloutKey(config),
+    parse: parseSplit,
+    apply: (split) => natsPipeline.setSplit(split),
+    logger: log,
+  });
+  const labels = nc.subscribe(`prognos.labels.${config.namespace}.${config.fleet}.*`, {
+    callback: (_err, msg) => {
+      try {
+        const label = msg.json<{ machineId?: unknown; event?: unknown }>();
+        if (
+          typeof label.machineId === 'string' &&
+          typeof label.event === 'string' &&
+          RESETTING_EVENTS.has(label.event)
+        ) {
+          natsPipeline.markMaintenance(label.machineId);
+          grpcPipeline.markMaintenance(label.machineId);
+        }
+      } catch (error) {
+        log.warn({ err: error, subject: msg.subject }, 'ignoring malformed label');
+      }
+    },
+  });
+
+  const output = createNatsOutput(nc, config);
+  const handler: BatchHandler = async (batch) => {
+    const started = performance.now();
+    const result = await natsPipeline.process(batch);
+    output.publish(result);
+    metrics.batchSize.observe(batch.length);
+    metrics.batchLatency.observe((performance.now() - started) / 1000);
+    const filtered = batch.length - result.predictions.length - result.deadLetters.length;
+    if (result.predictions.length) metrics.readings.inc({ outcome: 'prediction' }, result.predictions.length);
+    if (result.deadLetters.length)
+      metrics.readings.inc({ outcome: 'dead_letter' }, result.deadLetters.length);
+    if (filtered) metrics.readings.inc({ outcome: 'filtered' }, filtered);
+    for (const d of result.deadLetters) metrics.deadLetters.inc({ reason: d.rejection.reason });
+    if (config.role !== 'shadow') {
+      for (const p of result.predictions) {
+        healthStore.update({
+          machineId: p.machineId,
+          severity: p.severity,
+          healthScore: p.healthScore,
+          score: p.score,
+          ...(p.rulCycles !== undefined ? { rul: p.rulCycles } : {}),
+          modelVersion: p.modelVersion,
+          role: p.role,
+          ts: p.ts,
+          updatedAt: 0,
+        });
+      }
+    }
+    return result.outcomes.map((o): Disposition =>
+      o.kind === 'dead_letter' ? { kind: 'term', reason: o.deadLetter.rejection.reason } : { kind: 'ack' },
+    );
+  };
+
+  grpcServer = await startGrpcServer({
+    config,
+    host: opts.bindHost ?? config.grpc.host,
+    backend: createInferenceBackend({ config, nc, pipeline: grpcPipeline, healthStore, metrics }),
+  });
+  refreshHealth();
+  const telemetry = startTelemetry({
+    nc,
+    namespace: config.namespace,
+    configuredVersion: config.version,
+    intervalMs: config.telemetry.intervalMs,
+    stats: () => natsPipeline.stats(),
+    logger: log,
+  });
+
+  const common = {
+    nc,
+    subject: config.input.subject,
+    maxBatch: config.batching.maxBatch,
+    maxDelayMs: config.batching.maxDelayMs,
+    maxInFlight: config.batching.maxBatch * IN_FLIGHT_BATCHES,
+    handler,
+    logger: log,
+  };
+  const input: NatsInput =
+    config.input.mode === 'jetstream'
+      ? await startJetStreamInput({
+          ...common,
+          stream: config.input.stream!,
+          durable: config.input.durable!,
+          ackWaitMs: DEFAULT_ACK_WAIT_MS,
+          onRedelivery: () => metrics.redeliveries.inc(),
+        })
+      : await startCoreInput({
+          ...common,
+          queueGroup: config.input.queueGroup ?? `${config.model}-${config.version}`,
+          onDropped: (n) => metrics.dropped.inc({ reason: 'in_flight_limit' }, n),
+        });
+
+  log.info({ httpPort: http.port, grpcPort: grpcServer.port, mode: config.input.mode }, 'runtime started');
+  let stopped: Promise<void> | undefined;
+  const grpc = grpcServer;
+  return {
+    httpPort: http.port,
+    grpcPort: grpc.port,
+    metrics,
+    pipeline: natsPipeline,
+    readiness,
+    stop(graceMs = 25_000) {
+      stopped ??= (async () => {
+        grpc.setServing(false);
+        await input.stop();
+        telemetry.flush();
+        telemetry.stop();
+        await splitWatcher.stop();
+        labels.unsubscribe();
+        healthStore.stop();
+        await grpc.close(Math.min(5_000, graceMs / 3));
+        await conn.drain();
+        await Promise.all([natsPipeline.close(), grpcPipeline.close()]);
+        await http.close();
+        metrics.close();
+        log.info('runtime stopped');
+      })();
+      return stopped;
+    },
+  };
+}
