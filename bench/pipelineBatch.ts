@@ -1,0 +1,116 @@
+// Cost of one pipeline batch on this machine: event-loop blocking per batch of 256 (decode, windows,
+// rows, ORT run, results), ORT run time with and without occlusion contributions, throughput of the
+// core alone and event-loop delay p99 while batches run back to back. Prints one JSON object.
+// Run: scripts/node24 bench/pipelineBatch.ts
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { pathToFileURL } from 'node:url';
+import { sha256Hex } from '../runtimes/inference/artifact.ts';
+import { parseRuntimeConfig } from '../runtimes/inference/config.ts';
+import { buildMlpClassifier, randomLayers } from '../runtimes/inference/onnx/buildModel.ts';
+import type { HistogramSnapshot } from '../runtimes/inference/histogram.ts';
+import { createPipeline, type PipelineMessage } from '../runtimes/inference/pipeline.ts';
+
+const BATCH = Number(process.env.BATCH ?? 256);
+const MACHINES = 5_000;
+const SECONDS = Number(process.env.SECONDS ?? 3);
+const features = ['vibration', 'temperature', 'pressure', 'current'];
+const aggregations = ['mean', 'std', 'rms', 'kurtosis', 'slope', 'min', 'max'] as const;
+const inputs = [...features, ...features.flatMap((f) => aggregations.map((a) => `${f}.${a}`))];
+
+const built = buildMlpClassifier(randomLayers([inputs.length, 64, 64, 1], 3));
+const dir = await mkdtemp(join(tmpdir(), 'bench-'));
+await writeFile(join(dir, 'm.onnx'), built.bytes);
+
+function config(explain: boolean) {
+  return parseRuntimeConfig({
+    namespace: 'bench',
+    fleet: 'pumps',
+    model: 'pump',
+    version: 'v1',
+    role: 'stable',
+    task: 'classification',
+    nats: { servers: ['nats://127.0.0.1:4222'] },
+    input: { mode: 'core', subject: 'p.*.r', machineId: { subjectToken: 2 } },
+    schema: { features: features.map((name) => ({ name, min: -1000, max: 1000 })) },
+    windows: features.map((feature) => ({ feature, size: 60, aggregations })),
+    artifact: { uri: pathToFileURL(join(dir, 'm.onnx')).href, sha256: sha256Hex(built.bytes), inputs },
+    thresholds: { warning: 0.5, critical: 0.8 },
+    explain: { enabled: explain },
+  });
+}
+
+const enc = new TextEncoder();
+function batch(b: number): PipelineMessage[] {
+  const now = Date.now();
+  return Array.from({ length: BATCH }, (_, i) => {
+    const k = b * BATCH + i;
+    const body = {
+      ts: now,
+      vibration: Math.sin(k),
+      temperature: 60 + (k % 7),
+      pressure: 3 + Math.cos(k),
+      current: 10,
+    };
+    return { subject: `p.m${k % MACHINES}.r`, data: enc.encode(JSON.stringify(body)), receivedAt: now };
+  });
+}
+
+/** Upper edge of the bucket holding the p-quantile (the pipeline's own histogram, warm-up included). */
+function bucketPercentile(h: HistogramSnapshot, p: number): number | null {
+  let seen = 0;
+  for (let i = 0; i < h.counts.length; i++) {
+    seen += h.counts[i]!;
+    if (seen >= p * h.count) return h.edges[i] ?? null;
+  }
+  return null;
+}
+
+async function measure(explain: boolean) {
+  const pipeline = await createPipeline(config(explain));
+  const batches = Array.from({ length: 50 }, (_, b) => batch(b));
+  for (let b = 0; b < 50; b++) await pipeline.process(batches[b]!); // warm windows and the JIT
+  const delay = monitorEventLoopDelay({ resolution: 1 });
+  delay.enable();
+  let readings = 0;
+  let batchesRun = 0;
+  const cpuBefore = process.cpuUsage();
+  const started = performance.now();
+  for (let b = 0; performance.now() - started < SECONDS * 1000; b++) {
+    await pipeline.process(batches[b % 50]!);
+    readings += BATCH;
+    batchesRun += 1;
+  }
+  const elapsed = (performance.now() - started) / 1000;
+  const cpu = process.cpuUsage(cpuBefore);
+  delay.disable();
+  const stats = pipeline.stats();
+  await pipeline.close();
+  return {
+    readingsPerSec: Math.round(readings / elapsed),
+    // CPU time is what a batch costs; wall-clock figures also include waiting for a core on a shared machine.
+    cpuMsPerBatch: +((cpu.user + cpu.system) / 1000 / batchesRun).toFixed(3),
+    blockingMeanMs: +(stats.batchBlockingMs.sum / stats.batchBlockingMs.count).toFixed(3),
+    blockingP50UpperMs: bucketPercentile(stats.batchBlockingMs, 0.5),
+    blockingP99UpperMs: bucketPercentile(stats.batchBlockingMs, 0.99),
+    ortRunMeanMs: +(stats.ortRunMs.sum / stats.ortRunMs.count).toFixed(3),
+    eventLoopDelayP99Ms: +(delay.percentile(99) / 1e6).toFixed(3),
+  };
+}
+
+const plain = await measure(false);
+const occlusion = await measure(true);
+console.log(
+  JSON.stringify({
+    batch: BATCH,
+    inputs: inputs.length,
+    model: `mlp ${inputs.length}-64-64-1`,
+    withoutContributions: plain,
+    withOcclusionContributions: occlusion,
+    occlusionRowsPerBatch: BATCH * (1 + inputs.length),
+    targetBlockingMs: 2,
+    loadAverage1m: (await import('node:os')).loadavg()[0],
+  }),
+);
