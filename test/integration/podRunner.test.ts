@@ -57,6 +57,20 @@ afterAll(async () => {
 });
 
 describe('pod runner', () => {
+  it('registers a Ready node and keeps its lease renewed', async () => {
+    const node = JSON.parse(await ok(['get', 'node', 'prognos-local', '-o', 'json']));
+    const ready = node.status.conditions.find((c: Json) => c.type === 'Ready');
+    expect(ready).toMatchObject({ status: 'True', reason: 'KubeletReady' });
+    expect(node.status.addresses).toContainEqual({ type: 'InternalIP', address: '127.0.0.1' });
+    expect(Number(node.status.allocatable.pods)).toBeGreaterThan(0);
+    expect(node.spec.taints ?? []).toEqual([]);
+    const lease = JSON.parse(
+      await ok(['get', 'lease', 'prognos-local', '-n', 'kube-node-lease', '-o', 'json']),
+    );
+    expect(lease.spec.holderIdentity).toBe('prognos-local');
+    expect(Date.now() - Date.parse(lease.spec.renewTime)).toBeLessThan(30_000);
+  });
+
   it('runs a Deployment of the testbox image: pods get their own IP, answer HTTP, reach Ready, and stop on delete', async () => {
     await apply({
       apiVersion: 'apps/v1',
@@ -83,6 +97,7 @@ describe('pod runner', () => {
                   { name: 'POD_NAMESPACE', valueFrom: { fieldRef: { fieldPath: 'metadata.namespace' } } },
                 ],
                 readinessProbe: { httpGet: { path: '/readyz', port: 'http' }, periodSeconds: 1 },
+                startupProbe: { tcpSocket: { port: 'http' }, periodSeconds: 1, failureThreshold: 30 },
                 livenessProbe: { httpGet: { path: '/healthz', port: 8080 }, periodSeconds: 2 },
               },
             ],
@@ -261,6 +276,8 @@ describe('pod runner', () => {
               { name: 'LABELS_FILE', value: '/etc/podinfo/labels' },
               { name: 'SCRATCH', value: '/scratch' },
             ],
+            // Runs locally with the path rewritten, so it only succeeds if the volume is in place.
+            readinessProbe: { exec: { command: ['test', '-f', '/etc/greeting/text'] }, periodSeconds: 1 },
             volumeMounts: [
               { name: 'greeting', mountPath: '/etc/greeting' },
               { name: 'podinfo', mountPath: '/etc/podinfo' },
@@ -278,9 +295,9 @@ describe('pod runner', () => {
         ],
       },
     });
-    const pod = await eventually('volumes running', async () => {
+    const pod = await eventually('volumes ready (exec probe)', async () => {
       const p = await get(['pod', 'volumes']);
-      return p.status?.containerStatuses?.[0]?.state?.running && p.status.podIP ? p : undefined;
+      return p.status?.containerStatuses?.[0]?.ready && p.status.podIP ? p : undefined;
     });
     const env = await eventually('testbox answers', () =>
       http(`http://${pod.status.podIP}:8080/env`).catch(() => undefined),
