@@ -1,18 +1,22 @@
 import type { Logger } from 'pino';
 import { gvkKey } from './gvk.ts';
 import { Informer, type InformerOptions } from './informer.ts';
-import type { KubeClient } from './kubeClient.ts';
-import { listerWatcher } from './reflector.ts';
+import type { ListerWatcher } from './reflector.ts';
 
 /** One informer per kind and selection, shared by every controller that watches it. */
 export class InformerCache {
-  readonly #client: KubeClient;
+  readonly #listerWatcherFor: (options: InformerOptions) => ListerWatcher;
   readonly #log: Logger;
   readonly #resyncPeriodMs: number;
   readonly #informers = new Map<string, Informer>();
 
-  constructor(client: KubeClient, log: Logger, resyncPeriodMs: number) {
-    this.#client = client;
+  /** `listerWatcherFor` is `(o) => listerWatcher(client, o, o)` outside of tests. */
+  constructor(
+    listerWatcherFor: (options: InformerOptions) => ListerWatcher,
+    log: Logger,
+    resyncPeriodMs: number,
+  ) {
+    this.#listerWatcherFor = listerWatcherFor;
     this.#log = log;
     this.#resyncPeriodMs = resyncPeriodMs;
   }
@@ -33,10 +37,19 @@ export class InformerCache {
         { apiVersion, kind },
         { namespace, labelSelector, fieldSelector },
       );
-      informer = new Informer(lw, { resyncPeriodMs: this.#resyncPeriodMs, ...options }, this.#log);
+      informer = new Informer(
+        lw,
+        { apiVersion, kind, namespace, labelSelector, fieldSelector, resyncPeriodMs: this.#resyncPeriodMs },
+        this.#log,
+      );
       this.#informers.set(key, informer);
     }
     return informer;
+  }
+
+  /** The informer for this selection if one was set up. */
+  get(options: InformerOptions): Informer | undefined {
+    return this.#informers.get(selectionKey(options));
   }
 
   all(): Informer[] {
@@ -59,4 +72,8 @@ export class InformerCache {
     await Promise.all(this.all().map((i) => i.waitForSync(signal)));
     return this.hasSynced();
   }
+}
+
+function selectionKey(o: InformerOptions): string {
+  return [gvkKey(o), o.namespace ?? '', o.labelSelector ?? '', o.fieldSelector ?? ''].join('|');
 }

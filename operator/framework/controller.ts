@@ -1,0 +1,249 @@
+import type { KubernetesObject } from '@kubernetes/client-node';
+import type { Logger } from 'pino';
+import { sleep } from './backoff.ts';
+import type { EventRecorder } from './events.ts';
+import { keyOf, splitKey, type GroupVersionKind } from './gvk.ts';
+import type { EventHandler } from './informer.ts';
+import type { InformerCache } from './informerCache.ts';
+import type { KubeClient } from './kubeClient.ts';
+import type { FrameworkMetrics } from './metrics.ts';
+import { controllerOwnerKey } from './ownerMapping.ts';
+import type { Predicate } from './predicates.ts';
+import type { RateLimiter } from './rateLimiter.ts';
+import type { Delta } from './store.ts';
+import { WorkQueue } from './workQueue.ts';
+
+/** What to reconcile: the key of the primary object. */
+export interface Request {
+  key: string;
+  namespace?: string;
+  name: string;
+}
+
+export interface Result {
+  /** Reconcile again after this long, without counting as a failure (polling external state). */
+  requeueAfterMs?: number;
+  /** Reconcile again with the rate-limited backoff, without logging an error. */
+  requeue?: boolean;
+}
+
+export interface ReconcileContext<T extends KubernetesObject> {
+  request: Request;
+  /** The primary object from the cache; undefined once it is deleted. */
+  object: T | undefined;
+  client: KubeClient;
+  events: EventRecorder;
+  log: Logger;
+  /** Aborted when the controller stops and the grace period for in-flight reconciles is over. */
+  signal: AbortSignal;
+  /** Reads an object of a kind this controller watches (for, owns or watches) from the shared cache. */
+  cached<U extends KubernetesObject>(kind: WatchSpec, key: string): U | undefined;
+}
+
+/**
+ * Brings the world in line with the object named by the request. Must be idempotent. Throwing (or
+ * rejecting) is an error: it is logged, counted and retried with per-key exponential backoff.
+ */
+export type Reconciler<T extends KubernetesObject> = (ctx: ReconcileContext<T>) => Promise<Result | void>;
+
+/** A kind to watch, optionally narrowed. */
+export interface WatchSpec extends GroupVersionKind {
+  namespace?: string;
+  labelSelector?: string;
+  fieldSelector?: string;
+  /** Drop changes not worth a reconcile (e.g. `generationChanged`). */
+  predicate?: Predicate;
+}
+
+export interface PrimarySpec extends WatchSpec {
+  /** The primary kind is cluster-scoped (owner keys are then names alone). Default: namespaced. */
+  clusterScoped?: boolean;
+}
+
+export interface ControllerOptions<T extends KubernetesObject> {
+  reconcile: Reconciler<T>;
+  /** Reconciles running at once (different keys; one key is never reconciled twice at once). Default 4. */
+  concurrency?: number;
+  /** A fresh limiter per run; default 5 ms→1000 s per key, 10 qps / burst 100 overall. */
+  rateLimiter?: () => RateLimiter;
+}
+
+export interface ControllerDeps {
+  client: KubeClient;
+  informers: InformerCache;
+  metrics: FrameworkMetrics;
+  events: EventRecorder;
+  log: Logger;
+}
+
+interface Run {
+  queue: WorkQueue;
+  deps: ControllerDeps;
+  log: Logger;
+  abort: AbortController;
+  workers: Promise<void>[];
+}
+
+/**
+ * A controller: one primary kind (`for`), the kinds it creates (`owns`, mapped back to the primary
+ * through their controller ownerReference) and other kinds it depends on (`watches`, with a mapping
+ * function). Every change becomes a primary key on a de-duplicating, rate-limited work queue.
+ */
+export class Controller<T extends KubernetesObject = KubernetesObject> {
+  readonly name: string;
+  readonly #options: ControllerOptions<T>;
+  #primary: PrimarySpec | undefined;
+  readonly #owned: WatchSpec[] = [];
+  readonly #watched: { spec: WatchSpec; map: (obj: KubernetesObject) => string[] }[] = [];
+  #run: Run | undefined;
+
+  constructor(name: string, options: ControllerOptions<T>) {
+    this.name = name;
+    this.#options = options;
+  }
+
+  for(spec: PrimarySpec): this {
+    this.#primary = spec;
+    return this;
+  }
+
+  owns(spec: WatchSpec): this {
+    this.#owned.push(spec);
+    return this;
+  }
+
+  /** Watches another kind; `map` returns the keys ("namespace/name") of the primaries to reconcile. */
+  watches(spec: WatchSpec, map: (obj: KubernetesObject) => string[]): this {
+    this.#watched.push({ spec, map });
+    return this;
+  }
+
+  /** Registers this controller's event handlers on (fresh) shared informers. The Operator calls it. */
+  setUp(deps: ControllerDeps): void {
+    const primary = this.#primary;
+    if (!primary) throw new Error(`controller ${this.name} has no primary kind: call for()`);
+    const queue = new WorkQueue({
+      name: this.name,
+      rateLimiter: this.#options.rateLimiter?.(),
+      metrics: deps.metrics,
+    });
+    this.#run = {
+      queue,
+      deps,
+      log: deps.log.child({ controller: this.name }),
+      abort: new AbortController(),
+      workers: [],
+    };
+    const enqueue = (key: string | undefined) => key && queue.add(key);
+
+    deps.informers.informerFor(primary).addEventHandler(handler(primary.predicate, (o) => enqueue(keyOf(o))));
+    for (const spec of this.#owned) {
+      const ownerKey = (o: KubernetesObject) => controllerOwnerKey(o, primary, !primary.clusterScoped);
+      deps.informers.informerFor(spec).addEventHandler(handler(spec.predicate, (o) => enqueue(ownerKey(o))));
+    }
+    for (const { spec, map } of this.#watched) {
+      deps.informers
+        .informerFor(spec)
+        .addEventHandler(handler(spec.predicate, (o) => map(o).forEach(enqueue)));
+    }
+  }
+
+  /** Starts the workers; call once the informers have synced. */
+  start(): void {
+    const run = this.#requireRun();
+    const concurrency = this.#options.concurrency ?? 4;
+    run.deps.metrics.activeWorkers.set({ controller: this.name }, 0);
+    for (let i = 0; i < concurrency; i++) run.workers.push(this.#worker(run));
+    run.log.info({ concurrency }, 'controller started');
+  }
+
+  /**
+   * Stops taking work, lets running reconciles finish for up to `graceMs`, then aborts their
+   * signal. Resolves once the workers are done or the grace period is over.
+   */
+  async stop(graceMs: number): Promise<void> {
+    const run = this.#run;
+    if (!run) return;
+    this.#run = undefined;
+    run.queue.shutDown();
+    const finished = Promise.all(run.workers).then(() => true);
+    const inTime = await Promise.race([finished, sleep(graceMs).then(() => false)]);
+    run.abort.abort();
+    if (!inTime) run.log.warn({ graceMs }, 'reconciles still running after the grace period: aborted');
+    run.log.info('controller stopped');
+  }
+
+  #requireRun(): Run {
+    if (!this.#run) throw new Error(`controller ${this.name} is not set up`);
+    return this.#run;
+  }
+
+  async #worker(run: Run): Promise<void> {
+    for (let key = await run.queue.get(); key !== undefined; key = await run.queue.get()) {
+      try {
+        await this.#reconcileKey(run, key);
+      } finally {
+        run.queue.done(key);
+      }
+    }
+  }
+
+  async #reconcileKey(run: Run, key: string): Promise<void> {
+    const { queue, deps } = run;
+    const labels = { controller: this.name };
+    const request: Request = { key, ...splitKey(key) };
+    const log = run.log.child({ key });
+    const informer = deps.informers.informerFor(this.#primary!);
+    const ctx: ReconcileContext<T> = {
+      request,
+      object: informer.get(key) as T | undefined,
+      client: deps.client,
+      events: deps.events,
+      log,
+      signal: run.abort.signal,
+      cached: <U extends KubernetesObject>(spec: WatchSpec, k: string) =>
+        deps.informers.get(spec)?.get(k) as U | undefined,
+    };
+    deps.metrics.activeWorkers.inc(labels);
+    const end = deps.metrics.reconcileTime.startTimer(labels);
+    let result: 'success' | 'error' | 'requeue' | 'requeue_after';
+    try {
+      // Via then(): a reconciler that throws synchronously is caught the same way.
+      const res = await Promise.resolve().then(() => this.#options.reconcile(ctx));
+      if (res?.requeueAfterMs !== undefined && res.requeueAfterMs > 0) {
+        queue.forget(key);
+        queue.addAfter(key, res.requeueAfterMs);
+        result = 'requeue_after';
+      } else if (res?.requeue) {
+        queue.addRateLimited(key);
+        result = 'requeue';
+      } else {
+        queue.forget(key);
+        result = 'success';
+      }
+    } catch (err) {
+      deps.metrics.reconcileErrors.inc(labels);
+      log.error({ err, retries: queue.numRequeues(key) }, 'reconcile failed');
+      queue.addRateLimited(key);
+      result = 'error';
+    } finally {
+      end();
+      deps.metrics.activeWorkers.dec(labels);
+    }
+    deps.metrics.reconcileTotal.inc({ ...labels, result });
+  }
+}
+
+function handler(predicate: Predicate | undefined, enqueue: (obj: KubernetesObject) => void): EventHandler {
+  const on = (delta: Delta) => {
+    if (predicate && !predicate(delta)) return;
+    // A changed owner reference or label must reach both the old and the new mapping.
+    if (delta.type === 'update') enqueue(delta.old);
+    enqueue(delta.obj);
+  };
+  return {
+    add: (obj) => on({ type: 'add', obj }),
+    update: (old, obj) => on({ type: 'update', old, obj }),
+    delete: (obj) => on({ type: 'delete', obj }),
+  };
+}

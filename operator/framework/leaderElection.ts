@@ -1,0 +1,187 @@
+import type { Logger } from 'pino';
+import { sleep } from './backoff.ts';
+import { isConflict, isNotFound, type KubeClient } from './kubeClient.ts';
+import {
+  decideLease,
+  nextLeaseSpec,
+  releasedLeaseSpec,
+  type LeaseSpec,
+  type Observation,
+} from './leaseDecision.ts';
+import type { FrameworkMetrics } from './metrics.ts';
+import { microTime } from './microTime.ts';
+
+export interface LeaderElectionOptions {
+  namespace: string;
+  name: string;
+  /** Unique per replica: the pod name plus a random suffix. */
+  identity: string;
+  leaseDurationSeconds?: number;
+  renewDeadlineSeconds?: number;
+  retryPeriodSeconds?: number;
+}
+
+export interface LeaderCallbacks {
+  onStartedLeading(): void | Promise<void>;
+  /** Awaited before this replica campaigns again: stop everything that acts as leader. */
+  onStoppedLeading(): void | Promise<void>;
+}
+
+interface Lease {
+  apiVersion: 'coordination.k8s.io/v1';
+  kind: 'Lease';
+  metadata: { name: string; namespace: string; resourceVersion?: string };
+  spec?: LeaseSpec;
+}
+
+/**
+ * Leader election on a coordination.k8s.io/v1 Lease, as client-go's leaderelection: candidates try
+ * every retryPeriod (jittered); the leader renews every retryPeriod and steps down when it could not
+ * renew for renewDeadline. Since renewDeadline (10 s) < leaseDuration (15 s), a leader that lost
+ * contact stops acting 5 s before anyone else may take over.
+ *
+ * On a lost lease we do not exit the process (controller-runtime does): the callbacks stop every
+ * controller and informer of this Operator, which is all that acts as leader in this process, and
+ * the replica goes back to being a candidate. On shutdown the lease is released, so a standby takes
+ * over at its next try (~2 s) instead of after the lease expires.
+ */
+export class LeaderElector {
+  readonly #client: KubeClient;
+  readonly #opts: Required<LeaderElectionOptions>;
+  readonly #callbacks: LeaderCallbacks;
+  readonly #log: Logger;
+  readonly #metrics: FrameworkMetrics | undefined;
+  #observed: Observation | undefined;
+  #leading = false;
+
+  constructor(
+    client: KubeClient,
+    options: LeaderElectionOptions,
+    callbacks: LeaderCallbacks,
+    log: Logger,
+    metrics?: FrameworkMetrics,
+  ) {
+    this.#client = client;
+    this.#opts = { leaseDurationSeconds: 15, renewDeadlineSeconds: 10, retryPeriodSeconds: 2, ...options };
+    this.#callbacks = callbacks;
+    this.#log = log.child({ lease: `${options.namespace}/${options.name}`, identity: options.identity });
+    this.#metrics = metrics;
+  }
+
+  isLeader(): boolean {
+    return this.#leading;
+  }
+
+  /** Campaigns, leads, and campaigns again after a loss, until `signal` aborts; then releases. */
+  async run(signal: AbortSignal): Promise<void> {
+    const retryMs = this.#opts.retryPeriodSeconds * 1000;
+    while (!signal.aborted) {
+      if (await this.#tryAcquireOrRenew(signal)) {
+        await this.#lead(signal);
+      } else {
+        await sleep(retryMs * (1 + 0.2 * Math.random()), signal);
+      }
+    }
+  }
+
+  async #lead(signal: AbortSignal): Promise<void> {
+    this.#setLeading(true);
+    this.#log.info('became leader');
+    await this.#callbacks.onStartedLeading();
+    const retryMs = this.#opts.retryPeriodSeconds * 1000;
+    const deadlineMs = this.#opts.renewDeadlineSeconds * 1000;
+    let lastRenew = performance.now();
+    while (!signal.aborted) {
+      await sleep(retryMs, signal);
+      if (signal.aborted) break;
+      const left = deadlineMs - (performance.now() - lastRenew);
+      if (left > 0 && (await this.#tryAcquireOrRenew(AbortSignal.any([signal, AbortSignal.timeout(left)])))) {
+        lastRenew = performance.now();
+        continue;
+      }
+      if (signal.aborted || performance.now() - lastRenew < deadlineMs) continue;
+      this.#log.warn('could not renew the lease within the renew deadline: stepping down');
+      this.#setLeading(false);
+      await this.#callbacks.onStoppedLeading();
+      return;
+    }
+    // Stop acting as leader before giving the lease away.
+    this.#setLeading(false);
+    await this.#callbacks.onStoppedLeading();
+    await this.#release();
+  }
+
+  async #tryAcquireOrRenew(signal: AbortSignal): Promise<boolean> {
+    const { namespace, name, identity, leaseDurationSeconds } = this.#opts;
+    try {
+      const current = await this.#get(signal);
+      const { action, observed } = decideLease(
+        current && { spec: current.spec, resourceVersion: current.metadata.resourceVersion },
+        identity,
+        this.#observed,
+        performance.now(),
+      );
+      this.#observed = observed;
+      if (action === 'wait') return false;
+      const spec = nextLeaseSpec(
+        current?.spec,
+        identity,
+        action,
+        leaseDurationSeconds,
+        microTime(new Date()),
+      );
+      const lease: Lease = {
+        apiVersion: 'coordination.k8s.io/v1',
+        kind: 'Lease',
+        metadata: { name, namespace, resourceVersion: current?.metadata.resourceVersion },
+        spec,
+      };
+      await this.#client.request({
+        method: current ? 'PUT' : 'POST',
+        path: current ? this.#path() : `/apis/coordination.k8s.io/v1/namespaces/${namespace}/leases`,
+        body: lease,
+        signal,
+      });
+      if (action !== 'renew') this.#log.info({ action }, 'acquired the lease');
+      return true;
+    } catch (err) {
+      // 409: someone else wrote first; any other error: retry at the next period.
+      if (!isConflict(err) && !signal.aborted) this.#log.warn({ err }, 'lease attempt failed');
+      return false;
+    }
+  }
+
+  async #release(): Promise<void> {
+    try {
+      const current = await this.#get(AbortSignal.timeout(5_000));
+      if (!current || current.spec?.holderIdentity !== this.#opts.identity) return;
+      await this.#client.request({
+        method: 'PUT',
+        path: this.#path(),
+        body: { ...current, spec: releasedLeaseSpec(current.spec, microTime(new Date())) },
+        signal: AbortSignal.timeout(5_000),
+      });
+      this.#log.info('released the lease');
+    } catch (err) {
+      this.#log.warn({ err }, 'could not release the lease; it expires on its own');
+    }
+  }
+
+  async #get(signal: AbortSignal): Promise<Lease | undefined> {
+    try {
+      return await this.#client.request<Lease>({ path: this.#path(), signal });
+    } catch (err) {
+      if (isNotFound(err)) return undefined;
+      throw err;
+    }
+  }
+
+  #path(): string {
+    return `/apis/coordination.k8s.io/v1/namespaces/${this.#opts.namespace}/leases/${this.#opts.name}`;
+  }
+
+  #setLeading(leading: boolean): void {
+    this.#leading = leading;
+    this.#metrics?.leaderStatus.set({ name: this.#opts.name }, leading ? 1 : 0);
+  }
+}

@@ -1,0 +1,193 @@
+import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
+import type { KubeConfig, KubernetesObject } from '@kubernetes/client-node';
+import { pino, type Logger } from 'pino';
+import type { Registry } from 'prom-client';
+import type { Controller } from './controller.ts';
+import { EventRecorder } from './events.ts';
+import { startHealthServer } from './healthServer.ts';
+import { InformerCache } from './informerCache.ts';
+import { KubeClient } from './kubeClient.ts';
+import { LeaderElector, type LeaderElectionOptions } from './leaderElection.ts';
+import { createMetrics, type FrameworkMetrics } from './metrics.ts';
+import { listerWatcher } from './reflector.ts';
+
+export interface OperatorOptions {
+  kubeConfig: KubeConfig;
+  /** This replica's name in the Lease and in Events; default `<hostname>_<random>`. */
+  identity?: string;
+  /** Lease to campaign for; false runs as leader at once (single replica, tests). */
+  leaderElection: Omit<LeaderElectionOptions, 'identity'> | false;
+  /** /healthz, /readyz, /metrics; false for none. Port 0 picks a free port. */
+  health?: { port: number; host?: string } | false;
+  /** Every cached object is re-delivered this often (catches missed external drift). Default 10 min. */
+  resyncPeriodMs?: number;
+  /** On SIGTERM or stop(): how long in-flight reconciles may finish. Default 30 s. */
+  shutdownGraceMs?: number;
+  /** On a lost lease: must end before another replica may lead (leaseDuration - renewDeadline). Default 4 s. */
+  lostLeaseGraceMs?: number;
+  /** Stop gracefully and exit on SIGTERM/SIGINT. Default true; tests running several Operators turn it off. */
+  handleSignals?: boolean;
+  /** Events' reportingController. Default "prognos.dev/operator". */
+  eventSource?: string;
+  registry?: Registry;
+  logger?: Logger;
+}
+
+interface Term {
+  informers: InformerCache;
+  abort: AbortController;
+  started: Promise<void>;
+  synced: boolean;
+}
+
+/**
+ * The manager: holds the KubeConfig and client, the registered controllers and, for each term as
+ * leader, one set of shared informers (one per kind and selection) they all use. Lifecycle:
+ * start() → health server → leader election → on leading: informers, sync, workers. A lost lease
+ * stops workers and informers and campaigns again; stop() (SIGTERM) stops taking work, lets running
+ * reconciles finish, stops informers and releases the Lease.
+ *
+ * Subclass it to assemble an operator, or register controllers on an instance.
+ */
+export class Operator {
+  readonly client: KubeClient;
+  readonly metrics: FrameworkMetrics;
+  readonly log: Logger;
+  readonly events: EventRecorder;
+  readonly identity: string;
+  readonly #options: OperatorOptions;
+  readonly #controllers: Controller<KubernetesObject>[] = [];
+  readonly #stop = new AbortController();
+  #elector: LeaderElector | undefined;
+  #electing: Promise<void> | undefined;
+  #term: Term | undefined;
+  #health: { port: number; close(): Promise<void> } | undefined;
+  #stopping: Promise<void> | undefined;
+
+  constructor(options: OperatorOptions) {
+    this.#options = options;
+    this.identity = options.identity ?? `${hostname()}_${randomUUID().slice(0, 8)}`;
+    this.log = (options.logger ?? pino({ name: 'prognos-operator' })).child({ identity: this.identity });
+    this.client = new KubeClient(options.kubeConfig);
+    this.metrics = createMetrics(options.registry);
+    this.events = new EventRecorder(this.client, {
+      controller: options.eventSource ?? 'prognos.dev/operator',
+      instance: this.identity,
+      log: this.log,
+    });
+  }
+
+  register<T extends KubernetesObject>(controller: Controller<T>): this {
+    if (this.#electing) throw new Error('register controllers before start()');
+    this.#controllers.push(controller as unknown as Controller<KubernetesObject>);
+    return this;
+  }
+
+  /** The health server's port (useful with port 0). */
+  get healthPort(): number | undefined {
+    return this.#health?.port;
+  }
+
+  isLeader(): boolean {
+    return this.#term !== undefined;
+  }
+
+  /** Leading with every informer synced and every controller running. */
+  isRunning(): boolean {
+    return this.#term?.synced ?? false;
+  }
+
+  /** Undefined when ready: a standby is ready (it can take over); a leader once its informers synced. */
+  notReadyReason(): string | undefined {
+    if (this.#stopping) return 'shutting down';
+    if (this.#term && !this.#term.synced) return 'informers not synced';
+    return undefined;
+  }
+
+  /** Starts serving health and campaigning (or leading at once); resolves without waiting for leadership. */
+  async start(): Promise<void> {
+    if (this.#electing) return;
+    const { health, leaderElection } = this.#options;
+    if (health) {
+      this.#health = await startHealthServer({
+        ...health,
+        registry: this.metrics.registry,
+        notReadyReason: () => this.notReadyReason(),
+      });
+    }
+    if (this.#options.handleSignals ?? true) {
+      const onSignal = (signal: string) => {
+        this.log.info({ signal }, 'shutting down');
+        void this.stop().finally(() => process.exit(0));
+      };
+      process.once('SIGTERM', onSignal);
+      process.once('SIGINT', onSignal);
+    }
+    if (leaderElection) {
+      this.#elector = new LeaderElector(
+        this.client,
+        { ...leaderElection, identity: this.identity },
+        { onStartedLeading: () => this.#beginTerm(), onStoppedLeading: () => this.#endTerm() },
+        this.log,
+        this.metrics,
+      );
+      this.#electing = this.#elector.run(this.#stop.signal);
+    } else {
+      this.#beginTerm();
+      this.#electing = Promise.resolve();
+    }
+  }
+
+  /** Graceful stop; idempotent. */
+  stop(): Promise<void> {
+    this.#stopping ??= (async () => {
+      this.#stop.abort();
+      await this.#electing; // with leader election, this ends the term and releases the Lease
+      await this.#endTerm();
+      await this.#health?.close();
+      this.log.info('stopped');
+    })();
+    return this.#stopping;
+  }
+
+  // Must not block: the elector only starts renewing once this returns.
+  #beginTerm(): void {
+    const informers = new InformerCache(
+      (o) => listerWatcher(this.client, o, o),
+      this.log,
+      this.#options.resyncPeriodMs ?? 600_000,
+    );
+    const deps = {
+      client: this.client,
+      informers,
+      metrics: this.metrics,
+      events: this.events,
+      log: this.log,
+    };
+    const abort = new AbortController();
+    const term: Term = { informers, abort, synced: false, started: Promise.resolve() };
+    this.#term = term;
+    term.started = (async () => {
+      for (const c of this.#controllers) c.setUp(deps);
+      informers.start();
+      if (!(await informers.waitForSync(abort.signal))) return;
+      for (const c of this.#controllers) c.start();
+      term.synced = true;
+      this.log.info({ controllers: this.#controllers.map((c) => c.name) }, 'controllers running');
+    })().catch((err: unknown) => this.log.error({ err }, 'could not start the controllers'));
+  }
+
+  async #endTerm(): Promise<void> {
+    const term = this.#term;
+    if (!term) return;
+    this.#term = undefined;
+    term.abort.abort();
+    await term.started;
+    const graceMs = this.#stopping
+      ? (this.#options.shutdownGraceMs ?? 30_000)
+      : (this.#options.lostLeaseGraceMs ?? 4_000);
+    await Promise.all(this.#controllers.map((c) => c.stop(graceMs)));
+    await term.informers.stop();
+  }
+}
