@@ -25,8 +25,7 @@ export function processesOfStateDir(stateDir: string): ProcessInfo[] {
     if (!Number.isInteger(pid) || pid === process.pid) continue;
     try {
       if (!environMarks(readFileSync(`/proc/${pid}/environ`, 'latin1'), stateDir)) continue;
-      const stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
-      if (stat[stat.lastIndexOf(') ') + 2] === 'Z') continue;
+      if (!isRunning(pid)) continue;
       found.push({
         pid,
         cmdline: readFileSync(`/proc/${pid}/cmdline`, 'latin1').replaceAll('\0', ' ').trim(),
@@ -38,9 +37,19 @@ export function processesOfStateDir(stateDir: string): ProcessInfo[] {
   return found;
 }
 
+/** Running, as opposed to gone or a zombie its (possibly non-reaping) parent has not collected. */
+export function isRunning(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
+    return stat[stat.lastIndexOf(') ') + 2] !== 'Z';
+  } catch {
+    return false;
+  }
+}
+
 /** SIGTERM each pid, SIGKILL whatever is still alive after `graceMs`. */
 export async function terminate(pids: readonly number[], graceMs = 5_000): Promise<void> {
-  const send = (pid: number, signal: NodeJS.Signals | 0): boolean => {
+  const send = (pid: number, signal: NodeJS.Signals): boolean => {
     try {
       process.kill(pid, signal);
       return true;
@@ -52,7 +61,7 @@ export async function terminate(pids: readonly number[], graceMs = 5_000): Promi
   const deadline = Date.now() + graceMs;
   while (alive.length > 0 && Date.now() < deadline) {
     await new Promise((r) => setTimeout(r, 100));
-    alive = alive.filter((pid) => send(pid, 0));
+    alive = alive.filter(isRunning);
   }
   for (const pid of alive) send(pid, 'SIGKILL');
 }
