@@ -71,15 +71,14 @@ export async function startRuntime(config: RuntimeConfig, opts: RuntimeOptions =
     role: config.role,
   });
   const metrics = createRuntimeMetrics();
-  let conn: RuntimeNatsConnection | undefined;
-  let pipeline: Pipeline | undefined;
-  let grpcServer: RuntimeGrpcServer | undefined;
+  // Filled in as start-up proceeds; probes read them from the first moment.
+  const parts: { conn?: RuntimeNatsConnection; pipeline?: Pipeline; grpc?: RuntimeGrpcServer } = {};
 
   const readiness = (): Readiness =>
-    pipeline && conn
-      ? readinessOf(conn.connected(), pipeline.serving(), config.fallback.rules.length)
-      : { ready: false, reason: conn ? 'loading model' : 'connecting to NATS' };
-  const refreshHealth = (): void => grpcServer?.setServing(readiness().ready);
+    parts.pipeline && parts.conn
+      ? readinessOf(parts.conn.connected(), parts.pipeline.serving(), config.fallback.rules.length)
+      : { ready: false, reason: parts.conn ? 'loading model' : 'connecting to NATS' };
+  const refreshHealth = (): void => parts.grpc?.setServing(readiness().ready);
   const onServingChange = (state: ServingState): void => {
     metrics.modelInfo.reset();
     metrics.modelInfo.set(
@@ -107,7 +106,7 @@ export async function startRuntime(config: RuntimeConfig, opts: RuntimeOptions =
     registry: metrics.registry,
     readiness,
   });
-  conn = await openNatsConnection({
+  const conn = await openNatsConnection({
     config,
     logger: log,
     onConnectedChange: (connected) => {
@@ -115,6 +114,7 @@ export async function startRuntime(config: RuntimeConfig, opts: RuntimeOptions =
       refreshHealth();
     },
   });
+  parts.conn = conn;
   const { nc } = conn;
   const objm = new Objm(nc);
   const readObject = async (bucket: string, name: string): Promise<Uint8Array> => {
@@ -122,9 +122,9 @@ export async function startRuntime(config: RuntimeConfig, opts: RuntimeOptions =
     if (!blob) throw new Error(`object ${name} not found in bucket ${bucket}`);
     return blob;
   };
-  pipeline = await createPipeline(config, { readObject, onServingChange });
-  onServingChange(pipeline.serving());
-  const natsPipeline = pipeline;
+  const natsPipeline = await createPipeline(config, { readObject, onServingChange });
+  parts.pipeline = natsPipeline;
+  onServingChange(natsPipeline.serving());
   // gRPC scores on its own windows; as a "shadow" without a split it scores every machine (see inferenceBackend.ts).
   const grpcPipeline = await createPipeline({ ...config, role: 'shadow' }, { readObject });
 
@@ -195,11 +195,12 @@ export async function startRuntime(config: RuntimeConfig, opts: RuntimeOptions =
     );
   };
 
-  grpcServer = await startGrpcServer({
+  const grpc = await startGrpcServer({
     config,
     host: opts.bindHost ?? config.grpc.host,
     backend: createInferenceBackend({ config, nc, pipeline: grpcPipeline, healthStore, metrics }),
   });
+  parts.grpc = grpc;
   refreshHealth();
   const telemetry = startTelemetry({
     nc,
@@ -234,9 +235,8 @@ export async function startRuntime(config: RuntimeConfig, opts: RuntimeOptions =
           onDropped: (n) => metrics.dropped.inc({ reason: 'in_flight_limit' }, n),
         });
 
-  log.info({ httpPort: http.port, grpcPort: grpcServer.port, mode: config.input.mode }, 'runtime started');
+  log.info({ httpPort: http.port, grpcPort: grpc.port, mode: config.input.mode }, 'runtime started');
   let stopped: Promise<void> | undefined;
-  const grpc = grpcServer;
   return {
     httpPort: http.port,
     grpcPort: grpc.port,
