@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { kubectl } from './env.ts';
+import { kubectl, restartApiServer } from './env.ts';
 
 /** Polls `check` until it returns a value other than undefined; fails with `what` on timeout. */
 async function eventually<T>(
@@ -319,6 +319,22 @@ describe('pod runner', () => {
       'configMap update in the volume',
       async () => (readFileSync(env.GREETING_FILE, 'utf8') === 'bonjour' ? true : undefined),
       20_000,
+    );
+  });
+
+  it('keeps working after the API server restarts (watch resumes or relists)', async () => {
+    await restartApiServer();
+    await apply({
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { name: 'after-restart' },
+      spec: {
+        restartPolicy: 'Never',
+        containers: [{ name: 'run', image: testbox, args: ['run', '--exit-code', '0'] }],
+      },
+    });
+    await eventually('after-restart Succeeded', async () =>
+      (await get(['pod', 'after-restart'])).status?.phase === 'Succeeded' ? true : undefined,
     );
   });
 });
