@@ -14,6 +14,7 @@ import { resolveNatsTarget, type ReadSecret } from '../../nats/credentials.ts';
 import type { NatsPool, NatsTarget } from '../../nats/pool.ts';
 import { ConfigError } from '../../../runtimes/inference/config.ts';
 import type { ArtifactVerifier } from './artifactVerifier.ts';
+import type { ModelFleetIndex } from './modelFleetIndex.ts';
 import { configHash, configMapName, desiredConfigMap, renderRuntimeConfig } from './configMap.ts';
 import { CONFIG_HASH_ANNOTATION, desiredDeployment } from './deployment.ts';
 import { checkFleetInputs, checkOnnxInputs, type Refusal } from './inputsCheck.ts';
@@ -31,14 +32,18 @@ const TRANSIENT = new Set(['ArtifactUnreachable', 'NatsUnreachable']);
 const TRANSIENT_RETRY_MS = 15_000;
 const SERVICE_MONITOR_CHECK_MS = 60_000;
 
+/** Cached reads (shared informers): a reconcile reads the cache, never the API server. */
+export interface ModelLookups {
+  fleet(namespace: string, name: string): SensorFleet | undefined;
+  configMap(namespace: string, name: string): V1ConfigMap | undefined;
+  deployment(namespace: string, name: string): V1Deployment | undefined;
+}
+
 export interface ModelReconcilerDeps {
   client: KubeClient;
-  /** Cached reads (informers): reconciles read the cache, never the API server. */
-  getModel(key: string): MaintenanceModel | undefined;
-  getFleet(namespace: string, name: string): SensorFleet | undefined;
-  getConfigMap(namespace: string, name: string): V1ConfigMap | undefined;
-  getDeployment(namespace: string, name: string): V1Deployment | undefined;
   readSecret: ReadSecret;
+  /** Told which fleet each model scores, so fleet changes and telemetry find their models. */
+  index: ModelFleetIndex;
   pool: NatsPool;
   verifier: ArtifactVerifier;
   events: EventRecorder;
@@ -110,18 +115,21 @@ export class MaintenanceModelReconciler {
     this.#deps = deps;
   }
 
-  async reconcile(key: string): Promise<ReconcileResult> {
-    const cached = this.#deps.getModel(key);
-    if (!cached) return {};
-    const outcome = await reconcileFinalizer(this.#deps.client, cached, MODEL_FINALIZER, (m) => this.#cleanup(m));
+  async reconcile(key: string, cached: MaintenanceModel | undefined, lookups: ModelLookups): Promise<ReconcileResult> {
+    if (!cached) {
+      this.#deps.index.remove(key);
+      return {};
+    }
+    this.#deps.index.set(key, cached.spec.fleetRef.name);
+    const outcome = await reconcileFinalizer(this.#deps.client, cached, MODEL_FINALIZER, (m) => this.#cleanup(m, lookups));
     if (outcome.deleting) return {};
-    const ctx = await this.#gather(outcome.obj);
-    return this.#act(ctx);
+    const ctx = await this.#gather(outcome.obj, lookups);
+    return this.#act(ctx, lookups);
   }
 
-  async #gather(model: MaintenanceModel): Promise<ModelContext> {
+  async #gather(model: MaintenanceModel, lookups: ModelLookups): Promise<ModelContext> {
     const ns = model.metadata.namespace!;
-    const fleet = this.#deps.getFleet(ns, model.spec.fleetRef.name);
+    const fleet = lookups.fleet(ns, model.spec.fleetRef.name);
     let target: NatsTarget | undefined;
     let fleetRefusal: Refusal | undefined;
     if (!fleet) {
@@ -143,7 +151,7 @@ export class MaintenanceModelReconciler {
     else artifactRefusal = checkOnnxInputs(verified.signature, inputs, output);
     const specArtifact = !artifactRefusal && !fleetRefusal ? { version, uri, sha256, inputs, ...(output ? { output } : {}) } : undefined;
 
-    const fromCm = servedFromConfigMap(this.#deps.getConfigMap(ns, configMapName(model)));
+    const fromCm = servedFromConfigMap(lookups.configMap(ns, configMapName(model)));
     // Only what the operator verified may keep serving: the stable it recorded, or a version verified in this process.
     const lastServed =
       fromCm && (fromCm.sha256 === model.status?.stable?.sha256 || this.#deps.verifier.isVerified(fromCm.uri, fromCm.sha256))
@@ -152,7 +160,7 @@ export class MaintenanceModelReconciler {
     return { model, fleet, target, nats, fleetRefusal, artifactRefusal, specArtifact, lastServed };
   }
 
-  async #act(ctx: ModelContext): Promise<ReconcileResult> {
+  async #act(ctx: ModelContext, lookups: ModelLookups): Promise<ReconcileResult> {
     const { model, fleet } = ctx;
     const ns = model.metadata.namespace!;
     const now = this.#deps.now?.() ?? new Date();
@@ -170,7 +178,7 @@ export class MaintenanceModelReconciler {
       }
     }
 
-    let deployment = this.#deps.getDeployment(ns, model.metadata.name!);
+    let deployment = lookups.deployment(ns, model.metadata.name!);
     let splitError: unknown;
     if (fleet && served && rendered) {
       const hash = configHash(rendered);
@@ -244,9 +252,9 @@ export class MaintenanceModelReconciler {
   }
 
   /** Children go with the garbage collector (owner references); the KV key is ours to remove. */
-  async #cleanup(model: MaintenanceModel): Promise<void> {
+  async #cleanup(model: MaintenanceModel, lookups: ModelLookups): Promise<void> {
     const key = splitKey(model);
-    const fleet = this.#deps.getFleet(model.metadata.namespace!, model.spec.fleetRef.name);
+    const fleet = lookups.fleet(model.metadata.namespace!, model.spec.fleetRef.name);
     let target = this.#splitTargets.get(key);
     if (fleet) target = await resolveNatsTarget(fleet.spec.nats, model.metadata.namespace!, this.#deps.readSecret).catch(() => target);
     if (!target) {

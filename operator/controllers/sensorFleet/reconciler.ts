@@ -19,7 +19,6 @@ export const TRAFFIC_WRITE_INTERVAL_MS = 15_000;
 
 export interface FleetReconcilerDeps {
   client: KubeClient;
-  getFleet(key: string): SensorFleet | undefined;
   readSecret: ReadSecret;
   pool: NatsPool;
   book: TrafficBook;
@@ -61,8 +60,7 @@ export class SensorFleetReconciler {
     this.#deps = deps;
   }
 
-  async reconcile(key: string): Promise<ReconcileResult> {
-    const cached = this.#deps.getFleet(key);
+  async reconcile(key: string, cached: SensorFleet | undefined): Promise<ReconcileResult> {
     if (!cached) {
       this.#deps.book.forget(key);
       this.#lastTrafficWrite.delete(key);

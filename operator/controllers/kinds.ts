@@ -1,0 +1,19 @@
+import { API_VERSION } from '../api/meta.ts';
+import { MAINTENANCE_MODEL_KIND } from '../api/maintenanceModel.ts';
+import { SENSOR_FLEET_KIND } from '../api/sensorFleet.ts';
+import type { WatchSpec } from '../framework/controller.ts';
+
+/** The kinds the controllers watch, narrowed to one namespace when the operator is namespaced. */
+export function watchSpecs(namespace: string | undefined) {
+  const ns = namespace ? { namespace } : {};
+  // Only the operator's own children are cached: a cluster's other ConfigMaps would cost memory for nothing.
+  const owned = { ...ns, labelSelector: 'app.kubernetes.io/managed-by=prognos-operator' };
+  return {
+    sensorFleet: { apiVersion: API_VERSION, kind: SENSOR_FLEET_KIND, ...ns },
+    maintenanceModel: { apiVersion: API_VERSION, kind: MAINTENANCE_MODEL_KIND, ...ns },
+    configMap: { apiVersion: 'v1', kind: 'ConfigMap', ...owned },
+    service: { apiVersion: 'v1', kind: 'Service', ...owned },
+    deployment: { apiVersion: 'apps/v1', kind: 'Deployment', ...owned },
+    podDisruptionBudget: { apiVersion: 'policy/v1', kind: 'PodDisruptionBudget', ...owned },
+  } satisfies Record<string, WatchSpec>;
+}

@@ -1,0 +1,34 @@
+import type { V1ConfigMap, V1Deployment } from '@kubernetes/client-node';
+import type { MaintenanceModel } from '../../api/maintenanceModel.ts';
+import type { SensorFleet } from '../../api/sensorFleet.ts';
+import { Controller } from '../../framework/controller.ts';
+import { objectKey } from '../../framework/gvk.ts';
+import { watchSpecs } from '../kinds.ts';
+import type { ModelFleetIndex } from './modelFleetIndex.ts';
+import type { MaintenanceModelReconciler } from './reconciler.ts';
+
+/**
+ * MaintenanceModel → runtime ConfigMap, Deployment, Service, PDB (owned: edits and deletions are
+ * repaired), reconciled again when its SensorFleet changes.
+ */
+export function maintenanceModelController(
+  reconciler: MaintenanceModelReconciler,
+  index: ModelFleetIndex,
+  namespace: string | undefined,
+): Controller<MaintenanceModel> {
+  const kinds = watchSpecs(namespace);
+  return new Controller<MaintenanceModel>('maintenancemodel', {
+    reconcile: (ctx) =>
+      reconciler.reconcile(ctx.request.key, ctx.object, {
+        fleet: (ns, name) => ctx.cached<SensorFleet>(kinds.sensorFleet, objectKey(ns, name)),
+        configMap: (ns, name) => ctx.cached<V1ConfigMap>(kinds.configMap, objectKey(ns, name)),
+        deployment: (ns, name) => ctx.cached<V1Deployment>(kinds.deployment, objectKey(ns, name)),
+      }),
+  })
+    .for(kinds.maintenanceModel)
+    .owns(kinds.configMap)
+    .owns(kinds.deployment)
+    .owns(kinds.service)
+    .owns(kinds.podDisruptionBudget)
+    .watches(kinds.sensorFleet, (fleet) => index.modelsOf(fleet.metadata?.namespace ?? '', fleet.metadata?.name ?? ''));
+}

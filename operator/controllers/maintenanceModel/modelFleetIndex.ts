@@ -1,0 +1,26 @@
+/**
+ * Which fleet each model scores ("ns/model" → fleet name), kept by the model reconciler. It maps a
+ * SensorFleet change to the models to reconcile, and a runtime's telemetry (which names its model)
+ * to the fleet whose status it feeds.
+ */
+export class ModelFleetIndex {
+  readonly #fleetOf = new Map<string, string>();
+
+  set(modelKey: string, fleet: string): void {
+    this.#fleetOf.set(modelKey, fleet);
+  }
+
+  remove(modelKey: string): void {
+    this.#fleetOf.delete(modelKey);
+  }
+
+  fleetOf(namespace: string, model: string): string | undefined {
+    return this.#fleetOf.get(`${namespace}/${model}`);
+  }
+
+  /** Keys of the models bound to `namespace/fleet`. */
+  modelsOf(namespace: string, fleet: string): string[] {
+    const prefix = `${namespace}/`;
+    return [...this.#fleetOf].filter(([key, f]) => f === fleet && key.startsWith(prefix)).map(([key]) => key);
+  }
+}
