@@ -83,13 +83,13 @@ describe.each(crds)('$kind.kind CRD', ({ kind, crd }) => {
   });
 
   it('describes every property at every depth', () => {
-    const undescribed = nodes
-      .filter(({ path }) => !path.includes('.metadata'))
-      .flatMap(({ path, schema }) =>
-        Object.entries((schema['properties'] ?? {}) as Record<string, JsonSchema>)
-          .filter(([, child]) => typeof child['description'] !== 'string' || child['description'] === '')
-          .map(([name]) => `${path}.${name}`),
-      );
+    const undescribed = nodes.flatMap(({ path, schema }) =>
+      Object.entries((schema['properties'] ?? {}) as Record<string, JsonSchema>)
+        // metadata: the API server forbids describing it and supplies ObjectMeta's own docs.
+        .filter(([name]) => `${path}.${name}` !== `${kind.kind.toLowerCase()}.metadata`)
+        .filter(([, child]) => typeof child['description'] !== 'string' || child['description'] === '')
+        .map(([name]) => `${path}.${name}`),
+    );
     expect(undescribed).toEqual([]);
   });
 

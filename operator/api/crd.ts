@@ -216,10 +216,8 @@ function rootSchema(def: KindDefinition): JsonSchema {
         type: 'string',
         description: `REST resource this object represents, in CamelCase. Here: ${def.kind}.`,
       },
-      metadata: {
-        type: 'object',
-        description: 'Standard object metadata: name, namespace, labels, annotations.',
-      },
+      // The API server owns metadata's schema and refuses a description or anything else here.
+      metadata: { type: 'object' },
       spec: toStructural(spec, 'spec'),
       ...(status === undefined ? {} : { status: toStructural(status, 'status') }),
     },

@@ -211,7 +211,10 @@ const Serving = Obj(
       {
         default: {},
         'x-kubernetes-validations': [
-          rule('!self.mutualTLS || has(self.tlsSecretRef)', 'grpc.mutualTLS needs grpc.tlsSecretRef'),
+          rule(
+            '!has(self.mutualTLS) || !self.mutualTLS || has(self.tlsSecretRef)',
+            'grpc.mutualTLS needs grpc.tlsSecretRef',
+          ),
         ],
       },
     ),

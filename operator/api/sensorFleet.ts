@@ -63,7 +63,7 @@ const NatsConnection = Obj(
       description:
         'NATS server URL, e.g. nats://nats.nats.svc:4222; several may be given comma-separated for a cluster. tls:// requires TLS.',
       minLength: 1,
-      maxLength: 1024,
+      maxLength: 512,
       'x-kubernetes-validations': [
         rule(
           "self.split(',').all(u, u.matches('^(nats|tls)://[^\\\\s/]+$'))",
