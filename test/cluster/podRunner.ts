@@ -42,6 +42,7 @@ export async function startPodRunner(opts: PodRunnerOptions): Promise<PodRunner>
     repoRoot,
     ips: new PodIpAllocator(),
     allocatable: machineResources(),
+    apiServer: client.server,
     log,
   };
   const workers = new Map<string, PodWorker>();

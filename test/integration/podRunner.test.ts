@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { kubectl, restartApiServer } from './env.ts';
+import { kubectl, restartApiServer, testEnv } from './env.ts';
 
 /** Polls `check` until it returns a value other than undefined; fails with `what` on timeout. */
 async function eventually<T>(
@@ -253,7 +253,7 @@ describe('pod runner', () => {
     expect(pod.status.containerStatuses[0].lastState.terminated.message).toBe('Liveness probe failed');
   });
 
-  it('materialises a configMap volume, rewrites paths under its mountPath, and follows ConfigMap updates', async () => {
+  it('materialises configMap, downwardAPI, emptyDir and service account volumes, rewrites paths under their mountPaths, and follows ConfigMap updates', async () => {
     await apply({
       apiVersion: 'v1',
       kind: 'ConfigMap',
@@ -275,6 +275,8 @@ describe('pod runner', () => {
               { name: 'GREETING_FILE', value: '/etc/greeting/text' },
               { name: 'LABELS_FILE', value: '/etc/podinfo/labels' },
               { name: 'SCRATCH', value: '/scratch' },
+              // The ServiceAccount admission plugin mounts kube-api-access here.
+              { name: 'SA_DIR', value: '/var/run/secrets/kubernetes.io/serviceaccount' },
             ],
             // Runs locally with the path rewritten, so it only succeeds if the volume is in place.
             readinessProbe: { exec: { command: ['test', '-f', '/etc/greeting/text'] }, periodSeconds: 1 },
@@ -308,6 +310,12 @@ describe('pod runner', () => {
     expect(readFileSync(env.GREETING_FILE, 'utf8')).toBe('hello');
     expect(readFileSync(env.LABELS_FILE, 'utf8')).toBe('tier="test"');
     expect(statSync(env.SCRATCH).isDirectory()).toBe(true);
+    expect(readFileSync(`${env.SA_DIR}/namespace`, 'utf8')).toBe(ns);
+    expect(readFileSync(`${env.SA_DIR}/token`, 'utf8')).toMatch(/^ey/);
+    expect(readFileSync(`${env.SA_DIR}/ca.crt`, 'utf8')).toMatch(/BEGIN CERTIFICATE/);
+    expect(`https://${env.KUBERNETES_SERVICE_HOST}:${env.KUBERNETES_SERVICE_PORT}`).toBe(
+      testEnv().apiServerUrl,
+    );
 
     await apply({
       apiVersion: 'v1',

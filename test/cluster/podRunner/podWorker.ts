@@ -23,6 +23,8 @@ export interface RunnerContext {
   repoRoot: string;
   ips: PodIpAllocator;
   allocatable: NodeAllocatable;
+  /** The API server's real address; pods get it as the `kubernetes` service (there is no kube-proxy). */
+  apiServer: URL;
   log: (line: string) => void;
 }
 
@@ -263,6 +265,7 @@ export class PodWorker {
       [stateDirMarker]: this.#ctx.stateDir,
     };
     for (const k of inheritedEnv) if (process.env[k] !== undefined) processEnv[k] = process.env[k];
+    Object.assign(processEnv, kubernetesServiceEnv(this.#ctx.apiServer));
     for (const [k, v] of env.env) processEnv[k] = translate(v);
     const workingDir = c.workingDir ? translate(c.workingDir) : undefined;
     const md = this.#pod.metadata!;
@@ -346,4 +349,23 @@ export function statusPatch(status: OwnedPodStatus, uid: string): unknown[] {
     { op: 'test', path: '/metadata/uid', value: uid },
     ...Object.entries(status).map(([k, v]) => ({ op: 'add', path: `/status/${k}`, value: v })),
   ];
+}
+
+/**
+ * The variables the kubelet always injects for the `kubernetes` service. They point at the API
+ * server's real address rather than a ClusterIP, because nothing here routes service IPs.
+ */
+export function kubernetesServiceEnv(server: URL): Record<string, string> {
+  const host = server.hostname;
+  const port = server.port || '443';
+  return {
+    KUBERNETES_SERVICE_HOST: host,
+    KUBERNETES_SERVICE_PORT: port,
+    KUBERNETES_SERVICE_PORT_HTTPS: port,
+    KUBERNETES_PORT: `tcp://${host}:${port}`,
+    KUBERNETES_PORT_443_TCP: `tcp://${host}:${port}`,
+    KUBERNETES_PORT_443_TCP_PROTO: 'tcp',
+    KUBERNETES_PORT_443_TCP_ADDR: host,
+    KUBERNETES_PORT_443_TCP_PORT: port,
+  };
 }
