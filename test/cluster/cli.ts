@@ -5,15 +5,15 @@ import { existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync } fr
 import { join, resolve } from 'node:path';
 import { repoRoot } from './binaries.ts';
 import { runControlAction } from './controlServer.ts';
-import { envFileName, type EnvironmentInfo } from './environment.ts';
+import type { EnvironmentInfo } from './environment.ts';
 import { envSummary } from './envSummary.ts';
 import { tail } from './managedProcess.ts';
 import { processesOfStateDir, terminate } from './stateDirProcesses.ts';
-import { runningSupervisor, supervisorErrorFile, supervisorLogFile } from './supervisorFiles.ts';
+import { envJsonFile, runningSupervisor, supervisorErrorFile, supervisorLogFile } from './stateFiles.ts';
 
 // PROGNOS_ENV_DIR lets a second sandbox (or a test of this CLI) live elsewhere.
 const stateDir = resolve(process.env.PROGNOS_ENV_DIR ?? join(repoRoot, '.prognos-env'));
-const envFile = join(stateDir, envFileName);
+const envFile = envJsonFile(stateDir);
 const upTimeoutMs = 180_000;
 const downTimeoutMs = 60_000;
 

@@ -6,6 +6,7 @@ import { startControlServer } from './controlServer.ts';
 import { startNatsServer, type NatsServer } from './nats.ts';
 import { startPodRunner } from './podRunner.ts';
 import { stateDirMarker } from './stateDirProcesses.ts';
+import { envJsonFile } from './stateFiles.ts';
 
 /** What a running environment offers; `<stateDir>/env.json` holds exactly this. */
 export interface EnvironmentInfo {
@@ -35,8 +36,6 @@ export interface EnvironmentOptions {
   podRunner?: boolean;
 }
 
-export const envFileName = 'env.json';
-
 /**
  * Starts etcd, kube-apiserver, kube-controller-manager, a JetStream nats-server and the pod runner
  * with fresh stores in `stateDir` (certificates are reused), writes `<stateDir>/kubeconfig` and
@@ -45,7 +44,7 @@ export const envFileName = 'env.json';
 export async function startEnvironment(opts: EnvironmentOptions): Promise<Environment> {
   const stateDir = resolve(opts.stateDir);
   const logDir = join(stateDir, 'logs');
-  const envFile = join(stateDir, envFileName);
+  const envFile = envJsonFile(stateDir);
   mkdirSync(logDir, { recursive: true });
   rmSync(envFile, { force: true });
   rmSync(join(stateDir, 'nats'), { recursive: true, force: true });

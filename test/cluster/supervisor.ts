@@ -5,7 +5,7 @@ import { rmSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { startEnvironment } from './environment.ts';
 import { stateDirMarker } from './stateDirProcesses.ts';
-import { supervisorErrorFile, supervisorPidFile } from './supervisorFiles.ts';
+import { supervisorErrorFile, supervisorPidFile } from './stateFiles.ts';
 
 const stateDir = resolve(process.argv[2] ?? '');
 if (!process.argv[2]) {

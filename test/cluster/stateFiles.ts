@@ -1,7 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
-/** Files through which `cli.ts` and the background supervisor talk. */
+/** Files in a state dir through which `cli.ts`, the background supervisor and tests find an environment. */
+export const envJsonFile = (stateDir: string): string => join(stateDir, 'env.json');
 export const supervisorPidFile = (stateDir: string): string => join(stateDir, 'supervisor.pid');
 export const supervisorErrorFile = (stateDir: string): string => join(stateDir, 'supervisor-error.txt');
 export const supervisorLogFile = (stateDir: string): string => join(stateDir, 'logs', 'supervisor.log');
