@@ -140,7 +140,7 @@ export async function startRuntime(config: RuntimeConfig, opts: RuntimeOptions =
     nc,
     bucket: config.rollout.kvBucket,
     key: rolloutKey(config),
-    parse: parseSplit,
+    parse: (text) => parseSplit(JSON.parse(text)),
     apply: (split) => natsPipeline.setSplit(split),
     logger: log,
   });
