@@ -12,6 +12,7 @@ export {
   type Duration,
 } from './meta.ts';
 export { parseDuration } from './duration.ts';
+export { unresolvedInputs } from './inputs.ts';
 export {
   AGGREGATIONS,
   SENSOR_FLEET_KIND,
