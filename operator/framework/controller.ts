@@ -44,6 +44,7 @@ export interface ReconcileContext<T extends KubernetesObject> {
  * Brings the world in line with the object named by the request. Must be idempotent. Throwing (or
  * rejecting) is an error: it is logged, counted and retried with per-key exponential backoff.
  */
+// eslint-disable-next-line @typescript-eslint/no-invalid-void-type -- a reconciler with nothing to ask for just returns
 export type Reconciler<T extends KubernetesObject> = (ctx: ReconcileContext<T>) => Promise<Result | void>;
 
 /** A kind to watch, optionally narrowed. */
@@ -134,17 +135,17 @@ export class Controller<T extends KubernetesObject = KubernetesObject> {
       abort: new AbortController(),
       workers: [],
     };
-    const enqueue = (key: string | undefined) => key && queue.add(key);
-
-    deps.informers.informerFor(primary).addEventHandler(handler(primary.predicate, (o) => enqueue(keyOf(o))));
+    const informers = deps.informers;
+    informers.informerFor(primary).addEventHandler(handler(primary.predicate, (o) => [keyOf(o)], queue));
     for (const spec of this.#owned) {
-      const ownerKey = (o: KubernetesObject) => controllerOwnerKey(o, primary, !primary.clusterScoped);
-      deps.informers.informerFor(spec).addEventHandler(handler(spec.predicate, (o) => enqueue(ownerKey(o))));
+      const ownerKeys = (o: KubernetesObject) => {
+        const key = controllerOwnerKey(o, primary, !primary.clusterScoped);
+        return key ? [key] : [];
+      };
+      informers.informerFor(spec).addEventHandler(handler(spec.predicate, ownerKeys, queue));
     }
     for (const { spec, map } of this.#watched) {
-      deps.informers
-        .informerFor(spec)
-        .addEventHandler(handler(spec.predicate, (o) => map(o).forEach(enqueue)));
+      informers.informerFor(spec).addEventHandler(handler(spec.predicate, map, queue));
     }
   }
 
@@ -234,12 +235,18 @@ export class Controller<T extends KubernetesObject = KubernetesObject> {
   }
 }
 
-function handler(predicate: Predicate | undefined, enqueue: (obj: KubernetesObject) => void): EventHandler {
+function handler(
+  predicate: Predicate | undefined,
+  keysOf: (obj: KubernetesObject) => string[],
+  queue: WorkQueue,
+): EventHandler {
   const on = (delta: Delta) => {
     if (predicate && !predicate(delta)) return;
-    // A changed owner reference or label must reach both the old and the new mapping.
-    if (delta.type === 'update') enqueue(delta.old);
-    enqueue(delta.obj);
+    // A changed owner reference or label must reach both the old and the new mapping; de-duplicated
+    // here, or a worker could take the first add before the second and reconcile twice.
+    const keys = new Set(keysOf(delta.obj));
+    if (delta.type === 'update') for (const k of keysOf(delta.old)) keys.add(k);
+    for (const k of keys) queue.add(k);
   };
   return {
     add: (obj) => on({ type: 'add', obj }),

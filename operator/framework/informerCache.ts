@@ -23,23 +23,14 @@ export class InformerCache {
 
   /** The shared informer for this selection, created (not started) on first use. */
   informerFor(options: InformerOptions): Informer {
-    const key = [
-      gvkKey(options),
-      options.namespace ?? '',
-      options.labelSelector ?? '',
-      options.fieldSelector ?? '',
-    ].join('|');
+    const key = selectionKey(options);
     let informer = this.#informers.get(key);
     if (!informer) {
       const { apiVersion, kind, namespace, labelSelector, fieldSelector } = options;
-      const lw = listerWatcher(
-        this.#client,
-        { apiVersion, kind },
-        { namespace, labelSelector, fieldSelector },
-      );
+      const selection = { apiVersion, kind, namespace, labelSelector, fieldSelector };
       informer = new Informer(
-        lw,
-        { apiVersion, kind, namespace, labelSelector, fieldSelector, resyncPeriodMs: this.#resyncPeriodMs },
+        this.#listerWatcherFor(selection),
+        { ...selection, resyncPeriodMs: this.#resyncPeriodMs },
         this.#log,
       );
       this.#informers.set(key, informer);
@@ -68,6 +59,7 @@ export class InformerCache {
     return this.all().every((i) => i.hasSynced());
   }
 
+  /** Resolves true once every informer synced, false if `signal` aborted first. */
   async waitForSync(signal?: AbortSignal): Promise<boolean> {
     await Promise.all(this.all().map((i) => i.waitForSync(signal)));
     return this.hasSynced();

@@ -118,7 +118,7 @@ export class KubeClient {
     const res = await this.resource(gvk);
     const items: T[] = [];
     let cont: string | undefined;
-    let resourceVersion = '';
+    let resourceVersion: string;
     do {
       const page = await this.request<KubernetesListObject<T>>({
         path: collectionPath(res, options.namespace),
