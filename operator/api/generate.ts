@@ -21,7 +21,10 @@ export function crdPath(plural: string): string {
 export function generatedFiles(): Map<string, string> {
   const files = new Map<string, string>();
   for (const kind of KINDS) {
-    files.set(crdPath(kind.plural), HEADER + stringify(customResourceDefinition(kind), { lineWidth: 0 }));
+    const crd = HEADER + stringify(customResourceDefinition(kind), { lineWidth: 0 });
+    files.set(crdPath(kind.plural), crd);
+    // Helm installs CRDs from the chart's own crds/ folder and cannot reach outside the chart.
+    files.set(`charts/prognos/${crdPath(kind.plural)}`, crd);
   }
   // Kustomize refuses files outside a kustomization's folder, so crds/ gets its own kustomization
   // and config/crd points at that folder.
