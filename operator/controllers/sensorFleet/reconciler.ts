@@ -23,6 +23,8 @@ export interface FleetReconcilerDeps {
   pool: NatsPool;
   book: TrafficBook;
   telemetry: TelemetrySubscriber;
+  /** Whether any MaintenanceModel scores this fleet (its runtimes are what report traffic). */
+  hasModels(fleetKey: string): boolean;
   events: EventRecorder;
   log: Logger;
   now?: () => Date;
@@ -106,8 +108,14 @@ export class SensorFleetReconciler {
   async #writeStatus(key: string, fleet: SensorFleet, next: ReturnType<typeof fleetStatus>, now: Date): Promise<ReconcileResult> {
     const current = fleet.status;
     const receiving = next.conditions?.find((c) => c.type === 'Receiving')?.status === 'True';
-    // While readings arrive, look again before the Receiving window closes even if telemetry stops.
-    const recheck: ReconcileResult = receiving ? { requeueAfterMs: RECEIVING_WINDOW_MS } : {};
+    // Telemetry lands in the book, not on the queue: a fleet with runtimes is looked at again each
+    // write interval (reads only; it writes when the rounded figures moved). While readings arrive,
+    // look again before the Receiving window closes. A fleet with no runtime waits for events.
+    const recheck: ReconcileResult = this.#deps.hasModels(key)
+      ? { requeueAfterMs: TRAFFIC_WRITE_INTERVAL_MS }
+      : receiving
+        ? { requeueAfterMs: RECEIVING_WINDOW_MS }
+        : {};
     if (significantChange(current, next)) {
       await updateStatus(this.#deps.client, fleet, next);
       this.#lastTrafficWrite.set(key, now.getTime());

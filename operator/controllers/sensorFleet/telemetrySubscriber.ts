@@ -3,14 +3,10 @@ import type { Logger } from 'pino';
 import type { TelemetryMessage } from '../../../runtimes/inference/telemetry.ts';
 import type { TrafficBook } from './trafficBook.ts';
 
-/** A fleet is re-reconciled at most this often because of telemetry (runtimes publish every few seconds). */
-const ENQUEUE_INTERVAL_MS = 5_000;
-
 export interface TelemetrySubscriberDeps {
   book: TrafficBook;
   /** The fleet a model scores (from the MaintenanceModel cache); undefined when unknown. */
   fleetOf(namespace: string, model: string): string | undefined;
-  enqueue(fleetKey: string): void;
   log: Logger;
   now?: () => number;
 }
@@ -18,11 +14,11 @@ export interface TelemetrySubscriberDeps {
 /**
  * Subscribes `prognos.telemetry.<ns>.>` once per connection and namespace, and turns every runtime's
  * summary into fleet traffic. Status comes from what the runtimes report, never from scraping pods.
+ * The fleet reconciler reads the book on its own schedule (see TRAFFIC_WRITE_INTERVAL_MS).
  */
 export class TelemetrySubscriber {
   readonly #deps: TelemetrySubscriberDeps;
   readonly #subs = new Map<NatsConnection, Map<string, Subscription>>();
-  readonly #lastEnqueue = new Map<string, number>();
 
   constructor(deps: TelemetrySubscriberDeps) {
     this.#deps = deps;
@@ -59,13 +55,7 @@ export class TelemetrySubscriber {
     if (doc.schema !== 1 || doc.namespace !== namespace || typeof doc.model !== 'string' || typeof doc.counts !== 'object') return;
     const fleet = this.#deps.fleetOf(namespace, doc.model);
     if (!fleet) return;
-    const now = this.#deps.now?.() ?? Date.now();
-    this.#deps.book.record(doc, fleet, now);
-    const key = `${namespace}/${fleet}`;
-    if (now - (this.#lastEnqueue.get(key) ?? 0) >= ENQUEUE_INTERVAL_MS) {
-      this.#lastEnqueue.set(key, now);
-      this.#deps.enqueue(key);
-    }
+    this.#deps.book.record(doc, fleet, this.#deps.now?.() ?? Date.now());
   }
 
   close(): void {

@@ -1,0 +1,76 @@
+// The operator process: `scripts/node24 operator/main.ts [--kubeconfig path] [--leader-elect] ...`.
+import { readFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { KubeConfig } from '@kubernetes/client-node';
+import { pino } from 'pino';
+import { DEFAULT_INFERENCE_IMAGE } from './controllers/maintenanceModel/deployment.ts';
+import { PrognosOperator } from './prognosOperator.ts';
+
+const USAGE = `prognos-operator [flags]
+  --kubeconfig <path>        kubeconfig file (default: $KUBECONFIG, else in-cluster)
+  --namespace <ns>           watch only this namespace (default: all namespaces)
+  --leader-elect             campaign for the Lease before reconciling (run several replicas)
+  --leader-election-namespace <ns>  namespace of the Lease (default: $POD_NAMESPACE, --namespace, prognos-system)
+  --metrics-port <port>      /metrics (default 8080; 0 = pick a free port)
+  --health-port <port>       /healthz and /readyz (default: the metrics port)
+  --inference-image <image>  runtime image (default ${DEFAULT_INFERENCE_IMAGE})`;
+
+function port(value: string | undefined, fallback: number, flag: string): number {
+  if (value === undefined) return fallback;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new Error(`${flag} must be a port number, got ${value}`);
+  return n;
+}
+
+function loadKubeConfig(path: string | undefined): KubeConfig {
+  const kc = new KubeConfig();
+  const file = path ?? process.env['KUBECONFIG'];
+  if (file) kc.loadFromString(readFileSync(file, 'utf8'));
+  else kc.loadFromCluster();
+  return kc;
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      kubeconfig: { type: 'string' },
+      namespace: { type: 'string' },
+      'leader-elect': { type: 'boolean', default: false },
+      'leader-election-namespace': { type: 'string' },
+      'metrics-port': { type: 'string' },
+      'health-port': { type: 'string' },
+      'inference-image': { type: 'string' },
+      help: { type: 'boolean', default: false },
+    },
+  });
+  if (values.help) {
+    console.log(USAGE);
+    return;
+  }
+  const metricsPort = port(values['metrics-port'], 8080, '--metrics-port');
+  const healthPort = port(values['health-port'], metricsPort, '--health-port');
+  if (healthPort !== metricsPort) {
+    // The framework serves /healthz, /readyz and /metrics from one server; two ports would need two.
+    throw new Error('--health-port must equal --metrics-port: one server serves /healthz, /readyz and /metrics');
+  }
+  const logger = pino({ name: 'prognos-operator' });
+  const leaseNamespace =
+    values['leader-election-namespace'] ?? process.env['POD_NAMESPACE'] ?? values.namespace ?? 'prognos-system';
+  const operator = new PrognosOperator({
+    kubeConfig: loadKubeConfig(values.kubeconfig),
+    ...(values.namespace ? { namespace: values.namespace } : {}),
+    leaderElection: values['leader-elect'] ? { namespace: leaseNamespace } : false,
+    health: { port: healthPort },
+    inferenceImage: values['inference-image'] ?? DEFAULT_INFERENCE_IMAGE,
+    ...(process.env['POD_NAME'] ? { identity: `${process.env['POD_NAME']}_${process.pid}` } : {}),
+    logger,
+  });
+  await operator.start();
+  logger.info({ namespace: values.namespace ?? '(all)', healthPort: operator.operator.healthPort }, 'prognos operator started');
+}
+
+main().catch((error: unknown) => {
+  console.error(error instanceof Error ? error.message : error);
+  console.error(USAGE);
+  process.exit(2);
+});

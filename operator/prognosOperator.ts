@@ -1,0 +1,95 @@
+import type { KubeConfig, V1Secret } from '@kubernetes/client-node';
+import type { Logger } from 'pino';
+import type { Registry } from 'prom-client';
+import { maintenanceModelController } from './controllers/maintenanceModel/controller.ts';
+import { ArtifactVerifier } from './controllers/maintenanceModel/artifactVerifier.ts';
+import { DEFAULT_INFERENCE_IMAGE } from './controllers/maintenanceModel/deployment.ts';
+import { ModelFleetIndex } from './controllers/maintenanceModel/modelFleetIndex.ts';
+import { MaintenanceModelReconciler } from './controllers/maintenanceModel/reconciler.ts';
+import { sensorFleetController } from './controllers/sensorFleet/controller.ts';
+import { SensorFleetReconciler } from './controllers/sensorFleet/reconciler.ts';
+import { TelemetrySubscriber } from './controllers/sensorFleet/telemetrySubscriber.ts';
+import { TrafficBook } from './controllers/sensorFleet/trafficBook.ts';
+import { Operator } from './framework/operator.ts';
+import type { ReadSecret } from './nats/credentials.ts';
+import { NatsPool } from './nats/pool.ts';
+
+export interface PrognosOperatorOptions {
+  kubeConfig: KubeConfig;
+  /** Watch one namespace; undefined watches all. */
+  namespace?: string;
+  /** Lease namespace when leader election is on; false runs as leader at once. */
+  leaderElection: { namespace: string; name?: string } | false;
+  health?: { port: number; host?: string } | false;
+  inferenceImage?: string;
+  identity?: string;
+  handleSignals?: boolean;
+  resyncPeriodMs?: number;
+  registry?: Registry;
+  logger?: Logger;
+}
+
+/**
+ * The Prognos operator: the framework's Operator with the SensorFleet and MaintenanceModel controllers,
+ * one NATS connection pool and one telemetry subscriber shared by both. Tests run it in-process.
+ */
+export class PrognosOperator {
+  readonly operator: Operator;
+  readonly pool: NatsPool;
+  readonly #telemetry: TelemetrySubscriber;
+
+  constructor(options: PrognosOperatorOptions) {
+    this.operator = new Operator({
+      kubeConfig: options.kubeConfig,
+      leaderElection: options.leaderElection
+        ? { namespace: options.leaderElection.namespace, name: options.leaderElection.name ?? 'prognos-operator' }
+        : false,
+      health: options.health ?? false,
+      ...(options.identity ? { identity: options.identity } : {}),
+      ...(options.handleSignals !== undefined ? { handleSignals: options.handleSignals } : {}),
+      ...(options.resyncPeriodMs !== undefined ? { resyncPeriodMs: options.resyncPeriodMs } : {}),
+      ...(options.registry ? { registry: options.registry } : {}),
+      ...(options.logger ? { logger: options.logger } : {}),
+    });
+    const { client, events, log } = this.operator;
+    const readSecret: ReadSecret = (namespace, name) => client.get<V1Secret>({ apiVersion: 'v1', kind: 'Secret', namespace, name });
+    this.pool = new NatsPool({ name: `prognos-operator/${this.operator.identity}` });
+    const index = new ModelFleetIndex();
+    const book = new TrafficBook();
+    this.#telemetry = new TelemetrySubscriber({
+      book,
+      fleetOf: (ns, model) => index.fleetOf(ns, model),
+      log,
+    });
+    const fleets = new SensorFleetReconciler({ client, readSecret, pool: this.pool, book, telemetry: this.#telemetry,
+      hasModels: (key) => {
+        const [ns = '', name = ''] = key.split('/');
+        return index.modelsOf(ns, name).length > 0;
+      },
+      events,
+      log,
+    });
+    const models = new MaintenanceModelReconciler({
+      client,
+      readSecret,
+      index,
+      pool: this.pool,
+      verifier: new ArtifactVerifier(),
+      events,
+      image: options.inferenceImage ?? DEFAULT_INFERENCE_IMAGE,
+      log,
+    });
+    this.operator.register(sensorFleetController(fleets, options.namespace));
+    this.operator.register(maintenanceModelController(models, index, options.namespace));
+  }
+
+  start(): Promise<void> {
+    return this.operator.start();
+  }
+
+  async stop(): Promise<void> {
+    await this.operator.stop();
+    this.#telemetry.close();
+    await this.pool.close();
+  }
+}
