@@ -1,4 +1,5 @@
-// Cost of one pipeline batch on this machine: event-loop blocking per batch of 256 (decode, windows,
+// Cost of one pipeline batch on this machine, scoring in-process and in a worker thread: event-loop
+// blocking per batch of 256 (decode, windows,
 // rows, ORT run, results), ORT run time with and without occlusion contributions, throughput of the
 // core alone and event-loop delay p99 while batches run back to back. Prints one JSON object.
 // Run: scripts/node24 bench/pipelineBatch.ts
@@ -24,7 +25,7 @@ const built = buildMlpClassifier(randomLayers([inputs.length, 64, 64, 1], 3));
 const dir = await mkdtemp(join(tmpdir(), 'bench-'));
 await writeFile(join(dir, 'm.onnx'), built.bytes);
 
-function config(explain: boolean) {
+function config(explain: boolean, worker: boolean) {
   return parseRuntimeConfig({
     namespace: 'bench',
     fleet: 'pumps',
@@ -39,6 +40,7 @@ function config(explain: boolean) {
     artifact: { uri: pathToFileURL(join(dir, 'm.onnx')).href, sha256: sha256Hex(built.bytes), inputs },
     thresholds: { warning: 0.5, critical: 0.8 },
     explain: { enabled: explain },
+    ort: { worker },
   });
 }
 
@@ -68,8 +70,8 @@ function bucketPercentile(h: HistogramSnapshot, p: number): number | null {
   return null;
 }
 
-async function measure(explain: boolean) {
-  const pipeline = await createPipeline(config(explain));
+async function measure(explain: boolean, worker: boolean) {
+  const pipeline = await createPipeline(config(explain, worker));
   const batches = Array.from({ length: 50 }, (_, b) => batch(b));
   for (let b = 0; b < 50; b++) await pipeline.process(batches[b]!); // warm windows and the JIT
   const delay = monitorEventLoopDelay({ resolution: 1 });
@@ -100,15 +102,22 @@ async function measure(explain: boolean) {
   };
 }
 
-const plain = await measure(false);
-const occlusion = await measure(true);
+const results = {
+  inProcess: {
+    withoutContributions: await measure(false, false),
+    withOcclusionContributions: await measure(true, false),
+  },
+  worker: {
+    withoutContributions: await measure(false, true),
+    withOcclusionContributions: await measure(true, true),
+  },
+};
 console.log(
   JSON.stringify({
     batch: BATCH,
     inputs: inputs.length,
     model: `mlp ${inputs.length}-64-64-1`,
-    withoutContributions: plain,
-    withOcclusionContributions: occlusion,
+    ...results,
     occlusionRowsPerBatch: BATCH * (1 + inputs.length),
     targetBlockingMs: 2,
     loadAverage1m: (await import('node:os')).loadavg()[0],

@@ -34,7 +34,7 @@ describe('runtime config', () => {
   it('fills defaults', () => {
     const config = parseRuntimeConfig(minimal());
     expect(config.batching).toEqual({ maxBatch: 256, maxDelayMs: 5 });
-    expect(config.ort).toEqual({ intraOpThreads: 1, interOpThreads: 1 });
+    expect(config.ort).toEqual({ intraOpThreads: 1, interOpThreads: 1, worker: true });
     expect(config.schema.features[0]!.required).toBe(true);
     expect(config.schema.features[1]!.required).toBe(false);
     expect(config.schema.timestampField).toBe('ts');

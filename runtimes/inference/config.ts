@@ -276,6 +276,11 @@ export const RuntimeConfigSchema = T.Object(
           description: 'ORT intra-op threads (ORT would otherwise size by host cores).',
         }),
         interOpThreads: T.Integer({ minimum: 1, default: 1, description: 'ORT inter-op threads.' }),
+        worker: T.Boolean({
+          default: true,
+          description:
+            'Score in a worker thread: onnxruntime-node runs a session on the calling thread, which would block the event loop.',
+        }),
       },
       { additionalProperties: false, default: {} },
     ),

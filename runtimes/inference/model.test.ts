@@ -13,7 +13,7 @@ import {
   randomLayers,
 } from './onnx/buildModel.ts';
 
-const threads = { intraOpThreads: 1, interOpThreads: 1 };
+const threads = { intraOpThreads: 1, interOpThreads: 1, worker: false };
 const inputs = ['a', 'b', 'c'];
 
 async function fileUri(bytes: Uint8Array): Promise<string> {
@@ -139,6 +139,26 @@ describe('model loading', () => {
     const built = build();
     expect(await reason(loadModel(built.bytes, spec(built.bytes, over as Partial<ModelSpec>), threads))).toBe(
       'input_mismatch',
+    );
+  });
+
+  it('scores in a worker thread with the same results and checks', async () => {
+    const built = buildMlpClassifier(randomLayers([3, 16, 1], 9));
+    const inProcess = await loadModel(built.bytes, spec(built.bytes), threads);
+    const inWorker = await loadModel(built.bytes, spec(built.bytes), { ...threads, worker: true });
+    const rows = Float32Array.from({ length: 30 }, (_, i) => Math.cos(i));
+    const [a, b] = await Promise.all([inProcess.run(rows, 10), inWorker.run(rows, 10)]);
+    expect([...b]).toEqual([...a]);
+    expect(rows[0]).toBe(1); // the caller's rows are not transferred away
+    await Promise.all([inProcess.release(), inWorker.release()]);
+    await expect(inWorker.run(rows, 10)).rejects.toThrow();
+    const narrow = buildMlpClassifier(randomLayers([4, 1]));
+    expect(await reason(loadModel(narrow.bytes, spec(narrow.bytes), { ...threads, worker: true }))).toBe(
+      'input_mismatch',
+    );
+    const garbage = new TextEncoder().encode('not a model');
+    expect(await reason(loadModel(garbage, spec(garbage), { ...threads, worker: true }))).toBe(
+      'invalid_onnx',
     );
   });
 

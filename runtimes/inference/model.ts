@@ -5,6 +5,7 @@ import type { RuntimeConfig } from './config.ts';
 import { ArtifactError } from './artifact.ts';
 import { type ModelMetadataInfo, parseModelMetadata } from './modelMetadata.ts';
 import { readModelMetadata } from './onnx/onnxProto.ts';
+import { createWorkerSession, type ScoringSession } from './workerSession.ts';
 
 export type Task = RuntimeConfig['task'];
 
@@ -28,20 +29,41 @@ export interface LoadedModel {
   /** Columns per output row: 1 for a score, 2 for [p(ok), p(fail)], the input width for an autoencoder. */
   readonly outputWidth: number;
   readonly metadata: ModelMetadataInfo;
+  /** True when runs execute on the event loop (in-process ORT) rather than in a worker thread. */
+  readonly blocksEventLoop: boolean;
   /** Runs `n` rows of `inputs.length` floats; returns n × outputWidth floats. One ORT run per call. */
   run(rows: Float32Array, n: number): Promise<Float32Array>;
   release(): Promise<void>;
 }
 
-export interface OrtThreads {
+export interface OrtOptions {
   intraOpThreads: number;
   interOpThreads: number;
+  /** Score in a worker thread (onnxruntime-node otherwise runs sessions on the event loop). */
+  worker: boolean;
+}
+
+/** An in-process session behind the same interface as the worker one. */
+async function createInProcessSession(
+  bytes: Uint8Array,
+  options: ort.InferenceSession.SessionOptions,
+): Promise<ScoringSession> {
+  const session = await ort.InferenceSession.create(bytes, options);
+  return {
+    inputMetadata: session.inputMetadata,
+    outputMetadata: session.outputMetadata,
+    async run(inputName, outputName, rows, dims) {
+      const result = await session.run({ [inputName]: new ort.Tensor('float32', rows, dims) }, [outputName]);
+      return result[outputName]!.data as Float32Array;
+    },
+    release: () => session.release(),
+  };
 }
 
 export async function loadModel(
   bytes: Uint8Array,
   spec: ModelSpec,
-  threads: OrtThreads,
+  threads: OrtOptions,
 ): Promise<LoadedModel> {
   const width = spec.inputs.length;
   let metadata: ModelMetadataInfo;
@@ -60,15 +82,18 @@ export async function loadModel(
       `model was trained on inputs [${metadata.baseline.inputs}] but the config declares [${spec.inputs}]`,
     );
   }
-  let session: ort.InferenceSession;
+  let session: ScoringSession;
   try {
-    session = await ort.InferenceSession.create(bytes, {
+    const options: ort.InferenceSession.SessionOptions = {
       intraOpNumThreads: threads.intraOpThreads,
       interOpNumThreads: threads.interOpThreads,
       executionMode: 'sequential',
       graphOptimizationLevel: 'all',
       logSeverityLevel: 3,
-    });
+    };
+    session = threads.worker
+      ? await createWorkerSession(bytes, options)
+      : await createInProcessSession(bytes, options);
   } catch (error) {
     throw new ArtifactError('invalid_onnx', spec.uri, (error as Error).message, { cause: error });
   }
@@ -84,10 +109,9 @@ export async function loadModel(
       outputName,
       outputWidth,
       metadata,
+      blocksEventLoop: !threads.worker,
       async run(rows, n) {
-        const input = new ort.Tensor('float32', rows.subarray(0, n * width), [n, width]);
-        const result = await session.run({ [inputName]: input }, [outputName]);
-        const data = result[outputName]!.data;
+        const data = await session.run(inputName, outputName, rows.subarray(0, n * width), [n, width]);
         if (!(data instanceof Float32Array) || data.length !== n * outputWidth) {
           throw new Error(
             `model ${spec.version}: output ${outputName} has ${data.length} values, expected ${n * outputWidth}`,
@@ -107,7 +131,7 @@ export async function loadModel(
   }
 }
 
-function checkSignature(session: ort.InferenceSession, spec: ModelSpec) {
+function checkSignature(session: ScoringSession, spec: ModelSpec) {
   const width = spec.inputs.length;
   const mismatch = (message: string) => new ArtifactError('input_mismatch', spec.uri, message);
   if (session.inputMetadata.length !== 1)

@@ -116,7 +116,7 @@ export interface PipelineStats {
   deadLettersByReason: Partial<Record<DeadLetterReason, number>>;
   /** Wall time of process() per batch. */
   batchLatencyMs: HistogramSnapshot;
-  /** Event-loop blocking per batch: synchronous decode/windows/rows/results plus the ORT run (upper bound). */
+  /** Event-loop blocking per batch: synchronous decode/windows/rows/results, plus the ORT run when it is in-process. */
   batchBlockingMs: HistogramSnapshot;
   /** Time per ORT run (one per batch, occlusion variants included). */
   ortRunMs: HistogramSnapshot;
@@ -264,10 +264,10 @@ class InferencePipeline implements Pipeline {
           // A failing run must not lose the batch: score it by the rules and count the error.
           this.#counts.scoreErrors += 1;
         }
-        // onnxruntime-node runs the session synchronously on the main thread (inside a setImmediate), so
-        // the awaited time counts as blocking; it is an upper bound (it includes the hop to that turn).
+        // In-process onnxruntime-node runs the session synchronously on the main thread (inside a
+        // setImmediate), so the awaited time counts as blocking: an upper bound, it includes the hop.
         const runMs = performance.now() - runStarted;
-        blockingMs += runMs;
+        if (model.blocksEventLoop) blockingMs += runMs;
         this.#ortRun.observe(runMs);
       }
       const resumed = performance.now();
