@@ -44,9 +44,10 @@ try {
   };
   for (const signal of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) process.on(signal, () => shutdown(signal));
 } catch (err) {
-  const message = (err as Error).stack ?? String(err);
-  writeFileSync(supervisorErrorFile(stateDir), `${message}\n`);
-  console.error(`${new Date().toISOString()} start failed: ${message}`);
+  const error = err as Error;
+  // The CLI prints the message; the stack stays in the supervisor log.
+  writeFileSync(supervisorErrorFile(stateDir), `${error.message}\n`);
+  console.error(`${new Date().toISOString()} start failed: ${error.stack ?? error.message}`);
   rmSync(pidFile, { force: true });
   process.exit(1);
 }
