@@ -1,7 +1,7 @@
-// Cost of one pipeline batch on this machine, scoring in-process and in a worker thread: event-loop
-// blocking per batch of 256 (decode, windows,
-// rows, ORT run, results), ORT run time with and without occlusion contributions, throughput of the
-// core alone and event-loop delay p99 while batches run back to back. Prints one JSON object.
+// Cost of one pipeline batch of 256, scoring in-process and in a worker thread: event-loop blocking
+// (decode, windows, rows, results, plus the ORT run when in-process), ORT run time with and without
+// occlusion contributions, CPU per batch, throughput of the core alone and event-loop delay p99
+// while batches run back to back. Prints one JSON object.
 // Run: scripts/node24 bench/pipelineBatch.ts
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
