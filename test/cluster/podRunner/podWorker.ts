@@ -57,6 +57,7 @@ export class PodWorker {
   #statusTimer: NodeJS.Timeout | undefined;
   #statusWrite: Promise<void> = Promise.resolve();
   #volumesReady: Promise<ReferencedData | string> | undefined;
+  readonly #tokens = new Map<string, { token: string; refreshAt: number }>();
 
   constructor(ctx: RunnerContext, pod: V1Pod) {
     this.#ctx = ctx;
@@ -173,13 +174,22 @@ export class PodWorker {
       for (const s of v.projected?.sources ?? []) {
         const t = s.serviceAccountToken;
         if (!t || tokens.has(t.audience ?? '')) continue;
-        tokens.set(t.audience ?? '', await this.#requestToken(t.audience, t.expirationSeconds));
+        tokens.set(t.audience ?? '', await this.#token(t.audience ?? '', t.expirationSeconds ?? 3607));
       }
     }
     return { configMaps, secrets, tokens };
   }
 
-  async #requestToken(audience: string | undefined, expirationSeconds: number | undefined): Promise<string> {
+  /** Like the kubelet, reuses a token until 80% of its lifetime has passed. */
+  async #token(audience: string, expirationSeconds: number): Promise<string> {
+    const cached = this.#tokens.get(audience);
+    if (cached && Date.now() < cached.refreshAt) return cached.token;
+    const token = await this.#requestToken(audience, expirationSeconds);
+    this.#tokens.set(audience, { token, refreshAt: Date.now() + expirationSeconds * 800 });
+    return token;
+  }
+
+  async #requestToken(audience: string, expirationSeconds: number): Promise<string> {
     const md = this.#pod.metadata!;
     const sa = this.#pod.spec?.serviceAccountName || 'default';
     const res = await this.#ctx.client.request<{ status: { token: string } }>(
@@ -190,7 +200,7 @@ export class PodWorker {
         kind: 'TokenRequest',
         spec: {
           ...(audience ? { audiences: [audience] } : {}),
-          expirationSeconds: expirationSeconds ?? 3607,
+          expirationSeconds,
           boundObjectRef: { apiVersion: 'v1', kind: 'Pod', name: md.name, uid: md.uid },
         },
       },
