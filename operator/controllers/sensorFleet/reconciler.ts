@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import type { SensorFleet } from '../../api/sensorFleet.ts';
+import type { Result } from '../../framework/controller.ts';
 import type { EventRecorder } from '../../framework/events.ts';
 import { reconcileFinalizer } from '../../framework/finalizers.ts';
 import type { KubeClient } from '../../framework/kubeClient.ts';
@@ -30,14 +31,7 @@ export interface FleetReconcilerDeps {
   now?: () => Date;
 }
 
-export interface ReconcileResult {
-  requeueAfterMs?: number;
-}
-
-/** A failure the status explains; the reconcile is then retried with the queue's backoff. */
-export class FleetNotReady extends Error {
-  override readonly name = 'FleetNotReady';
-}
+export type ReconcileResult = Result;
 
 function streamFailure(error: unknown): { reason: string; message: string } {
   const message = error instanceof Error ? error.message : String(error);
@@ -99,8 +93,9 @@ export class SensorFleetReconciler {
       if (previous?.status !== 'False' || previous.reason !== streams.reason) {
         void this.#deps.events.emit(fleet, { type: 'Warning', reason: streams.reason, message: streams.message, action: 'EnsureStreams' });
       }
-      // Thrown after the status is written, so the queue's per-item backoff paces the retries.
-      throw new FleetNotReady(`${key}: ${streams.reason}: ${streams.message}`);
+      // The status and the Event explain it; the queue's per-item backoff paces the retries.
+      this.#deps.log.info({ fleet: key, reason: streams.reason, err: streams.message }, 'streams not ready; retrying with backoff');
+      return { requeue: true };
     }
     return result;
   }
