@@ -31,3 +31,49 @@ export async function eventually<T>(
     }
   }
 }
+
+export const WIDGET = { apiVersion: 'fwtest.prognos.dev/v1', kind: 'Widget' };
+
+/** A minimal CRD with a status subresource, owned by these tests (not the project's API). */
+export async function ensureWidgetCrd(c: KubeClient): Promise<void> {
+  const crd = {
+    apiVersion: 'apiextensions.k8s.io/v1',
+    kind: 'CustomResourceDefinition',
+    metadata: { name: 'widgets.fwtest.prognos.dev' },
+    spec: {
+      group: 'fwtest.prognos.dev',
+      scope: 'Namespaced',
+      names: { plural: 'widgets', singular: 'widget', kind: 'Widget', listKind: 'WidgetList' },
+      versions: [
+        {
+          name: 'v1',
+          served: true,
+          storage: true,
+          subresources: { status: {} },
+          schema: {
+            openAPIV3Schema: {
+              type: 'object',
+              properties: {
+                spec: { type: 'object', properties: { size: { type: 'integer' } } },
+                status: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true },
+              },
+            },
+          },
+        },
+      ],
+    },
+  };
+  try {
+    await c.create(crd);
+  } catch (err) {
+    if ((err as { statusCode?: number }).statusCode !== 409) throw err;
+  }
+  await eventually(
+    async () => {
+      await c.resource(WIDGET);
+      await c.list(WIDGET);
+    },
+    30_000,
+    250,
+  );
+}
