@@ -314,8 +314,6 @@ function grpcClient(port: number): Client {
 function grpcReading(i: number): { machineId: string; tsMs: number; features: Record<string, number> } {
   const features: Record<string, number> = {};
   for (let f = 0; f < FEATURES.length; f++) features[FEATURES[f]!] = ((i * 3 + f) % 100) / 10;
-  // Stateless scoring feeds the aggregation inputs directly.
-  for (const input of INPUTS) if (!(input in features)) features[input] = features[input.split('.')[0]!]!;
   return { machineId: `g-${i % 1000}`, tsMs: Date.now(), features };
 }
 

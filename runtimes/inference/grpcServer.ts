@@ -214,7 +214,8 @@ function handlers(config: RuntimeConfig, backend: InferenceBackend): ServiceHand
       const req = call.request;
       const fail = (error: CallError): void => {
         backend.observeCall('StreamPredictions', error.code);
-        call.destroy(Object.assign(error, { details: error.message }));
+        // grpc-js turns an emitted error into the stream's final status.
+        call.emit('error', Object.assign(error, { details: error.message }));
       };
       if (req.target === 'fleet' && req.fleet !== config.fleet) {
         fail(
