@@ -1,0 +1,165 @@
+// MaintenanceModel against the real cluster, NATS and pod runner: children with owner references,
+// Ready once the runtime pods are, the split in KV, drift repaired, bad references reported while
+// the verified version keeps serving, and deletion cleaning up.
+import { Kvm } from '@nats-io/kv';
+import type { NatsConnection } from '@nats-io/transport-node';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { PrognosOperator } from '../../operator/prognosOperator.ts';
+import {
+  applyObject,
+  createNamespace,
+  eventually,
+  fleetManifest,
+  getJson,
+  installCrds,
+  modelManifest,
+  natsClient,
+  ok,
+  startOperator,
+  tempDir,
+  waitCondition,
+  writeModel,
+  type ModelFile,
+} from './operatorHarness.ts';
+
+let ns: string;
+let operator: PrognosOperator;
+let nc: NatsConnection;
+let dir: string;
+let v1: ModelFile;
+let v2: ModelFile;
+
+async function splitValue(key: string): Promise<unknown> {
+  const kv = await new Kvm(nc).open('prognos-rollouts');
+  const entry = await kv.get(key);
+  return entry && entry.operation === 'PUT' ? entry.json() : undefined;
+}
+
+async function servedVersion(name: string): Promise<string | undefined> {
+  const cm = await getJson(ns, `configmap/${name}-runtime`);
+  return cm?.data?.['runtime.yaml']?.match(/^version: (\S+)$/m)?.[1];
+}
+
+beforeAll(async () => {
+  await installCrds();
+  ns = await createNamespace('op-model');
+  operator = await startOperator(ns);
+  ({ nc } = await natsClient());
+  dir = tempDir();
+  v1 = writeModel(dir, 'v1.onnx', 1);
+  v2 = writeModel(dir, 'v2.onnx', 2);
+  await applyObject(fleetManifest(ns, 'pumps'));
+});
+
+afterAll(async () => {
+  await operator?.stop();
+  await nc?.close();
+  await ok(['delete', 'namespace', ns, '--wait=false']);
+});
+
+describe('MaintenanceModel lifecycle', () => {
+  it('creates owned children, becomes Ready when the runtime pod is, and writes the split', async () => {
+    await applyObject(modelManifest(ns, 'pump-failure', 'pumps', { version: 'v1', ...v1 }));
+    await waitCondition(ns, 'mm/pump-failure', 'Ready', 'True', 'Serving', 120_000);
+    const mm = await getJson(ns, 'mm/pump-failure');
+    expect(mm.status).toMatchObject({
+      phase: 'Stable',
+      stable: { version: 'v1', sha256: v1.sha256 },
+      readyReplicas: 1,
+      endpoint: `pump-failure.${ns}.svc:50051`,
+      observedGeneration: mm.metadata.generation,
+    });
+    for (const what of ['configmap/pump-failure-runtime', 'deployment/pump-failure', 'service/pump-failure', 'pdb/pump-failure']) {
+      const child = await getJson(ns, what);
+      expect(child?.metadata.ownerReferences, what).toEqual([
+        expect.objectContaining({ kind: 'MaintenanceModel', name: 'pump-failure', uid: mm.metadata.uid, controller: true }),
+      ]);
+    }
+    const dep = await getJson(ns, 'deployment/pump-failure');
+    expect(dep.spec.template.spec.containers[0]).toMatchObject({
+      image: 'ghcr.io/prognos/prognos:0.1.0',
+      command: ['prognos-inference'],
+      args: ['--config', '/etc/prognos/runtime.yaml'],
+    });
+    await eventually('the split names v1', async () => JSON.stringify(await splitValue(`${ns}.pump-failure`)) === '{"stable":{"version":"v1"}}');
+  });
+
+  it('puts back a deleted Deployment and reverts an edited one', async () => {
+    const before = await getJson(ns, 'deployment/pump-failure');
+    await ok(['delete', '-n', ns, 'deployment/pump-failure', '--wait=false']);
+    await eventually('a new Deployment', async () => {
+      const d = await getJson(ns, 'deployment/pump-failure');
+      return d && d.metadata.uid !== before.metadata.uid && !d.metadata.deletionTimestamp;
+    });
+    await ok(['scale', '-n', ns, 'deployment/pump-failure', '--replicas=3']);
+    await eventually('replicas back to 1', async () => (await getJson(ns, 'deployment/pump-failure'))?.spec.replicas === 1);
+    await ok(['delete', '-n', ns, 'service/pump-failure', '--wait=false']);
+    await eventually('the Service is back', async () => (await getJson(ns, 'service/pump-failure')) !== undefined);
+    await waitCondition(ns, 'mm/pump-failure', 'Ready', 'True', undefined, 120_000);
+  });
+
+  it('a digest mismatch is refused with an Event; v1 keeps serving', async () => {
+    await applyObject(modelManifest(ns, 'pump-failure', 'pumps', { version: 'v2', uri: v2.uri, sha256: v1.sha256 }));
+    const c = await waitCondition(ns, 'mm/pump-failure', 'ArtifactVerified', 'False', 'ArtifactDigestMismatch');
+    expect(c.message).toContain(v2.sha256);
+    expect(await servedVersion('pump-failure')).toBe('v1');
+    expect((await getJson(ns, 'mm/pump-failure')).status.stable.version).toBe('v1');
+    await waitCondition(ns, 'mm/pump-failure', 'Available', 'True');
+    await eventually('an ArtifactDigestMismatch Event', async () =>
+      (await ok(['get', 'events.events.k8s.io', '-n', ns, '-o', 'jsonpath={.items[*].reason}'])).includes('ArtifactDigestMismatch'),
+    );
+  });
+
+  it('an unreachable artifact is refused; v1 keeps serving', async () => {
+    await applyObject(modelManifest(ns, 'pump-failure', 'pumps', { version: 'v2', uri: `file://${dir}/missing.onnx`, sha256: v2.sha256 }));
+    await waitCondition(ns, 'mm/pump-failure', 'ArtifactVerified', 'False', 'ArtifactUnreachable');
+    expect(await servedVersion('pump-failure')).toBe('v1');
+  });
+
+  it('ONNX inputs that do not match spec.model.inputs are refused; v1 keeps serving', async () => {
+    const wide = writeModel(dir, 'wide.onnx', 3, 5);
+    await applyObject(modelManifest(ns, 'pump-failure', 'pumps', { version: 'v2', ...wide }));
+    const c = await waitCondition(ns, 'mm/pump-failure', 'ArtifactVerified', 'False', 'InvalidOnnxInputs');
+    expect(c.message).toMatch(/5 columns but spec.model.inputs lists 3/);
+    expect(await servedVersion('pump-failure')).toBe('v1');
+  });
+
+  it('inputs the fleet cannot compute are refused; v1 keeps serving', async () => {
+    await applyObject(modelManifest(ns, 'pump-failure', 'pumps', { version: 'v2', ...v2, inputs: ['vibration', 'temperature', 'vibration.rms'] }));
+    const c = await waitCondition(ns, 'mm/pump-failure', 'FleetBound', 'False', 'InputsNotInFleet');
+    expect(c.message).toMatch(/vibration.rms/);
+    expect(await servedVersion('pump-failure')).toBe('v1');
+  });
+
+  it('a verified new version replaces v1', async () => {
+    await applyObject(modelManifest(ns, 'pump-failure', 'pumps', { version: 'v2', ...v2 }));
+    await eventually(
+      'stable v2 and Ready',
+      async () => {
+        const mm = await getJson(ns, 'mm/pump-failure');
+        const ready = mm?.status?.conditions?.find((c: { type: string }) => c.type === 'Ready');
+        return mm?.status?.stable?.version === 'v2' && ready?.status === 'True';
+      },
+      120_000,
+    );
+    await eventually('the split names v2', async () => JSON.stringify(await splitValue(`${ns}.pump-failure`)) === '{"stable":{"version":"v2"}}');
+  });
+
+  it('a missing fleet is reported with an Event and nothing is deployed', async () => {
+    await applyObject(modelManifest(ns, 'orphan', 'no-such-fleet', { version: 'v1', ...v1 }));
+    const c = await waitCondition(ns, 'mm/orphan', 'FleetBound', 'False', 'FleetNotFound');
+    expect(c.message).toContain('no-such-fleet');
+    expect((await getJson(ns, 'mm/orphan')).status.phase).toBe('Degraded');
+    expect(await getJson(ns, 'deployment/orphan')).toBeUndefined();
+    await eventually('a FleetNotFound Event', async () =>
+      (await ok(['get', 'events.events.k8s.io', '-n', ns, '-o', 'jsonpath={.items[*].reason}'])).includes('FleetNotFound'),
+    );
+  });
+
+  it('deleting the model removes its children and its KV key', async () => {
+    await ok(['delete', '-n', ns, 'mm/pump-failure', '--timeout=60s']);
+    expect(await splitValue(`${ns}.pump-failure`)).toBeUndefined();
+    await eventually('children garbage-collected', async () => (await getJson(ns, 'deployment/pump-failure')) === undefined, 90_000);
+    await eventually('ConfigMap garbage-collected', async () => (await getJson(ns, 'configmap/pump-failure-runtime')) === undefined, 90_000);
+  });
+});
