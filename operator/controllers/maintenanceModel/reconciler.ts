@@ -93,6 +93,7 @@ function deploymentState(d: V1Deployment | undefined, wantHash: string | undefin
   return {
     observed: templateCurrent && (s.observedGeneration ?? 0) >= (d.metadata?.generation ?? 0),
     replicas: d.spec?.replicas ?? 0,
+    totalReplicas: s.replicas ?? 0,
     updatedReplicas: s.updatedReplicas ?? 0,
     readyReplicas: s.readyReplicas ?? 0,
     availableReplicas: s.availableReplicas ?? 0,

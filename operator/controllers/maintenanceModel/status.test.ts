@@ -1,12 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { modelFixture } from '../testdata/fixtures.ts';
 import { desiredSplit } from './split.ts';
-import { modelStatus, type DeploymentState, type ModelStatusInputs } from './status.ts';
+import { modelStatus, rolledOut, type DeploymentState, type ModelStatusInputs } from './status.ts';
 
 const now = new Date('2026-01-01T00:00:00Z');
 const v1 = { version: 'v1', uri: 'file:///m.onnx', sha256: 'a'.repeat(64), inputs: ['vibration'] };
-const rolled: DeploymentState = { observed: true, replicas: 2, updatedReplicas: 2, readyReplicas: 2, availableReplicas: 2 };
-const rolling: DeploymentState = { observed: true, replicas: 2, updatedReplicas: 1, readyReplicas: 1, availableReplicas: 1 };
+const rolled: DeploymentState = { observed: true, replicas: 2, totalReplicas: 2, updatedReplicas: 2, readyReplicas: 2, availableReplicas: 2 };
+const rolling: DeploymentState = { observed: true, replicas: 2, totalReplicas: 3, updatedReplicas: 1, readyReplicas: 1, availableReplicas: 1 };
 
 function inputs(patch: Partial<ModelStatusInputs>): ModelStatusInputs {
   return {
@@ -60,6 +60,15 @@ describe('modelStatus', () => {
     expect(conds(status)).toMatchObject(want);
     expect(status.phase).toBe(phase);
     expect(status.observedGeneration).toBe(2);
+  });
+
+  it.each<[string, Partial<DeploymentState>, boolean]>([
+    ['all updated and ready', {}, true],
+    ['surge: the old pod is the ready one', { totalReplicas: 3, readyReplicas: 2 }, false],
+    ['template not observed yet', { observed: false }, false],
+    ['scaled to zero', { replicas: 0, totalReplicas: 0, updatedReplicas: 0, readyReplicas: 0 }, false],
+  ])('rolledOut: %s', (_, patch, want) => {
+    expect(rolledOut({ ...rolled, ...patch })).toBe(want);
   });
 
   it('moves stable only once the served version is rolled out', () => {

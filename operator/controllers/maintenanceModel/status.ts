@@ -7,7 +7,10 @@ import type { ServedArtifact } from './runtimeConfig.ts';
 export interface DeploymentState {
   /** Whether the Deployment controller has seen the latest template (status.observedGeneration). */
   observed: boolean;
+  /** Desired replicas (spec). */
   replicas: number;
+  /** Pods of any template that exist (status.replicas): above `replicas` while old pods linger. */
+  totalReplicas: number;
   updatedReplicas: number;
   readyReplicas: number;
   availableReplicas: number;
@@ -67,9 +70,19 @@ function available(served: ServedArtifact | undefined, d: DeploymentState | unde
   };
 }
 
-/** Whether the Deployment runs exactly the current template on every replica, all ready. */
+/**
+ * Whether the Deployment runs exactly the current template on every replica, all ready and no old pod
+ * left (as `kubectl rollout status` decides): during a surge the old pod's readiness must not count.
+ */
 export function rolledOut(d: DeploymentState | undefined): boolean {
-  return !!d && d.observed && d.updatedReplicas === d.replicas && d.readyReplicas === d.replicas && d.replicas > 0;
+  return (
+    !!d &&
+    d.observed &&
+    d.replicas > 0 &&
+    d.updatedReplicas === d.replicas &&
+    d.totalReplicas === d.replicas &&
+    d.readyReplicas === d.replicas
+  );
 }
 
 function ready(inputs: ModelStatusInputs, others: ConditionInput[], gen: number | undefined): ConditionInput {
