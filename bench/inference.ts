@@ -11,12 +11,11 @@
 // - memory.bytesPerMachine: runtime RSS growth per newly seen machine (8 features x 60-sample windows).
 // - eventLoopLagP99Ms: the runtime's own perf_hooks event-loop delay p99 under full JetStream load.
 // Everything is bounded: the whole run takes about a minute and a half.
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import { AckPolicy, DeliverPolicy, jetstream, jetstreamManager } from '@nats-io/jetstream';
@@ -27,6 +26,7 @@ import { PROTO_FILE } from '../runtimes/inference/grpcServer.ts';
 import { buildMlpClassifier, randomLayers } from '../runtimes/inference/onnx/buildModel.ts';
 import { ensureBinaries, repoRoot } from '../test/cluster/binaries.ts';
 import { startNatsServer } from '../test/cluster/nats.ts';
+import { metricValue, spawnRuntime, type RuntimeProcess } from '../test/integration/inferenceHarness.ts';
 
 const FEATURES = ['f0', 'f1', 'f2', 'f3', 'f4', 'f5', 'f6', 'f7'];
 const INPUTS = [...FEATURES, ...FEATURES.map((f) => `${f}.mean`), 'f0.std', 'f0.slope'];
@@ -91,67 +91,6 @@ async function publisherRole(url: string, kind: 'readings' | 'predictions', seco
   }
   await nc.close();
   process.stdout.write(`${JSON.stringify({ published: i })}\n`);
-}
-
-// ---------------------------------------------------------------- runtime process
-
-interface RuntimeProcess {
-  child: ChildProcess;
-  httpPort: number;
-  grpcPort: number;
-  metrics(): Promise<string>;
-  stop(): Promise<void>;
-}
-
-async function startRuntimeProcess(configPath: string): Promise<RuntimeProcess> {
-  const child = spawn(
-    join(repoRoot, 'scripts/node24'),
-    [join(repoRoot, 'runtimes/inference/main.ts'), '--config', configPath],
-    {
-      stdio: ['ignore', 'pipe', 'inherit'],
-    },
-  );
-  const started = new Promise<{ httpPort: number; grpcPort: number }>((resolve, reject) => {
-    const lines = createInterface({ input: child.stdout! });
-    lines.on('line', (line) => {
-      try {
-        const entry = JSON.parse(line) as { msg?: string; httpPort?: number; grpcPort?: number };
-        if (entry.msg === 'runtime started')
-          resolve({ httpPort: entry.httpPort!, grpcPort: entry.grpcPort! });
-      } catch {
-        // not a log line
-      }
-    });
-    child.once('exit', (code) => reject(new Error(`runtime exited with ${code} before starting`)));
-  });
-  const timeout = setTimeout(() => child.kill('SIGKILL'), 30_000);
-  const { httpPort, grpcPort } = await started;
-  clearTimeout(timeout);
-  return {
-    child,
-    httpPort,
-    grpcPort,
-    metrics: () => fetch(`http://127.0.0.1:${httpPort}/metrics`).then((r) => r.text()),
-    async stop() {
-      const exited = new Promise((r) => child.once('exit', r));
-      child.kill('SIGTERM');
-      const kill = setTimeout(() => child.kill('SIGKILL'), 10_000);
-      await exited;
-      clearTimeout(kill);
-    },
-  };
-}
-
-function metricValue(text: string, name: string, labels = ''): number {
-  let sum = 0;
-  for (const line of text.split('\n')) {
-    if (
-      line.startsWith(`${name}${labels}`) &&
-      (labels || line[name.length] === ' ' || line[name.length] === '{')
-    )
-      sum += Number(line.slice(line.lastIndexOf(' ') + 1));
-  }
-  return sum;
 }
 
 function benchConfig(
@@ -402,7 +341,7 @@ async function main(): Promise<void> {
       deliver_policy: DeliverPolicy.All,
       max_ack_pending: 20_000,
     });
-    const jsRt = await startRuntimeProcess(
+    const jsRt = await spawnRuntime(
       writeConfig('js', {
         mode: 'jetstream',
         subject: 'bench.js.*.readings',
@@ -423,7 +362,7 @@ async function main(): Promise<void> {
     // core NATS
     const coreRaw = await rawCore(nats.url);
     log(`core raw ${coreRaw.toFixed(0)}/s`);
-    const coreRt = await startRuntimeProcess(
+    const coreRt = await spawnRuntime(
       writeConfig('core', {
         mode: 'core',
         subject: 'bench.core.*.readings',

@@ -1,15 +1,17 @@
 // Shared pieces of the inference-runtime integration tests: a private nats-server per test file
 // (so tests can restart it), real ONNX files from the core's builders, runtime configs, and
 // subscribers that collect what the runtime publishes.
+import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createInterface } from 'node:readline';
 import { connect, type NatsConnection, type Subscription } from '@nats-io/transport-node';
 import { stringify as toYaml } from 'yaml';
 import { parseRuntimeConfig, type RuntimeConfig } from '../../runtimes/inference/config.ts';
 import { buildMlpClassifier, randomLayers } from '../../runtimes/inference/onnx/buildModel.ts';
-import { ensureBinaries } from '../cluster/binaries.ts';
+import { ensureBinaries, repoRoot } from '../cluster/binaries.ts';
 import { startNatsServer, type NatsServer } from '../cluster/nats.ts';
 
 export const NAMESPACE = 'plant-a';
@@ -160,3 +162,81 @@ export async function waitUntil(
 
 export const connectTo = (url: string): Promise<NatsConnection> =>
   connect({ servers: url, maxReconnectAttempts: -1, reconnectTimeWait: 200 });
+
+export interface RuntimeProcess {
+  child: ChildProcess;
+  httpPort: number;
+  grpcPort: number;
+  /** Everything the process wrote to stdout (pino JSON lines). */
+  output: string[];
+  metrics(): Promise<string>;
+  readyz(): Promise<{ status: number; body: string }>;
+  /** SIGTERM, SIGKILL after killAfterMs; resolves with the exit code. */
+  stop(killAfterMs?: number): Promise<number | null>;
+  kill(): Promise<void>;
+}
+
+/** Runs `prognos-inference --config <path>` (main.ts under Node 24) and waits for its start log line. */
+export async function spawnRuntime(
+  configPath: string,
+  env: Record<string, string> = {},
+): Promise<RuntimeProcess> {
+  const child = spawn(
+    join(repoRoot, 'scripts/node24'),
+    [join(repoRoot, 'runtimes/inference/main.ts'), '--config', configPath],
+    {
+      stdio: ['ignore', 'pipe', 'inherit'],
+      env: { ...process.env, ...env },
+    },
+  );
+  const output: string[] = [];
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  const started = new Promise<{ httpPort: number; grpcPort: number }>((resolve, reject) => {
+    createInterface({ input: child.stdout! }).on('line', (line) => {
+      output.push(line);
+      if (!line.includes('"runtime started"')) return;
+      const entry = JSON.parse(line) as { httpPort: number; grpcPort: number };
+      resolve({ httpPort: entry.httpPort, grpcPort: entry.grpcPort });
+    });
+    void exited.then((code) =>
+      reject(new Error(`runtime exited (${code}) before starting:\n${output.join('\n')}`)),
+    );
+  });
+  const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
+  const { httpPort, grpcPort } = await started.finally(() => clearTimeout(timer));
+  const http = (path: string) => fetch(`http://127.0.0.1:${httpPort}${path}`);
+  return {
+    child,
+    httpPort,
+    grpcPort,
+    output,
+    metrics: () => http('/metrics').then((r) => r.text()),
+    readyz: async () => {
+      const r = await http('/readyz');
+      return { status: r.status, body: await r.text() };
+    },
+    async stop(killAfterMs = 15_000) {
+      child.kill('SIGTERM');
+      const kill = setTimeout(() => child.kill('SIGKILL'), killAfterMs);
+      const code = await exited;
+      clearTimeout(kill);
+      return code;
+    },
+    async kill() {
+      child.kill('SIGKILL');
+      await exited;
+    },
+  };
+}
+
+/** Sum of a Prometheus metric's samples (optionally only lines starting with name+labels). */
+export function metricValue(text: string, name: string, labels = ''): number {
+  let sum = 0;
+  for (const line of text.split('\n')) {
+    if (!line.startsWith(name + labels)) continue;
+    const rest = line.slice(name.length);
+    if (!labels && rest[0] !== ' ' && rest[0] !== '{') continue;
+    sum += Number(line.slice(line.lastIndexOf(' ') + 1));
+  }
+  return sum;
+}
