@@ -2,10 +2,12 @@
  * The test image `prognos.dev/testbox:<tag>`: a tiny program the pod runner can run in place of a
  * container, for tests of the cluster machinery itself.
  *   serve --port N [--ready-after-ms M]   HTTP on $POD_IP (else 0.0.0.0): /healthz, /readyz (503 until
- *                                         M ms passed), /env (JSON of the process env), /pid; else 404
+ *                                         M ms passed), /env (JSON of the process env), /pid,
+ *                                         /file?path=P (content of P as the container sees it); else 404
  *   run --exit-code N [--after-ms M]      exits with code N after M ms
  * It logs to stdout and exits 0 on SIGTERM.
  */
+import { readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { parseArgs } from 'node:util';
 
@@ -38,7 +40,16 @@ if (command === 'serve') {
       res.writeHead(status, { 'content-type': 'application/json' });
       res.end(JSON.stringify(body));
     };
-    switch (req.url) {
+    const url = new URL(req.url ?? '/', 'http://testbox');
+    if (url.pathname === '/file') {
+      // Reads a file by the path the container sees (volumes are reachable through the fs shim).
+      try {
+        return reply(200, { content: readFileSync(url.searchParams.get('path') ?? '', 'utf8') });
+      } catch (err) {
+        return reply(404, { error: (err as Error).message });
+      }
+    }
+    switch (url.pathname) {
       case '/healthz':
         return reply(200, { ok: true });
       case '/readyz':

@@ -313,6 +313,11 @@ describe('pod runner', () => {
     expect(readFileSync(`${env.SA_DIR}/namespace`, 'utf8')).toBe(ns);
     expect(readFileSync(`${env.SA_DIR}/token`, 'utf8')).toMatch(/^ey/);
     expect(readFileSync(`${env.SA_DIR}/ca.crt`, 'utf8')).toMatch(/BEGIN CERTIFICATE/);
+    // Hard-coded container paths work too, through the fs shim preloaded into the process.
+    const file = async (path: string): Promise<string> =>
+      (await http(`http://${pod.status.podIP}:8080/file?path=${encodeURIComponent(path)}`)).content;
+    expect(await file('/etc/greeting/text')).toBe('hello');
+    expect(await file('/var/run/secrets/kubernetes.io/serviceaccount/namespace')).toBe(ns);
     expect(`https://${env.KUBERNETES_SERVICE_HOST}:${env.KUBERNETES_SERVICE_PORT}`).toBe(
       testEnv().apiServerUrl,
     );

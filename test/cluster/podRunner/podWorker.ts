@@ -1,10 +1,12 @@
 import type { V1Container, V1Pod } from '@kubernetes/client-node';
 import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { resolveLocalImage } from '../images.ts';
 import { ContainerRunner, type ContainerBlocked, type ContainerLaunch } from './container.ts';
 import { resolveEnv, referencedObjects, type ReferencedData } from './env.ts';
 import { expandVars } from './expand.ts';
+import { mountsEnvVar } from './fsPathShim.ts';
 import type { NodeAllocatable } from './fieldRefs.ts';
 import { KubeApiError, type KubeClient } from './kubeClient.ts';
 import { sleep } from './listWatch.ts';
@@ -38,6 +40,7 @@ const inheritedEnv = [
   'TMPDIR',
 ];
 const volumeResyncMs = 3000;
+const mountShim = fileURLToPath(new URL('./mountShim.ts', import.meta.url));
 
 /**
  * Runs one pod bound to this node: assigns its IP, materialises its volumes (kept in sync with their
@@ -279,9 +282,13 @@ export class PodWorker {
     for (const [k, v] of env.env) processEnv[k] = translate(v);
     const workingDir = c.workingDir ? translate(c.workingDir) : undefined;
     const md = this.#pod.metadata!;
+    // With volumes, preload the fs shim so hard-coded paths under a mountPath find them too.
+    const shim = mounts.length > 0 ? ['--import', mountShim] : [];
+    if (mounts.length > 0) processEnv[mountsEnvVar] = JSON.stringify(mounts);
     return {
       argv: [
         join(this.#ctx.repoRoot, 'scripts/node24'),
+        ...shim,
         join(this.#ctx.repoRoot, resolved.entry),
         ...resolved.args,
       ],
