@@ -72,43 +72,53 @@ export class LeaderElector {
     return this.#leading;
   }
 
-  /** Campaigns, leads, and campaigns again after a loss, until `signal` aborts; then releases. */
+  /** Campaigns, leads, and campaigns again after a loss, until `signal` aborts; then releases. Never throws. */
   async run(signal: AbortSignal): Promise<void> {
     const retryMs = this.#opts.retryPeriodSeconds * 1000;
     while (!signal.aborted) {
-      if (await this.#tryAcquireOrRenew(signal)) {
-        await this.#lead(signal);
-      } else {
-        await sleep(retryMs * (1 + 0.2 * Math.random()), signal);
+      try {
+        if (await this.#tryAcquireOrRenew(signal)) {
+          await this.#lead(signal);
+          continue;
+        }
+      } catch (err) {
+        // Only a callback can throw here; leadership was given up in #lead's finally.
+        this.#log.error({ err }, 'leader election loop failed');
       }
+      await sleep(retryMs * (1 + 0.2 * Math.random()), signal);
     }
   }
 
   async #lead(signal: AbortSignal): Promise<void> {
     this.#setLeading(true);
     this.#log.info('became leader');
-    await this.#callbacks.onStartedLeading();
+    try {
+      await this.#callbacks.onStartedLeading();
+      await this.#renewUntilLost(signal);
+    } finally {
+      // Stop acting as leader before the lease can go to anyone else.
+      this.#setLeading(false);
+      await this.#callbacks.onStoppedLeading();
+    }
+    if (signal.aborted) await this.#release();
+  }
+
+  /** Returns when `signal` aborts or no renewal succeeded within the renew deadline. */
+  async #renewUntilLost(signal: AbortSignal): Promise<void> {
     const retryMs = this.#opts.retryPeriodSeconds * 1000;
     const deadlineMs = this.#opts.renewDeadlineSeconds * 1000;
     let lastRenew = performance.now();
     while (!signal.aborted) {
       await sleep(retryMs, signal);
-      if (signal.aborted) break;
-      const left = deadlineMs - (performance.now() - lastRenew);
+      if (signal.aborted) return;
+      const left = Math.ceil(deadlineMs - (performance.now() - lastRenew));
       if (left > 0 && (await this.#tryAcquireOrRenew(AbortSignal.any([signal, AbortSignal.timeout(left)])))) {
         lastRenew = performance.now();
-        continue;
+      } else if (!signal.aborted && performance.now() - lastRenew >= deadlineMs) {
+        this.#log.warn('could not renew the lease within the renew deadline: stepping down');
+        return;
       }
-      if (signal.aborted || performance.now() - lastRenew < deadlineMs) continue;
-      this.#log.warn('could not renew the lease within the renew deadline: stepping down');
-      this.#setLeading(false);
-      await this.#callbacks.onStoppedLeading();
-      return;
     }
-    // Stop acting as leader before giving the lease away.
-    this.#setLeading(false);
-    await this.#callbacks.onStoppedLeading();
-    await this.#release();
   }
 
   async #tryAcquireOrRenew(signal: AbortSignal): Promise<boolean> {
