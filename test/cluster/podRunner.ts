@@ -74,7 +74,10 @@ export async function startPodRunner(opts: PodRunnerOptions): Promise<PodRunner>
       });
     } catch (err) {
       if (!(err instanceof KubeApiError && (err.status === 404 || err.status === 409))) {
-        log(`binding pod ${md.namespace}/${md.name}: ${(err as Error).message}`);
+        log(`binding pod ${md.namespace}/${md.name} (retrying in 1 s): ${(err as Error).message}`);
+        binding.delete(md.uid!);
+        await sleep(1000, stopping.signal);
+        if (!stopping.signal.aborted) await bind(pod);
       }
     } finally {
       binding.delete(md.uid!);

@@ -11,7 +11,11 @@ async function eventually<T>(
   for (;;) {
     const value = await check();
     if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    if (Date.now() > deadline) {
+      // What the pods looked like is what explains a timeout.
+      const pods = await kubectl(['get', 'pods', '-n', ns, '-o', 'yaml']);
+      throw new Error(`timed out waiting for ${what}; pods in ${ns}:\n${pods.stdout}`);
+    }
     await new Promise((r) => setTimeout(r, 250));
   }
 }

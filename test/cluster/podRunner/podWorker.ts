@@ -348,7 +348,12 @@ export class PodWorker {
       this.#lastStatus = json;
       if (updated.metadata?.resourceVersion) this.#pod = { ...this.#pod, status: updated.status };
     } catch (err) {
-      if (err instanceof KubeApiError && (err.status === 404 || err.status === 422)) return;
+      if (err instanceof KubeApiError && err.status === 404) return;
+      if (err instanceof KubeApiError && err.status === 422) {
+        // Invalid status or a recreated pod (uid test failed): retrying the same patch cannot help.
+        this.#ctx.log(`status of ${this.name} rejected: ${err.message}`);
+        return;
+      }
       this.#ctx.log(`patching status of ${this.name}: ${(err as Error).message}`);
       // Retry later; the status will be recomputed then.
       void sleep(1000, this.#alive.signal).then(() => this.#statusChanged());
