@@ -4,7 +4,7 @@ import {
   request as httpsRequest,
   type RequestOptions as HttpsRequestOptions,
 } from 'node:https';
-import type { KubeConfig, KubernetesListObject, KubernetesObject } from '@kubernetes/client-node';
+import type { KubeConfig, KubernetesObject } from '@kubernetes/client-node';
 import { collectionPath, objectPath, type GroupVersionKind, type ResourceInfo } from './gvk.ts';
 
 /** A non-2xx answer of the API server, with the code and reason of its Status body. */
@@ -57,6 +57,12 @@ export interface WatchOptions extends ListOptions {
   timeoutSeconds: number;
   /** Client-side inactivity limit: a half-open connection must not hang a watch forever. */
   idleTimeoutMs: number;
+}
+
+/** A list page as on the wire (client-node's V1ListMeta renames `continue` to `_continue`). */
+interface ListPage<T> {
+  metadata?: { resourceVersion?: string; continue?: string };
+  items: T[];
 }
 
 const requestTimeoutMs = 30_000;
@@ -120,7 +126,7 @@ export class KubeClient {
     let cont: string | undefined;
     let resourceVersion: string;
     do {
-      const page = await this.request<KubernetesListObject<T>>({
+      const page = await this.request<ListPage<T>>({
         path: collectionPath(res, options.namespace),
         query: {
           labelSelector: options.labelSelector,
@@ -132,7 +138,7 @@ export class KubeClient {
       });
       // List items carry no apiVersion/kind; handlers and owner mapping want them.
       for (const item of page.items) items.push({ ...item, apiVersion: gvk.apiVersion, kind: gvk.kind });
-      cont = page.metadata?._continue || undefined;
+      cont = page.metadata?.continue || undefined;
       resourceVersion = page.metadata?.resourceVersion ?? '';
     } while (cont);
     return { items, resourceVersion };
@@ -187,8 +193,9 @@ export class KubeClient {
       });
       response.on('end', resolve);
       response.on('error', (e) => (signal.aborted ? resolve() : reject(e)));
-      response.on('aborted', () =>
-        signal.aborted ? resolve() : reject(new Error('watch connection aborted')),
+      // 'close' without 'end' or 'error': the connection died mid-stream (settling twice is a no-op).
+      response.on('close', () =>
+        signal.aborted || response.complete ? resolve() : reject(new Error('watch connection closed')),
       );
     }).catch((e: unknown) => {
       response.destroy();
