@@ -1,10 +1,12 @@
 import type { V1Pod } from '@kubernetes/client-node';
+import { randomInt } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { repoRoot } from './binaries.ts';
 import { KubeApiError, KubeClient } from './podRunner/kubeClient.ts';
 import { runListWatch, sleep } from './podRunner/listWatch.ts';
 import { hostIP, machineResources, nodeLabels, registerNode, runHeartbeat } from './podRunner/node.ts';
 import { reapOrphans } from './podRunner/orphans.ts';
+import { boundAddresses } from './podRunner/loopbackSockets.ts';
 import { PodIpAllocator } from './podRunner/podIps.ts';
 import { PodWorker, type RunnerContext } from './podRunner/podWorker.ts';
 import { schedulingDecision } from './podRunner/scheduling.ts';
@@ -40,7 +42,7 @@ export async function startPodRunner(opts: PodRunnerOptions): Promise<PodRunner>
     hostIP,
     stateDir: opts.stateDir,
     repoRoot,
-    ips: new PodIpAllocator(),
+    ips: new PodIpAllocator(randomInt(PodIpAllocator.capacity), boundAddresses),
     allocatable: machineResources(),
     apiServer: client.server,
     log,

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { socketAddresses } from './loopbackSockets.ts';
 import { PodIpAllocator } from './podIps.ts';
 
 describe('PodIpAllocator', () => {
@@ -45,5 +46,29 @@ describe('PodIpAllocator', () => {
     expect(() => a.allocate()).toThrow(/exhausted/);
     a.release('127.0.7.7');
     expect(a.allocate()).toBe('127.0.7.7');
+  });
+
+  it('starts where it is told and skips addresses other processes have bound', () => {
+    const a = new PodIpAllocator(254, () => new Set(['127.0.2.1', '127.0.2.3']));
+    expect(a.allocate()).toBe('127.0.2.2');
+    expect(a.allocate()).toBe('127.0.2.4');
+  });
+
+  it('wraps around the end of the range', () => {
+    const a = new PodIpAllocator(PodIpAllocator.capacity - 1);
+    expect(a.allocate()).toBe('127.0.254.254');
+    expect(a.allocate()).toBe('127.0.1.1');
+  });
+});
+
+describe('socketAddresses', () => {
+  it('decodes the local addresses of a /proc/net/tcp table', () => {
+    const table = [
+      '  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode',
+      '   0: 0101007F:1F90 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 1 1',
+      '   1: 0100007F:1A0B 0100007F:C350 01 00000000:00000000 00:00000000 00000000     0        0 2 1',
+      '',
+    ].join('\n');
+    expect([...socketAddresses(table)]).toEqual(['127.0.1.1', '127.0.0.1']);
   });
 });

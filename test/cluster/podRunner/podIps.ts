@@ -3,17 +3,28 @@
  * so a process can bind its pod IP without any setup. 127.0.0.1 is never handed out (x starts at 1):
  * it stays the node's address. Allocation moves round-robin so a just-released address (whose ports
  * may linger in TIME_WAIT) is the last to be reused.
+ *
+ * Several environments can share a machine (a developer's env:up next to a test run), each with its
+ * own allocator: a random starting point and skipping addresses that already have sockets (`busy`)
+ * keep their pods apart.
  */
 export class PodIpAllocator {
   readonly #inUse = new Set<string>();
-  #cursor = 0;
+  readonly #busy: () => ReadonlySet<string>;
+  #cursor: number;
   static readonly capacity = 254 * 254;
+
+  constructor(start = 0, busy: () => ReadonlySet<string> = () => new Set()) {
+    this.#cursor = start % PodIpAllocator.capacity;
+    this.#busy = busy;
+  }
 
   /** Takes the next free address; throws when all are taken. */
   allocate(): string {
+    const busy = this.#busy();
     for (let i = 0; i < PodIpAllocator.capacity; i++) {
       const ip = PodIpAllocator.at((this.#cursor + i) % PodIpAllocator.capacity);
-      if (!this.#inUse.has(ip)) {
+      if (!this.#inUse.has(ip) && !busy.has(ip)) {
         this.#inUse.add(ip);
         this.#cursor = (this.#cursor + i + 1) % PodIpAllocator.capacity;
         return ip;
