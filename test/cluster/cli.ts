@@ -1,11 +1,12 @@
-// The local sandbox: `up` (background), `down`, `status`, `restart-apiserver`, `demo`.
+// The local sandbox: `up` (background), `down`, `status`, `restart-apiserver`, `demo`, `watch`, `demo-down`.
 // Usage: scripts/node24 test/cluster/cli.ts <command>   (npm run env:up / env:down / demo)
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, openSync, readFileSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { repoRoot } from './binaries.ts';
 import { runControlAction } from './controlServer.ts';
 import type { EnvironmentInfo } from './environment.ts';
+import { runDemo, stopDemo, watchPredictions } from './demo/demo.ts';
 import { envSummary } from './envSummary.ts';
 import { tail } from './managedProcess.ts';
 import { processesOfStateDir, terminate } from './stateDirProcesses.ts';
@@ -124,28 +125,20 @@ function kubectl(info: EnvironmentInfo, args: string[]): void {
   if (r.status !== 0) throw new Error(`kubectl ${args.join(' ')} failed (exit ${r.status ?? r.signal})`);
 }
 
-const yamlFiles = (dir: string): string[] =>
-  existsSync(dir)
-    ? readdirSync(dir)
-        .filter((f) => /\.ya?ml$/.test(f) && !/^kustomization\.ya?ml$/.test(f))
-        .sort()
-        .map((f) => join(dir, f))
-    : [];
-
-/** Brings the environment up and shows Prognos on it: the CRDs and the samples applied. */
+/**
+ * Brings the environment up and runs the end-to-end demo on it (see demo/demo.ts): CRDs, the operator
+ * process, a model fitted on C-MAPSS, a fleet and a model, a fleet simulator, and how to watch.
+ */
 async function demo(): Promise<void> {
   const info = await up();
-  const crds = yamlFiles(join(repoRoot, 'crds'));
-  if (crds.length === 0) {
-    console.log('\nno CRDs in crds/ yet (npm run generate writes them); nothing to apply');
-    return;
-  }
-  kubectl(info, ['apply', ...crds.flatMap((f) => ['-f', f])]);
-  kubectl(info, ['wait', '--for=condition=Established', '--timeout=60s', ...crds.flatMap((f) => ['-f', f])]);
-  const samples = yamlFiles(join(repoRoot, 'config/samples'));
-  if (samples.length > 0) kubectl(info, ['apply', ...samples.flatMap((f) => ['-f', f])]);
-  else console.log('no samples in config/samples/ yet');
+  await runDemo(info);
   kubectl(info, ['get', 'prognos', '-A']);
+}
+
+function requireEnv(): EnvironmentInfo {
+  const info = readEnv();
+  if (!info) throw new Error('the environment is not up (npm run demo)');
+  return info;
 }
 
 const commands: Record<string, () => unknown> = {
@@ -153,6 +146,8 @@ const commands: Record<string, () => unknown> = {
   down,
   status,
   demo,
+  watch: () => watchPredictions(requireEnv()),
+  'demo-down': () => stopDemo(requireEnv()),
   'restart-apiserver': async () => {
     const info = readEnv();
     if (!info) throw new Error('the environment is not up');
