@@ -20,7 +20,10 @@ export interface OperatorOptions {
   leaderElection: Omit<LeaderElectionOptions, 'identity'> | false;
   /** /healthz, /readyz, /metrics; false for none. Port 0 picks a free port. */
   health?: { port: number; host?: string } | false;
-  /** Every cached object is re-delivered this often (catches missed external drift). Default 10 min. */
+  /**
+   * Every cached object is re-delivered this often. Default 10 h, as controller-runtime: a resync
+   * reconciles everything at once, and polling external state is what `requeueAfterMs` is for.
+   */
   resyncPeriodMs?: number;
   /** On SIGTERM or stop(): how long in-flight reconciles may finish. Default 30 s. */
   shutdownGraceMs?: number;
@@ -156,7 +159,7 @@ export class Operator {
     const informers = new InformerCache(
       (o) => listerWatcher(this.client, o, o),
       this.log,
-      this.#options.resyncPeriodMs ?? 600_000,
+      this.#options.resyncPeriodMs ?? 36_000_000,
     );
     const deps = {
       client: this.client,
