@@ -14,7 +14,7 @@
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
@@ -312,6 +312,7 @@ async function grpcStream(client: Client, url: string): Promise<number> {
 // ---------------------------------------------------------------- main
 
 async function main(): Promise<void> {
+  const loadAtStart = loadavg()[0]!;
   const dir = mkdtempSync(join(tmpdir(), 'prognos-bench-inference-'));
   const nats = await startNatsServer({ binary: (await ensureBinaries()).natsServer, dir: join(dir, 'nats') });
   const nc = await connect({ servers: nats.url });
@@ -407,6 +408,12 @@ async function main(): Promise<void> {
         windowSize: 60,
       },
       eventLoopLagP99Ms: round(lagP99Ms),
+      // Figures are only comparable on a quiet machine: the load here is what the run competed with.
+      host: {
+        cpus: cpus().length,
+        loadAverage1mAtStart: round(loadAtStart),
+        loadAverage1mAtEnd: round(loadavg()[0]!),
+      },
       settings: {
         jetstreamReadings: JS_READINGS,
         coreSeconds: CORE_SECONDS,

@@ -1,7 +1,8 @@
 // Shared latest health per machine, in a NATS KV bucket (key `<namespace>.<model>.<machine>`), so
 // GetMachineHealth answers on any replica whichever replica scored the machine. A machine's entry is
-// written when its severity changes and otherwise at most once per `minIntervalMs`, which bounds
-// the write rate to machines / minIntervalMs per replica.
+// written at once when its severity changes (or a new machine is not ok); refreshes of an unchanged
+// state happen at most once per `minIntervalMs` per machine and, across machines, within a budget of
+// `maxRefreshesPerSecond`, so a replica serving 100k machines does not turn into a KV write storm.
 //
 // Writes are plain publishes to the bucket's subject rather than kv.put(): put() waits for a
 // JetStream ack per entry, which the scoring path must not do. A lost write is harmless (the next
@@ -37,6 +38,8 @@ export interface MachineHealthStoreOptions {
   namespace: string;
   model: string;
   minIntervalMs: number;
+  /** Budget for writes that are not severity changes (refreshes and first sightings of ok machines). */
+  maxRefreshesPerSecond: number;
   /** Entries expire from the bucket after this long without a write. */
   ttlMs: number;
   now?: () => number;
@@ -47,14 +50,16 @@ interface LastWrite {
   severity: MachineHealthState['severity'];
 }
 
-/** Whether a new state must be written, given the last one written for the machine. */
-export function shouldWrite(
+/** What a new state needs: written now (a change), a refresh within the budget, or nothing yet. */
+export function writeNeed(
   last: LastWrite | undefined,
   severity: MachineHealthState['severity'],
   now: number,
   minIntervalMs: number,
-): boolean {
-  return last === undefined || last.severity !== severity || now - last.at >= minIntervalMs;
+): 'change' | 'refresh' | 'none' {
+  if (last === undefined) return severity === 'ok' ? 'refresh' : 'change';
+  if (last.severity !== severity) return 'change';
+  return now - last.at >= minIntervalMs ? 'refresh' : 'none';
 }
 
 export async function openMachineHealthStore(opts: MachineHealthStoreOptions): Promise<MachineHealthStore> {
@@ -69,6 +74,8 @@ export async function openMachineHealthStore(opts: MachineHealthStoreOptions): P
   const subjectPrefix = `$KV.${opts.bucket}.`;
   const last = new Map<string, LastWrite>();
   const encoder = new TextEncoder();
+  let tokens = opts.maxRefreshesPerSecond;
+  let refilledAt = now();
 
   // Forget throttle state of machines not written for a TTL, so the map stays bounded by live machines.
   const pruner = setInterval(
@@ -83,7 +90,16 @@ export async function openMachineHealthStore(opts: MachineHealthStoreOptions): P
   return {
     update(state) {
       const t = now();
-      if (!shouldWrite(last.get(state.machineId), state.severity, t, opts.minIntervalMs)) return;
+      const need = writeNeed(last.get(state.machineId), state.severity, t, opts.minIntervalMs);
+      if (need === 'none') return;
+      if (need === 'refresh') {
+        // Token bucket: refills continuously, holds at most one second of budget.
+        const refill = ((t - refilledAt) * opts.maxRefreshesPerSecond) / 1000;
+        tokens = Math.min(opts.maxRefreshesPerSecond, tokens + refill);
+        refilledAt = t;
+        if (tokens < 1) return;
+        tokens -= 1;
+      }
       last.set(state.machineId, { at: t, severity: state.severity });
       opts.nc.publish(
         subjectPrefix + keyOf(state.machineId),

@@ -4,8 +4,9 @@
 //   letters, and in batch order. Publishes and acks share one connection, so the server sees each
 //   prediction before the ack that releases its reading: at-least-once. Backpressure: iteration
 //   pauses while maxInFlight readings are in flight, and nats.js only pulls as the iterator advances.
-// - core: a queue-group subscription, at-most-once. Readings beyond maxInFlight are dropped and
-//   counted (shedding load is the only honest option without a broker buffer).
+// - core: a queue-group subscription, at-most-once. At maxInFlight the subscription withdraws its
+//   interest until half has drained (other queue members take the load, or the server discards);
+//   readings already received past the bound are dropped and counted.
 import {
   AckPolicy,
   DeliverPolicy,
@@ -157,20 +158,37 @@ export async function startCoreInput(opts: CoreInputOptions): Promise<NatsInput>
     },
   });
   let dropped = 0;
-  const sub: Subscription = opts.nc.subscribe(opts.subject, {
-    queue: opts.queueGroup,
-    callback: (err, msg: Msg) => {
-      if (err) {
-        opts.logger.warn({ err }, 'core subscription error');
-        return;
-      }
-      if (collector.inFlight >= opts.maxInFlight) {
-        dropped++;
-        return;
-      }
-      collector.add({ subject: msg.subject, data: msg.data, receivedAt: Date.now() });
-    },
-  });
+  let stopping = false;
+  let sub: Subscription | undefined;
+  // Saturated: withdraw interest instead of receiving readings only to drop them. The server then
+  // routes them to other members of the queue group, or discards them when there are none; either
+  // way this replica's CPU goes to scoring. Interest returns once half the bound has drained.
+  const pause = (): void => {
+    sub?.unsubscribe();
+    sub = undefined;
+    void collector.waitForCapacity(Math.max(1, opts.maxInFlight >> 1)).then(() => {
+      if (!stopping) subscribe();
+    });
+  };
+  const subscribe = (): void => {
+    sub = opts.nc.subscribe(opts.subject, {
+      queue: opts.queueGroup,
+      callback: (err, msg: Msg) => {
+        if (err) {
+          opts.logger.warn({ err }, 'core subscription error');
+          return;
+        }
+        if (collector.inFlight >= opts.maxInFlight) {
+          // Already in the socket when interest was withdrawn.
+          dropped++;
+          return;
+        }
+        collector.add({ subject: msg.subject, data: msg.data, receivedAt: Date.now() });
+        if (collector.inFlight >= opts.maxInFlight && sub) pause();
+      },
+    });
+  };
+  subscribe();
   // Report drops in bulk: a per-message metric call would cost more than the drop saves.
   const reporter = setInterval(() => {
     if (dropped > 0) {
@@ -181,9 +199,10 @@ export async function startCoreInput(opts: CoreInputOptions): Promise<NatsInput>
   reporter.unref();
   return {
     async stop() {
+      stopping = true;
       clearInterval(reporter);
       // unsubscribe (not drain): messages already delivered to the callback are in the collector.
-      sub.unsubscribe();
+      sub?.unsubscribe();
       await collector.drain();
       if (dropped > 0) opts.onDropped(dropped);
     },

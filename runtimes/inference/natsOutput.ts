@@ -12,8 +12,14 @@ import { buildDeadLetter } from './deadLetterMessage.ts';
 import type { PipelineResult } from './pipeline.ts';
 import { alertSubject, deadLetterSubject, predictionSubject } from './subjects.ts';
 
+/** Predictions serialised per event-loop turn: JSON with contributions costs ~5-10 µs each, so a
+ * 256-row batch in one go would hold the loop for milliseconds. */
+export const PUBLISH_CHUNK = 64;
+
+const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
 export interface NatsOutput {
-  publish(result: PipelineResult): void;
+  publish(result: PipelineResult): Promise<void>;
 }
 
 export function createNatsOutput(nc: NatsConnection, config: RuntimeConfig): NatsOutput {
@@ -22,8 +28,11 @@ export function createNatsOutput(nc: NatsConnection, config: RuntimeConfig): Nat
   const deadLetters = deadLetterSubject(namespace, config.fleet);
   const source = { model, version: config.version };
   return {
-    publish(result) {
-      for (const p of result.predictions) {
+    async publish(result) {
+      const predictions = result.predictions;
+      for (let i = 0; i < predictions.length; i++) {
+        if (i > 0 && i % PUBLISH_CHUNK === 0) await nextTurn();
+        const p = predictions[i]!;
         nc.publish(predictionSubject(namespace, model, p.machineId), encoder.encode(JSON.stringify(p)));
       }
       if (role !== 'shadow') {

@@ -34,6 +34,8 @@ const IN_FLIGHT_BATCHES = 4;
 const DEFAULT_ACK_WAIT_MS = 30_000;
 /** A machine's shared health entry is rewritten at most this often unless its severity changes. */
 const HEALTH_WRITE_INTERVAL_MS = 5_000;
+/** Refreshes of unchanged machine health per second per replica (severity changes are not limited). */
+const HEALTH_REFRESHES_PER_SECOND = 1_000;
 
 export interface RuntimeOptions {
   logger?: Logger;
@@ -134,6 +136,7 @@ export async function startRuntime(config: RuntimeConfig, opts: RuntimeOptions =
     namespace: config.namespace,
     model: config.model,
     minIntervalMs: HEALTH_WRITE_INTERVAL_MS,
+    maxRefreshesPerSecond: HEALTH_REFRESHES_PER_SECOND,
     ttlMs: config.machineTtlSeconds * 1000,
   });
   const splitWatcher = await startSplitWatcher({
@@ -166,7 +169,7 @@ export async function startRuntime(config: RuntimeConfig, opts: RuntimeOptions =
   const handler: BatchHandler = async (batch) => {
     const started = performance.now();
     const result = await natsPipeline.process(batch);
-    output.publish(result);
+    await output.publish(result);
     metrics.batchSize.observe(batch.length);
     metrics.batchLatency.observe((performance.now() - started) / 1000);
     const filtered = batch.length - result.predictions.length - result.deadLetters.length;

@@ -1,4 +1,4 @@
-// NATS subjects of the data plane (docs: ../../docs/inference-runtime.md, DESIGN "Data plane"). Every
+// NATS subjects of the data plane (docs/inference-runtime-io.md). Every
 // token comes from validated config or a validated machine id, so none holds `.`, `*`, `>` or spaces.
 
 export const predictionSubject = (namespace: string, model: string, machineId: string): string =>

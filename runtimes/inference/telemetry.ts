@@ -1,7 +1,7 @@
 // Periodic telemetry on prognos.telemetry.<ns>.<model>.<version>: what this runtime did since the
 // previous message, computed as the delta of two pipeline.stats() snapshots. The operator's canary
 // analysis and drift detection read it, so nothing requires Prometheus. Schema (version 1) is
-// documented in docs/inference-runtime.md#telemetry; fields are only ever added.
+// documented in docs/inference-runtime-io.md#telemetry; fields are only ever added.
 import { hostname } from 'node:os';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import type { NatsConnection } from '@nats-io/transport-node';
