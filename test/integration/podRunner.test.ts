@@ -189,6 +189,33 @@ describe('pod runner', () => {
     });
   });
 
+  it('runs the Prognos image (the real operator entry point) and keeps its output in the pod log', async () => {
+    await apply({
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { name: 'operator-help' },
+      spec: {
+        restartPolicy: 'Never',
+        containers: [
+          {
+            name: 'operator',
+            image: 'ghcr.io/prognos/prognos:dev',
+            command: ['prognos-operator'],
+            args: ['--help'],
+          },
+        ],
+      },
+    });
+    const pod = await eventually('operator-help Succeeded', async () => {
+      const p = await get(['pod', 'operator-help']);
+      return p.status?.phase === 'Succeeded' ? p : undefined;
+    });
+    expect(pod.status.containerStatuses[0].imageID).toMatch(/^ghcr\.io\/prognos\/prognos@sha256:/);
+    const { readFileSync } = await import('node:fs');
+    const log = readFileSync(`${testEnv().stateDir}/pods/${ns}_operator-help/operator.log`, 'utf8');
+    expect(log).toContain('prognos-operator [flags]');
+  });
+
   it('reports a failed run as Failed with its exit code', async () => {
     await apply({
       apiVersion: 'v1',
