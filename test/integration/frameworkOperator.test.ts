@@ -6,8 +6,9 @@ import { Controller } from '../../operator/framework/controller.ts';
 import type { KubeClient } from '../../operator/framework/kubeClient.ts';
 import { Operator } from '../../operator/framework/operator.ts';
 import { controllerReference } from '../../operator/framework/ownerMapping.ts';
+import { reconcileFinalizer } from '../../operator/framework/finalizers.ts';
 import { updateStatus } from '../../operator/framework/status.ts';
-import { kubeConfig } from './env.ts';
+import { kubeConfig, restartApiServer } from './env.ts';
 import {
   client,
   ensureWidgetCrd,
@@ -28,6 +29,7 @@ describe('an Operator running a controller', () => {
   let ns: string;
   let operator: Operator;
   const reconciled: string[] = [];
+  const cleanedUp: string[] = [];
 
   beforeAll(async () => {
     c = client();
@@ -37,6 +39,10 @@ describe('an Operator running a controller', () => {
       reconcile: async ({ object, client: api }) => {
         if (!object) return;
         reconciled.push(object.metadata!.name!);
+        const live = await reconcileFinalizer(api, object, 'fwtest.prognos.dev/cleanup', async (o) => {
+          cleanedUp.push(o.metadata!.name!);
+        });
+        if (live.deleting) return;
         await apply(api, {
           ...CM,
           metadata: {
@@ -57,7 +63,7 @@ describe('an Operator running a controller', () => {
       .owns({ ...CM, namespace: ns });
     operator = new Operator({
       kubeConfig: kubeConfig(),
-      leaderElection: false,
+      leaderElection: { namespace: ns, name: 'fw-operator' },
       health: { port: 0, host: '127.0.0.1' },
       handleSignals: false,
       logger: silentLog,
@@ -110,6 +116,25 @@ describe('an Operator running a controller', () => {
       expect((await get(WIDGET, 'w'))?.status).toMatchObject({ size: 5, observedGeneration: 2 });
       expect(((await get(CM, 'w-cfg')) as { data?: object })?.data).toEqual({ size: '5' });
     });
+  });
+
+  it('keeps leading and reconciling across an API server restart', async () => {
+    await restartApiServer();
+    await c.patch(
+      { ...WIDGET, namespace: ns, name: 'w' },
+      { spec: { size: 7 } },
+      'application/merge-patch+json',
+    );
+    await eventually(async () => {
+      expect((await get(WIDGET, 'w'))?.status).toMatchObject({ size: 7, observedGeneration: 3 });
+    }, 60_000);
+    expect(operator.isLeader()).toBe(true);
+  });
+
+  it('runs the finalizer cleanup on deletion, then lets the object go', async () => {
+    await c.delete({ ...WIDGET, namespace: ns, name: 'w' });
+    await eventually(async () => expect(await get(WIDGET, 'w')).toBeUndefined());
+    expect(cleanedUp).toEqual(['w']);
   });
 
   it('serves readiness and controller-runtime metrics', async () => {
