@@ -12,6 +12,7 @@ export interface Binaries {
   kubeControllerManager: string;
   kubectl: string;
   natsServer: string;
+  helm: string;
 }
 
 /** Ensures the control-plane binaries and nats-server exist (building them once into the cache) and returns their paths. */
@@ -34,5 +35,6 @@ export async function ensureBinaries(): Promise<Binaries> {
     kubeControllerManager: bin('kube-controller-manager'),
     kubectl: bin('kubectl'),
     natsServer: bin('nats-server'),
+    helm: bin('helm'),
   };
 }

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Builds the real control-plane binaries the local cluster runs (etcd, kube-apiserver,
-# kube-controller-manager, kubectl) and nats-server from the Go module proxy, once, into a cache
+# kube-controller-manager, kubectl), nats-server and helm (to render the chart in tests) from the Go module proxy, once, into a cache
 # outside the repository. Reuses what is already there. See docs/adr/0002-local-cluster-without-docker.md.
 #
 # Env:
@@ -12,7 +12,8 @@ set -euo pipefail
 K8S_VERSION=1.36.3
 ETCD_VERSION=3.6.8
 NATS_VERSION=2.15.2
-BINARIES=(etcd kube-apiserver kube-controller-manager kubectl nats-server)
+HELM_VERSION=3.22.0
+BINARIES=(etcd kube-apiserver kube-controller-manager kubectl nats-server helm)
 
 cache_root=${PROGNOS_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/prognos}
 out=${PROGNOS_ASSETS:-$cache_root/bin/k8s-v$K8S_VERSION-etcd-v$ETCD_VERSION-nats-v$NATS_VERSION}
@@ -80,6 +81,12 @@ if want nats-server; then
   echo "building nats-server v$NATS_VERSION" >&2
   GOBIN=$work/gobin go install -trimpath -ldflags "-s -w" "github.com/nats-io/nats-server/v2@v$NATS_VERSION"
   cp "$work/gobin/nats-server" "$out/nats-server"
+fi
+
+if want helm; then
+  echo "building helm v$HELM_VERSION" >&2
+  GOBIN=$work/gobin go install -trimpath -ldflags "-s -w -X helm.sh/helm/v3/internal/version.version=v$HELM_VERSION" "helm.sh/helm/v3/cmd/helm@v$HELM_VERSION"
+  cp "$work/gobin/helm" "$out/helm"
 fi
 
 echo "$out"

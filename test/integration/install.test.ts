@@ -1,0 +1,79 @@
+import { execFile } from 'node:child_process';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { parseAllDocuments } from 'yaml';
+import { ensureBinaries, repoRoot } from '../cluster/binaries.ts';
+import { kubectl } from './env.ts';
+
+// The two ways users install Prognos — the Helm chart and `kubectl apply -k config/default` — must
+// render objects the real API server accepts.
+const run = promisify(execFile);
+const namespace = 'prognos-install-test';
+
+async function serverDryRun(manifests: string, ns?: string): Promise<void> {
+  const args = ['apply', '--server-side', '--field-manager=install-test', '--dry-run=server', '-f', '-'];
+  if (ns) args.push('-n', ns);
+  const res = await kubectl(args, { input: manifests });
+  expect(res.stderr, res.stderr).toBe('');
+  expect(res.code).toBe(0);
+}
+
+function kinds(manifests: string): string[] {
+  return parseAllDocuments(manifests)
+    .map((d) => d.toJS() as { kind?: string } | null)
+    .filter((o): o is { kind: string } => Boolean(o?.kind))
+    .map((o) => o.kind)
+    .sort();
+}
+
+describe('installation manifests', () => {
+  let helm: string;
+  beforeAll(async () => {
+    helm = (await ensureBinaries()).helm;
+    await kubectl(['create', 'namespace', namespace]);
+    // A server-side dry run cannot create the namespace its other objects live in.
+    await kubectl(['create', 'namespace', 'prognos-system']);
+  });
+
+  it('helm lint passes on the chart', async () => {
+    const { stdout } = await run(helm, ['lint', join(repoRoot, 'charts/prognos')]);
+    expect(stdout).toContain('1 chart(s) linted, 0 chart(s) failed');
+  });
+
+  it('the chart renders objects the API server accepts, CRDs included', async () => {
+    const { stdout } = await run(helm, [
+      'template',
+      'prognos',
+      join(repoRoot, 'charts/prognos'),
+      '--namespace',
+      namespace,
+      '--include-crds',
+      '--kube-version',
+      '1.36.3',
+      '--set',
+      'watchNamespace=plant-a',
+    ]);
+    expect(kinds(stdout)).toEqual([
+      'ClusterRole',
+      'ClusterRoleBinding',
+      'CustomResourceDefinition',
+      'CustomResourceDefinition',
+      'CustomResourceDefinition',
+      'Deployment',
+      'Role',
+      'RoleBinding',
+      'ServiceAccount',
+    ]);
+    expect(stdout).toContain('--namespace=plant-a');
+    await serverDryRun(stdout, namespace);
+  });
+
+  it('config/default (kustomize) renders objects the API server accepts', async () => {
+    const res = await kubectl(['kustomize', join(repoRoot, 'config/default')]);
+    expect(res.code, res.stderr).toBe(0);
+    expect(kinds(res.stdout)).toContain('Deployment');
+    expect(kinds(res.stdout).filter((k) => k === 'CustomResourceDefinition')).toHaveLength(3);
+    await serverDryRun(res.stdout);
+  });
+});
