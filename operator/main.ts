@@ -18,7 +18,8 @@ const USAGE = `prognos-operator [flags]
 function port(value: string | undefined, fallback: number, flag: string): number {
   if (value === undefined) return fallback;
   const n = Number(value);
-  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new Error(`${flag} must be a port number, got ${value}`);
+  if (!Number.isInteger(n) || n < 0 || n > 65535)
+    throw new Error(`${flag} must be a port number, got ${value}`);
   return n;
 }
 
@@ -51,11 +52,16 @@ async function main(): Promise<void> {
   const healthPort = port(values['health-port'], metricsPort, '--health-port');
   if (healthPort !== metricsPort) {
     // The framework serves /healthz, /readyz and /metrics from one server; two ports would need two.
-    throw new Error('--health-port must equal --metrics-port: one server serves /healthz, /readyz and /metrics');
+    throw new Error(
+      '--health-port must equal --metrics-port: one server serves /healthz, /readyz and /metrics',
+    );
   }
   const logger = pino({ name: 'prognos-operator' });
   const leaseNamespace =
-    values['leader-election-namespace'] ?? process.env['POD_NAMESPACE'] ?? values.namespace ?? 'prognos-system';
+    values['leader-election-namespace'] ??
+    process.env['POD_NAMESPACE'] ??
+    values.namespace ??
+    'prognos-system';
   const operator = new PrognosOperator({
     kubeConfig: loadKubeConfig(values.kubeconfig),
     ...(values.namespace ? { namespace: values.namespace } : {}),
@@ -66,7 +72,10 @@ async function main(): Promise<void> {
     logger,
   });
   await operator.start();
-  logger.info({ namespace: values.namespace ?? '(all)', healthPort: operator.operator.healthPort }, 'prognos operator started');
+  logger.info(
+    { namespace: values.namespace ?? '(all)', healthPort: operator.operator.healthPort },
+    'prognos operator started',
+  );
 }
 
 main().catch((error: unknown) => {

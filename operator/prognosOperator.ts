@@ -42,7 +42,10 @@ export class PrognosOperator {
     this.operator = new Operator({
       kubeConfig: options.kubeConfig,
       leaderElection: options.leaderElection
-        ? { namespace: options.leaderElection.namespace, name: options.leaderElection.name ?? 'prognos-operator' }
+        ? {
+            namespace: options.leaderElection.namespace,
+            name: options.leaderElection.name ?? 'prognos-operator',
+          }
         : false,
       health: options.health ?? false,
       ...(options.identity ? { identity: options.identity } : {}),
@@ -52,7 +55,8 @@ export class PrognosOperator {
       ...(options.logger ? { logger: options.logger } : {}),
     });
     const { client, events, log } = this.operator;
-    const readSecret: ReadSecret = (namespace, name) => client.get<V1Secret>({ apiVersion: 'v1', kind: 'Secret', namespace, name });
+    const readSecret: ReadSecret = (namespace, name) =>
+      client.get<V1Secret>({ apiVersion: 'v1', kind: 'Secret', namespace, name });
     this.pool = new NatsPool({ name: `prognos-operator/${this.operator.identity}` });
     const index = new ModelFleetIndex();
     const book = new TrafficBook();
@@ -61,7 +65,12 @@ export class PrognosOperator {
       fleetOf: (ns, model) => index.fleetOf(ns, model),
       log,
     });
-    const fleets = new SensorFleetReconciler({ client, readSecret, pool: this.pool, book, telemetry: this.#telemetry,
+    const fleets = new SensorFleetReconciler({
+      client,
+      readSecret,
+      pool: this.pool,
+      book,
+      telemetry: this.#telemetry,
       hasModels: (key) => {
         const [ns = '', name = ''] = key.split('/');
         return index.modelsOf(ns, name).length > 0;

@@ -19,7 +19,11 @@ describe('resolveNatsTarget', () => {
       { url: 'nats://a:4222', credentialsSecretRef: { name: 'creds', key: 'nats.creds' } },
       { url: 'nats://a:4222', credentials: 'CREDS' },
     ],
-    ['tls', { url: 'tls://a:4222', tlsSecretRef: { name: 'tls' } }, { url: 'tls://a:4222', tls: { ca: 'CA', cert: 'CRT', key: 'KEY' } }],
+    [
+      'tls',
+      { url: 'tls://a:4222', tlsSecretRef: { name: 'tls' } },
+      { url: 'tls://a:4222', tls: { ca: 'CA', cert: 'CRT', key: 'KEY' } },
+    ],
   ])('%s', async (_, spec, want) => {
     expect(await resolveNatsTarget(spec, 'ns', read)).toEqual(want);
   });
@@ -43,6 +47,11 @@ describe('pool keys and options', () => {
   });
   it('reconnects forever and maps TLS material', () => {
     const opts = connectionOptions({ url: 'tls://a', tls: { ca: 'CA' } }, 'op');
-    expect(opts).toMatchObject({ servers: 'tls://a', name: 'op', maxReconnectAttempts: -1, tls: { ca: 'CA' } });
+    expect(opts).toMatchObject({
+      servers: 'tls://a',
+      name: 'op',
+      maxReconnectAttempts: -1,
+      tls: { ca: 'CA' },
+    });
   });
 });

@@ -30,7 +30,8 @@ export async function resolveNatsTarget(
     const secret = await readSecret(namespace, name);
     if (!secret) throw new NatsSecretError(`credentials Secret ${namespace}/${name} not found`);
     const creds = decode(secret, key);
-    if (creds === undefined) throw new NatsSecretError(`credentials Secret ${namespace}/${name} has no key ${key}`);
+    if (creds === undefined)
+      throw new NatsSecretError(`credentials Secret ${namespace}/${name} has no key ${key}`);
     target.credentials = creds;
   }
   if (spec.tlsSecretRef) {

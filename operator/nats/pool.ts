@@ -1,5 +1,10 @@
 import { createHash } from 'node:crypto';
-import { connect, credsAuthenticator, type NatsConnection, type NodeConnectionOptions } from '@nats-io/transport-node';
+import {
+  connect,
+  credsAuthenticator,
+  type NatsConnection,
+  type NodeConnectionOptions,
+} from '@nats-io/transport-node';
 
 /** Everything needed to open one NATS connection, with secret material already read. */
 export interface NatsTarget {
@@ -38,7 +43,14 @@ export function connectionOptions(target: NatsTarget, name: string): NodeConnect
  */
 export function poolKey(target: NatsTarget): string {
   const secret = createHash('sha256')
-    .update(JSON.stringify([target.credentials ?? '', target.tls?.ca ?? '', target.tls?.cert ?? '', target.tls?.key ?? '']))
+    .update(
+      JSON.stringify([
+        target.credentials ?? '',
+        target.tls?.ca ?? '',
+        target.tls?.cert ?? '',
+        target.tls?.key ?? '',
+      ]),
+    )
     .digest('hex')
     .slice(0, 16);
   return `${target.url}#${secret}`;

@@ -40,7 +40,10 @@ async function publishReadings(count: number, startTs: number): Promise<string[]
   for (let i = 0; i < count; i++) {
     const machine = MACHINES[i % MACHINES.length]!;
     const ts = startTs + i;
-    await js.publish(`${ns}.pumps.${machine}.readings`, JSON.stringify({ ts, vibration: 2 + (i % 7), temperature: 60 + (i % 5) }));
+    await js.publish(
+      `${ns}.pumps.${machine}.readings`,
+      JSON.stringify({ ts, vibration: 2 + (i % 7), temperature: 60 + (i % 5) }),
+    );
     keys.push(`${machine}/${ts}`);
   }
   return keys;
@@ -122,7 +125,11 @@ describe('end to end', () => {
     await new Promise((r) => setTimeout(r, 1_000));
     publishing = false;
     await publisher;
-    await eventually('a prediction for every reading published across the switch', async () => missing(published).length === 0, 60_000);
+    await eventually(
+      'a prediction for every reading published across the switch',
+      async () => missing(published).length === 0,
+      60_000,
+    );
     const versions = new Set(published.flatMap((k) => [...seen.get(k)!]));
     expect(versions.has('v2')).toBe(true);
     expect(published.length).toBeGreaterThan(50);

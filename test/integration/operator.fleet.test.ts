@@ -41,10 +41,19 @@ describe('SensorFleet', () => {
   it('creates the readings, dead-letter and labels streams and reports StreamReady', async () => {
     await applyObject(fleetManifest(ns, 'pumps'));
     await waitCondition(ns, 'sf/pumps', 'StreamReady', 'True', 'StreamsEnsured');
+    await waitCondition(ns, 'sf/pumps', 'Ready', 'True', 'StreamsReady');
     const info = await streamInfo(streamName('pumps'));
-    expect(info?.config).toMatchObject({ subjects: [`${ns}.pumps.*.readings`], max_age: 3600e9, num_replicas: 1 });
-    expect((await streamInfo(`${streamName('pumps')}_DLQ`))?.config.subjects).toEqual([`prognos.deadletter.${ns}.pumps`]);
-    expect((await streamInfo(`${streamName('pumps')}_LABELS`))?.config.subjects).toEqual([`prognos.labels.${ns}.pumps.*`]);
+    expect(info?.config).toMatchObject({
+      subjects: [`${ns}.pumps.*.readings`],
+      max_age: 3600e9,
+      num_replicas: 1,
+    });
+    expect((await streamInfo(`${streamName('pumps')}_DLQ`))?.config.subjects).toEqual([
+      `prognos.deadletter.${ns}.pumps`,
+    ]);
+    expect((await streamInfo(`${streamName('pumps')}_LABELS`))?.config.subjects).toEqual([
+      `prognos.labels.${ns}.pumps.*`,
+    ]);
     await waitCondition(ns, 'sf/pumps', 'Receiving', 'False', 'NoReadings');
   });
 

@@ -69,10 +69,20 @@ describe('MaintenanceModel lifecycle', () => {
       endpoint: `pump-failure.${ns}.svc:50051`,
       observedGeneration: mm.metadata.generation,
     });
-    for (const what of ['configmap/pump-failure-runtime', 'deployment/pump-failure', 'service/pump-failure', 'pdb/pump-failure']) {
+    for (const what of [
+      'configmap/pump-failure-runtime',
+      'deployment/pump-failure',
+      'service/pump-failure',
+      'pdb/pump-failure',
+    ]) {
       const child = await getJson(ns, what);
       expect(child?.metadata.ownerReferences, what).toEqual([
-        expect.objectContaining({ kind: 'MaintenanceModel', name: 'pump-failure', uid: mm.metadata.uid, controller: true }),
+        expect.objectContaining({
+          kind: 'MaintenanceModel',
+          name: 'pump-failure',
+          uid: mm.metadata.uid,
+          controller: true,
+        }),
       ]);
     }
     const dep = await getJson(ns, 'deployment/pump-failure');
@@ -81,7 +91,10 @@ describe('MaintenanceModel lifecycle', () => {
       command: ['prognos-inference'],
       args: ['--config', '/etc/prognos/runtime.yaml'],
     });
-    await eventually('the split names v1', async () => JSON.stringify(await splitValue(`${ns}.pump-failure`)) === '{"stable":{"version":"v1"}}');
+    await eventually(
+      'the split names v1',
+      async () => JSON.stringify(await splitValue(`${ns}.pump-failure`)) === '{"stable":{"version":"v1"}}',
+    );
   });
 
   it('puts back a deleted Deployment and reverts an edited one', async () => {
@@ -92,26 +105,48 @@ describe('MaintenanceModel lifecycle', () => {
       return d && d.metadata.uid !== before.metadata.uid && !d.metadata.deletionTimestamp;
     });
     await ok(['scale', '-n', ns, 'deployment/pump-failure', '--replicas=3']);
-    await eventually('replicas back to 1', async () => (await getJson(ns, 'deployment/pump-failure'))?.spec.replicas === 1);
+    await eventually(
+      'replicas back to 1',
+      async () => (await getJson(ns, 'deployment/pump-failure'))?.spec.replicas === 1,
+    );
     await ok(['delete', '-n', ns, 'service/pump-failure', '--wait=false']);
-    await eventually('the Service is back', async () => (await getJson(ns, 'service/pump-failure')) !== undefined);
+    await eventually(
+      'the Service is back',
+      async () => (await getJson(ns, 'service/pump-failure')) !== undefined,
+    );
     await waitCondition(ns, 'mm/pump-failure', 'Ready', 'True', undefined, 120_000);
   });
 
   it('a digest mismatch is refused with an Event; v1 keeps serving', async () => {
-    await applyObject(modelManifest(ns, 'pump-failure', 'pumps', { version: 'v2', uri: v2.uri, sha256: v1.sha256 }));
-    const c = await waitCondition(ns, 'mm/pump-failure', 'ArtifactVerified', 'False', 'ArtifactDigestMismatch');
+    await applyObject(
+      modelManifest(ns, 'pump-failure', 'pumps', { version: 'v2', uri: v2.uri, sha256: v1.sha256 }),
+    );
+    const c = await waitCondition(
+      ns,
+      'mm/pump-failure',
+      'ArtifactVerified',
+      'False',
+      'ArtifactDigestMismatch',
+    );
     expect(c.message).toContain(v2.sha256);
     expect(await servedVersion('pump-failure')).toBe('v1');
     expect((await getJson(ns, 'mm/pump-failure')).status.stable.version).toBe('v1');
     await waitCondition(ns, 'mm/pump-failure', 'Available', 'True');
     await eventually('an ArtifactDigestMismatch Event', async () =>
-      (await ok(['get', 'events.events.k8s.io', '-n', ns, '-o', 'jsonpath={.items[*].reason}'])).includes('ArtifactDigestMismatch'),
+      (await ok(['get', 'events.events.k8s.io', '-n', ns, '-o', 'jsonpath={.items[*].reason}'])).includes(
+        'ArtifactDigestMismatch',
+      ),
     );
   });
 
   it('an unreachable artifact is refused; v1 keeps serving', async () => {
-    await applyObject(modelManifest(ns, 'pump-failure', 'pumps', { version: 'v2', uri: `file://${dir}/missing.onnx`, sha256: v2.sha256 }));
+    await applyObject(
+      modelManifest(ns, 'pump-failure', 'pumps', {
+        version: 'v2',
+        uri: `file://${dir}/missing.onnx`,
+        sha256: v2.sha256,
+      }),
+    );
     await waitCondition(ns, 'mm/pump-failure', 'ArtifactVerified', 'False', 'ArtifactUnreachable');
     expect(await servedVersion('pump-failure')).toBe('v1');
   });
@@ -125,7 +160,13 @@ describe('MaintenanceModel lifecycle', () => {
   });
 
   it('inputs the fleet cannot compute are refused; v1 keeps serving', async () => {
-    await applyObject(modelManifest(ns, 'pump-failure', 'pumps', { version: 'v2', ...v2, inputs: ['vibration', 'temperature', 'vibration.rms'] }));
+    await applyObject(
+      modelManifest(ns, 'pump-failure', 'pumps', {
+        version: 'v2',
+        ...v2,
+        inputs: ['vibration', 'temperature', 'vibration.rms'],
+      }),
+    );
     const c = await waitCondition(ns, 'mm/pump-failure', 'FleetBound', 'False', 'InputsNotInFleet');
     expect(c.message).toMatch(/vibration.rms/);
     expect(await servedVersion('pump-failure')).toBe('v1');
@@ -142,7 +183,24 @@ describe('MaintenanceModel lifecycle', () => {
       },
       120_000,
     );
-    await eventually('the split names v2', async () => JSON.stringify(await splitValue(`${ns}.pump-failure`)) === '{"stable":{"version":"v2"}}');
+    await eventually(
+      'the split names v2',
+      async () => JSON.stringify(await splitValue(`${ns}.pump-failure`)) === '{"stable":{"version":"v2"}}',
+    );
+  });
+
+  it('an idle model and fleet cost no API writes', async () => {
+    await new Promise((r) => setTimeout(r, 3_000));
+    const versions = async () =>
+      Promise.all(
+        ['mm/pump-failure', 'sf/pumps', 'deployment/pump-failure', 'configmap/pump-failure-runtime'].map(
+          async (w) => (await getJson(ns, w))?.metadata.resourceVersion,
+        ),
+      );
+    const before = await versions();
+    // Longer than the fleet's telemetry poll (15 s): runtimes keep reporting, nothing may change.
+    await new Promise((r) => setTimeout(r, 20_000));
+    expect(await versions()).toEqual(before);
   });
 
   it('a missing fleet is reported with an Event and nothing is deployed', async () => {
@@ -152,14 +210,24 @@ describe('MaintenanceModel lifecycle', () => {
     expect((await getJson(ns, 'mm/orphan')).status.phase).toBe('Degraded');
     expect(await getJson(ns, 'deployment/orphan')).toBeUndefined();
     await eventually('a FleetNotFound Event', async () =>
-      (await ok(['get', 'events.events.k8s.io', '-n', ns, '-o', 'jsonpath={.items[*].reason}'])).includes('FleetNotFound'),
+      (await ok(['get', 'events.events.k8s.io', '-n', ns, '-o', 'jsonpath={.items[*].reason}'])).includes(
+        'FleetNotFound',
+      ),
     );
   });
 
   it('deleting the model removes its children and its KV key', async () => {
     await ok(['delete', '-n', ns, 'mm/pump-failure', '--timeout=60s']);
     expect(await splitValue(`${ns}.pump-failure`)).toBeUndefined();
-    await eventually('children garbage-collected', async () => (await getJson(ns, 'deployment/pump-failure')) === undefined, 90_000);
-    await eventually('ConfigMap garbage-collected', async () => (await getJson(ns, 'configmap/pump-failure-runtime')) === undefined, 90_000);
+    await eventually(
+      'children garbage-collected',
+      async () => (await getJson(ns, 'deployment/pump-failure')) === undefined,
+      90_000,
+    );
+    await eventually(
+      'ConfigMap garbage-collected',
+      async () => (await getJson(ns, 'configmap/pump-failure-runtime')) === undefined,
+      90_000,
+    );
   });
 });

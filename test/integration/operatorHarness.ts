@@ -21,7 +21,11 @@ export async function ok(args: string[], input?: string): Promise<string> {
 }
 
 /** Polls until `check` returns a value (not undefined/false), or fails naming what it waited for. */
-export async function eventually<T>(what: string, check: () => Promise<T | undefined | false>, timeoutMs = 60_000): Promise<T> {
+export async function eventually<T>(
+  what: string,
+  check: () => Promise<T | undefined | false>,
+  timeoutMs = 60_000,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
   for (;;) {
@@ -31,14 +35,21 @@ export async function eventually<T>(what: string, check: () => Promise<T | undef
     } catch (error) {
       last = error;
     }
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
+    if (Date.now() > deadline)
+      throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
     await new Promise((r) => setTimeout(r, 300));
   }
 }
 
 export async function installCrds(): Promise<void> {
   await ok(['apply', '--server-side', '-k', join(REPO, 'config', 'crd')]);
-  await ok(['wait', '--for=condition=Established', '--timeout=60s', 'crd/sensorfleets.prognos.dev', 'crd/maintenancemodels.prognos.dev']);
+  await ok([
+    'wait',
+    '--for=condition=Established',
+    '--timeout=60s',
+    'crd/sensorfleets.prognos.dev',
+    'crd/maintenancemodels.prognos.dev',
+  ]);
 }
 
 export async function createNamespace(prefix: string): Promise<string> {
@@ -81,7 +92,11 @@ export function tempDir(): string {
   return mkdtempSync(join(tmpdir(), 'prognos-op-it-'));
 }
 
-export function fleetManifest(ns: string, name: string, extra: Record<string, unknown> = {}): Record<string, unknown> {
+export function fleetManifest(
+  ns: string,
+  name: string,
+  extra: Record<string, unknown> = {},
+): Record<string, unknown> {
   return {
     apiVersion: 'prognos.dev/v1alpha1',
     kind: 'SensorFleet',
@@ -106,7 +121,12 @@ export function fleetManifest(ns: string, name: string, extra: Record<string, un
   };
 }
 
-export function modelManifest(ns: string, name: string, fleet: string, model: { version: string; uri: string; sha256: string; inputs?: string[] }): Record<string, unknown> {
+export function modelManifest(
+  ns: string,
+  name: string,
+  fleet: string,
+  model: { version: string; uri: string; sha256: string; inputs?: string[] },
+): Record<string, unknown> {
   return {
     apiVersion: 'prognos.dev/v1alpha1',
     kind: 'MaintenanceModel',
@@ -114,7 +134,12 @@ export function modelManifest(ns: string, name: string, fleet: string, model: { 
     spec: {
       fleetRef: { name: fleet },
       task: 'classification',
-      model: { version: model.version, uri: model.uri, sha256: model.sha256, inputs: model.inputs ?? MODEL_INPUTS },
+      model: {
+        version: model.version,
+        uri: model.uri,
+        sha256: model.sha256,
+        inputs: model.inputs ?? MODEL_INPUTS,
+      },
       thresholds: { warning: 0.5, critical: 0.8 },
       serving: { replicas: 1, batching: { maxBatch: 64, maxDelayMs: 5 } },
     },
@@ -144,7 +169,14 @@ export async function condition(ns: string, what: string, type: string): Promise
 }
 
 /** Waits until condition `type` of `what` has `status` (and `reason`, when given). */
-export function waitCondition(ns: string, what: string, type: string, status: string, reason?: string, timeoutMs = 90_000): Promise<Cond> {
+export function waitCondition(
+  ns: string,
+  what: string,
+  type: string,
+  status: string,
+  reason?: string,
+  timeoutMs = 90_000,
+): Promise<Cond> {
   return eventually(
     `${what} ${type}=${status}${reason ? ` (${reason})` : ''}`,
     async () => {

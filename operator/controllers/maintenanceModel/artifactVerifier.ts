@@ -49,7 +49,9 @@ export async function onnxSignature(bytes: Uint8Array): Promise<OnnxSignature> {
       inputs: session.inputMetadata.map((meta) => {
         const dims = meta.isTensor ? meta.shape : [];
         const last = dims.at(-1);
-        return typeof last === 'number' && last > 0 && dims.length >= 2 ? { name: meta.name, width: last } : { name: meta.name };
+        return typeof last === 'number' && last > 0 && dims.length >= 2
+          ? { name: meta.name, width: last }
+          : { name: meta.name };
       }),
       outputs: [...session.outputNames],
     };
@@ -84,7 +86,10 @@ export class ArtifactVerifier {
     if (digest !== sha256) {
       return {
         ok: false,
-        refusal: { reason: 'ArtifactDigestMismatch', message: `${uri} has sha256 ${digest}, spec.model.sha256 is ${sha256}` },
+        refusal: {
+          reason: 'ArtifactDigestMismatch',
+          message: `${uri} has sha256 ${digest}, spec.model.sha256 is ${sha256}`,
+        },
       };
     }
     let signature: OnnxSignature;
@@ -93,7 +98,10 @@ export class ArtifactVerifier {
     } catch (error) {
       return {
         ok: false,
-        refusal: { reason: 'ArtifactInvalid', message: `${uri} is not a loadable ONNX model: ${(error as Error).message}` },
+        refusal: {
+          reason: 'ArtifactInvalid',
+          message: `${uri} is not a loadable ONNX model: ${(error as Error).message}`,
+        },
       };
     }
     if (this.#verified.size >= CACHE_LIMIT) this.#verified.delete(this.#verified.keys().next().value!);

@@ -32,7 +32,10 @@ describe('desiredRuntimeConfig', () => {
         durable: 'prognos-pump-failure-stable',
         machineId: { subjectToken: 3 },
       },
-      schema: { maxFutureSkewMs: 300_000, features: [{ name: 'vibration', min: 0, max: 50, required: true }, {}] },
+      schema: {
+        maxFutureSkewMs: 300_000,
+        features: [{ name: 'vibration', min: 0, max: 50, required: true }, {}],
+      },
       windows: [{ feature: 'vibration', size: 60, aggregations: ['mean', 'rms'] }],
       artifact: { uri: artifact.uri, sha256: artifact.sha256, inputs: artifact.inputs },
       explain: { enabled: true, method: 'linear' },
@@ -51,8 +54,14 @@ describe('desiredRuntimeConfig', () => {
     ],
     [
       'gRPC mTLS files come from the mounted Secret',
-      (m: ReturnType<typeof modelFixture>) => (m.spec.serving.grpc = { port: 9000, tlsSecretRef: { name: 'tls' }, mutualTLS: true }),
-      { grpc: { port: 9000, tls: { certFile: '/var/run/secrets/prognos/grpc-tls/tls.crt', requireClientCert: true } } },
+      (m: ReturnType<typeof modelFixture>) =>
+        (m.spec.serving.grpc = { port: 9000, tlsSecretRef: { name: 'tls' }, mutualTLS: true }),
+      {
+        grpc: {
+          port: 9000,
+          tls: { certFile: '/var/run/secrets/prognos/grpc-tls/tls.crt', requireClientCert: true },
+        },
+      },
     ],
   ])('%s', (_, patch, want) => {
     expect(desiredRuntimeConfig(modelFixture(patch), fleetFixture(), artifact)).toMatchObject(want);
@@ -60,7 +69,11 @@ describe('desiredRuntimeConfig', () => {
 
   it('NATS credentials and TLS point at the mounted Secrets', () => {
     const fleet = fleetFixture((f) => {
-      f.spec.nats = { url: 'tls://a:4222,tls://b:4222', credentialsSecretRef: { name: 'creds', key: 'user.creds' }, tlsSecretRef: { name: 'ntls' } };
+      f.spec.nats = {
+        url: 'tls://a:4222,tls://b:4222',
+        credentialsSecretRef: { name: 'creds', key: 'user.creds' },
+        tlsSecretRef: { name: 'ntls' },
+      };
     });
     expect(desiredRuntimeConfig(modelFixture(), fleet, artifact).nats).toEqual({
       servers: ['tls://a:4222', 'tls://b:4222'],
@@ -74,9 +87,9 @@ describe('desiredRuntimeConfig', () => {
   });
 
   it('refuses an artifact whose inputs the fleet cannot compute', () => {
-    expect(() => desiredRuntimeConfig(modelFixture(), fleetFixture(), { ...artifact, inputs: ['vibration.kurtosis'] })).toThrow(
-      /no window computes kurtosis/,
-    );
+    expect(() =>
+      desiredRuntimeConfig(modelFixture(), fleetFixture(), { ...artifact, inputs: ['vibration.kurtosis'] }),
+    ).toThrow(/no window computes kurtosis/);
   });
 });
 
@@ -93,24 +106,44 @@ describe('desiredConfigMap', () => {
 
 describe('owned objects', () => {
   const model = modelFixture();
-  const owner = { apiVersion: 'prognos.dev/v1alpha1', kind: 'MaintenanceModel', name: 'pump-failure', uid: 'model-uid', controller: true };
+  const owner = {
+    apiVersion: 'prognos.dev/v1alpha1',
+    kind: 'MaintenanceModel',
+    name: 'pump-failure',
+    uid: 'model-uid',
+    controller: true,
+  };
   it.each([
     ['ConfigMap', desiredConfigMap(model, 'x')],
-    ['Deployment', desiredDeployment({ model, fleet: fleetFixture(), image: 'img', configHash: 'h', version: 'v1' })],
+    [
+      'Deployment',
+      desiredDeployment({ model, fleet: fleetFixture(), image: 'img', configHash: 'h', version: 'v1' }),
+    ],
     ['Service', desiredService(model)],
     ['PodDisruptionBudget', desiredPodDisruptionBudget(model)],
     ['ServiceMonitor', desiredServiceMonitor(model)],
   ])('%s is controlled by the model', (kind, obj) => {
     expect(obj.kind).toBe(kind);
     expect(obj.metadata!.ownerReferences).toEqual([expect.objectContaining(owner)]);
-    expect(obj.metadata!.labels).toMatchObject({ 'prognos.dev/model': 'pump-failure', 'app.kubernetes.io/managed-by': 'prognos-operator' });
+    expect(obj.metadata!.labels).toMatchObject({
+      'prognos.dev/model': 'pump-failure',
+      'app.kubernetes.io/managed-by': 'prognos-operator',
+    });
   });
 });
 
 describe('desiredDeployment', () => {
-  const fleet = fleetFixture((f) => (f.spec.nats.credentialsSecretRef = { name: 'creds', key: 'nats.creds' }));
+  const fleet = fleetFixture(
+    (f) => (f.spec.nats.credentialsSecretRef = { name: 'creds', key: 'nats.creds' }),
+  );
   const model = modelFixture((m) => (m.spec.serving.resources = { requests: { cpu: 1, memory: '256Mi' } }));
-  const d = desiredDeployment({ model, fleet, image: 'ghcr.io/prognos/prognos:0.1.0', configHash: 'abc', version: 'v1' });
+  const d = desiredDeployment({
+    model,
+    fleet,
+    image: 'ghcr.io/prognos/prognos:0.1.0',
+    configHash: 'abc',
+    version: 'v1',
+  });
   const pod = d.spec!.template.spec!;
   const c = pod.containers[0]!;
 
@@ -119,19 +152,32 @@ describe('desiredDeployment', () => {
     expect(c.command).toEqual(['prognos-inference']);
     expect(c.args).toEqual(['--config', '/etc/prognos/runtime.yaml']);
     expect(pod.volumes).toContainEqual({ name: 'config', configMap: { name: 'pump-failure-runtime' } });
-    expect(pod.volumes).toContainEqual({ name: 'nats-credentials', secret: { secretName: 'creds', defaultMode: 0o440 } });
-    expect(c.volumeMounts).toContainEqual({ name: 'nats-credentials', mountPath: '/var/run/secrets/prognos/nats', readOnly: true });
+    expect(pod.volumes).toContainEqual({
+      name: 'nats-credentials',
+      secret: { secretName: 'creds', defaultMode: 0o440 },
+    });
+    expect(c.volumeMounts).toContainEqual({
+      name: 'nats-credentials',
+      mountPath: '/var/run/secrets/prognos/nats',
+      readOnly: true,
+    });
   });
 
   it('rolls pods on config change and never scales the stable down first', () => {
     expect(d.spec!.template.metadata!.annotations![CONFIG_HASH_ANNOTATION]).toBe('abc');
     expect(d.spec!.strategy!.rollingUpdate).toEqual({ maxUnavailable: 0, maxSurge: 1 });
     expect(d.spec!.replicas).toBe(2);
-    expect(d.spec!.selector.matchLabels).toEqual({ 'prognos.dev/model': 'pump-failure', 'prognos.dev/role': 'stable' });
+    expect(d.spec!.selector.matchLabels).toEqual({
+      'prognos.dev/model': 'pump-failure',
+      'prognos.dev/role': 'stable',
+    });
   });
 
   it('is hardened and probed', () => {
-    expect(pod.securityContext).toMatchObject({ runAsNonRoot: true, seccompProfile: { type: 'RuntimeDefault' } });
+    expect(pod.securityContext).toMatchObject({
+      runAsNonRoot: true,
+      seccompProfile: { type: 'RuntimeDefault' },
+    });
     expect(c.securityContext).toMatchObject({
       readOnlyRootFilesystem: true,
       allowPrivilegeEscalation: false,
@@ -142,7 +188,10 @@ describe('desiredDeployment', () => {
     expect(c.livenessProbe!.httpGet).toEqual({ path: '/healthz', port: 'http' });
     expect(c.resources).toEqual({ requests: { cpu: '1', memory: '256Mi' } });
     expect(c.env).toContainEqual({ name: 'POD_IP', valueFrom: { fieldRef: { fieldPath: 'status.podIP' } } });
-    expect(c.env).toContainEqual({ name: 'POD_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } });
+    expect(c.env).toContainEqual({
+      name: 'POD_NAME',
+      valueFrom: { fieldRef: { fieldPath: 'metadata.name' } },
+    });
   });
 });
 

@@ -30,5 +30,7 @@ export function maintenanceModelController(
     .owns(kinds.deployment)
     .owns(kinds.service)
     .owns(kinds.podDisruptionBudget)
-    .watches(kinds.sensorFleet, (fleet) => index.modelsOf(fleet.metadata?.namespace ?? '', fleet.metadata?.name ?? ''));
+    .watches(kinds.sensorFleet, (fleet) =>
+      index.modelsOf(fleet.metadata?.namespace ?? '', fleet.metadata?.name ?? ''),
+    );
 }

@@ -23,7 +23,8 @@ function quantities(
   resources: MaintenanceModel['spec']['serving']['resources'],
 ): { requests?: Record<string, string>; limits?: Record<string, string> } | undefined {
   if (!resources) return undefined;
-  const str = (m: Record<string, string | number>) => Object.fromEntries(Object.entries(m).map(([k, v]) => [k, String(v)]));
+  const str = (m: Record<string, string | number>) =>
+    Object.fromEntries(Object.entries(m).map(([k, v]) => [k, String(v)]));
   return {
     ...(resources.requests ? { requests: str(resources.requests) } : {}),
     ...(resources.limits ? { limits: str(resources.limits) } : {}),
@@ -40,9 +41,11 @@ function secretVolumes({ model, fleet }: DeploymentInputs): { volumes: V1Volume[
     volumes.push({ name, secret: { secretName, defaultMode: 0o440 } });
     mounts.push({ name, mountPath, readOnly: true });
   };
-  if (fleet.spec.nats.credentialsSecretRef) add('nats-credentials', fleet.spec.nats.credentialsSecretRef.name, MOUNTS.natsCredentials);
+  if (fleet.spec.nats.credentialsSecretRef)
+    add('nats-credentials', fleet.spec.nats.credentialsSecretRef.name, MOUNTS.natsCredentials);
   if (fleet.spec.nats.tlsSecretRef) add('nats-tls', fleet.spec.nats.tlsSecretRef.name, MOUNTS.natsTls);
-  if (model.spec.serving.grpc.tlsSecretRef) add('grpc-tls', model.spec.serving.grpc.tlsSecretRef.name, MOUNTS.grpcTls);
+  if (model.spec.serving.grpc.tlsSecretRef)
+    add('grpc-tls', model.spec.serving.grpc.tlsSecretRef.name, MOUNTS.grpcTls);
   return { volumes, mounts };
 }
 
@@ -70,7 +73,12 @@ export function desiredDeployment(inputs: DeploymentInputs): V1Deployment {
         spec: {
           terminationGracePeriodSeconds: TERMINATION_GRACE_SECONDS,
           automountServiceAccountToken: false,
-          securityContext: { runAsNonRoot: true, runAsUser: 1000, runAsGroup: 1000, seccompProfile: { type: 'RuntimeDefault' } },
+          securityContext: {
+            runAsNonRoot: true,
+            runAsUser: 1000,
+            runAsGroup: 1000,
+            seccompProfile: { type: 'RuntimeDefault' },
+          },
           containers: [
             {
               name: 'inference',

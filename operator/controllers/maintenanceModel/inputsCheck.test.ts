@@ -6,10 +6,25 @@ const inputs = ['vibration', 'temperature', 'vibration.rms'];
 
 describe('checkOnnxInputs', () => {
   it.each<[string, OnnxSignature, string | undefined, string | undefined]>([
-    ['one [N, 3] tensor', { inputs: [{ name: 'features', width: 3 }], outputs: ['probability'] }, undefined, undefined],
+    [
+      'one [N, 3] tensor',
+      { inputs: [{ name: 'features', width: 3 }], outputs: ['probability'] },
+      undefined,
+      undefined,
+    ],
     ['symbolic width', { inputs: [{ name: 'features' }], outputs: ['probability'] }, undefined, undefined],
-    ['wrong width', { inputs: [{ name: 'features', width: 4 }], outputs: ['p'] }, undefined, 'InvalidOnnxInputs'],
-    ['named inputs in order', { inputs: inputs.map((name) => ({ name, width: 1 })), outputs: ['p'] }, undefined, undefined],
+    [
+      'wrong width',
+      { inputs: [{ name: 'features', width: 4 }], outputs: ['p'] },
+      undefined,
+      'InvalidOnnxInputs',
+    ],
+    [
+      'named inputs in order',
+      { inputs: inputs.map((name) => ({ name, width: 1 })), outputs: ['p'] },
+      undefined,
+      undefined,
+    ],
     [
       'named inputs out of order',
       { inputs: [...inputs].reverse().map((name) => ({ name, width: 1 })), outputs: ['p'] },
@@ -17,8 +32,18 @@ describe('checkOnnxInputs', () => {
       'InvalidOnnxInputs',
     ],
     ['no inputs', { inputs: [], outputs: ['p'] }, undefined, 'InvalidOnnxInputs'],
-    ['known output', { inputs: [{ name: 'features', width: 3 }], outputs: ['label', 'probability'] }, 'probability', undefined],
-    ['unknown output', { inputs: [{ name: 'features', width: 3 }], outputs: ['label'] }, 'probability', 'InvalidOnnxOutput'],
+    [
+      'known output',
+      { inputs: [{ name: 'features', width: 3 }], outputs: ['label', 'probability'] },
+      'probability',
+      undefined,
+    ],
+    [
+      'unknown output',
+      { inputs: [{ name: 'features', width: 3 }], outputs: ['label'] },
+      'probability',
+      'InvalidOnnxOutput',
+    ],
   ])('%s', (_, signature, output, reason) => {
     expect(checkOnnxInputs(signature, inputs, output)?.reason).toBe(reason);
   });

@@ -2,7 +2,10 @@ import type { SensorFleet } from '../../api/sensorFleet.ts';
 
 /** What verification needs to know about an ONNX file's signature. */
 export interface OnnxSignature {
-  inputs: { name: string; /** Static size of the last dimension; undefined when symbolic. */ width?: number }[];
+  inputs: {
+    name: string;
+    /** Static size of the last dimension; undefined when symbolic. */ width?: number;
+  }[];
   outputs: string[];
 }
 
@@ -17,8 +20,13 @@ export interface Refusal {
  * single input (its width must be n), or one named [batch, 1] tensor per input otherwise (the names
  * must be exactly spec.model.inputs, in order).
  */
-export function checkOnnxInputs(signature: OnnxSignature, inputs: readonly string[], output?: string): Refusal | undefined {
-  if (signature.inputs.length === 0) return { reason: 'InvalidOnnxInputs', message: 'the ONNX graph declares no inputs' };
+export function checkOnnxInputs(
+  signature: OnnxSignature,
+  inputs: readonly string[],
+  output?: string,
+): Refusal | undefined {
+  if (signature.inputs.length === 0)
+    return { reason: 'InvalidOnnxInputs', message: 'the ONNX graph declares no inputs' };
   if (signature.inputs.length === 1) {
     const width = signature.inputs[0]!.width;
     if (width !== undefined && width !== inputs.length) {
@@ -48,7 +56,9 @@ export function checkOnnxInputs(signature: OnnxSignature, inputs: readonly strin
 /** spec.model.inputs against the fleet: each names a declared feature, or an aggregation one of its windows computes. */
 export function checkFleetInputs(inputs: readonly string[], fleet: SensorFleet): Refusal | undefined {
   const features = new Set(fleet.spec.schema.features.map((f) => f.name));
-  const windows = new Map((fleet.spec.windows ?? []).map((w) => [w.feature, new Set<string>(w.aggregations)]));
+  const windows = new Map(
+    (fleet.spec.windows ?? []).map((w) => [w.feature, new Set<string>(w.aggregations)]),
+  );
   const problems: string[] = [];
   for (const input of inputs) {
     const [feature = '', aggregation] = input.split('.');
@@ -59,5 +69,8 @@ export function checkFleetInputs(inputs: readonly string[], fleet: SensorFleet):
   }
   return problems.length === 0
     ? undefined
-    : { reason: 'InputsNotInFleet', message: `spec.model.inputs do not match SensorFleet ${fleet.metadata.name}: ${problems.join('; ')}` };
+    : {
+        reason: 'InputsNotInFleet',
+        message: `spec.model.inputs do not match SensorFleet ${fleet.metadata.name}: ${problems.join('; ')}`,
+      };
 }

@@ -77,19 +77,35 @@ export function servedFromConfigMap(cm: V1ConfigMap | undefined): ServedArtifact
   try {
     const doc = parseYaml(text) as { version?: unknown; artifact?: Partial<ServedArtifact> };
     const a = doc.artifact;
-    if (typeof doc.version !== 'string' || !a || typeof a.uri !== 'string' || typeof a.sha256 !== 'string' || !Array.isArray(a.inputs)) {
+    if (
+      typeof doc.version !== 'string' ||
+      !a ||
+      typeof a.uri !== 'string' ||
+      typeof a.sha256 !== 'string' ||
+      !Array.isArray(a.inputs)
+    ) {
       return undefined;
     }
-    return { version: doc.version, uri: a.uri, sha256: a.sha256, inputs: a.inputs, ...(a.output ? { output: a.output } : {}) };
+    return {
+      version: doc.version,
+      uri: a.uri,
+      sha256: a.sha256,
+      inputs: a.inputs,
+      ...(a.output ? { output: a.output } : {}),
+    };
   } catch {
     return undefined;
   }
 }
 
-function deploymentState(d: V1Deployment | undefined, wantHash: string | undefined): DeploymentState | undefined {
+function deploymentState(
+  d: V1Deployment | undefined,
+  wantHash: string | undefined,
+): DeploymentState | undefined {
   if (!d) return undefined;
   const s = d.status ?? {};
-  const templateCurrent = wantHash === undefined || d.spec?.template.metadata?.annotations?.[CONFIG_HASH_ANNOTATION] === wantHash;
+  const templateCurrent =
+    wantHash === undefined || d.spec?.template.metadata?.annotations?.[CONFIG_HASH_ANNOTATION] === wantHash;
   return {
     observed: templateCurrent && (s.observedGeneration ?? 0) >= (d.metadata?.generation ?? 0),
     replicas: d.spec?.replicas ?? 0,
@@ -116,13 +132,19 @@ export class MaintenanceModelReconciler {
     this.#deps = deps;
   }
 
-  async reconcile(key: string, cached: MaintenanceModel | undefined, lookups: ModelLookups): Promise<ReconcileResult> {
+  async reconcile(
+    key: string,
+    cached: MaintenanceModel | undefined,
+    lookups: ModelLookups,
+  ): Promise<ReconcileResult> {
     if (!cached) {
       this.#deps.index.remove(key);
       return {};
     }
     this.#deps.index.set(key, cached.spec.fleetRef.name);
-    const outcome = await reconcileFinalizer(this.#deps.client, cached, MODEL_FINALIZER, (m) => this.#cleanup(m, lookups));
+    const outcome = await reconcileFinalizer(this.#deps.client, cached, MODEL_FINALIZER, (m) =>
+      this.#cleanup(m, lookups),
+    );
     if (outcome.deleting) return {};
     const ctx = await this.#gather(outcome.obj, lookups);
     return this.#act(ctx, lookups);
@@ -134,7 +156,10 @@ export class MaintenanceModelReconciler {
     let target: NatsTarget | undefined;
     let fleetRefusal: Refusal | undefined;
     if (!fleet) {
-      fleetRefusal = { reason: 'FleetNotFound', message: `SensorFleet ${ns}/${model.spec.fleetRef.name} does not exist` };
+      fleetRefusal = {
+        reason: 'FleetNotFound',
+        message: `SensorFleet ${ns}/${model.spec.fleetRef.name} does not exist`,
+      };
     } else {
       fleetRefusal = checkFleetInputs(model.spec.model.inputs, fleet);
       try {
@@ -143,19 +168,27 @@ export class MaintenanceModelReconciler {
         fleetRefusal ??= { reason: 'NatsCredentialsInvalid', message: message(error) };
       }
     }
-    const nats = () => (target ? this.#deps.pool.get(target) : Promise.reject(new Error('the fleet has no usable NATS connection')));
+    const nats = () =>
+      target
+        ? this.#deps.pool.get(target)
+        : Promise.reject(new Error('the fleet has no usable NATS connection'));
 
     const { uri, sha256, inputs, output, version } = model.spec.model;
     let artifactRefusal: Refusal | undefined;
     const verified = await this.#deps.verifier.verify(uri, sha256, nats);
     if (!verified.ok) artifactRefusal = verified.refusal;
     else artifactRefusal = checkOnnxInputs(verified.signature, inputs, output);
-    const specArtifact = !artifactRefusal && !fleetRefusal ? { version, uri, sha256, inputs, ...(output ? { output } : {}) } : undefined;
+    const specArtifact =
+      !artifactRefusal && !fleetRefusal
+        ? { version, uri, sha256, inputs, ...(output ? { output } : {}) }
+        : undefined;
 
     const fromCm = servedFromConfigMap(lookups.configMap(ns, configMapName(model)));
     // Only what the operator verified may keep serving: the stable it recorded, or a version verified in this process.
     const lastServed =
-      fromCm && (fromCm.sha256 === model.status?.stable?.sha256 || this.#deps.verifier.isVerified(fromCm.uri, fromCm.sha256))
+      fromCm &&
+      (fromCm.sha256 === model.status?.stable?.sha256 ||
+        this.#deps.verifier.isVerified(fromCm.uri, fromCm.sha256))
         ? fromCm
         : undefined;
     return { model, fleet, target, nats, fleetRefusal, artifactRefusal, specArtifact, lastServed };
@@ -183,14 +216,25 @@ export class MaintenanceModelReconciler {
     let splitError: unknown;
     if (fleet && served && rendered) {
       const hash = configHash(rendered);
-      const templateChanges = deployment?.spec?.template.metadata?.annotations?.[CONFIG_HASH_ANNOTATION] !== hash;
+      const templateChanges =
+        deployment?.spec?.template.metadata?.annotations?.[CONFIG_HASH_ANNOTATION] !== hash;
       // No split during a roll (see desiredSplit): cleared before any new pod can start.
       if (templateChanges) splitError = await this.#split(ctx, null);
       await apply(this.#deps.client, desiredConfigMap(model, rendered));
-      deployment = await apply(this.#deps.client, desiredDeployment({ model, fleet, image: this.#deps.image, configHash: hash, version: served.version }));
+      deployment = await apply(
+        this.#deps.client,
+        desiredDeployment({
+          model,
+          fleet,
+          image: this.#deps.image,
+          configHash: hash,
+          version: served.version,
+        }),
+      );
       await apply(this.#deps.client, desiredService(model));
       await apply(this.#deps.client, desiredPodDisruptionBudget(model));
-      if (await this.#hasServiceMonitors()) await apply(this.#deps.client, desiredServiceMonitor(model) as KubernetesObject);
+      if (await this.#hasServiceMonitors())
+        await apply(this.#deps.client, desiredServiceMonitor(model) as KubernetesObject);
       const state = deploymentState(deployment, hash);
       splitError ??= await this.#split(ctx, desiredSplit(served.version, rolledOut(state)));
     }
@@ -225,22 +269,36 @@ export class MaintenanceModelReconciler {
   }
 
   /** One Event per transition into False (not per reconcile), so a stuck model does not spam writes. */
-  async #recordTransitions(model: MaintenanceModel, next: { type: string; status: string; reason: string; message: string }[]) {
+  async #recordTransitions(
+    model: MaintenanceModel,
+    next: { type: string; status: string; reason: string; message: string }[],
+  ) {
     for (const type of ['FleetBound', 'ArtifactVerified']) {
       const before = getCondition(model.status?.conditions, type);
       const after = next.find((c) => c.type === type);
       if (!after) continue;
       if (after.status === 'False' && (before?.status !== 'False' || before.reason !== after.reason)) {
-        void this.#deps.events.emit(model, { type: 'Warning', reason: after.reason, message: after.message, action: type === 'FleetBound' ? 'Bind' : 'Verify' });
+        void this.#deps.events.emit(model, {
+          type: 'Warning',
+          reason: after.reason,
+          message: after.message,
+          action: type === 'FleetBound' ? 'Bind' : 'Verify',
+        });
       } else if (after.status === 'True' && before?.status !== 'True') {
-        void this.#deps.events.emit(model, { type: 'Normal', reason: after.reason, message: after.message, action: type === 'FleetBound' ? 'Bind' : 'Verify' });
+        void this.#deps.events.emit(model, {
+          type: 'Normal',
+          reason: after.reason,
+          message: after.message,
+          action: type === 'FleetBound' ? 'Bind' : 'Verify',
+        });
       }
     }
   }
 
   async #hasServiceMonitors(): Promise<boolean> {
     const now = Date.now();
-    if (this.#serviceMonitors && now - this.#serviceMonitors.checkedAt < SERVICE_MONITOR_CHECK_MS) return this.#serviceMonitors.present;
+    if (this.#serviceMonitors && now - this.#serviceMonitors.checkedAt < SERVICE_MONITOR_CHECK_MS)
+      return this.#serviceMonitors.present;
     let present = true;
     try {
       await this.#deps.client.resource(SERVICE_MONITOR);
@@ -257,9 +315,17 @@ export class MaintenanceModelReconciler {
     const key = splitKey(model);
     const fleet = lookups.fleet(model.metadata.namespace!, model.spec.fleetRef.name);
     let target = this.#splitTargets.get(key);
-    if (fleet) target = await resolveNatsTarget(fleet.spec.nats, model.metadata.namespace!, this.#deps.readSecret).catch(() => target);
+    if (fleet)
+      target = await resolveNatsTarget(
+        fleet.spec.nats,
+        model.metadata.namespace!,
+        this.#deps.readSecret,
+      ).catch(() => target);
     if (!target) {
-      this.#deps.log.warn({ model: key }, 'no NATS connection known for this model; its split key (if any) is left in place');
+      this.#deps.log.warn(
+        { model: key },
+        'no NATS connection known for this model; its split key (if any) is left in place',
+      );
       return;
     }
     await purgeSplit(await this.#deps.pool.get(target), key);

@@ -39,12 +39,17 @@ const explainMethod = { auto: 'auto', exact: 'linear', occlusion: 'occlusion' } 
  * The runtime config file for the stable role, validated against the runtime's own schema so a bad
  * combination fails here, in the operator's status, rather than as a crash-looping pod.
  */
-export function desiredRuntimeConfig(model: MaintenanceModel, fleet: SensorFleet, artifact: ServedArtifact): RuntimeConfig {
+export function desiredRuntimeConfig(
+  model: MaintenanceModel,
+  fleet: SensorFleet,
+  artifact: ServedArtifact,
+): RuntimeConfig {
   const { spec } = model;
   const fs = fleet.spec;
   const jetstream = spec.serving.inputMode === 'jetstream';
   const nats: Record<string, unknown> = { servers: fs.nats.url.split(',') };
-  if (fs.nats.credentialsSecretRef) nats['credentialsFile'] = `${MOUNTS.natsCredentials}/${fs.nats.credentialsSecretRef.key}`;
+  if (fs.nats.credentialsSecretRef)
+    nats['credentialsFile'] = `${MOUNTS.natsCredentials}/${fs.nats.credentialsSecretRef.key}`;
   if (fs.nats.tlsSecretRef) {
     nats['tls'] = {
       caFile: `${MOUNTS.natsTls}/ca.crt`,
@@ -55,7 +60,10 @@ export function desiredRuntimeConfig(model: MaintenanceModel, fleet: SensorFleet
   const input: Record<string, unknown> = {
     mode: spec.serving.inputMode,
     subject: storedSubject(fleet),
-    machineId: fs.machineId.subjectToken !== undefined ? { subjectToken: fs.machineId.subjectToken } : { field: fs.machineId.field },
+    machineId:
+      fs.machineId.subjectToken !== undefined
+        ? { subjectToken: fs.machineId.subjectToken }
+        : { field: fs.machineId.field },
   };
   if (jetstream) {
     input['stream'] = streamName(fleet);
@@ -71,7 +79,11 @@ export function desiredRuntimeConfig(model: MaintenanceModel, fleet: SensorFleet
       ...(spec.serving.grpc.mutualTLS ? { caFile: `${MOUNTS.grpcTls}/ca.crt`, requireClientCert: true } : {}),
     };
   }
-  const artifactDoc: Record<string, unknown> = { uri: artifact.uri, sha256: artifact.sha256, inputs: artifact.inputs };
+  const artifactDoc: Record<string, unknown> = {
+    uri: artifact.uri,
+    sha256: artifact.sha256,
+    inputs: artifact.inputs,
+  };
   if (artifact.output !== undefined) artifactDoc['output'] = artifact.output;
   const doc = {
     namespace: model.metadata.namespace,
@@ -93,15 +105,24 @@ export function desiredRuntimeConfig(model: MaintenanceModel, fleet: SensorFleet
       maxMessageBytes: fs.schema.maxMessageBytes,
       maxFutureSkewMs: parseDuration(fs.schema.maxFutureSkew),
     },
-    windows: (fs.windows ?? []).map((w) => ({ feature: w.feature, size: w.size, aggregations: w.aggregations })),
+    windows: (fs.windows ?? []).map((w) => ({
+      feature: w.feature,
+      size: w.size,
+      aggregations: w.aggregations,
+    })),
     artifact: artifactDoc,
     thresholds: { warning: spec.thresholds.warning, critical: spec.thresholds.critical },
     fallback: { rules: spec.fallback?.rules ?? [] },
     batching: { maxBatch: spec.serving.batching.maxBatch, maxDelayMs: spec.serving.batching.maxDelayMs },
     explain: { enabled: spec.explain.enabled, method: explainMethod[spec.explain.method] },
-    ort: { intraOpThreads: spec.serving.onnxRuntime.intraOpThreads, interOpThreads: spec.serving.onnxRuntime.interOpThreads },
+    ort: {
+      intraOpThreads: spec.serving.onnxRuntime.intraOpThreads,
+      interOpThreads: spec.serving.onnxRuntime.interOpThreads,
+    },
     // The API's hysteresis is a fraction of the threshold; the runtime wants a score margin.
-    alerts: { hysteresis: spec.thresholds.hysteresis * Math.min(spec.thresholds.warning, spec.thresholds.critical) },
+    alerts: {
+      hysteresis: spec.thresholds.hysteresis * Math.min(spec.thresholds.warning, spec.thresholds.critical),
+    },
     grpc,
     http: { port: HTTP_PORT, host: '0.0.0.0' },
     rollout: { kvBucket: 'prognos-rollouts', key: `${model.metadata.namespace}.${model.metadata.name}` },

@@ -12,7 +12,13 @@ export function desiredService(model: MaintenanceModel): V1Service {
     spec: {
       selector: selectorLabels(model),
       ports: [
-        { name: 'grpc', port: model.spec.serving.grpc.port, targetPort: 'grpc', protocol: 'TCP', appProtocol: 'grpc' },
+        {
+          name: 'grpc',
+          port: model.spec.serving.grpc.port,
+          targetPort: 'grpc',
+          protocol: 'TCP',
+          appProtocol: 'grpc',
+        },
         { name: 'http', port: HTTP_PORT, targetPort: 'http', protocol: 'TCP' },
       ],
     },

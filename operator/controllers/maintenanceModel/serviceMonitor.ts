@@ -2,7 +2,11 @@ import type { KubernetesObject } from '@kubernetes/client-node';
 import type { MaintenanceModel } from '../../api/maintenanceModel.ts';
 import { childMeta, selectorLabels } from './objectMeta.ts';
 
-export const SERVICE_MONITOR = { apiVersion: 'monitoring.coreos.com/v1', kind: 'ServiceMonitor', plural: 'servicemonitors' } as const;
+export const SERVICE_MONITOR = {
+  apiVersion: 'monitoring.coreos.com/v1',
+  kind: 'ServiceMonitor',
+  plural: 'servicemonitors',
+} as const;
 
 /** Prometheus-operator scrape config for the runtime's /metrics; applied only when the CRD exists. */
 export function desiredServiceMonitor(model: MaintenanceModel): KubernetesObject & { spec: unknown } {

@@ -5,8 +5,22 @@ import { modelStatus, rolledOut, type DeploymentState, type ModelStatusInputs } 
 
 const now = new Date('2026-01-01T00:00:00Z');
 const v1 = { version: 'v1', uri: 'file:///m.onnx', sha256: 'a'.repeat(64), inputs: ['vibration'] };
-const rolled: DeploymentState = { observed: true, replicas: 2, totalReplicas: 2, updatedReplicas: 2, readyReplicas: 2, availableReplicas: 2 };
-const rolling: DeploymentState = { observed: true, replicas: 2, totalReplicas: 3, updatedReplicas: 1, readyReplicas: 1, availableReplicas: 1 };
+const rolled: DeploymentState = {
+  observed: true,
+  replicas: 2,
+  totalReplicas: 2,
+  updatedReplicas: 2,
+  readyReplicas: 2,
+  availableReplicas: 2,
+};
+const rolling: DeploymentState = {
+  observed: true,
+  replicas: 2,
+  totalReplicas: 3,
+  updatedReplicas: 1,
+  readyReplicas: 1,
+  availableReplicas: 1,
+};
 
 function inputs(patch: Partial<ModelStatusInputs>): ModelStatusInputs {
   return {
@@ -21,14 +35,20 @@ function inputs(patch: Partial<ModelStatusInputs>): ModelStatusInputs {
   };
 }
 
-const conds = (s: ReturnType<typeof modelStatus>) => Object.fromEntries(s.conditions!.map((c) => [c.type, `${c.status}/${c.reason}`]));
+const conds = (s: ReturnType<typeof modelStatus>) =>
+  Object.fromEntries(s.conditions!.map((c) => [c.type, `${c.status}/${c.reason}`]));
 
 describe('modelStatus', () => {
   it.each([
     [
       'serving, rolled out',
       inputs({}),
-      { FleetBound: 'True/FleetFound', ArtifactVerified: 'True/DigestAndInputsVerified', Available: 'True/MinimumReplicasAvailable', Ready: 'True/Serving' },
+      {
+        FleetBound: 'True/FleetFound',
+        ArtifactVerified: 'True/DigestAndInputsVerified',
+        Available: 'True/MinimumReplicasAvailable',
+        Ready: 'True/Serving',
+      },
       'Stable',
     ],
     [
@@ -45,14 +65,22 @@ describe('modelStatus', () => {
     ],
     [
       'fleet missing, nothing serves',
-      inputs({ fleetRefusal: { reason: 'FleetNotFound', message: 'x' }, served: undefined, deployment: undefined }),
+      inputs({
+        fleetRefusal: { reason: 'FleetNotFound', message: 'x' },
+        served: undefined,
+        deployment: undefined,
+      }),
       { FleetBound: 'False/FleetNotFound', Available: 'False/NoVerifiedModel', Ready: 'False/FleetNotFound' },
       'Degraded',
     ],
     [
       'bad digest while the old version keeps serving',
       inputs({ artifactRefusal: { reason: 'ArtifactDigestMismatch', message: 'x' } }),
-      { ArtifactVerified: 'False/ArtifactDigestMismatch', Available: 'True/MinimumReplicasAvailable', Ready: 'False/ArtifactDigestMismatch' },
+      {
+        ArtifactVerified: 'False/ArtifactDigestMismatch',
+        Available: 'True/MinimumReplicasAvailable',
+        Ready: 'False/ArtifactDigestMismatch',
+      },
       'Stable',
     ],
   ])('%s', (_, input, want, phase) => {
@@ -75,13 +103,19 @@ describe('modelStatus', () => {
     const old = { version: 'v0', sha256: 'b'.repeat(64), since: '2025-01-01T00:00:00Z' };
     const model = modelFixture((m) => (m.status = { stable: old }));
     expect(modelStatus(inputs({ model, deployment: rolling })).stable).toEqual(old);
-    expect(modelStatus(inputs({ model })).stable).toEqual({ version: 'v1', sha256: v1.sha256, since: '2026-01-01T00:00:00Z' });
+    expect(modelStatus(inputs({ model })).stable).toEqual({
+      version: 'v1',
+      sha256: v1.sha256,
+      since: '2026-01-01T00:00:00Z',
+    });
   });
 
   it('reports ready replicas and the endpoint; a recomputation changes nothing', () => {
     const first = modelStatus(inputs({}));
     expect(first).toMatchObject({ readyReplicas: 2, endpoint: 'pump-failure.plant-a.svc:50051' });
-    const again = modelStatus(inputs({ model: modelFixture((m) => (m.status = first)), now: new Date(now.getTime() + 60_000) }));
+    const again = modelStatus(
+      inputs({ model: modelFixture((m) => (m.status = first)), now: new Date(now.getTime() + 60_000) }),
+    );
     expect(again).toEqual(first);
   });
 });

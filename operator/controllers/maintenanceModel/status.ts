@@ -31,14 +31,36 @@ export interface ModelStatusInputs {
 
 function fleetBound(refusal: Refusal | undefined, gen: number | undefined, name: string): ConditionInput {
   return refusal
-    ? { type: 'FleetBound', status: 'False', reason: refusal.reason, message: refusal.message, observedGeneration: gen }
-    : { type: 'FleetBound', status: 'True', reason: 'FleetFound', message: `bound to SensorFleet ${name}`, observedGeneration: gen };
+    ? {
+        type: 'FleetBound',
+        status: 'False',
+        reason: refusal.reason,
+        message: refusal.message,
+        observedGeneration: gen,
+      }
+    : {
+        type: 'FleetBound',
+        status: 'True',
+        reason: 'FleetFound',
+        message: `bound to SensorFleet ${name}`,
+        observedGeneration: gen,
+      };
 }
 
-function artifactVerified(model: MaintenanceModel, refusal: Refusal | undefined, gen: number | undefined): ConditionInput {
+function artifactVerified(
+  model: MaintenanceModel,
+  refusal: Refusal | undefined,
+  gen: number | undefined,
+): ConditionInput {
   const { version, sha256 } = model.spec.model;
   return refusal
-    ? { type: 'ArtifactVerified', status: 'False', reason: refusal.reason, message: refusal.message, observedGeneration: gen }
+    ? {
+        type: 'ArtifactVerified',
+        status: 'False',
+        reason: refusal.reason,
+        message: refusal.message,
+        observedGeneration: gen,
+      }
     : {
         type: 'ArtifactVerified',
         status: 'True',
@@ -48,9 +70,19 @@ function artifactVerified(model: MaintenanceModel, refusal: Refusal | undefined,
       };
 }
 
-function available(served: ServedArtifact | undefined, d: DeploymentState | undefined, gen: number | undefined): ConditionInput {
+function available(
+  served: ServedArtifact | undefined,
+  d: DeploymentState | undefined,
+  gen: number | undefined,
+): ConditionInput {
   if (!served) {
-    return { type: 'Available', status: 'False', reason: 'NoVerifiedModel', message: 'no verified artifact to serve yet', observedGeneration: gen };
+    return {
+      type: 'Available',
+      status: 'False',
+      reason: 'NoVerifiedModel',
+      message: 'no verified artifact to serve yet',
+      observedGeneration: gen,
+    };
   }
   if (!d || d.availableReplicas < 1) {
     return {
@@ -88,7 +120,13 @@ export function rolledOut(d: DeploymentState | undefined): boolean {
 function ready(inputs: ModelStatusInputs, others: ConditionInput[], gen: number | undefined): ConditionInput {
   const notTrue = others.find((c) => c.status !== 'True');
   if (notTrue) {
-    return { type: 'Ready', status: 'False', reason: notTrue.reason, message: notTrue.message, observedGeneration: gen };
+    return {
+      type: 'Ready',
+      status: 'False',
+      reason: notTrue.reason,
+      message: notTrue.message,
+      observedGeneration: gen,
+    };
   }
   if (!rolledOut(inputs.deployment)) {
     const d = inputs.deployment;
@@ -96,7 +134,9 @@ function ready(inputs: ModelStatusInputs, others: ConditionInput[], gen: number 
       type: 'Ready',
       status: 'False',
       reason: 'RolloutInProgress',
-      message: d ? `${d.updatedReplicas}/${d.replicas} replicas updated, ${d.readyReplicas} ready` : 'Deployment not observed yet',
+      message: d
+        ? `${d.updatedReplicas}/${d.replicas} replicas updated, ${d.readyReplicas} ready`
+        : 'Deployment not observed yet',
       observedGeneration: gen,
     };
   }
@@ -126,7 +166,11 @@ export function modelStatus(inputs: ModelStatusInputs): MaintenanceModelStatus {
 
   const status: MaintenanceModelStatus = { observedGeneration: gen, conditions: conditions ?? [] };
   let stable = previous.stable;
-  if (served && rolledOut(deployment) && (stable?.version !== served.version || stable.sha256 !== served.sha256)) {
+  if (
+    served &&
+    rolledOut(deployment) &&
+    (stable?.version !== served.version || stable.sha256 !== served.sha256)
+  ) {
     stable = { version: served.version, sha256: served.sha256, since: rfc3339(now) };
   }
   if (stable) status.stable = stable;

@@ -97,10 +97,18 @@ describe('defaultStreamName', () => {
 describe('streamDrift', () => {
   const desired = desiredStream(fleetFixture());
   it.each([
-    ['identical (server metadata ignored)', { ...desired, metadata: { ...desired.metadata, _nats_level: '1' } }, []],
+    [
+      'identical (server metadata ignored)',
+      { ...desired, metadata: { ...desired.metadata, _nats_level: '1' } },
+      [],
+    ],
     ['age changed', { ...desired, max_age: 1 }, ['max_age']],
     ['subjects changed', { ...desired, subjects: ['x'] }, ['subjects']],
-    ['transform added on the server', { ...desired, subject_transform: { src: 'a', dest: 'b' } }, ['subject_transform']],
+    [
+      'transform added on the server',
+      { ...desired, subject_transform: { src: 'a', dest: 'b' } },
+      ['subject_transform'],
+    ],
     ['replicas and bytes', { ...desired, num_replicas: 3, max_bytes: 5 }, ['max_bytes', 'num_replicas']],
   ])('%s', (_, current, fields) => {
     expect(streamDrift(desired, current)).toEqual(fields);

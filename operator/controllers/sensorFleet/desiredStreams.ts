@@ -6,7 +6,15 @@ import { deadLetterSubject } from '../../../runtimes/inference/subjects.ts';
 /** The stream fields the operator decides; everything else keeps the server's defaults. */
 export type DesiredStream = Pick<
   StreamConfig,
-  'name' | 'subjects' | 'retention' | 'storage' | 'discard' | 'max_age' | 'max_bytes' | 'num_replicas' | 'metadata'
+  | 'name'
+  | 'subjects'
+  | 'retention'
+  | 'storage'
+  | 'discard'
+  | 'max_age'
+  | 'max_bytes'
+  | 'num_replicas'
+  | 'metadata'
 > & { description: string; subject_transform?: { src: string; dest: string } };
 
 /** Metadata key marking a stream as managed for one fleet, so Delete never removes someone else's stream. */
@@ -18,7 +26,9 @@ export function defaultStreamName(namespace: string, name: string): string {
 }
 
 export function streamName(fleet: SensorFleet): string {
-  return fleet.spec.stream.name ?? defaultStreamName(fleet.metadata.namespace ?? '', fleet.metadata.name ?? '');
+  return (
+    fleet.spec.stream.name ?? defaultStreamName(fleet.metadata.namespace ?? '', fleet.metadata.name ?? '')
+  );
 }
 
 /** The subject the canonical maintenance labels of a fleet are published on (one token per machine). */

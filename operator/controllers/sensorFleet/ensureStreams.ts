@@ -1,4 +1,10 @@
-import { JetStreamApiError, jetstreamManager, type JetStreamManager, type StreamInfo } from '@nats-io/jetstream';
+import {
+  JetStreamApiError,
+  jetstreamManager,
+  type JetStreamManager,
+  type StreamInfo,
+  type StreamUpdateConfig,
+} from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { FLEET_METADATA_KEY, streamDrift, type DesiredStream } from './desiredStreams.ts';
 
@@ -41,16 +47,21 @@ export async function ensureStreams(nc: NatsConnection, desired: DesiredStream[]
       infos.push(current);
       continue;
     }
-    const { name, retention: _r, storage: _s, ...update } = want;
+    // Retention and storage are fixed at creation; the rest is what an update may change.
+    const update: Partial<StreamUpdateConfig> = {
+      subjects: want.subjects,
+      description: want.description,
+      max_age: want.max_age,
+      max_bytes: want.max_bytes,
+      num_replicas: want.num_replicas,
+      discard: want.discard,
+      metadata: { ...(current.config.metadata ?? {}), ...want.metadata },
+    };
     // Dropping partitioning: an absent transform leaves the server's in place, so clear it explicitly.
-    const transform = want.subject_transform ?? (current.config.subject_transform ? { src: '', dest: '' } : undefined);
-    infos.push(
-      await jsm.streams.update(name, {
-        ...update,
-        ...(transform ? { subject_transform: transform } : {}),
-        metadata: { ...(current.config.metadata ?? {}), ...want.metadata },
-      }),
-    );
+    const transform =
+      want.subject_transform ?? (current.config.subject_transform ? { src: '', dest: '' } : undefined);
+    if (transform) update.subject_transform = transform;
+    infos.push(await jsm.streams.update(want.name, update));
   }
   return infos;
 }

@@ -9,7 +9,13 @@ import { NatsSecretError, resolveNatsTarget, type ReadSecret } from '../../nats/
 import type { NatsPool } from '../../nats/pool.ts';
 import { desiredStreams } from './desiredStreams.ts';
 import { deleteStreams, ensureStreams, StreamImmutableError } from './ensureStreams.ts';
-import { fleetStatus, RECEIVING_WINDOW_MS, significantChange, trafficChanged, type StreamOutcome } from './status.ts';
+import {
+  fleetStatus,
+  RECEIVING_WINDOW_MS,
+  significantChange,
+  trafficChanged,
+  type StreamOutcome,
+} from './status.ts';
 import type { TelemetrySubscriber } from './telemetrySubscriber.ts';
 import type { TrafficBook } from './trafficBook.ts';
 
@@ -37,7 +43,8 @@ function streamFailure(error: unknown): { reason: string; message: string } {
   const message = error instanceof Error ? error.message : String(error);
   if (error instanceof NatsSecretError) return { reason: 'NatsCredentialsInvalid', message };
   if (error instanceof StreamImmutableError) return { reason: 'StreamImmutable', message };
-  if (error instanceof Error && /partitions|subjectToken/.test(message)) return { reason: 'InvalidPartitioning', message };
+  if (error instanceof Error && /partitions|subjectToken/.test(message))
+    return { reason: 'InvalidPartitioning', message };
   const code = (error as { code?: unknown }).code;
   // JetStream API errors carry a numeric code; anything else is the connection itself.
   if (typeof code === 'number') return { reason: 'StreamRejected', message };
@@ -62,7 +69,9 @@ export class SensorFleetReconciler {
       this.#lastTrafficWrite.delete(key);
       return {};
     }
-    const outcome = await reconcileFinalizer(this.#deps.client, cached, FLEET_FINALIZER, (f) => this.#cleanup(f));
+    const outcome = await reconcileFinalizer(this.#deps.client, cached, FLEET_FINALIZER, (f) =>
+      this.#cleanup(f),
+    );
     if (outcome.deleting) return {};
     const fleet = outcome.obj;
     const ns = fleet.metadata.namespace!;
@@ -91,16 +100,29 @@ export class SensorFleetReconciler {
     if (!streams.ok) {
       const previous = fleet.status?.conditions?.find((c) => c.type === 'StreamReady');
       if (previous?.status !== 'False' || previous.reason !== streams.reason) {
-        void this.#deps.events.emit(fleet, { type: 'Warning', reason: streams.reason, message: streams.message, action: 'EnsureStreams' });
+        void this.#deps.events.emit(fleet, {
+          type: 'Warning',
+          reason: streams.reason,
+          message: streams.message,
+          action: 'EnsureStreams',
+        });
       }
       // The status and the Event explain it; the queue's per-item backoff paces the retries.
-      this.#deps.log.info({ fleet: key, reason: streams.reason, err: streams.message }, 'streams not ready; retrying with backoff');
+      this.#deps.log.info(
+        { fleet: key, reason: streams.reason, err: streams.message },
+        'streams not ready; retrying with backoff',
+      );
       return { requeue: true };
     }
     return result;
   }
 
-  async #writeStatus(key: string, fleet: SensorFleet, next: ReturnType<typeof fleetStatus>, now: Date): Promise<ReconcileResult> {
+  async #writeStatus(
+    key: string,
+    fleet: SensorFleet,
+    next: ReturnType<typeof fleetStatus>,
+    now: Date,
+  ): Promise<ReconcileResult> {
     const current = fleet.status;
     const receiving = next.conditions?.find((c) => c.type === 'Receiving')?.status === 'True';
     // Telemetry lands in the book, not on the queue: a fleet with runtimes is looked at again each

@@ -10,7 +10,12 @@ describe('fleetStatus conditions', () => {
     [
       'streams ensured, readings arriving',
       okStreams,
-      { machinesSeen: 3, readingsPerSecond: 12.4, deadLettersPerSecond: 0.123, lastReadingTime: new Date(now.getTime() - 5_000) },
+      {
+        machinesSeen: 3,
+        readingsPerSecond: 12.4,
+        deadLettersPerSecond: 0.123,
+        lastReadingTime: new Date(now.getTime() - 5_000),
+      },
       ['True', 'StreamsEnsured'],
       ['True', 'ReadingsArriving'],
     ],
@@ -18,7 +23,12 @@ describe('fleetStatus conditions', () => {
     [
       'readings stopped',
       okStreams,
-      { machinesSeen: 3, readingsPerSecond: 0, deadLettersPerSecond: 0, lastReadingTime: new Date(now.getTime() - 120_000) },
+      {
+        machinesSeen: 3,
+        readingsPerSecond: 0,
+        deadLettersPerSecond: 0,
+        lastReadingTime: new Date(now.getTime() - 120_000),
+      },
       ['True', 'StreamsEnsured'],
       ['False', 'ReadingsStopped'],
     ],
@@ -34,6 +44,7 @@ describe('fleetStatus conditions', () => {
     const get = (t: string) => status.conditions!.find((c) => c.type === t)!;
     expect([get('StreamReady').status, get('StreamReady').reason]).toEqual(stream);
     expect([get('Receiving').status, get('Receiving').reason]).toEqual(receiving);
+    expect(get('Ready').status).toBe(stream[0]);
     expect(status.observedGeneration).toBe(1);
   });
 
@@ -41,7 +52,12 @@ describe('fleetStatus conditions', () => {
     const status = fleetStatus({
       fleet: fleetFixture(),
       streams: okStreams,
-      traffic: { machinesSeen: 2, readingsPerSecond: 123.456, deadLettersPerSecond: 0.0449, lastReadingTime: new Date('2026-01-01T00:09:59.700Z') },
+      traffic: {
+        machinesSeen: 2,
+        readingsPerSecond: 123.456,
+        deadLettersPerSecond: 0.0449,
+        lastReadingTime: new Date('2026-01-01T00:09:59.700Z'),
+      },
       now,
     });
     expect(status).toMatchObject({
@@ -82,7 +98,12 @@ describe('significantChange / trafficChanged', () => {
     ['stored counts only', { ...base, stream: { ...base.stream!, messages: 99 } }, false, false],
     ['rate only', { ...base, readingsPerSecond: 5 }, false, true],
     ['generation', { ...base, observedGeneration: 2 }, true, false],
-    ['condition flip', { ...base, conditions: base.conditions!.map((c) => ({ ...c, status: 'False' as const })) }, true, false],
+    [
+      'condition flip',
+      { ...base, conditions: base.conditions!.map((c) => ({ ...c, status: 'False' as const })) },
+      true,
+      false,
+    ],
   ])('%s', (_, next, significant, traffic) => {
     expect(significantChange(base, next)).toBe(significant);
     expect(trafficChanged(base, next)).toBe(traffic);

@@ -43,10 +43,20 @@ function streamCondition(streams: StreamOutcome, generation: number | undefined)
         message: `stream ${streams.name} and dead-letter stream ${streams.deadLetterStream} match the spec`,
         observedGeneration: generation,
       }
-    : { type: 'StreamReady', status: 'False', reason: streams.reason, message: streams.message, observedGeneration: generation };
+    : {
+        type: 'StreamReady',
+        status: 'False',
+        reason: streams.reason,
+        message: streams.message,
+        observedGeneration: generation,
+      };
 }
 
-function receivingCondition(traffic: FleetTraffic | undefined, now: Date, generation: number | undefined): ConditionInput {
+function receivingCondition(
+  traffic: FleetTraffic | undefined,
+  now: Date,
+  generation: number | undefined,
+): ConditionInput {
   const last = traffic?.lastReadingTime;
   if (!traffic || !last) {
     return {
@@ -77,12 +87,19 @@ function receivingCondition(traffic: FleetTraffic | undefined, now: Date, genera
   };
 }
 
+/** Ready (the printer column): the fleet is usable once its streams are; Receiving is informational. */
+function readyCondition(stream: ConditionInput): ConditionInput {
+  return { ...stream, type: 'Ready', reason: stream.status === 'True' ? 'StreamsReady' : stream.reason };
+}
+
 /** The whole status of a fleet, from this reconcile's inputs; pure, so table-tested. */
 export function fleetStatus({ fleet, streams, traffic, now }: FleetStatusInputs): SensorFleetStatus {
   const generation = fleet.metadata.generation;
   const previous = fleet.status ?? {};
-  let conditions = setCondition(previous.conditions, streamCondition(streams, generation), now);
+  const stream = streamCondition(streams, generation);
+  let conditions = setCondition(previous.conditions, stream, now);
   conditions = setCondition(conditions, receivingCondition(traffic, now, generation), now);
+  conditions = setCondition(conditions, readyCondition(stream), now);
   const status: SensorFleetStatus = {
     observedGeneration: generation,
     conditions,

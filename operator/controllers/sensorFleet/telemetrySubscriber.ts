@@ -52,7 +52,13 @@ export class TelemetrySubscriber {
       this.#deps.log.debug({ subject }, 'ignoring telemetry that is not JSON');
       return;
     }
-    if (doc.schema !== 1 || doc.namespace !== namespace || typeof doc.model !== 'string' || typeof doc.counts !== 'object') return;
+    if (
+      doc.schema !== 1 ||
+      doc.namespace !== namespace ||
+      typeof doc.model !== 'string' ||
+      typeof doc.counts !== 'object'
+    )
+      return;
     const fleet = this.#deps.fleetOf(namespace, doc.model);
     if (!fleet) return;
     this.#deps.book.record(doc, fleet, this.#deps.now?.() ?? Date.now());

@@ -2,7 +2,9 @@ import { describe, expect, it } from 'vitest';
 import type { TelemetryMessage } from '../../../runtimes/inference/telemetry.ts';
 import { TrafficBook } from './trafficBook.ts';
 
-function msg(patch: Partial<TelemetryMessage> & { messages?: number; deadLetters?: number; filtered?: number }): TelemetryMessage {
+function msg(
+  patch: Partial<TelemetryMessage> & { messages?: number; deadLetters?: number; filtered?: number },
+): TelemetryMessage {
   const { messages = 0, deadLetters = 0, filtered = 0, ...rest } = patch;
   return {
     schema: 1,
@@ -15,7 +17,17 @@ function msg(patch: Partial<TelemetryMessage> & { messages?: number; deadLetters
     to: 10_000,
     serving: { modelServing: true, explain: 'auto' },
     machines: 3,
-    counts: { messages, predictions: 0, deadLetters, filtered, fallback: 0, scoreErrors: 0, alerts: 0, batches: 0, rowsRun: 0 },
+    counts: {
+      messages,
+      predictions: 0,
+      deadLetters,
+      filtered,
+      fallback: 0,
+      scoreErrors: 0,
+      alerts: 0,
+      batches: 0,
+      rowsRun: 0,
+    },
     deadLettersByReason: {},
     latencyMs: { edges: [], counts: [], count: 0, sum: 0 },
     blockingMs: { edges: [], counts: [], count: 0, sum: 0 },
@@ -73,6 +85,11 @@ describe('TrafficBook', () => {
   it('stale windows stop counting but the last reading time stays', () => {
     const book = new TrafficBook();
     book.record(msg({ messages: 100 }), 'f', 0);
-    expect(book.traffic('ns/f', 60_000)).toEqual({ machinesSeen: 0, readingsPerSecond: 0, deadLettersPerSecond: 0, lastReadingTime: new Date(10_000) });
+    expect(book.traffic('ns/f', 60_000)).toEqual({
+      machinesSeen: 0,
+      readingsPerSecond: 0,
+      deadLettersPerSecond: 0,
+      lastReadingTime: new Date(10_000),
+    });
   });
 });

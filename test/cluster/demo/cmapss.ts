@@ -66,11 +66,18 @@ export function syntheticCycles(engines = 20, seed = 1): Cycle[] {
 }
 
 /** Least squares RUL = x·w + b (ridge-regularized, on standardized inputs, folded back to raw units). */
-export function fitLinearRul(cycles: readonly Cycle[], ridge = 1e-3): { coefficients: number[]; intercept: number } {
+export function fitLinearRul(
+  cycles: readonly Cycle[],
+  ridge = 1e-3,
+): { coefficients: number[]; intercept: number } {
   const k = DEMO_SENSORS.length;
-  const mean = Array.from({ length: k }, (_, j) => cycles.reduce((s, c) => s + c.values[j]!, 0) / cycles.length);
-  const std = Array.from({ length: k }, (_, j) =>
-    Math.sqrt(cycles.reduce((s, c) => s + (c.values[j]! - mean[j]!) ** 2, 0) / cycles.length) || 1,
+  const mean = Array.from(
+    { length: k },
+    (_, j) => cycles.reduce((s, c) => s + c.values[j]!, 0) / cycles.length,
+  );
+  const std = Array.from(
+    { length: k },
+    (_, j) => Math.sqrt(cycles.reduce((s, c) => s + (c.values[j]! - mean[j]!) ** 2, 0) / cycles.length) || 1,
   );
   const yMean = cycles.reduce((s, c) => s + c.rul, 0) / cycles.length;
   // Normal equations (XᵀX + λI) w = Xᵀy on z-scores.

@@ -65,7 +65,11 @@ function writeDemoModel(dir: string): { uri: string; sha256: string; source: str
   const { bytes } = buildLinearRegressor(coefficients, intercept);
   const path = join(dir, 'turbofan-rul-v1.onnx');
   writeFileSync(path, bytes);
-  return { uri: `file://${path}`, sha256: createHash('sha256').update(bytes).digest('hex'), source: real ? 'C-MAPSS FD001' : 'synthetic engines' };
+  return {
+    uri: `file://${path}`,
+    sha256: createHash('sha256').update(bytes).digest('hex'),
+    source: real ? 'C-MAPSS FD001' : 'synthetic engines',
+  };
 }
 
 function manifests(info: EnvironmentInfo, model: { uri: string; sha256: string }): string {
@@ -106,26 +110,61 @@ function manifests(info: EnvironmentInfo, model: { uri: string; sha256: string }
 /** After `up`: everything the end-to-end demo needs, then how to watch it. */
 export async function runDemo(info: EnvironmentInfo): Promise<void> {
   kubectl(info, ['apply', '--server-side', '-k', join(repoRoot, 'config', 'crd')]);
-  kubectl(info, ['wait', '--for=condition=Established', '--timeout=60s', 'crd/sensorfleets.prognos.dev', 'crd/maintenancemodels.prognos.dev']);
-  const operatorPid = startProcess(info, 'operator', 'operator/main.ts', ['--kubeconfig', info.kubeconfig, '--metrics-port', '0']);
-  console.log(`operator running (pid ${operatorPid}, log ${join(info.stateDir, 'logs', 'demo-operator.log')})`);
+  kubectl(info, [
+    'wait',
+    '--for=condition=Established',
+    '--timeout=60s',
+    'crd/sensorfleets.prognos.dev',
+    'crd/maintenancemodels.prognos.dev',
+  ]);
+  const operatorPid = startProcess(info, 'operator', 'operator/main.ts', [
+    '--kubeconfig',
+    info.kubeconfig,
+    '--metrics-port',
+    '0',
+  ]);
+  console.log(
+    `operator running (pid ${operatorPid}, log ${join(info.stateDir, 'logs', 'demo-operator.log')})`,
+  );
 
   const modelDir = join(info.stateDir, 'demo-models');
   mkdirSync(modelDir, { recursive: true });
   const model = writeDemoModel(modelDir);
-  console.log(`demo model: linear RUL regressor fitted on ${model.source} (${model.uri}, sha256 ${model.sha256.slice(0, 12)}…)`);
-  spawnSync(info.kubectl, ['create', 'namespace', DEMO_NAMESPACE], { env: { ...process.env, KUBECONFIG: info.kubeconfig } });
+  console.log(
+    `demo model: linear RUL regressor fitted on ${model.source} (${model.uri}, sha256 ${model.sha256.slice(0, 12)}…)`,
+  );
+  spawnSync(info.kubectl, ['create', 'namespace', DEMO_NAMESPACE], {
+    env: { ...process.env, KUBECONFIG: info.kubeconfig },
+  });
   kubectl(info, ['apply', '--server-side', '-f', '-'], manifests(info, model));
 
   const deadline = Date.now() + 120_000;
   for (;;) {
-    const ready = kubectl(info, ['get', 'mm', MODEL, '-n', DEMO_NAMESPACE, '-o', 'jsonpath={.status.conditions[?(@.type=="Ready")].status}']);
+    const ready = kubectl(info, [
+      'get',
+      'mm',
+      MODEL,
+      '-n',
+      DEMO_NAMESPACE,
+      '-o',
+      'jsonpath={.status.conditions[?(@.type=="Ready")].status}',
+    ]);
     if (ready === 'True') break;
-    if (Date.now() > deadline) throw new Error(`${MODEL} not Ready within 120 s: kubectl describe mm ${MODEL} -n ${DEMO_NAMESPACE}`);
+    if (Date.now() > deadline)
+      throw new Error(`${MODEL} not Ready within 120 s: kubectl describe mm ${MODEL} -n ${DEMO_NAMESPACE}`);
     await new Promise((r) => setTimeout(r, 1000));
   }
-  const simPid = startProcess(info, 'simulator', 'test/cluster/demo/simulator.ts', ['--nats', info.natsUrl, '--prefix', PREFIX, '--rate', '20']);
-  console.log(`fleet simulator running (pid ${simPid}, log ${join(info.stateDir, 'logs', 'demo-simulator.log')})\n`);
+  const simPid = startProcess(info, 'simulator', 'test/cluster/demo/simulator.ts', [
+    '--nats',
+    info.natsUrl,
+    '--prefix',
+    PREFIX,
+    '--rate',
+    '20',
+  ]);
+  console.log(
+    `fleet simulator running (pid ${simPid}, log ${join(info.stateDir, 'logs', 'demo-simulator.log')})\n`,
+  );
   console.log(kubectl(info, ['get', 'sf,mm', '-n', DEMO_NAMESPACE]));
   console.log(`Watch it:
   KUBECONFIG=${info.kubeconfig} ${info.kubectl} get mm,sf -n ${DEMO_NAMESPACE} -w
@@ -144,7 +183,9 @@ export async function watchPredictions(info: EnvironmentInfo): Promise<void> {
   for await (const msg of sub) {
     const p = msg.json<Record<string, unknown>>();
     const rul = typeof p['score'] === 'number' ? (p['score'] as number).toFixed(1) : '?';
-    console.log(`${String(p['machineId']).padEnd(12)} RUL ${rul.padStart(6)}  ${String(p['severity']).padEnd(8)} health ${String(p['healthScore']).padStart(3)}  ${String(p['modelVersion'] ?? p['version'] ?? '')}`);
+    console.log(
+      `${String(p['machineId']).padEnd(12)} RUL ${rul.padStart(6)}  ${String(p['severity']).padEnd(8)} health ${String(p['healthScore']).padStart(3)}  ${String(p['modelVersion'] ?? p['version'] ?? '')}`,
+    );
   }
 }
 

@@ -24,7 +24,9 @@ const engines = [...byEngine.keys()].slice(0, active);
 const position = new Map(engines.map((e) => [e, 0]));
 
 const nc = await connect({ servers: values.nats, name: 'prognos-demo-simulator', maxReconnectAttempts: -1 });
-console.log(`simulating ${engines.length} engines from ${real ? 'C-MAPSS FD001' : 'synthetic data'} at ${rate} readings/s on ${values.prefix}.<engine>.readings`);
+console.log(
+  `simulating ${engines.length} engines from ${real ? 'C-MAPSS FD001' : 'synthetic data'} at ${rate} readings/s on ${values.prefix}.<engine>.readings`,
+);
 
 let sent = 0;
 let turn = 0;
