@@ -10,6 +10,7 @@ import { pino, type Logger } from 'pino';
 import { rolloutKey, type RuntimeConfig } from './config.ts';
 import { startGrpcServer, type RuntimeGrpcServer } from './grpcServer.ts';
 import { startHttpServer, type Readiness } from './httpServer.ts';
+import { readinessOf } from './readiness.ts';
 import { createInferenceBackend } from './inferenceBackend.ts';
 import { RESETTING_EVENTS } from './labels.ts';
 import { openMachineHealthStore } from './machineHealthStore.ts';
@@ -51,17 +52,6 @@ export interface Runtime {
   readiness(): Readiness;
   /** Graceful stop; bounded by graceMs for the parts that wait on clients. */
   stop(graceMs?: number): Promise<void>;
-}
-
-/** Readiness from the NATS connection and what serves (exported for table tests). */
-export function readinessOf(natsConnected: boolean, serving: ServingState, fallbackRules: number): Readiness {
-  if (!natsConnected) return { ready: false, reason: 'NATS disconnected' };
-  if (serving.modelServing) return { ready: true, reason: `model ${serving.version} serving` };
-  const why = serving.lastError
-    ? `${serving.lastError.reason}: ${serving.lastError.message}`
-    : 'no model loaded';
-  if (fallbackRules === 0) return { ready: false, reason: `${why}; no fallback rules declared` };
-  return { ready: true, reason: 'fallback rules serving', degraded: `${why}; fallback rules score readings` };
 }
 
 export async function startRuntime(config: RuntimeConfig, opts: RuntimeOptions = {}): Promise<Runtime> {

@@ -31,6 +31,8 @@ export interface TelemetryMessage {
   latencyMs: HistogramSnapshot;
   /** Event-loop blocking time per batch, ms. */
   blockingMs: HistogramSnapshot;
+  /** Time per ORT run (one per batch), ms. */
+  ortRunMs: HistogramSnapshot;
   scores: HistogramSnapshot;
   /** Per model input; edges from the model's baseline bins when featureBins is `baseline`. */
   features: Record<string, HistogramSnapshot>;
@@ -96,6 +98,7 @@ export function telemetryDelta(
     deadLettersByReason,
     latencyMs: histogramDelta(current.batchLatencyMs, previous?.batchLatencyMs),
     blockingMs: histogramDelta(current.batchBlockingMs, previous?.batchBlockingMs),
+    ortRunMs: histogramDelta(current.ortRunMs, previous?.ortRunMs),
     scores: histogramDelta(current.scores, previous?.scores),
     features,
     featureBins: current.featureBins,
