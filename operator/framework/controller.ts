@@ -29,14 +29,14 @@ export interface Result {
 
 export interface ReconcileContext<T extends KubernetesObject> {
   request: Request;
-  /** The primary object from the cache; undefined once it is deleted. */
+  /** The primary object from the cache (shared: never mutate it); undefined once it is deleted. */
   object: T | undefined;
   client: KubeClient;
   events: EventRecorder;
   log: Logger;
   /** Aborted when the controller stops and the grace period for in-flight reconciles is over. */
   signal: AbortSignal;
-  /** Reads an object of a kind this controller watches (for, owns or watches) from the shared cache. */
+  /** Reads an object of a kind this controller watches (for, owns or watches) from the shared cache (read-only). */
   cached<U extends KubernetesObject>(kind: WatchSpec, key: string): U | undefined;
 }
 

@@ -22,7 +22,13 @@ function fakeServer(items: KubernetesObject[]) {
         signal.addEventListener('abort', () => resolve());
       }),
   };
-  return { lw, emit: (e: WatchEvent) => emit?.(e) };
+  return {
+    lw,
+    emit: (e: WatchEvent) => {
+      if (!emit) throw new Error('not watching yet');
+      emit(e);
+    },
+  };
 }
 
 const opts = { apiVersion: 'v1', kind: 'ConfigMap' };
@@ -54,6 +60,25 @@ describe('Informer', () => {
     expect(first).toEqual(['add:a', 'add:b', 'update:a', 'delete:b']);
     expect(late).toEqual(['add:a', 'add:b']);
     expect(informer.list().map((o) => o.metadata?.name)).toEqual(['a']);
+  });
+
+  it('caches objects without managedFields', async () => {
+    const withFields = {
+      metadata: { name: 'a', namespace: 'ns', resourceVersion: '1', managedFields: [{ manager: 'x' }] },
+    };
+    const server = fakeServer([withFields]);
+    const informer = new Informer(server.lw, opts, log);
+    informer.start();
+    await informer.waitForSync();
+    await vi.waitFor(() =>
+      server.emit({ type: 'ADDED', object: { metadata: { ...withFields.metadata, name: 'b' } } }),
+    );
+    await vi.waitFor(() => expect(informer.get('ns/b')).toBeDefined());
+    await informer.stop();
+    expect(informer.list().map((o) => o.metadata)).toEqual([
+      { name: 'a', namespace: 'ns', resourceVersion: '1' },
+      { name: 'b', namespace: 'ns', resourceVersion: '1' },
+    ]);
   });
 
   it('keeps going when a handler throws', async () => {

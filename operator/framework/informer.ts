@@ -85,14 +85,14 @@ export class Informer<T extends KubernetesObject = KubernetesObject> {
     this.#abort = abort;
     const sink = {
       replace: (items: KubernetesObject[]) => {
-        for (const d of this.#store.replace(items as T[])) this.#dispatch(d);
+        for (const d of this.#store.replace(items.map(stripManagedFields) as T[])) this.#dispatch(d);
         if (!this.#synced) {
           this.#synced = true;
           for (const w of this.#syncWaiters.splice(0)) w();
         }
       },
       apply: (event: WatchEvent) => {
-        const d = this.#store.apply(event as WatchEvent<T>);
+        const d = this.#store.apply({ ...event, object: stripManagedFields(event.object) } as WatchEvent<T>);
         if (d) this.#dispatch(d);
       },
     };
@@ -129,4 +129,16 @@ export class Informer<T extends KubernetesObject = KubernetesObject> {
       this.#log.error({ err }, 'event handler failed');
     }
   }
+}
+
+/**
+ * managedFields is often the largest part of an applied object and nothing in a controller reads it
+ * (server-side apply works on the server): dropping it from the cache roughly halves its memory,
+ * as controller-runtime's default cache transform does.
+ */
+export function stripManagedFields(obj: KubernetesObject): KubernetesObject {
+  if (!obj.metadata?.managedFields) return obj;
+  const metadata = { ...obj.metadata };
+  delete metadata.managedFields;
+  return { ...obj, metadata };
 }
