@@ -2,6 +2,7 @@ import type { V1Pod } from '@kubernetes/client-node';
 import { randomInt } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { repoRoot } from './binaries.ts';
+import { podEvent, recordEvent } from './podRunner/events.ts';
 import { KubeApiError, KubeClient } from './podRunner/kubeClient.ts';
 import { runListWatch, sleep } from './podRunner/listWatch.ts';
 import { hostIP, machineResources, nodeLabels, registerNode, runHeartbeat } from './podRunner/node.ts';
@@ -66,6 +67,21 @@ export async function startPodRunner(opts: PodRunnerOptions): Promise<PodRunner>
           { status: { conditions: [decision.condition] } },
           'application/strategic-merge-patch+json',
         );
+        const message = String(decision.condition['message']);
+        recordEvent(
+          client,
+          podEvent(
+            pod,
+            'default-scheduler',
+            nodeName,
+            'Warning',
+            'FailedScheduling',
+            message,
+            undefined,
+            new Date(),
+          ),
+          log,
+        );
         return;
       }
       await client.request('POST', `/api/v1/namespaces/${md.namespace}/pods/${md.name}/binding`, {
@@ -74,6 +90,12 @@ export async function startPodRunner(opts: PodRunnerOptions): Promise<PodRunner>
         metadata: { name: md.name, namespace: md.namespace, uid: md.uid },
         target: { apiVersion: 'v1', kind: 'Node', name: nodeName },
       });
+      const message = `Successfully assigned ${md.namespace}/${md.name} to ${nodeName}`;
+      recordEvent(
+        client,
+        podEvent(pod, 'default-scheduler', nodeName, 'Normal', 'Scheduled', message, undefined, new Date()),
+        log,
+      );
     } catch (err) {
       if (!(err instanceof KubeApiError && (err.status === 404 || err.status === 409))) {
         log(`binding pod ${md.namespace}/${md.name} (retrying in 1 s): ${(err as Error).message}`);

@@ -282,6 +282,14 @@ describe('pod runner', () => {
       30_000,
     );
     expect(pod.status.containerStatuses[0].lastState.terminated.message).toBe('Liveness probe failed');
+    const events = await eventually('Killing event for unhealthy', async () => {
+      const list = await get(['events', '--field-selector', 'involvedObject.name=unhealthy']);
+      const reasons = list.items.map((e: Json) => e.reason);
+      return ['Scheduled', 'Started', 'Unhealthy', 'Killing'].every((r) => reasons.includes(r))
+        ? reasons
+        : undefined;
+    });
+    expect(events).toContain('Killing');
   });
 
   it('materialises configMap, downwardAPI, emptyDir and service account volumes, rewrites paths under their mountPaths, and follows ConfigMap updates', async () => {

@@ -40,6 +40,7 @@ export interface ContainerHooks {
   prepare(): Promise<ContainerLaunch | ContainerBlocked>;
   onChange(): void;
   log(line: string): void;
+  event(type: 'Normal' | 'Warning', reason: string, message: string): void;
 }
 
 const retryBlockedMs = 2000;
@@ -121,6 +122,10 @@ export class ContainerRunner {
       }
       if (signal.aborted) return;
       if ('reason' in launch) {
+        const w = 'waiting' in this.#state ? this.#state.waiting : undefined;
+        if (w?.reason !== launch.reason || w.message !== launch.message) {
+          this.#hooks.event('Warning', 'Failed', `Error: ${launch.reason}: ${launch.message}`);
+        }
         this.#setState({ waiting: { reason: launch.reason, message: launch.message } });
         if (!launch.retry) return;
         await sleep(retryBlockedMs, signal);
@@ -177,6 +182,7 @@ export class ContainerRunner {
       });
     });
     this.#setState({ running: { startedAt: apiTime(new Date(this.#startedAtMs)) } });
+    this.#hooks.event('Normal', 'Started', `Started container ${this.spec.name}`);
     for (const [kind, probe] of probesOf(this.spec)) {
       void this.#probeLoop(kind, probe, launch.probeTarget, instance.signal);
     }
@@ -204,6 +210,7 @@ export class ContainerRunner {
     if (Date.now() - this.#startedAtMs > backoffResetAfterMs) this.#crashes = 0;
     const delay = crashLoopDelayMs(this.#crashes++);
     this.#lastTerminated = terminated;
+    this.#hooks.event('Warning', 'BackOff', `Back-off restarting failed container ${this.spec.name}`);
     this.#setState({
       waiting: {
         reason: 'CrashLoopBackOff',
@@ -234,6 +241,7 @@ export class ContainerRunner {
     if (kind === 'readiness') {
       const ready = t.result === 'success';
       if (ready !== this.#ready) {
+        if (!ready) this.#hooks.event('Warning', 'Unhealthy', 'Readiness probe failed');
         this.#ready = ready;
         this.#hooks.onChange();
       }
@@ -244,6 +252,12 @@ export class ContainerRunner {
     } else if (t.result === 'failure' && this.#child && this.#killReason === undefined) {
       this.#killReason = `${kind === 'liveness' ? 'Liveness' : 'Startup'} probe failed`;
       this.#hooks.log(`container ${this.spec.name}: ${this.#killReason}, killing it`);
+      this.#hooks.event('Warning', 'Unhealthy', this.#killReason);
+      this.#hooks.event(
+        'Normal',
+        'Killing',
+        `Container ${this.spec.name} failed ${kind} probe, will be restarted`,
+      );
       void this.#kill(this.#graceMs);
     }
   }

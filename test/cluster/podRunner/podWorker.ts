@@ -5,6 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { resolveLocalImage } from '../images.ts';
 import { ContainerRunner, type ContainerBlocked, type ContainerLaunch } from './container.ts';
 import { resolveEnv, referencedObjects, type ReferencedData } from './env.ts';
+import { podEvent, recordEvent } from './events.ts';
 import { expandVars } from './expand.ts';
 import { mountsEnvVar } from './fsPathShim.ts';
 import type { NodeAllocatable } from './fieldRefs.ts';
@@ -81,6 +82,12 @@ export class PodWorker {
             prepare: () => this.#prepare(c),
             onChange: () => this.#statusChanged(),
             log: (line) => ctx.log(`pod ${this.name}: ${line}`),
+            event: (type, reason, message) =>
+              recordEvent(
+                ctx.client,
+                podEvent(this.#pod, 'kubelet', ctx.nodeName, type, reason, message, c.name, new Date()),
+                ctx.log,
+              ),
           },
         ),
     );
