@@ -116,6 +116,8 @@ export async function startPodRunner(opts: PodRunnerOptions): Promise<PodRunner>
   };
 
   const handle = (pod: V1Pod): void => {
+    // Events still buffered when stop() began must not start processes that nobody would kill.
+    if (stopping.signal.aborted) return;
     const md = pod.metadata!;
     if (!pod.spec?.nodeName) {
       void bind(pod);
