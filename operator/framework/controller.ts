@@ -168,7 +168,9 @@ export class Controller<T extends KubernetesObject = KubernetesObject> {
     this.#run = undefined;
     run.queue.shutDown();
     const finished = Promise.all(run.workers).then(() => true);
-    const inTime = await Promise.race([finished, sleep(graceMs).then(() => false)]);
+    const grace = new AbortController(); // so an early finish does not leave a timer holding the process
+    const inTime = await Promise.race([finished, sleep(graceMs, grace.signal).then(() => false)]);
+    grace.abort();
     run.abort.abort();
     if (!inTime) run.log.warn({ graceMs }, 'reconciles still running after the grace period: aborted');
     run.log.info('controller stopped');
