@@ -238,9 +238,15 @@ function handlers(config: RuntimeConfig, backend: InferenceBackend): ServiceHand
         req.target === 'machineId'
           ? { machineId: req.machineId!, includeShadow: req.includeShadow }
           : { includeShadow: req.includeShadow };
+      // A live view: a client that cannot keep up skips predictions until its buffer drains, so
+      // one slow consumer never grows this process's memory.
+      let blocked = false;
       const unsubscribe = backend.subscribePredictions(filter, (p) => {
-        // Slow clients: grpc-js buffers; write() returning false is tolerated, the deadline/cancel bounds it.
-        if (!call.cancelled) call.write(p);
+        if (blocked || call.cancelled) return;
+        if (!call.write(p)) {
+          blocked = true;
+          call.once('drain', () => (blocked = false));
+        }
       });
       let timer: NodeJS.Timeout | undefined;
       const end = (code: grpc.status): void => {
