@@ -11,8 +11,7 @@ const USAGE = `prognos-operator [flags]
   --namespace <ns>           watch only this namespace (default: all namespaces)
   --leader-elect             campaign for the Lease before reconciling (run several replicas)
   --leader-election-namespace <ns>  namespace of the Lease (default: $POD_NAMESPACE, --namespace, prognos-system)
-  --metrics-port <port>      /metrics (default 8080; 0 = pick a free port)
-  --health-port <port>       /healthz and /readyz (default: the metrics port)
+  --metrics-port <port>      /metrics, /healthz and /readyz (default 8080; 0 = pick a free port)
   --inference-image <image>  runtime image (default ${DEFAULT_INFERENCE_IMAGE})`;
 
 function port(value: string | undefined, fallback: number, flag: string): number {
@@ -39,7 +38,6 @@ async function main(): Promise<void> {
       'leader-elect': { type: 'boolean', default: false },
       'leader-election-namespace': { type: 'string' },
       'metrics-port': { type: 'string' },
-      'health-port': { type: 'string' },
       'inference-image': { type: 'string' },
       help: { type: 'boolean', default: false },
     },
@@ -49,13 +47,6 @@ async function main(): Promise<void> {
     return;
   }
   const metricsPort = port(values['metrics-port'], 8080, '--metrics-port');
-  const healthPort = port(values['health-port'], metricsPort, '--health-port');
-  if (healthPort !== metricsPort) {
-    // The framework serves /healthz, /readyz and /metrics from one server; two ports would need two.
-    throw new Error(
-      '--health-port must equal --metrics-port: one server serves /healthz, /readyz and /metrics',
-    );
-  }
   const logger = pino({ name: 'prognos-operator' });
   const leaseNamespace =
     values['leader-election-namespace'] ??
@@ -66,7 +57,7 @@ async function main(): Promise<void> {
     kubeConfig: loadKubeConfig(values.kubeconfig),
     ...(values.namespace ? { namespace: values.namespace } : {}),
     leaderElection: values['leader-elect'] ? { namespace: leaseNamespace } : false,
-    health: { port: healthPort },
+    health: { port: metricsPort },
     inferenceImage: values['inference-image'] ?? DEFAULT_INFERENCE_IMAGE,
     ...(process.env['POD_NAME'] ? { identity: `${process.env['POD_NAME']}_${process.pid}` } : {}),
     logger,
