@@ -41,7 +41,14 @@ async function main(): Promise<number> {
     return 2;
   }
   const graceMs = Number(process.env.PROGNOS_SHUTDOWN_GRACE_MS ?? 25_000);
-  const runtime = await startRuntime(config, { logger, bindHost: process.env.POD_IP || undefined });
+  let runtime;
+  try {
+    runtime = await startRuntime(config, { logger, bindHost: process.env.POD_IP || undefined });
+  } catch (error) {
+    // E.g. a port already in use: fail fast and visibly, Kubernetes restarts the pod.
+    logger.fatal({ err: error }, 'runtime failed to start');
+    return 1;
+  }
 
   const signal = await new Promise<NodeJS.Signals>((resolve) => {
     process.once('SIGTERM', resolve);
