@@ -8,7 +8,9 @@
 //   subscriber (decode JSON) and then the runtime process them; rates are readings handled per second.
 // - grpc: against the runtime process: Predict at 500 req/s (open loop), PredictBatch(64) back to
 //   back, StreamPredictions fed by predictions published on NATS.
-// - memory.bytesPerMachine: runtime RSS growth per newly seen machine (8 features x 60-sample windows).
+// - memory.bytesPerMachine: runtime RSS growth per newly seen machine (8 features x 60-sample
+//   windows): RSS after N new machines minus RSS after N other new machines, so the garbage and
+//   buffers of the same traffic cancel out.
 // - eventLoopLagP99Ms: the runtime's own perf_hooks event-loop delay p99 under full JetStream load.
 // Everything is bounded: the whole run takes about a minute and a half.
 import { spawn } from 'node:child_process';
@@ -32,6 +34,7 @@ const FEATURES = ['f0', 'f1', 'f2', 'f3', 'f4', 'f5', 'f6', 'f7'];
 const INPUTS = [...FEATURES, ...FEATURES.map((f) => `${f}.mean`), 'f0.std', 'f0.slope'];
 const JS_READINGS = 150_000;
 const MACHINES = 20_000;
+const MEMORY_MACHINES = 30_000;
 const CORE_SECONDS = 6;
 const CORE_WARMUP_SECONDS = 1.5;
 const UNARY_RATE = 500;
@@ -46,8 +49,8 @@ const log = (msg: string): void => {
 const enc = new TextEncoder();
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-function readingBytes(i: number, machines = MACHINES): { machine: string; data: Uint8Array } {
-  const machine = `m-${i % machines}`;
+function readingBytes(i: number, machines = MACHINES, prefix = 'm'): { machine: string; data: Uint8Array } {
+  const machine = `${prefix}-${i % machines}`;
   const doc: Record<string, number> = { ts: Date.now() };
   for (let f = 0; f < FEATURES.length; f++) doc[FEATURES[f]!] = ((i * 7 + f * 13) % 100) / 10;
   return { machine, data: enc.encode(JSON.stringify(doc)) };
@@ -129,12 +132,17 @@ function benchConfig(
 
 // ---------------------------------------------------------------- phases
 
-async function publishToStream(nc: NatsConnection, count: number): Promise<void> {
+async function publishToStream(
+  nc: NatsConnection,
+  count: number,
+  prefix = 'm',
+  machines = MACHINES,
+): Promise<void> {
   const js = jetstream(nc);
   for (let i = 0; i < count;) {
     const acks: Promise<unknown>[] = [];
     for (let k = 0; k < 2000 && i < count; k++, i++) {
-      const r = readingBytes(i);
+      const r = readingBytes(i, machines, prefix);
       acks.push(js.publish(`bench.js.${r.machine}.readings`, r.data));
     }
     await Promise.all(acks);
@@ -351,13 +359,21 @@ async function main(): Promise<void> {
         machineId: { subjectToken: 3 },
       }),
     );
-    const rssBefore = metricValue(await jsRt.metrics(), 'process_resident_memory_bytes');
+    await jsRt.metrics(); // resets the event-loop lag window to the load below
     const jsRuntime = await ackRate(nc, 'BENCH', 'runtime', JS_READINGS);
     const jsMetrics = await jsRt.metrics();
     const lagP99Ms =
       metricValue(jsMetrics, 'prognos_inference_event_loop_lag_seconds', '{quantile="0.99"}') * 1000;
-    const bytesPerMachine = (metricValue(jsMetrics, 'process_resident_memory_bytes') - rssBefore) / MACHINES;
     log(`jetstream runtime ${jsRuntime.toFixed(0)}/s, lag p99 ${lagP99Ms.toFixed(2)} ms`);
+    const rssAfterNewMachines = async (prefix: string, total: number): Promise<number> => {
+      await publishToStream(nc, MEMORY_MACHINES, prefix, MEMORY_MACHINES);
+      await ackRate(nc, 'BENCH', 'runtime', total);
+      return metricValue(await jsRt.metrics(), 'process_resident_memory_bytes');
+    };
+    const rssA = await rssAfterNewMachines('a', JS_READINGS + MEMORY_MACHINES);
+    const rssB = await rssAfterNewMachines('b', JS_READINGS + 2 * MEMORY_MACHINES);
+    const bytesPerMachine = (rssB - rssA) / MEMORY_MACHINES;
+    log(`memory ${bytesPerMachine.toFixed(0)} bytes per machine`);
     await jsRt.stop();
 
     // core NATS
@@ -403,7 +419,7 @@ async function main(): Promise<void> {
       },
       memory: {
         bytesPerMachine: Math.round(bytesPerMachine),
-        machines: MACHINES,
+        machines: MEMORY_MACHINES,
         features: FEATURES.length,
         windowSize: 60,
       },

@@ -16,6 +16,8 @@ export const MAX_BATCH_READINGS = 1024;
 /** 1 MiB in: a full PredictBatch of 1024 readings with a few dozen features is ~300 KiB. */
 export const MAX_RECEIVE_BYTES = 1024 * 1024;
 export const MAX_SEND_BYTES = 4 * 1024 * 1024;
+/** Predictions buffered per StreamPredictions call before further ones are skipped. */
+export const MAX_STREAM_BUFFERED = 4096;
 
 // Shapes as @grpc/proto-loader decodes/encodes them with the options in loadDefinition().
 export interface ReadingMessage {
@@ -238,15 +240,10 @@ function handlers(config: RuntimeConfig, backend: InferenceBackend): ServiceHand
         req.target === 'machineId'
           ? { machineId: req.machineId!, includeShadow: req.includeShadow }
           : { includeShadow: req.includeShadow };
-      // A live view: a client that cannot keep up skips predictions until its buffer drains, so
-      // one slow consumer never grows this process's memory.
-      let blocked = false;
+      // A live view: while a client's unsent buffer is full, its predictions are skipped, so one
+      // slow consumer never grows this process's memory.
       const unsubscribe = backend.subscribePredictions(filter, (p) => {
-        if (blocked || call.cancelled) return;
-        if (!call.write(p)) {
-          blocked = true;
-          call.once('drain', () => (blocked = false));
-        }
+        if (!call.cancelled && call.writableLength < MAX_STREAM_BUFFERED) call.write(p);
       });
       let timer: NodeJS.Timeout | undefined;
       const end = (code: grpc.status): void => {
