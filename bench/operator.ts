@@ -1,0 +1,528 @@
+// Operator control-plane benchmark: `npm run bench:operator -- --json [--sizes 100,500,1000] [--idle-seconds 300]`.
+//
+// On a fresh local environment (etcd, kube-apiserver, kube-controller-manager, nats-server; the pod
+// runner OFF, so only the control plane is measured) with the operator in its own process
+// (operator/main.ts with --leader-elect, as it is deployed):
+// - convergeSeconds per N: one SensorFleet, then N MaintenanceModels with a real ONNX artifact
+//   (file://, sha256) created by 32 concurrent POSTs; the time from the first create until every model
+//   of the batch has status.observedGeneration == metadata.generation and its ConfigMap, Deployment,
+//   Service and PDB exist. Batches run one after another in one namespace and stay (so the last one
+//   converges next to the earlier, idle ones).
+// - idle writes: after the last batch, apiserver_request_total (the API server's /metrics, read with
+//   the admin client certificate) before and after an idle window, write verbs only
+//   (POST/PUT/PATCH/DELETE/APPLY), by resource, so lease renewals are told apart from churn.
+// - memory: the operator's VmRSS (/proc/<pid>/status) after two forced GCs (bench/memoryProbe.ts,
+//   SIGUSR2), at baseline (fleet reconciled, 0 models) and after each batch.
+// Human-readable progress goes to stderr; with --json, stdout gets exactly one JSON object.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { request as httpRequest } from 'node:http';
+import { request as httpsRequest, type RequestOptions } from 'node:https';
+import { availableParallelism, cpus, tmpdir, totalmem } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { parseArgs } from 'node:util';
+import { KubeConfig, type KubernetesObject } from '@kubernetes/client-node';
+import { KubeClient } from '../operator/framework/kubeClient.ts';
+import { buildMlpClassifier, randomLayers } from '../runtimes/inference/onnx/buildModel.ts';
+import { repoRoot } from '../test/cluster/binaries.ts';
+import { startEnvironment, type Environment } from '../test/cluster/environment.ts';
+import { freePort } from '../test/cluster/freePort.ts';
+
+const { values: flags } = parseArgs({
+  options: {
+    json: { type: 'boolean', default: false },
+    sizes: { type: 'string', default: '100,500,1000' },
+    'idle-seconds': { type: 'string', default: '300' },
+    'settle-seconds': { type: 'string', default: '15' },
+    'create-concurrency': { type: 'string', default: '32' },
+    'timeout-seconds': { type: 'string', default: '600' },
+    /** Keep the state directory (logs, including logs/operator.log) instead of removing it. */
+    keep: { type: 'boolean', default: false },
+  },
+});
+const SIZES = flags.sizes.split(',').map((s) => {
+  const n = Number(s.trim());
+  if (!Number.isInteger(n) || n <= 0) throw new Error(`--sizes: not a positive integer: ${s}`);
+  return n;
+});
+const IDLE_SECONDS = Number(flags['idle-seconds']);
+const SETTLE_SECONDS = Number(flags['settle-seconds']);
+const CREATE_CONCURRENCY = Number(flags['create-concurrency']);
+const CONVERGE_TIMEOUT_MS = Number(flags['timeout-seconds']) * 1000;
+
+const NS = 'bench';
+const FLEET = 'pumps';
+const LEASE_NS = 'prognos-system';
+const BATCH_LABEL = 'bench.prognos.dev/batch';
+const WRITE_VERBS = new Set(['POST', 'PUT', 'PATCH', 'DELETE', 'APPLY']);
+const INPUTS = ['vibration', 'temperature', 'vibration.mean'];
+
+const log = (msg: string): void => console.error(`[bench:operator] ${msg}`);
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const round = (x: number, digits = 2): number => Number(x.toFixed(digits));
+const seconds = (ms: number): number => round(ms / 1000, 2);
+
+// ---------------------------------------------------------------- HTTP helpers
+
+function fetchText(url: string, opts: RequestOptions = {}): Promise<{ status: number; text: string }> {
+  const send = url.startsWith('https:') ? httpsRequest : httpRequest;
+  return new Promise((resolve, reject) => {
+    const req = send(url, { ...opts, method: 'GET', timeout: 30_000 }, (res) => {
+      res.setEncoding('utf8');
+      let text = '';
+      res.on('data', (c: string) => (text += c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, text }));
+      res.on('error', reject);
+    });
+    req.on('timeout', () => req.destroy(new Error(`timeout: ${url}`)));
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+interface Sample {
+  name: string;
+  labels: Record<string, string>;
+  value: number;
+}
+
+/** Prometheus text format → samples (no HELP/TYPE). */
+function parseMetrics(text: string, only?: string): Sample[] {
+  const out: Sample[] = [];
+  for (const line of text.split('\n')) {
+    if (!line || line.startsWith('#')) continue;
+    const m = /^([a-zA-Z_:][\w:]*)(?:\{(.*)\})?\s+(\S+)/.exec(line);
+    if (!m || (only && m[1] !== only)) continue;
+    const labels: Record<string, string> = {};
+    for (const l of (m[2] ?? '').matchAll(/(\w+)="((?:[^"\\]|\\.)*)"/g)) labels[l[1]!] = l[2]!;
+    out.push({ name: m[1]!, labels, value: Number(m[3]) });
+  }
+  return out;
+}
+
+/** API write requests so far, by "group/resource[/subresource] VERB". */
+async function apiWrites(env: Environment, kc: KubeConfig): Promise<Map<string, number>> {
+  const opts: RequestOptions = {};
+  await kc.applyToHTTPSOptions(opts);
+  const { status, text } = await fetchText(`${env.apiServerUrl}/metrics`, opts);
+  if (status !== 200) throw new Error(`API server /metrics: HTTP ${status}`);
+  const writes = new Map<string, number>();
+  for (const s of parseMetrics(text, 'apiserver_request_total')) {
+    const verb = s.labels['verb'] ?? '';
+    if (!WRITE_VERBS.has(verb)) continue;
+    const group = s.labels['group'] || 'core';
+    const sub = s.labels['subresource'] ? `/${s.labels['subresource']}` : '';
+    const key = `${group}/${s.labels['resource']}${sub} ${verb}`;
+    writes.set(key, (writes.get(key) ?? 0) + s.value);
+  }
+  return writes;
+}
+
+function writesDelta(before: Map<string, number>, after: Map<string, number>): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [k, v] of after) {
+    const d = v - (before.get(k) ?? 0);
+    if (d > 0) out[k] = d;
+  }
+  return Object.fromEntries(Object.entries(out).sort((a, b) => b[1] - a[1]));
+}
+
+const total = (r: Record<string, number>, filter: (k: string) => boolean = () => true): number =>
+  Object.entries(r).reduce((s, [k, v]) => (filter(k) ? s + v : s), 0);
+const isLease = (k: string): boolean => k.startsWith('coordination.k8s.io/leases');
+
+// ---------------------------------------------------------------- the operator process
+
+interface OperatorProcess {
+  child: ChildProcess;
+  metricsUrl: string;
+  memoryFile: string;
+}
+
+async function startOperator(env: Environment, dir: string): Promise<OperatorProcess> {
+  const port = await freePort();
+  const memoryFile = join(dir, 'operator-memory.json');
+  const out = openSync(join(env.stateDir, 'logs', 'operator.log'), 'a');
+  const child = spawn(
+    process.execPath,
+    [
+      '--expose-gc',
+      '--import',
+      pathToFileURL(join(repoRoot, 'bench', 'memoryProbe.ts')).href,
+      join(repoRoot, 'operator', 'main.ts'),
+      '--kubeconfig',
+      env.kubeconfig,
+      '--leader-elect',
+      '--leader-election-namespace',
+      LEASE_NS,
+      '--metrics-port',
+      String(port),
+    ],
+    { cwd: repoRoot, stdio: ['ignore', out, out], env: { ...process.env, PROGNOS_BENCH_MEMORY_FILE: memoryFile } },
+  );
+  const op = { child, metricsUrl: `http://127.0.0.1:${port}/metrics`, memoryFile };
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`operator exited (${child.exitCode}); see logs/operator.log`);
+    const m = await fetchText(op.metricsUrl).catch(() => undefined);
+    if (m?.status === 200 && parseMetrics(m.text, 'leader_election_master_status').some((s) => s.value === 1)) {
+      const ready = await fetchText(op.metricsUrl.replace('/metrics', '/readyz')).catch(() => undefined);
+      if (ready?.status === 200) return op;
+    }
+    if (Date.now() > deadline) throw new Error('operator did not lead and get ready within 60 s');
+    await sleep(250);
+  }
+}
+
+async function stopOperator(op: OperatorProcess | undefined): Promise<void> {
+  if (!op || op.child.exitCode !== null || op.child.signalCode !== null) return;
+  const exited = new Promise<void>((r) => op.child.once('exit', () => r()));
+  op.child.kill('SIGTERM');
+  if (await Promise.race([exited.then(() => true), sleep(40_000).then(() => false)])) return;
+  op.child.kill('SIGKILL');
+  await exited;
+}
+
+interface Memory {
+  rssBytes: number;
+  heapUsedBytes: number;
+  externalBytes: number;
+}
+
+/** Forces two GCs in the operator (SIGUSR2 → memoryProbe.ts), then reads VmRSS and the heap. */
+async function operatorMemory(op: OperatorProcess): Promise<Memory> {
+  rmSync(op.memoryFile, { force: true });
+  op.child.kill('SIGUSR2');
+  const deadline = Date.now() + 10_000;
+  let usage: { heapUsed: number; external: number } | undefined;
+  while (!usage) {
+    try {
+      usage = JSON.parse(readFileSync(op.memoryFile, 'utf8')) as { heapUsed: number; external: number };
+    } catch {
+      if (Date.now() > deadline) throw new Error('the operator did not answer the memory probe');
+      await sleep(100);
+    }
+  }
+  await sleep(500); // let the allocator hand freed pages back before reading RSS
+  const status = readFileSync(`/proc/${op.child.pid}/status`, 'utf8');
+  const kb = Number(/^VmRSS:\s+(\d+)\s+kB/m.exec(status)?.[1]);
+  return { rssBytes: kb * 1024, heapUsedBytes: usage.heapUsed, externalBytes: usage.external };
+}
+
+async function reconcileCounts(op: OperatorProcess): Promise<Record<string, number>> {
+  const { text } = await fetchText(op.metricsUrl);
+  const out: Record<string, number> = {};
+  for (const s of parseMetrics(text, 'controller_runtime_reconcile_total'))
+    out[`${s.labels['controller']}:${s.labels['result']}`] = s.value;
+  for (const s of parseMetrics(text, 'controller_runtime_reconcile_errors_total'))
+    out[`${s.labels['controller']}:errors_total`] = s.value;
+  return out;
+}
+
+function countsDelta(a: Record<string, number>, b: Record<string, number>): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [k, v] of Object.entries(b)) if (v - (a[k] ?? 0) > 0) out[k] = v - (a[k] ?? 0);
+  return out;
+}
+
+// ---------------------------------------------------------------- cluster objects
+
+async function kubectl(env: Environment, args: string[]): Promise<void> {
+  const child = spawn(env.kubectl, args, {
+    env: { ...process.env, KUBECONFIG: env.kubeconfig },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  let stderr = '';
+  child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+  const code = await new Promise<number | null>((r) => child.on('exit', r));
+  if (code !== 0) throw new Error(`kubectl ${args.join(' ')}: ${stderr}`);
+}
+
+type Obj = KubernetesObject & {
+  status?: { observedGeneration?: number; conditions?: { type: string; status: string }[] };
+};
+
+/** A list served from the API server's watch cache (resourceVersion=0): cheap to poll. */
+async function cachedList(client: KubeClient, path: string, labelSelector?: string): Promise<Obj[]> {
+  const list = await client.request<{ items: Obj[] }>({
+    path,
+    query: { resourceVersion: '0', ...(labelSelector ? { labelSelector } : {}) },
+  });
+  return list.items;
+}
+
+function fleetManifest(natsUrl: string): KubernetesObject {
+  return {
+    apiVersion: 'prognos.dev/v1alpha1',
+    kind: 'SensorFleet',
+    metadata: { name: FLEET, namespace: NS },
+    spec: {
+      nats: { url: natsUrl },
+      subject: `plant.${FLEET}.*.readings`,
+      machineId: { subjectToken: 3 },
+      stream: { maxAge: '1h' },
+      schema: {
+        timestampField: 'ts',
+        timestampFormat: 'UnixMillis',
+        features: [
+          { name: 'vibration', min: 0, max: 50 },
+          { name: 'temperature', min: -40, max: 200 },
+        ],
+      },
+      windows: [{ feature: 'vibration', size: 10, aggregations: ['mean'] }],
+      deletionPolicy: 'Delete',
+    },
+  } as KubernetesObject;
+}
+
+function modelManifest(name: string, batch: number, artifact: { uri: string; sha256: string }): KubernetesObject {
+  return {
+    apiVersion: 'prognos.dev/v1alpha1',
+    kind: 'MaintenanceModel',
+    metadata: { name, namespace: NS, labels: { [BATCH_LABEL]: String(batch) } },
+    spec: {
+      fleetRef: { name: FLEET },
+      task: 'classification',
+      model: { version: 'v1', uri: artifact.uri, sha256: artifact.sha256, inputs: INPUTS },
+      thresholds: { warning: 0.5, critical: 0.8 },
+      serving: { replicas: 1, batching: { maxBatch: 64, maxDelayMs: 5 } },
+    },
+  } as KubernetesObject;
+}
+
+/** Runs `fn` over `items` with at most `limit` in flight. */
+async function pool<T>(items: T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: Math.min(limit, items.length) }, async () => {
+      while (next < items.length) await fn(items[next++]!);
+    }),
+  );
+}
+
+interface BatchResult {
+  models: number;
+  createSeconds: number;
+  convergeSeconds: number;
+  reconciles: Record<string, number>;
+  apiWrites: number;
+  apiWritesPerModel: number;
+  apiWritesByResource: Record<string, number>;
+}
+
+async function runBatch(
+  env: Environment,
+  kc: KubeConfig,
+  client: KubeClient,
+  op: OperatorProcess,
+  n: number,
+  artifact: { uri: string; sha256: string },
+): Promise<BatchResult> {
+  const names = Array.from({ length: n }, (_, i) => `m${n}-${i}`);
+  const writesBefore = await apiWrites(env, kc);
+  const reconcilesBefore = await reconcileCounts(op);
+  const t0 = performance.now();
+  let createdAt = 0;
+  const creating = pool(names, CREATE_CONCURRENCY, async (name) => {
+    await client.create(modelManifest(name, n, artifact));
+  }).then(() => (createdAt = performance.now()));
+  await creating;
+  log(`N=${n}: created in ${seconds(createdAt - t0)} s`);
+
+  const want = new Set(names);
+  const prefix = (k: string) => `/api/v1/namespaces/${NS}/${k}`;
+  const apps = (k: string) => `/apis/apps/v1/namespaces/${NS}/${k}`;
+  const policy = (k: string) => `/apis/policy/v1/namespaces/${NS}/${k}`;
+  let observed = 0;
+  for (;;) {
+    const now = performance.now();
+    if (now - t0 > CONVERGE_TIMEOUT_MS)
+      throw new Error(`N=${n}: only ${observed}/${n} models converged in ${CONVERGE_TIMEOUT_MS / 1000} s`);
+    const models = await cachedList(client, `/apis/prognos.dev/v1alpha1/namespaces/${NS}/maintenancemodels`, `${BATCH_LABEL}=${n}`);
+    observed = models.filter(
+      (m) => m.status?.observedGeneration !== undefined && m.status.observedGeneration === m.metadata?.generation,
+    ).length;
+    if (observed === n) {
+      // Status is written after the children are applied; check they exist all the same.
+      const sel = 'app.kubernetes.io/managed-by=prognos-operator';
+      const [cms, deps, svcs, pdbs] = await Promise.all([
+        cachedList(client, prefix('configmaps'), sel),
+        cachedList(client, apps('deployments'), sel),
+        cachedList(client, prefix('services'), sel),
+        cachedList(client, policy('poddisruptionbudgets'), sel),
+      ]);
+      const has = (objs: Obj[], nameOf: (model: string) => string) => {
+        const present = new Set(objs.map((o) => o.metadata?.name));
+        return [...want].every((m) => present.has(nameOf(m)));
+      };
+      if (
+        has(cms, (m) => `${m}-runtime`) &&
+        has(deps, (m) => m) &&
+        has(svcs, (m) => m) &&
+        has(pdbs, (m) => m)
+      ) {
+        const convergeMs = performance.now() - t0;
+        // The time the last check started, not when it finished: the state was reached by then.
+        const at = Math.min(convergeMs, now - t0);
+        const settleReconciles = await reconcileCounts(op);
+        const writes = writesDelta(writesBefore, await apiWrites(env, kc));
+        const all = total(writes);
+        return {
+          models: n,
+          createSeconds: seconds(createdAt - t0),
+          convergeSeconds: seconds(at),
+          reconciles: countsDelta(reconcilesBefore, settleReconciles),
+          apiWrites: all,
+          apiWritesPerModel: round(all / n, 1),
+          apiWritesByResource: writes,
+        };
+      }
+    }
+    await sleep(500);
+  }
+}
+
+// ---------------------------------------------------------------- main
+
+async function main(): Promise<void> {
+  const started = performance.now();
+  const dir = mkdtempSync(join(tmpdir(), 'prognos-bench-op-'));
+  let env: Environment | undefined;
+  let op: OperatorProcess | undefined;
+  try {
+    log(`environment in ${dir} (pod runner off)`);
+    const envStart = performance.now();
+    env = await startEnvironment({ stateDir: dir, podRunner: false });
+    const kc = new KubeConfig();
+    kc.loadFromFile(env.kubeconfig);
+    const client = new KubeClient(kc);
+    const version = await client.request<{ gitVersion: string }>({ path: '/version' });
+    await kubectl(env, ['apply', '--server-side', '-k', join(repoRoot, 'config', 'crd')]);
+    await kubectl(env, [
+      'wait',
+      '--for=condition=Established',
+      '--timeout=60s',
+      'crd/sensorfleets.prognos.dev',
+      'crd/maintenancemodels.prognos.dev',
+    ]);
+    for (const name of [NS, LEASE_NS])
+      await client.create({ apiVersion: 'v1', kind: 'Namespace', metadata: { name } });
+    const envSeconds = seconds(performance.now() - envStart);
+
+    const { bytes } = buildMlpClassifier(randomLayers([INPUTS.length, 8, 1], 1));
+    const modelPath = join(dir, 'model-v1.onnx');
+    writeFileSync(modelPath, bytes);
+    const artifact = { uri: pathToFileURL(modelPath).href, sha256: createHash('sha256').update(bytes).digest('hex') };
+
+    op = await startOperator(env, dir);
+    log(`operator pid ${op.child.pid} leading`);
+    await client.create(fleetManifest(env.natsUrl));
+    const fleetPath = `/apis/prognos.dev/v1alpha1/namespaces/${NS}/sensorfleets`;
+    const fleetDeadline = Date.now() + 60_000;
+    for (;;) {
+      const [fleet] = await cachedList(client, fleetPath);
+      if (fleet?.status?.conditions?.some((c) => c.type === 'StreamReady' && c.status === 'True')) break;
+      if (Date.now() > fleetDeadline) throw new Error('the SensorFleet did not get StreamReady within 60 s');
+      await sleep(250);
+    }
+    await sleep(SETTLE_SECONDS * 1000);
+    const baseline = await operatorMemory(op);
+    log(`baseline RSS ${(baseline.rssBytes / 2 ** 20).toFixed(1)} MiB, heap ${(baseline.heapUsedBytes / 2 ** 20).toFixed(1)} MiB`);
+
+    const batches: BatchResult[] = [];
+    const memoryAfter: (Memory & { models: number })[] = [];
+    let models = 0;
+    for (const n of SIZES) {
+      const r = await runBatch(env, kc, client, op, n, artifact);
+      models += n;
+      batches.push(r);
+      log(
+        `N=${n}: converged in ${r.convergeSeconds} s; ${r.apiWrites} API writes (${r.apiWritesPerModel}/model); reconciles ${JSON.stringify(r.reconciles)}`,
+      );
+      await sleep(SETTLE_SECONDS * 1000);
+      const mem = await operatorMemory(op);
+      memoryAfter.push({ models, ...mem });
+      log(`  ${models} models: RSS ${(mem.rssBytes / 2 ** 20).toFixed(1)} MiB, heap ${(mem.heapUsedBytes / 2 ** 20).toFixed(1)} MiB`);
+    }
+
+    log(`idle window: ${IDLE_SECONDS} s with ${models} models`);
+    const idleWritesBefore = await apiWrites(env, kc);
+    const idleReconcilesBefore = await reconcileCounts(op);
+    const idleStart = performance.now();
+    await sleep(IDLE_SECONDS * 1000);
+    const idleMinutes = (performance.now() - idleStart) / 60_000;
+    const idleWrites = writesDelta(idleWritesBefore, await apiWrites(env, kc));
+    const idleReconciles = countsDelta(idleReconcilesBefore, await reconcileCounts(op));
+    const afterIdle = await operatorMemory(op);
+    const perMinute = (x: number) => round(x / idleMinutes, 2);
+    const nonLease = total(idleWrites, (k) => !isLease(k));
+
+    const last = memoryAfter.at(-1)!;
+    const first = memoryAfter[0]!;
+    const marginal =
+      memoryAfter.length > 1 ? round((last.rssBytes - first.rssBytes) / (last.models - first.models), 0) : null;
+    const result = {
+      benchmark: 'operator',
+      date: new Date().toISOString(),
+      machine: {
+        cores: availableParallelism(),
+        cpu: cpus()[0]?.model ?? 'unknown',
+        memoryBytes: totalmem(),
+        node: process.version,
+        kubernetes: version.gitVersion,
+      },
+      setup: {
+        podRunner: false,
+        operator: 'separate process: operator/main.ts --leader-elect (Lease in prognos-system)',
+        creation: `${CREATE_CONCURRENCY} concurrent POSTs`,
+        batches: 'one namespace, one SensorFleet; batches created one after another, earlier ones stay',
+      },
+      convergeSeconds: Object.fromEntries(batches.map((b) => [String(b.models), b.convergeSeconds])),
+      createSeconds: Object.fromEntries(batches.map((b) => [String(b.models), b.createSeconds])),
+      idleSeconds: round(idleMinutes * 60, 1),
+      idleModels: models,
+      idleWritesPerMinute: perMinute(total(idleWrites)),
+      idleWritesPerMinuteExcludingLeases: perMinute(nonLease),
+      idleWritesPerModelPerMinute: round(nonLease / idleMinutes / models, 4),
+      idleWritesByResource: idleWrites,
+      idleReconciles,
+      bytesPerModel: round((last.rssBytes - baseline.rssBytes) / last.models, 0),
+      bytesPerModelMarginal: marginal,
+      heapBytesPerModel: round((last.heapUsedBytes - baseline.heapUsedBytes) / last.models, 0),
+      memory: {
+        baseline,
+        afterBatches: memoryAfter,
+        afterIdle,
+      },
+      batches,
+      durations: {
+        environmentSeconds: envSeconds,
+        totalSeconds: seconds(performance.now() - started),
+      },
+    };
+    if (flags.json) console.log(JSON.stringify(result, null, 2));
+    else {
+      console.log(`machine: ${result.machine.cores} cores, ${result.machine.cpu}, node ${result.machine.node}, ${result.machine.kubernetes}`);
+      for (const b of batches)
+        console.log(`N=${b.models}: converged in ${b.convergeSeconds} s (created in ${b.createSeconds} s), ${b.apiWritesPerModel} API writes/model`);
+      console.log(
+        `idle (${result.idleSeconds} s, ${models} models): ${result.idleWritesPerMinute} writes/min, ${result.idleWritesPerMinuteExcludingLeases} excluding leases, ${result.idleWritesPerModelPerMinute} per model`,
+      );
+      console.log(`idle writes by resource: ${JSON.stringify(idleWrites)}`);
+      console.log(`memory: ${result.bytesPerModel} B/model over baseline (marginal ${marginal ?? 'n/a'} B/model), heap ${result.heapBytesPerModel} B/model`);
+      console.log(`total ${result.durations.totalSeconds} s`);
+    }
+  } finally {
+    await stopOperator(op).catch((e: unknown) => log(`stopping the operator: ${String(e)}`));
+    await env?.stop().catch((e: unknown) => log(`stopping the environment: ${String(e)}`));
+    if (flags.keep) log(`kept ${dir}`);
+    else rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+main().catch((error: unknown) => {
+  console.error(error instanceof Error ? (error.stack ?? error.message) : error);
+  process.exitCode = 1;
+});
