@@ -12,7 +12,16 @@ const run = promisify(execFile);
 const namespace = 'prognos-install-test';
 
 async function serverDryRun(manifests: string, ns?: string): Promise<void> {
-  const args = ['apply', '--server-side', '--field-manager=install-test', '--dry-run=server', '-f', '-'];
+  // Other suites may have installed the CRDs already; a forced dry run takes no ownership.
+  const args = [
+    'apply',
+    '--server-side',
+    '--force-conflicts',
+    '--field-manager=install-test',
+    '--dry-run=server',
+    '-f',
+    '-',
+  ];
   if (ns) args.push('-n', ns);
   const res = await kubectl(args, { input: manifests });
   expect(res.stderr, res.stderr).toBe('');
