@@ -41,6 +41,7 @@ const UNARY_RATE = 500;
 const UNARY_SECONDS = 4;
 const BATCH_CALLS = 300;
 const STREAM_SECONDS = 3;
+const STREAM_OFFERED_PER_SEC = 40_000;
 
 const json = process.argv.includes('--json');
 const log = (msg: string): void => {
@@ -65,7 +66,11 @@ const round = (x: number, digits = 2): number => Number(x.toFixed(digits));
 
 // ---------------------------------------------------------------- child roles
 
-/** Publishes readings (or predictions) as fast as the connection takes them, for `seconds`. */
+/**
+ * Publishes readings as fast as the connection takes them, or predictions at STREAM_OFFERED_PER_SEC
+ * (a fixed offer: flooding one subscriber would measure the server's slow-consumer handling, not the
+ * stream), for `seconds`.
+ */
 async function publisherRole(url: string, kind: 'readings' | 'predictions', seconds: number): Promise<void> {
   const nc = await connect({ servers: url });
   const end = Date.now() + seconds * 1000;
@@ -77,12 +82,19 @@ async function publisherRole(url: string, kind: 'readings' | 'predictions', seco
       score: 0.3,
       severity: 'ok',
       healthScore: 70,
+      contributions: Object.fromEntries(INPUTS.map((name, j) => [name, (j - 9) / 1000])),
+      model: 'bench-model',
       modelVersion: 'v1',
       role: 'stable',
-      contributions: {},
+      fallback: false,
     }),
   );
+  const started = Date.now();
   while (Date.now() < end) {
+    if (kind === 'predictions') {
+      const due = started + (i / STREAM_OFFERED_PER_SEC) * 1000;
+      if (due > Date.now()) await sleep(due - Date.now());
+    }
     for (let k = 0; k < 1000; k++, i++) {
       if (kind === 'readings') {
         const r = readingBytes(i);
@@ -416,6 +428,7 @@ async function main(): Promise<void> {
         unaryP99Ms: round(unaryP99),
         batch64P99Ms: round(batchP99),
         streamPerSec: Math.round(streamPerSec),
+        streamOfferedPerSec: STREAM_OFFERED_PER_SEC,
       },
       memory: {
         bytesPerMachine: Math.round(bytesPerMachine),
