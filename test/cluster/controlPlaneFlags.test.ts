@@ -55,7 +55,7 @@ describe('control-plane flags', () => {
     ['apiserver', apiServerArgs, 'authorization-mode', 'Node,RBAC'],
     ['apiserver', apiServerArgs, 'service-account-key-file', '/s/pki/sa.pub'],
     ['apiserver', apiServerArgs, 'service-account-signing-key-file', '/s/pki/sa.key'],
-    ['apiserver', apiServerArgs, 'service-cluster-ip-range', '10.0.0.0/24'],
+    ['apiserver', apiServerArgs, 'service-cluster-ip-range', '10.0.0.0/16'],
     ['controller-manager', controllerManagerArgs, 'kubeconfig', '/s/kcm.kubeconfig'],
     ['controller-manager', controllerManagerArgs, 'secure-port', '1004'],
     ['controller-manager', controllerManagerArgs, 'root-ca-file', '/s/pki/ca.crt'],

@@ -12,7 +12,9 @@ export interface ControlPlaneLayout {
   controllerManagerKubeconfig: string;
 }
 
-export const serviceClusterIpRange = '10.0.0.0/24';
+// A /16 (65,534 ClusterIPs), as real clusters have: a /24 runs out at 254 Services, and every
+// MaintenanceModel owns one (the operator benchmark creates over 1,000).
+export const serviceClusterIpRange = '10.0.0.0/16';
 export const serviceAccountIssuer = 'https://kubernetes.default.svc.cluster.local';
 
 /**
