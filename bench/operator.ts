@@ -14,12 +14,12 @@
 // - memory: the operator's VmRSS (/proc/<pid>/status) after two forced GCs (bench/memoryProbe.ts,
 //   SIGUSR2), at baseline (fleet reconciled, 0 models) and after each batch.
 // Human-readable progress goes to stderr; with --json, stdout gets exactly one JSON object.
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
 import { request as httpsRequest, type RequestOptions } from 'node:https';
-import { availableParallelism, cpus, tmpdir, totalmem } from 'node:os';
+import { availableParallelism, cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -52,6 +52,8 @@ const SETTLE_SECONDS = Number(flags['settle-seconds']);
 const CREATE_CONCURRENCY = Number(flags['create-concurrency']);
 const CONVERGE_TIMEOUT_MS = Number(flags['timeout-seconds']) * 1000;
 
+const QUIET_SECONDS = 15;
+const QUIESCE_TIMEOUT_MS = 300_000;
 const NS = 'bench';
 const FLEET = 'pumps';
 const LEASE_NS = 'prognos-system';
@@ -133,6 +135,40 @@ const total = (r: Record<string, number>, filter: (k: string) => boolean = () =>
   Object.entries(r).reduce((s, [k, v]) => (filter(k) ? s + v : s), 0);
 const isLease = (k: string): boolean => k.startsWith('coordination.k8s.io/leases');
 
+// ---------------------------------------------------------------- CPU of the processes this run started
+
+/** CPU seconds (user + system) so far of each direct child: etcd, kube-apiserver, controller manager, nats, operator. */
+function childCpuSeconds(): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    let stat: string;
+    try {
+      stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+    } catch {
+      continue;
+    }
+    // pid (comm) state ppid ... utime(14) stime(15): fields after the closing parenthesis.
+    const close = stat.lastIndexOf(')');
+    const comm = stat.slice(stat.indexOf('(') + 1, close);
+    const fields = stat.slice(close + 2).split(' ');
+    if (Number(fields[1]) !== process.pid) continue;
+    const name = comm === 'MainThread' || comm === 'node' ? 'operator' : comm;
+    out[name] = (out[name] ?? 0) + (Number(fields[11]) + Number(fields[12])) / 100;
+  }
+  out['bench'] = process.cpuUsage().user / 1e6 + process.cpuUsage().system / 1e6;
+  return out;
+}
+
+function cpuDelta(a: Record<string, number>, b: Record<string, number>): Record<string, number> {
+  return Object.fromEntries(
+    Object.entries(b)
+      .map(([k, v]) => [k, round(v - (a[k] ?? 0), 1)] as const)
+      .filter(([, v]) => v > 0)
+      .sort((x, y) => y[1] - x[1]),
+  );
+}
+
 // ---------------------------------------------------------------- the operator process
 
 interface OperatorProcess {
@@ -141,7 +177,11 @@ interface OperatorProcess {
   memoryFile: string;
 }
 
-async function startOperator(env: Environment, dir: string): Promise<OperatorProcess> {
+async function startOperator(
+  env: Environment,
+  dir: string,
+  onSpawn: (op: OperatorProcess) => void,
+): Promise<OperatorProcess> {
   const port = await freePort();
   const memoryFile = join(dir, 'operator-memory.json');
   const out = openSync(join(env.stateDir, 'logs', 'operator.log'), 'a');
@@ -160,14 +200,23 @@ async function startOperator(env: Environment, dir: string): Promise<OperatorPro
       '--metrics-port',
       String(port),
     ],
-    { cwd: repoRoot, stdio: ['ignore', out, out], env: { ...process.env, PROGNOS_BENCH_MEMORY_FILE: memoryFile } },
+    {
+      cwd: repoRoot,
+      stdio: ['ignore', out, out],
+      env: { ...process.env, PROGNOS_BENCH_MEMORY_FILE: memoryFile },
+    },
   );
   const op = { child, metricsUrl: `http://127.0.0.1:${port}/metrics`, memoryFile };
+  onSpawn(op);
   const deadline = Date.now() + 60_000;
   for (;;) {
-    if (child.exitCode !== null) throw new Error(`operator exited (${child.exitCode}); see logs/operator.log`);
+    if (child.exitCode !== null)
+      throw new Error(`operator exited (${child.exitCode}); see logs/operator.log`);
     const m = await fetchText(op.metricsUrl).catch(() => undefined);
-    if (m?.status === 200 && parseMetrics(m.text, 'leader_election_master_status').some((s) => s.value === 1)) {
+    if (
+      m?.status === 200 &&
+      parseMetrics(m.text, 'leader_election_master_status').some((s) => s.value === 1)
+    ) {
       const ready = await fetchText(op.metricsUrl.replace('/metrics', '/readyz')).catch(() => undefined);
       if (ready?.status === 200) return op;
     }
@@ -218,6 +267,8 @@ async function reconcileCounts(op: OperatorProcess): Promise<Record<string, numb
     out[`${s.labels['controller']}:${s.labels['result']}`] = s.value;
   for (const s of parseMetrics(text, 'controller_runtime_reconcile_errors_total'))
     out[`${s.labels['controller']}:errors_total`] = s.value;
+  for (const s of parseMetrics(text, 'controller_runtime_reconcile_time_seconds_sum'))
+    out[`${s.labels['controller']}:seconds_sum`] = s.value;
   return out;
 }
 
@@ -277,7 +328,11 @@ function fleetManifest(natsUrl: string): KubernetesObject {
   } as KubernetesObject;
 }
 
-function modelManifest(name: string, batch: number, artifact: { uri: string; sha256: string }): KubernetesObject {
+function modelManifest(
+  name: string,
+  batch: number,
+  artifact: { uri: string; sha256: string },
+): KubernetesObject {
   return {
     apiVersion: 'prognos.dev/v1alpha1',
     kind: 'MaintenanceModel',
@@ -307,6 +362,7 @@ interface BatchResult {
   createSeconds: number;
   convergeSeconds: number;
   reconciles: Record<string, number>;
+  cpuSeconds: Record<string, number>;
   apiWrites: number;
   apiWritesPerModel: number;
   apiWritesByResource: Record<string, number>;
@@ -323,6 +379,7 @@ async function runBatch(
   const names = Array.from({ length: n }, (_, i) => `m${n}-${i}`);
   const writesBefore = await apiWrites(env, kc);
   const reconcilesBefore = await reconcileCounts(op);
+  const cpuBefore = childCpuSeconds();
   const t0 = performance.now();
   let createdAt = 0;
   const creating = pool(names, CREATE_CONCURRENCY, async (name) => {
@@ -340,9 +397,14 @@ async function runBatch(
     const now = performance.now();
     if (now - t0 > CONVERGE_TIMEOUT_MS)
       throw new Error(`N=${n}: only ${observed}/${n} models converged in ${CONVERGE_TIMEOUT_MS / 1000} s`);
-    const models = await cachedList(client, `/apis/prognos.dev/v1alpha1/namespaces/${NS}/maintenancemodels`, `${BATCH_LABEL}=${n}`);
+    const models = await cachedList(
+      client,
+      `/apis/prognos.dev/v1alpha1/namespaces/${NS}/maintenancemodels`,
+      `${BATCH_LABEL}=${n}`,
+    );
     observed = models.filter(
-      (m) => m.status?.observedGeneration !== undefined && m.status.observedGeneration === m.metadata?.generation,
+      (m) =>
+        m.status?.observedGeneration !== undefined && m.status.observedGeneration === m.metadata?.generation,
     ).length;
     if (observed === n) {
       // Status is written after the children are applied; check they exist all the same.
@@ -366,6 +428,7 @@ async function runBatch(
         const convergeMs = performance.now() - t0;
         // The time the last check started, not when it finished: the state was reached by then.
         const at = Math.min(convergeMs, now - t0);
+        const cpuSeconds = cpuDelta(cpuBefore, childCpuSeconds());
         const settleReconciles = await reconcileCounts(op);
         const writes = writesDelta(writesBefore, await apiWrites(env, kc));
         const all = total(writes);
@@ -374,6 +437,7 @@ async function runBatch(
           createSeconds: seconds(createdAt - t0),
           convergeSeconds: seconds(at),
           reconciles: countsDelta(reconcilesBefore, settleReconciles),
+          cpuSeconds,
           apiWrites: all,
           apiWritesPerModel: round(all / n, 1),
           apiWritesByResource: writes,
@@ -386,15 +450,33 @@ async function runBatch(
 
 // ---------------------------------------------------------------- main
 
+/** The commit measured, with "+dirty" when the working tree differs from it. */
+function gitCommit(): string {
+  const git = (args: string[]) => spawnSync('git', args, { cwd: repoRoot, encoding: 'utf8' });
+  const head = git(['rev-parse', '--short', 'HEAD']).stdout.trim();
+  if (!head) return 'unknown';
+  return git(['status', '--porcelain', '--untracked-files=no']).stdout.trim() ? `${head}+dirty` : head;
+}
+
 async function main(): Promise<void> {
   const started = performance.now();
+  const loadBefore = loadavg();
   const dir = mkdtempSync(join(tmpdir(), 'prognos-bench-op-'));
   let env: Environment | undefined;
+  let envStarting: Promise<Environment> | undefined;
   let op: OperatorProcess | undefined;
-  try {
+  // Ctrl-C / SIGTERM: stop the operator and the environment before leaving, never orphan them.
+  const interrupted = new Promise<never>((_, reject) => {
+    const onSignal = (signal: string) => reject(new Error(`interrupted by ${signal}`));
+    process.once('SIGINT', onSignal);
+    process.once('SIGTERM', onSignal);
+  });
+  interrupted.catch(() => undefined);
+  const run = async () => {
     log(`environment in ${dir} (pod runner off)`);
     const envStart = performance.now();
-    env = await startEnvironment({ stateDir: dir, podRunner: false });
+    envStarting = startEnvironment({ stateDir: dir, podRunner: false });
+    env = await envStarting;
     const kc = new KubeConfig();
     kc.loadFromFile(env.kubeconfig);
     const client = new KubeClient(kc);
@@ -414,10 +496,13 @@ async function main(): Promise<void> {
     const { bytes } = buildMlpClassifier(randomLayers([INPUTS.length, 8, 1], 1));
     const modelPath = join(dir, 'model-v1.onnx');
     writeFileSync(modelPath, bytes);
-    const artifact = { uri: pathToFileURL(modelPath).href, sha256: createHash('sha256').update(bytes).digest('hex') };
+    const artifact = {
+      uri: pathToFileURL(modelPath).href,
+      sha256: createHash('sha256').update(bytes).digest('hex'),
+    };
 
-    op = await startOperator(env, dir);
-    log(`operator pid ${op.child.pid} leading`);
+    const operator = await startOperator(env, dir, (spawned) => (op = spawned));
+    log(`operator pid ${operator.child.pid} leading`);
     await client.create(fleetManifest(env.natsUrl));
     const fleetPath = `/apis/prognos.dev/v1alpha1/namespaces/${NS}/sensorfleets`;
     const fleetDeadline = Date.now() + 60_000;
@@ -428,48 +513,72 @@ async function main(): Promise<void> {
       await sleep(250);
     }
     await sleep(SETTLE_SECONDS * 1000);
-    const baseline = await operatorMemory(op);
-    log(`baseline RSS ${(baseline.rssBytes / 2 ** 20).toFixed(1)} MiB, heap ${(baseline.heapUsedBytes / 2 ** 20).toFixed(1)} MiB`);
+    const baseline = await operatorMemory(operator);
+    log(
+      `baseline RSS ${(baseline.rssBytes / 2 ** 20).toFixed(1)} MiB, heap ${(baseline.heapUsedBytes / 2 ** 20).toFixed(1)} MiB`,
+    );
 
     const batches: BatchResult[] = [];
     const memoryAfter: (Memory & { models: number })[] = [];
     let models = 0;
     for (const n of SIZES) {
-      const r = await runBatch(env, kc, client, op, n, artifact);
+      const r = await runBatch(env, kc, client, operator, n, artifact);
       models += n;
       batches.push(r);
       log(
         `N=${n}: converged in ${r.convergeSeconds} s; ${r.apiWrites} API writes (${r.apiWritesPerModel}/model); reconciles ${JSON.stringify(r.reconciles)}`,
       );
       await sleep(SETTLE_SECONDS * 1000);
-      const mem = await operatorMemory(op);
+      const mem = await operatorMemory(operator);
       memoryAfter.push({ models, ...mem });
-      log(`  ${models} models: RSS ${(mem.rssBytes / 2 ** 20).toFixed(1)} MiB, heap ${(mem.heapUsedBytes / 2 ** 20).toFixed(1)} MiB`);
+      log(
+        `  ${models} models: RSS ${(mem.rssBytes / 2 ** 20).toFixed(1)} MiB, heap ${(mem.heapUsedBytes / 2 ** 20).toFixed(1)} MiB`,
+      );
     }
 
+    // The controller manager finishes its own work (ReplicaSets, Pods, Deployment status) after the
+    // models converged; the idle window starts once the whole control plane is quiet.
+    const quiesceStart = performance.now();
+    let quietFor = 0;
+    let previous = await apiWrites(env, kc);
+    while (quietFor < QUIET_SECONDS && performance.now() - quiesceStart < QUIESCE_TIMEOUT_MS) {
+      await sleep(5_000);
+      const now = await apiWrites(env, kc);
+      quietFor = total(writesDelta(previous, now), (k) => !isLease(k)) === 0 ? quietFor + 5 : 0;
+      previous = now;
+    }
+    const quiesceSeconds = seconds(performance.now() - quiesceStart);
+    log(
+      `control plane quiet after ${quiesceSeconds} s${quietFor < QUIET_SECONDS ? ' (gave up waiting)' : ''}`,
+    );
     log(`idle window: ${IDLE_SECONDS} s with ${models} models`);
     const idleWritesBefore = await apiWrites(env, kc);
-    const idleReconcilesBefore = await reconcileCounts(op);
+    const idleReconcilesBefore = await reconcileCounts(operator);
     const idleStart = performance.now();
     await sleep(IDLE_SECONDS * 1000);
     const idleMinutes = (performance.now() - idleStart) / 60_000;
     const idleWrites = writesDelta(idleWritesBefore, await apiWrites(env, kc));
-    const idleReconciles = countsDelta(idleReconcilesBefore, await reconcileCounts(op));
-    const afterIdle = await operatorMemory(op);
+    const idleReconciles = countsDelta(idleReconcilesBefore, await reconcileCounts(operator));
+    const afterIdle = await operatorMemory(operator);
     const perMinute = (x: number) => round(x / idleMinutes, 2);
     const nonLease = total(idleWrites, (k) => !isLease(k));
 
     const last = memoryAfter.at(-1)!;
     const first = memoryAfter[0]!;
     const marginal =
-      memoryAfter.length > 1 ? round((last.rssBytes - first.rssBytes) / (last.models - first.models), 0) : null;
+      memoryAfter.length > 1
+        ? round((last.rssBytes - first.rssBytes) / (last.models - first.models), 0)
+        : null;
     const result = {
       benchmark: 'operator',
       date: new Date().toISOString(),
+      commit: gitCommit(),
       machine: {
         cores: availableParallelism(),
         cpu: cpus()[0]?.model ?? 'unknown',
         memoryBytes: totalmem(),
+        loadAverage1mBefore: round(loadBefore[0] ?? 0),
+        loadAverage1mAfter: round(loadavg()[0] ?? 0),
         node: process.version,
         kubernetes: version.gitVersion,
       },
@@ -481,6 +590,7 @@ async function main(): Promise<void> {
       },
       convergeSeconds: Object.fromEntries(batches.map((b) => [String(b.models), b.convergeSeconds])),
       createSeconds: Object.fromEntries(batches.map((b) => [String(b.models), b.createSeconds])),
+      quiesceSeconds,
       idleSeconds: round(idleMinutes * 60, 1),
       idleModels: models,
       idleWritesPerMinute: perMinute(total(idleWrites)),
@@ -504,17 +614,27 @@ async function main(): Promise<void> {
     };
     if (flags.json) console.log(JSON.stringify(result, null, 2));
     else {
-      console.log(`machine: ${result.machine.cores} cores, ${result.machine.cpu}, node ${result.machine.node}, ${result.machine.kubernetes}`);
+      console.log(
+        `machine: ${result.machine.cores} cores, ${result.machine.cpu}, node ${result.machine.node}, ${result.machine.kubernetes}`,
+      );
       for (const b of batches)
-        console.log(`N=${b.models}: converged in ${b.convergeSeconds} s (created in ${b.createSeconds} s), ${b.apiWritesPerModel} API writes/model`);
+        console.log(
+          `N=${b.models}: converged in ${b.convergeSeconds} s (created in ${b.createSeconds} s), ${b.apiWritesPerModel} API writes/model`,
+        );
       console.log(
         `idle (${result.idleSeconds} s, ${models} models): ${result.idleWritesPerMinute} writes/min, ${result.idleWritesPerMinuteExcludingLeases} excluding leases, ${result.idleWritesPerModelPerMinute} per model`,
       );
       console.log(`idle writes by resource: ${JSON.stringify(idleWrites)}`);
-      console.log(`memory: ${result.bytesPerModel} B/model over baseline (marginal ${marginal ?? 'n/a'} B/model), heap ${result.heapBytesPerModel} B/model`);
+      console.log(
+        `memory: ${result.bytesPerModel} B/model over baseline (marginal ${marginal ?? 'n/a'} B/model), heap ${result.heapBytesPerModel} B/model`,
+      );
       console.log(`total ${result.durations.totalSeconds} s`);
     }
+  };
+  try {
+    await Promise.race([run(), interrupted]);
   } finally {
+    env ??= await envStarting?.catch(() => undefined);
     await stopOperator(op).catch((e: unknown) => log(`stopping the operator: ${String(e)}`));
     await env?.stop().catch((e: unknown) => log(`stopping the environment: ${String(e)}`));
     if (flags.keep) log(`kept ${dir}`);
