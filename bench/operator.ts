@@ -452,6 +452,7 @@ async function runBatch(
 
 /** The commit measured, with "+dirty" when the working tree differs from it. */
 function gitCommit(): string {
+  if (process.env['PROGNOS_BENCH_COMMIT']) return process.env['PROGNOS_BENCH_COMMIT']; // a snapshot without .git
   const git = (args: string[]) => spawnSync('git', args, { cwd: repoRoot, encoding: 'utf8' });
   const head = git(['rev-parse', '--short', 'HEAD']).stdout.trim();
   if (!head) return 'unknown';
