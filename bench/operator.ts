@@ -116,7 +116,10 @@ async function apiWrites(env: Environment, kc: KubeConfig): Promise<Map<string, 
     if (!WRITE_VERBS.has(verb)) continue;
     const group = s.labels['group'] || 'core';
     const sub = s.labels['subresource'] ? `/${s.labels['subresource']}` : '';
-    const key = `${group}/${s.labels['resource']}${sub} ${verb}`;
+    // Rejected writes (e.g. the API server's own endpoints reconciler answered 422) are told apart.
+    const code = s.labels['code'] ?? '';
+    const rejected = code.startsWith('2') ? '' : ` ${code}`;
+    const key = `${group}/${s.labels['resource']}${sub} ${verb}${rejected}`;
     writes.set(key, (writes.get(key) ?? 0) + s.value);
   }
   return writes;
