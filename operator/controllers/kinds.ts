@@ -2,6 +2,7 @@ import { API_VERSION } from '../api/meta.ts';
 import { MAINTENANCE_MODEL_KIND } from '../api/maintenanceModel.ts';
 import { SENSOR_FLEET_KIND } from '../api/sensorFleet.ts';
 import type { WatchSpec } from '../framework/controller.ts';
+import { SERVICE_MONITOR_CRD } from './maintenanceModel/serviceMonitor.ts';
 
 /** The kinds the controllers watch, narrowed to one namespace when the operator is namespaced. */
 export function watchSpecs(namespace: string | undefined) {
@@ -15,5 +16,11 @@ export function watchSpecs(namespace: string | undefined) {
     service: { apiVersion: 'v1', kind: 'Service', ...owned },
     deployment: { apiVersion: 'apps/v1', kind: 'Deployment', ...owned },
     podDisruptionBudget: { apiVersion: 'policy/v1', kind: 'PodDisruptionBudget', ...owned },
+    // Cluster-scoped, and only the one CRD: whether models get a ServiceMonitor follows it live.
+    serviceMonitorCrd: {
+      apiVersion: 'apiextensions.k8s.io/v1',
+      kind: 'CustomResourceDefinition',
+      fieldSelector: `metadata.name=${SERVICE_MONITOR_CRD}`,
+    },
   } satisfies Record<string, WatchSpec>;
 }

@@ -1,4 +1,5 @@
 import type { KubernetesObject } from '@kubernetes/client-node';
+import { FIELD_MANAGER } from './apply.ts';
 import { isConflict, refOf, type KubeClient } from './kubeClient.ts';
 
 const maxAttempts = 5;
@@ -31,10 +32,14 @@ async function changeFinalizers<T extends KubernetesObject>(
     if (want && current.metadata?.deletionTimestamp) return current;
     const next = want ? [...list, finalizer] : list.filter((f) => f !== finalizer);
     try {
+      // Under the operator's field manager, so managedFields show who holds metadata.finalizers.
       return await client.patch<T>(
         refOf(current),
         finalizersPatch(current, next),
         'application/merge-patch+json',
+        {
+          query: { fieldManager: FIELD_MANAGER },
+        },
       );
     } catch (err) {
       if (!isConflict(err) || attempt >= maxAttempts) throw err;

@@ -65,4 +65,4 @@ export type { LeaderElectionOptions } from './leaderElection.ts';
 export { Operator, type OperatorOptions } from './operator.ts';
 export { controllerOwnerKey, controllerReference } from './ownerMapping.ts';
 export { generationChanged, labelsOrAnnotationsChanged, or, type Predicate } from './predicates.ts';
-export { desiredStatus, updateStatus } from './status.ts';
+export { desiredStatus, StatusWrites, updateStatus } from './status.ts';

@@ -75,6 +75,7 @@ export class LeaderElector {
   /** Campaigns, leads, and campaigns again after a loss, until `signal` aborts; then releases. Never throws. */
   async run(signal: AbortSignal): Promise<void> {
     const retryMs = this.#opts.retryPeriodSeconds * 1000;
+    this.#setLeading(false); // a standby reports 0, not nothing
     while (!signal.aborted) {
       try {
         if (await this.#tryAcquireOrRenew(signal)) {

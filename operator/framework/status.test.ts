@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { KubeClient, ObjectRef } from './kubeClient.ts';
-import { updateStatus } from './status.ts';
+import { StatusWrites, updateStatus } from './status.ts';
 
 function recordingClient() {
   const writes: { ref: ObjectRef; body: unknown; options: unknown }[] = [];
@@ -53,5 +53,59 @@ describe('updateStatus', () => {
     const c = recordingClient();
     expect(await updateStatus(c.client, fleet(current), next)).toBe(writes);
     expect(c.writes).toHaveLength(writes ? 1 : 0);
+  });
+});
+
+describe('StatusWrites', () => {
+  const obj = (rv: string, status?: object) => ({
+    ...fleet(status),
+    metadata: { ...fleet().metadata, uid: 'u1', resourceVersion: rv },
+  });
+
+  it('hands out the written status while the cache still shows the older object', () => {
+    const writes = new StatusWrites();
+    writes.record(obj('10', { machinesSeen: 4 }));
+    expect(writes.fresh(obj('9')).status).toEqual({ machinesSeen: 4 });
+    expect(writes.fresh(obj('9', { machinesSeen: 1 })).status).toEqual({ machinesSeen: 4 });
+    expect(writes.size).toBe(1);
+  });
+
+  it('trusts the cache again once it shows the write (same resourceVersion or same status)', () => {
+    const writes = new StatusWrites();
+    writes.record(obj('10', { machinesSeen: 4 }));
+    const cached = obj('10', { machinesSeen: 4 });
+    expect(writes.fresh(cached)).toBe(cached);
+    expect(writes.size).toBe(0);
+    writes.record(obj('12', { machinesSeen: 5 }));
+    const later = obj('13', { machinesSeen: 5 }); // a later metadata change
+    expect(writes.fresh(later)).toBe(later);
+    expect(writes.size).toBe(0);
+  });
+
+  it('forgets a write after maxAgeMs, and ignores a recreated object (new uid)', () => {
+    let now = 0;
+    const writes = new StatusWrites({ maxAgeMs: 1_000, now: () => now });
+    writes.record(obj('10', { machinesSeen: 4 }));
+    const recreated = { ...obj('3'), metadata: { ...obj('3').metadata, uid: 'u2' } };
+    expect(writes.fresh(recreated)).toBe(recreated);
+    writes.record(obj('10', { machinesSeen: 4 }));
+    now = 1_001;
+    const stale = obj('9');
+    expect(writes.fresh(stale)).toBe(stale);
+  });
+
+  it('updateStatus records what the server returned and skips a write the cache has not shown yet', async () => {
+    const writes: unknown[] = [];
+    const client = {
+      // As the API server: the stored object comes back with its uid and a new resourceVersion.
+      patch: async (_ref: ObjectRef, body: { metadata: object }) => {
+        writes.push(body);
+        return { ...body, metadata: { ...body.metadata, uid: 'u1', resourceVersion: '10' } };
+      },
+    } as unknown as KubeClient;
+    const memo = new StatusWrites();
+    expect(await updateStatus(client, obj('9'), { machinesSeen: 4 }, memo)).toBe(true);
+    expect(await updateStatus(client, memo.fresh(obj('9')), { machinesSeen: 4 }, memo)).toBe(false);
+    expect(writes).toHaveLength(1);
   });
 });

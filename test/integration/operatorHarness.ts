@@ -43,13 +43,18 @@ export async function eventually<T>(
 
 export async function installCrds(): Promise<void> {
   await ok(['apply', '--server-side', '-k', join(REPO, 'config', 'crd')]);
-  await ok([
-    'wait',
-    '--for=condition=Established',
-    '--timeout=60s',
-    'crd/sensorfleets.prognos.dev',
-    'crd/maintenancemodels.prognos.dev',
-  ]);
+  await waitEstablished('crd/sensorfleets.prognos.dev', 'crd/maintenancemodels.prognos.dev');
+}
+
+/**
+ * Waits until the CRDs are Established. `kubectl wait` fails at once on a CRD so new that it has no
+ * status.conditions yet, so it is retried.
+ */
+export async function waitEstablished(...crds: string[]): Promise<void> {
+  await eventually(`${crds.join(', ')} Established`, async () => {
+    const r = await kubectl(['wait', '--for=condition=Established', '--timeout=30s', ...crds]);
+    return r.code === 0;
+  });
 }
 
 export async function createNamespace(prefix: string): Promise<string> {

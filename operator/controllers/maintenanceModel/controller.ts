@@ -6,10 +6,12 @@ import { objectKey } from '../../framework/gvk.ts';
 import { watchSpecs } from '../kinds.ts';
 import type { ModelFleetIndex } from './modelFleetIndex.ts';
 import type { MaintenanceModelReconciler } from './reconciler.ts';
+import { SERVICE_MONITOR_CRD, serviceMonitorsServedChanged } from './serviceMonitor.ts';
 
 /**
  * MaintenanceModel → runtime ConfigMap, Deployment, Service, PDB (owned: edits and deletions are
- * repaired), reconciled again when its SensorFleet changes.
+ * repaired) and a ServiceMonitor while the prometheus-operator CRD serves one; reconciled again when
+ * its SensorFleet changes or that CRD starts or stops serving.
  */
 export function maintenanceModelController(
   reconciler: MaintenanceModelReconciler,
@@ -17,20 +19,25 @@ export function maintenanceModelController(
   namespace: string | undefined,
 ): Controller<MaintenanceModel> {
   const kinds = watchSpecs(namespace);
-  return new Controller<MaintenanceModel>('maintenancemodel', {
-    reconcile: (ctx) =>
-      reconciler.reconcile(ctx.request.key, ctx.object, {
-        fleet: (ns, name) => ctx.cached<SensorFleet>(kinds.sensorFleet, objectKey(ns, name)),
-        configMap: (ns, name) => ctx.cached<V1ConfigMap>(kinds.configMap, objectKey(ns, name)),
-        deployment: (ns, name) => ctx.cached<V1Deployment>(kinds.deployment, objectKey(ns, name)),
-      }),
-  })
-    .for(kinds.maintenanceModel)
-    .owns(kinds.configMap)
-    .owns(kinds.deployment)
-    .owns(kinds.service)
-    .owns(kinds.podDisruptionBudget)
-    .watches(kinds.sensorFleet, (fleet) =>
-      index.modelsOf(fleet.metadata?.namespace ?? '', fleet.metadata?.name ?? ''),
-    );
+  return (
+    new Controller<MaintenanceModel>('maintenancemodel', {
+      reconcile: (ctx) =>
+        reconciler.reconcile(ctx.request.key, ctx.object, {
+          fleet: (ns, name) => ctx.cached<SensorFleet>(kinds.sensorFleet, objectKey(ns, name)),
+          configMap: (ns, name) => ctx.cached<V1ConfigMap>(kinds.configMap, objectKey(ns, name)),
+          deployment: (ns, name) => ctx.cached<V1Deployment>(kinds.deployment, objectKey(ns, name)),
+          serviceMonitorCrd: () => ctx.cached(kinds.serviceMonitorCrd, SERVICE_MONITOR_CRD),
+        }),
+    })
+      .for(kinds.maintenanceModel)
+      .owns(kinds.configMap)
+      .owns(kinds.deployment)
+      .owns(kinds.service)
+      .owns(kinds.podDisruptionBudget)
+      .watches(kinds.sensorFleet, (fleet) =>
+        index.modelsOf(fleet.metadata?.namespace ?? '', fleet.metadata?.name ?? ''),
+      )
+      // The prometheus-operator CRD appearing (or going) reconciles every model: ServiceMonitors follow.
+      .watches({ ...kinds.serviceMonitorCrd, predicate: serviceMonitorsServedChanged }, () => index.all())
+  );
 }

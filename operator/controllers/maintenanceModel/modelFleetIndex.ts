@@ -18,6 +18,11 @@ export class ModelFleetIndex {
     return this.#fleetOf.get(`${namespace}/${model}`);
   }
 
+  /** Keys of every model the reconciler has seen (and not seen deleted). */
+  all(): string[] {
+    return [...this.#fleetOf.keys()];
+  }
+
   /** Keys of the models bound to `namespace/fleet`. */
   modelsOf(namespace: string, fleet: string): string[] {
     const prefix = `${namespace}/`;

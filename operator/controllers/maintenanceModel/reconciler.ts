@@ -8,8 +8,8 @@ import { apply } from '../../framework/apply.ts';
 import { getCondition } from '../../framework/conditions.ts';
 import type { EventRecorder } from '../../framework/events.ts';
 import { reconcileFinalizer } from '../../framework/finalizers.ts';
-import { isNotFound, type KubeClient } from '../../framework/kubeClient.ts';
-import { updateStatus } from '../../framework/status.ts';
+import type { KubeClient } from '../../framework/kubeClient.ts';
+import { StatusWrites, updateStatus } from '../../framework/status.ts';
 import { resolveNatsTarget, type ReadSecret } from '../../nats/credentials.ts';
 import type { NatsPool, NatsTarget } from '../../nats/pool.ts';
 import { ConfigError } from '../../../runtimes/inference/config.ts';
@@ -21,7 +21,7 @@ import { checkFleetInputs, checkOnnxInputs, type Refusal } from './inputsCheck.t
 import { desiredPodDisruptionBudget } from './podDisruptionBudget.ts';
 import { CONFIG_FILE, desiredRuntimeConfig, type ServedArtifact } from './runtimeConfig.ts';
 import { desiredService, grpcEndpoint } from './service.ts';
-import { desiredServiceMonitor, SERVICE_MONITOR } from './serviceMonitor.ts';
+import { desiredServiceMonitor, servesServiceMonitors } from './serviceMonitor.ts';
 import { desiredSplit, purgeSplit, splitKey, writeSplit } from './split.ts';
 import { modelStatus, rolledOut, type DeploymentState } from './status.ts';
 
@@ -30,13 +30,14 @@ export const MODEL_FINALIZER = 'prognos.dev/rollout-split';
 /** Reasons that are worth retrying soon on their own: the world may fix itself (network, upload). */
 const TRANSIENT = new Set(['ArtifactUnreachable', 'NatsUnreachable']);
 const TRANSIENT_RETRY_MS = 15_000;
-const SERVICE_MONITOR_CHECK_MS = 60_000;
 
 /** Cached reads (shared informers): a reconcile reads the cache, never the API server. */
 export interface ModelLookups {
   fleet(namespace: string, name: string): SensorFleet | undefined;
   configMap(namespace: string, name: string): V1ConfigMap | undefined;
   deployment(namespace: string, name: string): V1Deployment | undefined;
+  /** The servicemonitors.monitoring.coreos.com CRD, if the cluster has it. */
+  serviceMonitorCrd(): KubernetesObject | undefined;
 }
 
 export interface ModelReconcilerDeps {
@@ -124,9 +125,10 @@ const message = (error: unknown) => (error instanceof Error ? error.message : St
  */
 export class MaintenanceModelReconciler {
   readonly #deps: ModelReconcilerDeps;
-  #serviceMonitors: { present: boolean; checkedAt: number } | undefined;
   /** NATS target each model last wrote its split through, for the finalizer when the fleet is gone. */
   readonly #splitTargets = new Map<string, NatsTarget>();
+  /** Status written but maybe not in the cache yet: transitions and writes compare with it. */
+  readonly #statusWrites = new StatusWrites();
 
   constructor(deps: ModelReconcilerDeps) {
     this.#deps = deps;
@@ -139,6 +141,7 @@ export class MaintenanceModelReconciler {
   ): Promise<ReconcileResult> {
     if (!cached) {
       this.#deps.index.remove(key);
+      this.#statusWrites.forget(key);
       return {};
     }
     this.#deps.index.set(key, cached.spec.fleetRef.name);
@@ -146,7 +149,7 @@ export class MaintenanceModelReconciler {
       this.#cleanup(m, lookups),
     );
     if (outcome.deleting) return {};
-    const ctx = await this.#gather(outcome.obj, lookups);
+    const ctx = await this.#gather(this.#statusWrites.fresh(outcome.obj), lookups);
     return this.#act(ctx, lookups);
   }
 
@@ -233,7 +236,7 @@ export class MaintenanceModelReconciler {
       );
       await apply(this.#deps.client, desiredService(model));
       await apply(this.#deps.client, desiredPodDisruptionBudget(model));
-      if (await this.#hasServiceMonitors())
+      if (servesServiceMonitors(lookups.serviceMonitorCrd()))
         await apply(this.#deps.client, desiredServiceMonitor(model) as KubernetesObject);
       const state = deploymentState(deployment, hash);
       splitError ??= await this.#split(ctx, desiredSplit(served.version, rolledOut(state)));
@@ -250,7 +253,7 @@ export class MaintenanceModelReconciler {
       now,
     });
     await this.#recordTransitions(model, status.conditions ?? []);
-    await updateStatus(this.#deps.client, model, status);
+    await updateStatus(this.#deps.client, model, status, this.#statusWrites);
     if (splitError) throw splitError;
     const reason = ctx.artifactRefusal?.reason ?? fleetRefusal?.reason;
     return reason && TRANSIENT.has(reason) ? { requeueAfterMs: TRANSIENT_RETRY_MS } : {};
@@ -293,21 +296,6 @@ export class MaintenanceModelReconciler {
         });
       }
     }
-  }
-
-  async #hasServiceMonitors(): Promise<boolean> {
-    const now = Date.now();
-    if (this.#serviceMonitors && now - this.#serviceMonitors.checkedAt < SERVICE_MONITOR_CHECK_MS)
-      return this.#serviceMonitors.present;
-    let present = true;
-    try {
-      await this.#deps.client.resource(SERVICE_MONITOR);
-    } catch (error) {
-      if (!isNotFound(error)) throw error;
-      present = false;
-    }
-    this.#serviceMonitors = { present, checkedAt: now };
-    return present;
   }
 
   /** Children go with the garbage collector (owner references); the KV key is ours to remove. */

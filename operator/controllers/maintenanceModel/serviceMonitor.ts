@@ -1,5 +1,6 @@
 import type { KubernetesObject } from '@kubernetes/client-node';
 import type { MaintenanceModel } from '../../api/maintenanceModel.ts';
+import type { Predicate } from '../../framework/predicates.ts';
 import { childMeta, selectorLabels } from './objectMeta.ts';
 
 export const SERVICE_MONITOR = {
@@ -7,6 +8,26 @@ export const SERVICE_MONITOR = {
   kind: 'ServiceMonitor',
   plural: 'servicemonitors',
 } as const;
+
+/** The prometheus-operator CRD whose presence decides whether models get a ServiceMonitor. */
+export const SERVICE_MONITOR_CRD = 'servicemonitors.monitoring.coreos.com';
+
+interface CrdShape {
+  spec?: { versions?: { name?: string; served?: boolean }[] };
+  status?: { conditions?: { type?: string; status?: string }[] };
+}
+
+/** Whether this CustomResourceDefinition (from the watch cache) is Established and serves v1. */
+export function servesServiceMonitors(crd: KubernetesObject | undefined): boolean {
+  if (!crd || crd.metadata?.deletionTimestamp) return false;
+  const { spec, status } = crd as CrdShape;
+  const established = status?.conditions?.some((c) => c.type === 'Established' && c.status === 'True');
+  return !!established && !!spec?.versions?.some((v) => v.name === 'v1' && v.served === true);
+}
+
+/** Wakes the models only when the CRD starts or stops serving ServiceMonitors, not on every CRD update. */
+export const serviceMonitorsServedChanged: Predicate = (d) =>
+  d.type !== 'update' || servesServiceMonitors(d.old) !== servesServiceMonitors(d.obj);
 
 /** Prometheus-operator scrape config for the runtime's /metrics; applied only when the CRD exists. */
 export function desiredServiceMonitor(model: MaintenanceModel): KubernetesObject & { spec: unknown } {

@@ -4,7 +4,7 @@ import type { Result } from '../../framework/controller.ts';
 import type { EventRecorder } from '../../framework/events.ts';
 import { reconcileFinalizer } from '../../framework/finalizers.ts';
 import type { KubeClient } from '../../framework/kubeClient.ts';
-import { updateStatus } from '../../framework/status.ts';
+import { StatusWrites, updateStatus } from '../../framework/status.ts';
 import { NatsSecretError, resolveNatsTarget, type ReadSecret } from '../../nats/credentials.ts';
 import type { NatsPool } from '../../nats/pool.ts';
 import { desiredStreams } from './desiredStreams.ts';
@@ -58,6 +58,8 @@ function streamFailure(error: unknown): { reason: string; message: string } {
 export class SensorFleetReconciler {
   readonly #deps: FleetReconcilerDeps;
   readonly #lastTrafficWrite = new Map<string, number>();
+  /** Status written but maybe not in the cache yet: transitions and writes compare with it. */
+  readonly #statusWrites = new StatusWrites();
 
   constructor(deps: FleetReconcilerDeps) {
     this.#deps = deps;
@@ -67,13 +69,14 @@ export class SensorFleetReconciler {
     if (!cached) {
       this.#deps.book.forget(key);
       this.#lastTrafficWrite.delete(key);
+      this.#statusWrites.forget(key);
       return {};
     }
     const outcome = await reconcileFinalizer(this.#deps.client, cached, FLEET_FINALIZER, (f) =>
       this.#cleanup(f),
     );
     if (outcome.deleting) return {};
-    const fleet = outcome.obj;
+    const fleet = this.#statusWrites.fresh(outcome.obj);
     const ns = fleet.metadata.namespace!;
     const now = this.#deps.now?.() ?? new Date();
 
@@ -134,14 +137,14 @@ export class SensorFleetReconciler {
         ? { requeueAfterMs: RECEIVING_WINDOW_MS }
         : {};
     if (significantChange(current, next)) {
-      await updateStatus(this.#deps.client, fleet, next);
+      await updateStatus(this.#deps.client, fleet, next, this.#statusWrites);
       this.#lastTrafficWrite.set(key, now.getTime());
       return recheck;
     }
     if (!trafficChanged(current, next)) return recheck;
     const since = now.getTime() - (this.#lastTrafficWrite.get(key) ?? 0);
     if (since < TRAFFIC_WRITE_INTERVAL_MS) return { requeueAfterMs: TRAFFIC_WRITE_INTERVAL_MS - since };
-    await updateStatus(this.#deps.client, fleet, next);
+    await updateStatus(this.#deps.client, fleet, next, this.#statusWrites);
     this.#lastTrafficWrite.set(key, now.getTime());
     return recheck;
   }
