@@ -3,12 +3,18 @@
 // readings in order through the windows; the in-flight count (collecting + queued + processing)
 // is what the inputs bound to apply backpressure (JetStream) or to shed load (core NATS).
 
-export interface BatchCollectorOptions<T> {
+export interface BatchCollectorOptions<T, S = undefined> {
   maxBatch: number;
   /** Longest the first item of a batch waits for the batch to fill; 0 closes it on the next turn of the event loop. */
   maxDelayMs: number;
+  /**
+   * Called synchronously as each batch closes, in order, even while earlier batches are still being
+   * processed; its result is handed to process(). Lets a later batch's work start (e.g. in a worker
+   * thread) while an earlier one is published. Must not throw.
+   */
+  start?(batch: T[]): S;
   /** Must not reject: the processor owns its errors (ack/nak decisions live there). */
-  process(batch: T[]): Promise<void>;
+  process(batch: T[], started: S | undefined): Promise<void>;
 }
 
 interface CapacityWaiter {
@@ -16,17 +22,17 @@ interface CapacityWaiter {
   resolve(): void;
 }
 
-export class BatchCollector<T> {
-  readonly #opts: BatchCollectorOptions<T>;
+export class BatchCollector<T, S = undefined> {
+  readonly #opts: BatchCollectorOptions<T, S>;
   #open: T[] = [];
   #timer: NodeJS.Timeout | NodeJS.Immediate | undefined;
-  readonly #queue: T[][] = [];
+  readonly #queue: { batch: T[]; started: S | undefined }[] = [];
   #queued = 0;
   #processing: Promise<void> | undefined;
   #waiters: (() => void)[] = [];
   #capacityWaiters: CapacityWaiter[] = [];
 
-  constructor(opts: BatchCollectorOptions<T>) {
+  constructor(opts: BatchCollectorOptions<T, S>) {
     if (opts.maxBatch < 1) throw new Error('maxBatch must be at least 1');
     this.#opts = opts;
   }
@@ -53,7 +59,7 @@ export class BatchCollector<T> {
     if (this.#open.length === 0) return;
     const batch = this.#open;
     this.#open = [];
-    this.#queue.push(batch);
+    this.#queue.push({ batch, started: this.#opts.start?.(batch) });
     this.#queued += batch.length;
     if (!this.#processing) this.#processing = this.#run();
   }
@@ -72,9 +78,9 @@ export class BatchCollector<T> {
   }
 
   async #run(): Promise<void> {
-    for (let batch = this.#queue.shift(); batch; batch = this.#queue.shift()) {
-      await this.#opts.process(batch);
-      this.#queued -= batch.length;
+    for (let item = this.#queue.shift(); item; item = this.#queue.shift()) {
+      await this.#opts.process(item.batch, item.started);
+      this.#queued -= item.batch.length;
       this.#wakeCapacityWaiters();
     }
     this.#processing = undefined;

@@ -18,6 +18,11 @@ export const AGGREGATIONS = [
 ] as const;
 export type Aggregation = (typeof AGGREGATIONS)[number];
 
+/** Default bound on readings in flight per replica, in batches (`input.maxInFlight`). */
+export const IN_FLIGHT_BATCHES = 4;
+/** Default `input.ackWaitMs`. */
+export const DEFAULT_ACK_WAIT_MS = 30_000;
+
 const Port = T.Integer({ minimum: 0, maximum: 65535, description: 'TCP port (0 = pick a free port).' });
 const TlsFiles = T.Object(
   {
@@ -145,6 +150,18 @@ export const RuntimeConfigSchema = T.Object(
           T.String({ minLength: 1, description: 'Queue group shared by replicas (core mode).' }),
         ),
         machineId: MachineIdSource,
+        ackWaitMs: T.Optional(
+          T.Integer({
+            minimum: 1000,
+            description: `jetstream: ack wait (default ${DEFAULT_ACK_WAIT_MS}) of the durable when this runtime creates it (the operator normally does); a reading not acked within it is redelivered.`,
+          }),
+        ),
+        maxInFlight: T.Optional(
+          T.Integer({
+            minimum: 1,
+            description: `Readings taken but not yet acked/handled (collecting + queued + scoring); default ${IN_FLIGHT_BATCHES} × batching.maxBatch. jetstream: pulling pauses at the bound; core: interest is withdrawn at the bound.`,
+          }),
+        ),
       },
       { additionalProperties: false, description: 'Where readings come from.' },
     ),

@@ -4,8 +4,10 @@
 // Predict/PredictBatch score through a second pipeline instance owned by gRPC. It runs the same
 // decoder (so validation is identical to NATS input), windows, model and explanations, but its
 // per-machine windows hold only readings sent over gRPC: gRPC traffic can never change what the
-// NATS-fed windows compute, and nothing it scores is published. It always scores (no split), and
-// its predictions carry this runtime's version and role.
+// NATS-fed windows compute, and nothing it scores is published. It always scores (process() with
+// ignoreSplit: the caller asked for this reading), its ORT session runs on the calling thread (a
+// Predict row and its occlusion variants take tens of microseconds, less than a worker hop), and its
+// predictions carry this runtime's version and role.
 import type { NatsConnection } from '@nats-io/transport-node';
 import type * as grpc from '@grpc/grpc-js';
 import type { RuntimeConfig } from './config.ts';
@@ -125,7 +127,7 @@ export function createInferenceBackend(opts: BackendOptions): InferenceBackend {
         if ('field' in m) return { index: i, violation: m };
         messages.push({ ...m, receivedAt: t });
       }
-      const result = await opts.pipeline.process(messages);
+      const result = await opts.pipeline.process(messages, { ignoreSplit: true });
       const predictions: PredictionMessage[] = [];
       for (let i = 0; i < result.outcomes.length; i++) {
         const o = result.outcomes[i]!;

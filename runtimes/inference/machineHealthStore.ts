@@ -10,6 +10,9 @@
 // rebuilds itself within one interval.
 import { Kvm, type KV } from '@nats-io/kv';
 import type { NatsConnection } from '@nats-io/transport-node';
+import { writeNeed, type LastWrite } from './healthThrottle.ts';
+
+export { writeNeed } from './healthThrottle.ts';
 
 export interface MachineHealthState {
   machineId: string;
@@ -43,23 +46,6 @@ export interface MachineHealthStoreOptions {
   /** Entries expire from the bucket after this long without a write. */
   ttlMs: number;
   now?: () => number;
-}
-
-interface LastWrite {
-  at: number;
-  severity: MachineHealthState['severity'];
-}
-
-/** What a new state needs: written now (a change), a refresh within the budget, or nothing yet. */
-export function writeNeed(
-  last: LastWrite | undefined,
-  severity: MachineHealthState['severity'],
-  now: number,
-  minIntervalMs: number,
-): 'change' | 'refresh' | 'none' {
-  if (last === undefined) return severity === 'ok' ? 'refresh' : 'change';
-  if (last.severity !== severity) return 'change';
-  return now - last.at >= minIntervalMs ? 'refresh' : 'none';
 }
 
 export async function openMachineHealthStore(opts: MachineHealthStoreOptions): Promise<MachineHealthStore> {

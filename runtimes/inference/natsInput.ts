@@ -20,6 +20,7 @@ import {
 import type { Msg, NatsConnection, Subscription } from '@nats-io/transport-node';
 import type { Logger } from 'pino';
 import { BatchCollector } from './batchCollector.ts';
+import { DISPOSITION_TERM } from './pipeline.ts';
 
 export interface InboundMessage {
   subject: string;
@@ -27,11 +28,17 @@ export interface InboundMessage {
   receivedAt: number;
 }
 
-/** What to do with a JetStream message once its batch is handled: ack it, or terminate it (dead letter, never redeliver). */
-export type Disposition = { kind: 'ack' } | { kind: 'term'; reason: string };
+/**
+ * What to do with each JetStream message once its batch is handled: `dispositions[i]` is
+ * DISPOSITION_ACK, or DISPOSITION_TERM (dead letter, never redeliver) with the next of `termReasons`.
+ */
+export interface Dispositions {
+  dispositions: Uint8Array;
+  termReasons: readonly string[];
+}
 
 /** Processes one batch and publishes its outputs; returns one disposition per message, in order. */
-export type BatchHandler = (batch: InboundMessage[]) => Promise<Disposition[]>;
+export type BatchHandler = (batch: InboundMessage[]) => Promise<Dispositions>;
 
 export interface NatsInput {
   /** Stops pulling/subscribing, then finishes, publishes and acks what is in flight. */
@@ -63,6 +70,39 @@ export interface CoreInputOptions extends CommonOptions {
 
 const ACK_WAIT_NANOS_PER_MS = 1_000_000;
 
+interface Taken {
+  msg: JsMsg;
+  receivedAt: number;
+}
+
+type Settled<V> = Promise<{ ok: true; value: V } | { ok: false; error: unknown }>;
+/** A promise that never rejects, so a batch started early cannot become an unhandled rejection. */
+const settle = <V>(p: Promise<V>): Settled<V> =>
+  p.then(
+    (value) => ({ ok: true as const, value }),
+    (error: unknown) => ({ ok: false as const, error }),
+  );
+
+/**
+ * Whether a JetStream reply subject carries a delivery count above 1, without JsMsg.info's full
+ * parse (a split and five parseInts per message). Layouts: `$JS.ACK.<stream>.<consumer>.<delivered>.…`
+ * (9 tokens) and `$JS.ACK.<domain>.<hash>.<stream>.<consumer>.<delivered>.…` (12 tokens).
+ */
+export function isRedelivery(reply: string): boolean {
+  let dots = 0;
+  for (let i = 0; i < reply.length; i++) if (reply.charCodeAt(i) === 46) dots++;
+  const token = dots === 8 ? 4 : 6;
+  let start = 0;
+  for (let seen = 0; seen < token; start++) if (reply.charCodeAt(start) === 46) seen++;
+  let end = start;
+  while (end < reply.length && reply.charCodeAt(end) !== 46) end++;
+  // "1" is the first delivery; anything else (including an unparseable token) counts as a redelivery
+  // only when it is a number above 1.
+  if (end - start === 1 && reply.charCodeAt(start) === 49) return false;
+  const n = Number(reply.slice(start, end));
+  return Number.isFinite(n) && n > 1;
+}
+
 /**
  * Binds to the durable consumer (the operator normally creates it next to the stream) or creates it
  * with explicit acks when it is missing, so the runtime also works standalone.
@@ -90,25 +130,35 @@ async function ensureDurable(opts: JetStreamInputOptions): Promise<void> {
 export async function startJetStreamInput(opts: JetStreamInputOptions): Promise<NatsInput> {
   await ensureDurable(opts);
   const consumer = await jetstream(opts.nc).consumers.get(opts.stream, opts.durable);
-  const collector = new BatchCollector<{ msg: JsMsg; inbound: InboundMessage }>({
+  const collector = new BatchCollector<Taken, Settled<Dispositions>>({
     maxBatch: opts.maxBatch,
     maxDelayMs: opts.maxDelayMs,
-    process: async (batch) => {
-      let dispositions: Disposition[];
-      try {
-        dispositions = await opts.handler(batch.map((b) => b.inbound));
-      } catch (error) {
+    // Scoring of this batch starts now, while earlier batches may still be publishing and acking.
+    start: (batch) => settle(opts.handler(batch.map(inboundOf))),
+    process: async (batch, started) => {
+      const outcome = await started!;
+      if (!outcome.ok) {
         // Not acked, so JetStream redelivers; nak asks for it now rather than after ack_wait.
-        opts.logger.error({ err: error, size: batch.length }, 'batch failed; readings will be redelivered');
-        for (const b of batch) b.msg.nak();
+        opts.logger.error(
+          { err: outcome.error, size: batch.length },
+          'batch failed; readings will be redelivered',
+        );
+        for (const t of batch) t.msg.nak();
         return;
       }
+      // The handler published this batch's outputs before resolving: ack (or term) only now.
+      const { dispositions, termReasons } = outcome.value;
+      let terms = 0;
       for (let i = 0; i < batch.length; i++) {
-        const d = dispositions[i]!;
-        if (d.kind === 'ack') batch[i]!.msg.ack();
-        else batch[i]!.msg.term(d.reason);
+        if (dispositions[i] === DISPOSITION_TERM) batch[i]!.msg.term(termReasons[terms++]);
+        else batch[i]!.msg.ack();
       }
     },
+  });
+  const inboundOf = (t: Taken): InboundMessage => ({
+    subject: t.msg.subject,
+    data: t.msg.data,
+    receivedAt: t.receivedAt,
   });
 
   let stopping = false;
@@ -121,8 +171,9 @@ export async function startJetStreamInput(opts: JetStreamInputOptions): Promise<
         messages = await consumer.consume({ max_messages: opts.maxInFlight });
         if (stopping) break;
         for await (const msg of messages) {
-          if (msg.redelivered) opts.onRedelivery();
-          collector.add({ msg, inbound: { subject: msg.subject, data: msg.data, receivedAt: Date.now() } });
+          const reply = (msg as unknown as { reply?: string }).reply;
+          if (reply !== undefined ? isRedelivery(reply) : msg.redelivered) opts.onRedelivery();
+          collector.add({ msg, receivedAt: Date.now() });
           if (collector.inFlight >= opts.maxInFlight) await collector.waitForCapacity(opts.maxInFlight);
         }
       } catch (error) {
@@ -143,15 +194,15 @@ export async function startJetStreamInput(opts: JetStreamInputOptions): Promise<
 }
 
 export async function startCoreInput(opts: CoreInputOptions): Promise<NatsInput> {
-  const collector = new BatchCollector<InboundMessage>({
+  const collector = new BatchCollector<InboundMessage, Settled<Dispositions>>({
     maxBatch: opts.maxBatch,
     maxDelayMs: opts.maxDelayMs,
-    process: async (batch) => {
-      try {
-        await opts.handler(batch);
-      } catch (error) {
+    start: (batch) => settle(opts.handler(batch)),
+    process: async (_batch, started) => {
+      const outcome = await started!;
+      if (!outcome.ok) {
         opts.logger.error(
-          { err: error, size: batch.length },
+          { err: outcome.error, size: _batch.length },
           'batch failed; core-NATS readings are lost (at-most-once)',
         );
       }

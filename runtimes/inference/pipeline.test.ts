@@ -15,7 +15,13 @@ import {
   type TreeNode,
 } from './onnx/buildModel.ts';
 import { denseForward, sigmoid, treeForward } from './onnx/referenceModels.ts';
-import { createPipeline, type PipelineMessage, type Prediction } from './pipeline.ts';
+import {
+  createPipeline,
+  DISPOSITION_ACK,
+  DISPOSITION_TERM,
+  type PipelineMessage,
+  type Prediction,
+} from './pipeline.ts';
 import { bucketOf } from './split.ts';
 
 const NOW = 1_700_000_000_000;
@@ -357,6 +363,68 @@ describe('pipeline with real ONNX models', () => {
     await pipeline.process([at('b')]);
     expect(pipeline.stats().machines).toBe(1);
     expect(pipeline.markMaintenance('a')).toBe(false);
+    await pipeline.close();
+  });
+});
+
+describe('processEncoded', () => {
+  it('encodes the same predictions, dispositions, alerts and health entries as process()', async () => {
+    const layers = randomLayers([3, 8, 1], 11);
+    const built = buildMlpClassifier(layers, { baseline: { inputs: INPUTS, means: [5, 60, 5] } });
+    const config = configFor('classification', await artifactOf(built), {
+      thresholds: { warning: 0.3, critical: 0.6 },
+    });
+    const a = await createPipeline(config, { now: nowFn });
+    const b = await createPipeline(config, { now: nowFn });
+    const { messages } = stream(40);
+    messages.splice(5, 0, {
+      subject: 'plant.pumps.m1.readings',
+      data: enc({ ts: NOW, vibration: 99, temp: 1 }),
+    });
+    const objects = await a.process(messages);
+    const encoded = await b.processEncoded(messages, { healthIntervalMs: 5000 });
+    expect(encoded.messages).toBe(messages.length);
+    expect(encoded.predictionCount).toBe(objects.predictions.length);
+    expect(Array.from(encoded.dispositions)).toEqual(
+      objects.outcomes.map((o) => (o.kind === 'dead_letter' ? DISPOSITION_TERM : DISPOSITION_ACK)),
+    );
+    expect(encoded.deadLetterReasons).toEqual(['out_of_range']);
+    const ids = encoded.machineIds.split('\n');
+    const text = new TextDecoder().decode(encoded.predictionBytes);
+    let start = 0;
+    objects.predictions.forEach((p, k) => {
+      const doc = JSON.parse(text.slice(start, encoded.predictionEnds[k])) as Prediction;
+      start = encoded.predictionEnds[k]!;
+      expect(ids[k]).toBe(p.machineId);
+      const { contributions, ...rest } = doc;
+      const { contributions: expected, ...expectedRest } = p;
+      expect(rest).toEqual(expectedRest);
+      for (const [name, v] of Object.entries(expected)) expect(contributions[name]).toBeCloseTo(v, 6);
+    });
+    expect(encoded.alerts).toEqual(objects.alerts);
+    // Health: each machine once (first sighting), none again within the interval.
+    expect(encoded.health.map((h) => h.machineId).sort()).toEqual(['m0', 'm1', 'm2']);
+    expect((await b.processEncoded(messages.slice(0, 3), { healthIntervalMs: 5000 })).health).toEqual([]);
+    expect(b.stats().counts).toMatchObject({
+      ...a.stats().counts,
+      messages: a.stats().counts.messages + 3,
+      predictions: a.stats().counts.predictions + 3,
+      batches: 2,
+      rowsRun: b.stats().counts.rowsRun,
+    });
+    await a.close();
+    await b.close();
+  });
+
+  it('ignoreSplit scores machines the split gives to another version', async () => {
+    const built = buildMlpClassifier(randomLayers([3, 8, 1], 11));
+    const pipeline = await createPipeline(
+      configFor('classification', await artifactOf(built), { role: 'canary' }),
+      { now: nowFn },
+    );
+    const { messages } = stream(6);
+    expect((await pipeline.process(messages)).predictions).toHaveLength(0);
+    expect((await pipeline.process(messages, { ignoreSplit: true })).predictions).toHaveLength(6);
     await pipeline.close();
   });
 });

@@ -12,7 +12,13 @@ import { Histogram, type HistogramSnapshot, LATENCY_EDGES_MS } from './histogram
 import { loadModel, type LoadedModel, type ModelSpec } from './model.ts';
 import { ModelSlot } from './modelSlot.ts';
 import { createReadingDecoder } from './reading.ts';
-import { explainMethodFor, scoreBatch, type ExplainMethod } from './scoring.ts';
+import { writeNeed, type LastWrite } from './healthThrottle.ts';
+import {
+  createPredictionEncoder,
+  type PredictionEncoder,
+  type PredictionFields,
+} from './predictionEncoding.ts';
+import { explainMethodFor, scoreBatch, type ExplainMethod, type ScoredBatch } from './scoring.ts';
 import { healthScoreOf, scoreBinEdges, severityOf, severityWithMargin, type Severity } from './severity.ts';
 import { shouldHandle, type Role, type Split } from './split.ts';
 import { WindowStore } from './windows.ts';
@@ -76,6 +82,79 @@ export interface PipelineResult {
   alerts: AlertEvent[];
 }
 
+export interface ProcessOptions {
+  /** Score every machine whatever the rollout split says (gRPC: the caller asked for this reading). */
+  ignoreSplit?: boolean;
+}
+
+export interface EncodeOptions extends ProcessOptions {
+  /**
+   * When set, the batch carries the machine-health entries due for a write: a severity change at
+   * once, otherwise at most once per this interval per machine (the store's own rule, applied here
+   * so only those cross the thread boundary).
+   */
+  healthIntervalMs?: number;
+}
+
+/** Disposition codes of EncodedBatch.dispositions. */
+export const DISPOSITION_ACK = 0;
+export const DISPOSITION_TERM = 1;
+
+export interface MachineHealthUpdate {
+  machineId: string;
+  severity: Severity;
+  healthScore: number;
+  score: number;
+  rul?: number;
+  modelVersion: string;
+  role: Role;
+  ts: number;
+}
+
+/** A processed batch ready to publish: predictions already encoded, one buffer for the whole batch. */
+export interface EncodedBatch {
+  messages: number;
+  /** One per input message: DISPOSITION_ACK (prediction or filtered) or DISPOSITION_TERM (dead letter). */
+  dispositions: Uint8Array;
+  /** Reason of each dead letter, in input order (the term reason). */
+  deadLetterReasons: DeadLetterReason[];
+  predictionCount: number;
+  /** Machine ids of the predictions, in order, joined by newlines. */
+  machineIds: string;
+  /** The prediction documents back to back (JSON, ASCII). */
+  predictionBytes: Uint8Array;
+  /** End offset of each prediction document in predictionBytes. */
+  predictionEnds: Uint32Array;
+  deadLetters: DeadLetter[];
+  alerts: AlertEvent[];
+  health: MachineHealthUpdate[];
+}
+
+interface Accepted {
+  index: number;
+  machineId: string;
+  ts: number;
+  slot: number;
+}
+
+/** What #score hands to the result builders; release() returns the row buffer and the model lease. */
+interface ScoringPass {
+  started: number;
+  resumed: number;
+  blockingMs: number;
+  messages: number;
+  model: LoadedModel | undefined;
+  context: ModelContext | undefined;
+  width: number;
+  outcomes: Outcome[];
+  deadLetters: DeadLetter[];
+  accepted: Accepted[];
+  scored: ScoredBatch | undefined;
+  release(): void;
+}
+
+const utf8 = new TextEncoder();
+
 export interface ArtifactSpec {
   version: string;
   uri: string;
@@ -134,7 +213,9 @@ export interface PipelineDeps extends FetchArtifactDeps {
 }
 
 export interface Pipeline {
-  process(messages: readonly PipelineMessage[]): Promise<PipelineResult>;
+  process(messages: readonly PipelineMessage[], opts?: ProcessOptions): Promise<PipelineResult>;
+  /** Like process(), but returns the batch encoded for publishing (no per-prediction objects). */
+  processEncoded(messages: readonly PipelineMessage[], opts?: EncodeOptions): Promise<EncodedBatch>;
   /** Fetches, verifies and loads `artifact`, then swaps it in between batches. On failure the serving model stays and this rejects with an ArtifactError. */
   swapModel(artifact: ArtifactSpec): Promise<ServingState>;
   setSplit(split: Split | null): void;
@@ -149,6 +230,7 @@ export interface Pipeline {
 interface ModelContext {
   builder: FeatureVectorBuilder;
   method: ExplainMethod;
+  encoder: PredictionEncoder;
   features: Histogram[];
   featureBins: 'baseline' | 'schema';
 }
@@ -183,6 +265,8 @@ class InferencePipeline implements Pipeline {
   // Running means of scored inputs: the occlusion baseline when the model carries none.
   #observedMeans: Float64Array = new Float64Array(0);
   #observedRows = 0;
+  readonly #buffers: Float32Array[] = [];
+  readonly #healthSent = new Map<string, LastWrite>();
   readonly #counts: PipelineStats['counts'] = {
     messages: 0,
     predictions: 0,
@@ -214,76 +298,20 @@ class InferencePipeline implements Pipeline {
     this.#scores = new Histogram(scoreBinEdges(config.task, config.thresholds));
   }
 
-  async process(messages: readonly PipelineMessage[]): Promise<PipelineResult> {
-    const started = performance.now();
-    const now = this.#now();
-    this.#maybeEvict(now);
-    const lease = this.#slot.acquire();
+  async process(messages: readonly PipelineMessage[], opts: ProcessOptions = {}): Promise<PipelineResult> {
+    const batch = await this.#score(messages, opts);
     try {
-      const model = lease?.model;
-      const context = model ? this.#contexts.get(model)! : undefined;
-      const width = model ? model.inputs.length : 0;
-      const outcomes: Outcome[] = new Array(messages.length);
-      const deadLetters: DeadLetter[] = [];
-      const accepted: { index: number; machineId: string; ts: number; slot: number }[] = [];
-      // Room for the rows and, when explaining by occlusion, width variants of each behind them.
-      const stride = context?.method === 'occlusion' ? 1 + width : 1;
-      const buffer = new Float32Array(Math.max(1, messages.length * width * stride));
-      for (let i = 0; i < messages.length; i++) {
-        const message = messages[i]!;
-        const receivedAt = message.receivedAt ?? now;
-        const decoded = this.#decode(message.subject, message.data, receivedAt);
-        if (!decoded.ok) {
-          const deadLetter = { rejection: decoded, subject: message.subject, data: message.data, receivedAt };
-          deadLetters.push(deadLetter);
-          outcomes[i] = { kind: 'dead_letter', deadLetter };
-          this.#deadLettersByReason[decoded.reason] = (this.#deadLettersByReason[decoded.reason] ?? 0) + 1;
-          continue;
-        }
-        const { machineId, ts, values } = decoded.reading;
-        if (!shouldHandle(this.#split, this.#identityVersion, this.#config.role, machineId)) {
-          outcomes[i] = { kind: 'filtered', machineId };
-          continue;
-        }
-        // The row is built right after its reading enters the window, before any later reading of the same machine.
-        const slot = this.#windows.push(machineId, values, receivedAt);
-        if (context) context.builder.fill(this.#windows, slot, buffer, accepted.length * width);
-        accepted.push({ index: i, machineId, ts, slot });
-      }
-      const n = accepted.length;
-      let blockingMs = performance.now() - started;
-
-      let scored: Awaited<ReturnType<typeof scoreBatch>> | undefined;
-      if (model && context && n > 0) {
-        const baseline = this.#baselineFor(model, buffer, n);
-        const runStarted = performance.now();
-        try {
-          scored = await scoreBatch(model, buffer, n, context.method, baseline);
-          this.#counts.rowsRun += scored.rowsRun;
-        } catch {
-          // A failing run must not lose the batch: score it by the rules and count the error.
-          this.#counts.scoreErrors += 1;
-        }
-        // In-process onnxruntime-node runs the session synchronously on the main thread (inside a
-        // setImmediate), so the awaited time counts as blocking: an upper bound, it includes the hop.
-        const runMs = performance.now() - runStarted;
-        if (model.blocksEventLoop) blockingMs += runMs;
-        this.#ortRun.observe(runMs);
-      }
-      const resumed = performance.now();
-
+      const { model, context, width, accepted, scored } = batch;
+      const { task, thresholds, model: modelName, role } = this.#config;
       const predictions: Prediction[] = [];
       const alerts: AlertEvent[] = [];
-      const { task, thresholds, model: modelName, role } = this.#config;
-      const hysteresis = this.#config.alerts.hysteresis;
-      for (let k = 0; k < n; k++) {
+      for (let k = 0; k < accepted.length; k++) {
         const a = accepted[k]!;
         let prediction: Prediction;
         let relaxed: Severity;
         if (scored && model && context) {
           const score = scored.scores[k]!;
-          const severity = severityOf(task, score, thresholds);
-          relaxed = severityWithMargin(task, score, thresholds, hysteresis);
+          relaxed = severityWithMargin(task, score, thresholds, this.#config.alerts.hysteresis);
           const contributions: Record<string, number> = {};
           if (scored.contributions) {
             for (let j = 0; j < width; j++)
@@ -293,7 +321,7 @@ class InferencePipeline implements Pipeline {
             machineId: a.machineId,
             ts: a.ts,
             score,
-            severity,
+            severity: severityOf(task, score, thresholds),
             healthScore: healthScoreOf(task, score, thresholds),
             contributions,
             model: modelName,
@@ -302,10 +330,8 @@ class InferencePipeline implements Pipeline {
             fallback: false,
           };
           if (task === 'regression') prediction.rulCycles = score;
-          for (let j = 0; j < width; j++) context.features[j]!.observe(buffer[k * width + j]!);
         } else {
-          this.#fallbackBuilder.fill(this.#windows, a.slot, this.#fallbackRow, 0);
-          const r = scoreByRules(this.#config.fallback.rules, this.#fallbackInputs, this.#fallbackRow);
+          const r = this.#fallbackScore(a.slot);
           relaxed = r.severity;
           prediction = {
             machineId: a.machineId,
@@ -319,38 +345,271 @@ class InferencePipeline implements Pipeline {
             role,
             fallback: true,
           };
-          this.#counts.fallback += 1;
         }
-        this.#scores.observe(prediction.score);
         predictions.push(prediction);
-        outcomes[a.index] = { kind: 'prediction', prediction };
-        // Fallback severities are rule outcomes, not scores: relaxed equals the severity (no margin).
-        const transition = this.#alerts.observe(a.machineId, a.ts, prediction.severity, relaxed);
-        if (transition) {
-          alerts.push({
-            ...transition,
-            score: prediction.score,
-            healthScore: prediction.healthScore,
+        batch.outcomes[a.index] = { kind: 'prediction', prediction };
+        const alert = this.#observe(a, prediction, relaxed);
+        if (alert) alerts.push(alert);
+      }
+      this.#finish(batch, alerts.length);
+      return { outcomes: batch.outcomes, predictions, deadLetters: batch.deadLetters, alerts };
+    } finally {
+      batch.release();
+    }
+  }
+
+  async processEncoded(
+    messages: readonly PipelineMessage[],
+    opts: EncodeOptions = {},
+  ): Promise<EncodedBatch> {
+    const batch = await this.#score(messages, opts);
+    try {
+      const { model, context, width, accepted, scored } = batch;
+      const { task, thresholds, model: modelName, role } = this.#config;
+      const n = accepted.length;
+      const alerts: AlertEvent[] = [];
+      const health: MachineHealthUpdate[] = [];
+      const healthIntervalMs = opts.healthIntervalMs;
+      const now = this.#now();
+      const hysteresis = this.#config.alerts.hysteresis;
+      const encoder = model && context ? context.encoder : undefined;
+      const fields: PredictionFields = { machineId: '', ts: 0, score: 0, severity: 'ok', healthScore: 0 };
+      let text = '';
+      const ends = new Uint32Array(n);
+      let ids = '';
+      for (let k = 0; k < n; k++) {
+        const a = accepted[k]!;
+        let relaxed: Severity;
+        let doc: string;
+        let fallback = false;
+        fields.machineId = a.machineId;
+        fields.ts = a.ts;
+        if (scored && encoder) {
+          const score = scored.scores[k]!;
+          fields.score = score;
+          fields.severity = severityOf(task, score, thresholds);
+          fields.healthScore = healthScoreOf(task, score, thresholds);
+          if (task === 'regression') fields.rulCycles = score;
+          relaxed = severityWithMargin(task, score, thresholds, hysteresis);
+          doc = encoder.encode(fields, scored.contributions, k * width);
+        } else {
+          const r = this.#fallbackScore(a.slot);
+          relaxed = r.severity;
+          fields.score = r.score;
+          fields.severity = r.severity;
+          fields.healthScore = r.healthScore;
+          fallback = true;
+          doc = JSON.stringify({
+            machineId: a.machineId,
+            ts: a.ts,
+            score: r.score,
+            severity: r.severity,
+            healthScore: r.healthScore,
+            contributions: r.contributions,
             model: modelName,
-            modelVersion: prediction.modelVersion,
+            modelVersion: 'fallback',
             role,
-            fallback: prediction.fallback,
-          });
+            fallback: true,
+          } satisfies Prediction);
+        }
+        text += doc;
+        ends[k] = text.length;
+        ids += k === 0 ? a.machineId : '\n' + a.machineId;
+        const modelVersion = fallback ? 'fallback' : model!.version;
+        const alert = this.#observe(a, { ...fields, modelVersion, fallback }, relaxed);
+        if (alert) alerts.push(alert);
+        if (
+          healthIntervalMs !== undefined &&
+          this.#healthDue(a.machineId, fields.severity, now, healthIntervalMs)
+        ) {
+          const h: MachineHealthUpdate = {
+            machineId: a.machineId,
+            severity: fields.severity,
+            healthScore: fields.healthScore,
+            score: fields.score,
+            modelVersion,
+            role,
+            ts: a.ts,
+          };
+          if (fields.rulCycles !== undefined) h.rul = fields.rulCycles;
+          health.push(h);
         }
       }
-      blockingMs += performance.now() - resumed;
-      this.#counts.messages += messages.length;
-      this.#counts.predictions += predictions.length;
-      this.#counts.deadLetters += deadLetters.length;
-      this.#counts.filtered += messages.length - predictions.length - deadLetters.length;
-      this.#counts.alerts += alerts.length;
-      this.#counts.batches += 1;
-      this.#blocking.observe(blockingMs);
-      this.#latency.observe(performance.now() - started);
-      return { outcomes, predictions, deadLetters, alerts };
+      this.#finish(batch, alerts.length);
+      const dispositions = new Uint8Array(messages.length);
+      const deadLetterReasons: DeadLetterReason[] = [];
+      for (let i = 0; i < messages.length; i++) {
+        const o = batch.outcomes[i];
+        if (o?.kind === 'dead_letter') {
+          dispositions[i] = DISPOSITION_TERM;
+          deadLetterReasons.push(o.deadLetter.rejection.reason);
+        }
+      }
+      // ASCII only (see predictionEncoding.ts): one encode for the batch, ends are byte offsets.
+      return {
+        messages: messages.length,
+        dispositions,
+        deadLetterReasons,
+        predictionCount: n,
+        machineIds: ids,
+        predictionBytes: utf8.encode(text),
+        predictionEnds: ends,
+        deadLetters: batch.deadLetters,
+        alerts,
+        health,
+      };
     } finally {
-      lease?.release();
+      batch.release();
     }
+  }
+
+  /** Decode, split, windows and rows (synchronous, so batches never interleave a machine's windows), then one ORT run. */
+  async #score(messages: readonly PipelineMessage[], opts: ProcessOptions): Promise<ScoringPass> {
+    const started = performance.now();
+    const now = this.#now();
+    this.#maybeEvict(now);
+    const lease = this.#slot.acquire();
+    const model = lease?.model;
+    const context = model ? this.#contexts.get(model)! : undefined;
+    const width = model ? model.inputs.length : 0;
+    const outcomes: Outcome[] = new Array(messages.length);
+    const deadLetters: DeadLetter[] = [];
+    const accepted: Accepted[] = [];
+    // Room for the rows and, when explaining by occlusion, width variants of each behind them.
+    const stride = context?.method === 'occlusion' ? 1 + width : 1;
+    const buffer = this.#takeBuffer(Math.max(1, messages.length * width * stride));
+    const release = (): void => {
+      this.#buffers.push(buffer);
+      lease?.release();
+    };
+    try {
+      for (let i = 0; i < messages.length; i++) {
+        const message = messages[i]!;
+        const receivedAt = message.receivedAt ?? now;
+        const decoded = this.#decode(message.subject, message.data, receivedAt);
+        if (!decoded.ok) {
+          const deadLetter = { rejection: decoded, subject: message.subject, data: message.data, receivedAt };
+          deadLetters.push(deadLetter);
+          outcomes[i] = { kind: 'dead_letter', deadLetter };
+          this.#deadLettersByReason[decoded.reason] = (this.#deadLettersByReason[decoded.reason] ?? 0) + 1;
+          continue;
+        }
+        const { machineId, ts, values } = decoded.reading;
+        if (
+          !opts.ignoreSplit &&
+          !shouldHandle(this.#split, this.#identityVersion, this.#config.role, machineId)
+        ) {
+          outcomes[i] = { kind: 'filtered', machineId };
+          continue;
+        }
+        // The row is built right after its reading enters the window, before any later reading of the same machine.
+        const slot = this.#windows.push(machineId, values, receivedAt);
+        if (context) context.builder.fill(this.#windows, slot, buffer, accepted.length * width);
+        accepted.push({ index: i, machineId, ts, slot });
+      }
+      const n = accepted.length;
+      let blockingMs = performance.now() - started;
+
+      let scored: ScoredBatch | undefined;
+      if (model && context && n > 0) {
+        const baseline = this.#baselineFor(model, buffer, n);
+        const runStarted = performance.now();
+        try {
+          scored = await scoreBatch(model, buffer, n, context.method, baseline);
+          this.#counts.rowsRun += scored.rowsRun;
+        } catch {
+          // A failing run must not lose the batch: score it by the rules and count the error.
+          this.#counts.scoreErrors += 1;
+        }
+        // In-process onnxruntime-node runs the session synchronously on the calling thread (inside a
+        // setImmediate), so the awaited time counts as blocking: an upper bound, it includes the hop.
+        const runMs = performance.now() - runStarted;
+        if (model.blocksEventLoop) blockingMs += runMs;
+        this.#ortRun.observe(runMs);
+        if (scored) {
+          for (let k = 0; k < n; k++) {
+            this.#scores.observe(scored.scores[k]!);
+            for (let j = 0; j < width; j++) context.features[j]!.observe(buffer[k * width + j]!);
+          }
+        }
+      }
+      return {
+        started,
+        resumed: performance.now(),
+        blockingMs,
+        messages: messages.length,
+        model,
+        context,
+        width,
+        outcomes,
+        deadLetters,
+        accepted,
+        scored,
+        release,
+      };
+    } catch (error) {
+      release();
+      throw error;
+    }
+  }
+
+  #fallbackScore(slot: number): ReturnType<typeof scoreByRules> {
+    this.#fallbackBuilder.fill(this.#windows, slot, this.#fallbackRow, 0);
+    const r = scoreByRules(this.#config.fallback.rules, this.#fallbackInputs, this.#fallbackRow);
+    this.#scores.observe(r.score);
+    this.#counts.fallback += 1;
+    return r;
+  }
+
+  /** Fallback severities are rule outcomes, not scores: relaxed equals the severity (no margin). */
+  #observe(
+    a: Accepted,
+    p: Pick<Prediction, 'score' | 'severity' | 'healthScore' | 'modelVersion' | 'fallback'>,
+    relaxed: Severity,
+  ): AlertEvent | undefined {
+    const transition = this.#alerts.observe(a.machineId, a.ts, p.severity, relaxed);
+    if (!transition) return undefined;
+    return {
+      ...transition,
+      score: p.score,
+      healthScore: p.healthScore,
+      model: this.#config.model,
+      modelVersion: p.modelVersion,
+      role: this.#config.role,
+      fallback: p.fallback,
+    };
+  }
+
+  /** Same rule as the machine-health store (a change now, a refresh after the interval), applied before the hand-off. */
+  #healthDue(machineId: string, severity: Severity, now: number, intervalMs: number): boolean {
+    const last = this.#healthSent.get(machineId);
+    if (writeNeed(last, severity, now, intervalMs) === 'none') return false;
+    if (last) {
+      last.at = now;
+      last.severity = severity;
+    } else this.#healthSent.set(machineId, { at: now, severity });
+    return true;
+  }
+
+  #finish(batch: ScoringPass, alerts: number): void {
+    const predictions = batch.accepted.length;
+    const deadLetters = batch.deadLetters.length;
+    this.#counts.messages += batch.messages;
+    this.#counts.predictions += predictions;
+    this.#counts.deadLetters += deadLetters;
+    this.#counts.filtered += batch.messages - predictions - deadLetters;
+    this.#counts.alerts += alerts;
+    this.#counts.batches += 1;
+    const end = performance.now();
+    this.#blocking.observe(batch.blockingMs + (end - batch.resumed));
+    this.#latency.observe(end - batch.started);
+  }
+
+  #takeBuffer(size: number): Float32Array {
+    // Reused between batches (a 256-row occlusion batch is ~400 KB); concurrent calls each take their own.
+    const buffer = this.#buffers.pop();
+    if (buffer && buffer.length >= size) return buffer;
+    return new Float32Array(Math.max(size, buffer?.length ?? 0));
   }
 
   async swapModel(artifact: ArtifactSpec): Promise<ServingState> {
@@ -402,7 +661,10 @@ class InferencePipeline implements Pipeline {
   evictIdle(now = this.#now()): string[] {
     this.#lastEviction = now;
     const evicted = this.#windows.evictIdle(now, this.#config.machineTtlSeconds * 1000);
-    for (const id of evicted) this.#alerts.forget(id);
+    for (const id of evicted) {
+      this.#alerts.forget(id);
+      this.#healthSent.delete(id);
+    }
     return evicted;
   }
 
@@ -465,6 +727,12 @@ class InferencePipeline implements Pipeline {
     return {
       builder,
       method: explainMethodFor(model, this.#config.explain.enabled, this.#config.explain.method),
+      encoder: createPredictionEncoder(model.inputs, {
+        model: this.#config.model,
+        modelVersion: model.version,
+        role: this.#config.role,
+        fallback: false,
+      }),
       features,
       featureBins: bins ? 'baseline' : 'schema',
     };

@@ -7,7 +7,7 @@
 // close gRPC, drain NATS.
 import { Objm } from '@nats-io/obj';
 import { pino, type Logger } from 'pino';
-import { rolloutKey, type RuntimeConfig } from './config.ts';
+import { DEFAULT_ACK_WAIT_MS, IN_FLIGHT_BATCHES, rolloutKey, type RuntimeConfig } from './config.ts';
 import { startGrpcServer, type RuntimeGrpcServer } from './grpcServer.ts';
 import { startHttpServer, type Readiness } from './httpServer.ts';
 import { readinessOf } from './readiness.ts';
@@ -16,23 +16,14 @@ import { RESETTING_EVENTS } from './labels.ts';
 import { openMachineHealthStore } from './machineHealthStore.ts';
 import { createRuntimeMetrics, type RuntimeMetrics } from './metrics.ts';
 import { openNatsConnection, type RuntimeNatsConnection } from './natsConnection.ts';
-import {
-  startCoreInput,
-  startJetStreamInput,
-  type BatchHandler,
-  type Disposition,
-  type NatsInput,
-} from './natsInput.ts';
+import { startCoreInput, startJetStreamInput, type BatchHandler, type NatsInput } from './natsInput.ts';
 import { createNatsOutput } from './natsOutput.ts';
 import { createPipeline, type Pipeline, type ServingState } from './pipeline.ts';
+import { startPipelineWorker, type WorkerPipeline } from './pipelineHost.ts';
 import { parseSplit } from './split.ts';
 import { startSplitWatcher } from './splitWatcher.ts';
 import { startTelemetry } from './telemetry.ts';
 
-/** Readings in flight (collecting + queued + scoring) per replica, in batches. */
-const IN_FLIGHT_BATCHES = 4;
-/** Ack wait of a durable this runtime creates itself (the operator normally creates it). */
-const DEFAULT_ACK_WAIT_MS = 30_000;
 /** A machine's shared health entry is rewritten at most this often unless its severity changes. */
 const HEALTH_WRITE_INTERVAL_MS = 5_000;
 /** Refreshes of unchanged machine health per second per replica (severity changes are not limited). */
@@ -48,7 +39,8 @@ export interface Runtime {
   httpPort: number;
   grpcPort: number;
   metrics: RuntimeMetrics;
-  pipeline: Pipeline;
+  /** The NATS-fed pipeline (in its worker thread). */
+  pipeline: WorkerPipeline;
   readiness(): Readiness;
   /** Graceful stop; bounded by graceMs for the parts that wait on clients. */
   stop(graceMs?: number): Promise<void>;
@@ -64,7 +56,7 @@ export async function startRuntime(config: RuntimeConfig, opts: RuntimeOptions =
   });
   const metrics = createRuntimeMetrics();
   // Filled in as start-up proceeds; probes read them from the first moment.
-  const parts: { conn?: RuntimeNatsConnection; pipeline?: Pipeline; grpc?: RuntimeGrpcServer } = {};
+  const parts: { conn?: RuntimeNatsConnection; pipeline?: WorkerPipeline; grpc?: RuntimeGrpcServer } = {};
 
   const readiness = (): Readiness =>
     parts.pipeline && parts.conn
@@ -114,11 +106,26 @@ export async function startRuntime(config: RuntimeConfig, opts: RuntimeOptions =
     if (!blob) throw new Error(`object ${name} not found in bucket ${bucket}`);
     return blob;
   };
-  const natsPipeline = await createPipeline(config, { readObject, onServingChange });
+  // The NATS-fed pipeline (decode, windows, ORT, contributions, encoding) runs in a worker thread;
+  // this thread does NATS I/O, publishing and acking.
+  const natsPipeline = await startPipelineWorker(config, {
+    readObject,
+    onServingChange,
+    onFailure: (error) => {
+      // Unacked readings are redelivered after a restart; a runtime without its scorer must not linger.
+      log.fatal({ err: error }, 'pipeline worker failed; exiting');
+      process.exit(1);
+    },
+  });
   parts.pipeline = natsPipeline;
   onServingChange(natsPipeline.serving());
-  // gRPC scores on its own windows; as a "shadow" without a split it scores every machine (see inferenceBackend.ts).
-  const grpcPipeline = await createPipeline({ ...config, role: 'shadow' }, { readObject });
+  // gRPC scores on its own windows (see inferenceBackend.ts), ignoring the split, with the session on
+  // this thread: one Predict row (plus occlusion variants) runs in tens of microseconds, and a
+  // worker hop would cost more than the run.
+  const grpcPipeline: Pipeline = await createPipeline(
+    { ...config, ort: { ...config.ort, worker: false } },
+    { readObject },
+  );
 
   const healthStore = await openMachineHealthStore({
     nc,
@@ -156,36 +163,24 @@ export async function startRuntime(config: RuntimeConfig, opts: RuntimeOptions =
   });
 
   const output = createNatsOutput(nc, config);
+  // Machine health: the worker sends only entries due under the store's rule; the store applies
+  // its refresh budget on top.
+  const healthOpts = config.role === 'shadow' ? {} : { healthIntervalMs: HEALTH_WRITE_INTERVAL_MS };
   const handler: BatchHandler = async (batch) => {
     const started = performance.now();
-    const result = await natsPipeline.process(batch);
-    await output.publish(result);
+    const result = await natsPipeline.processEncoded(batch, healthOpts);
+    output.publish(result);
     metrics.batchSize.observe(batch.length);
     metrics.batchLatency.observe((performance.now() - started) / 1000);
-    const filtered = batch.length - result.predictions.length - result.deadLetters.length;
-    if (result.predictions.length) metrics.readings.inc({ outcome: 'prediction' }, result.predictions.length);
-    if (result.deadLetters.length)
-      metrics.readings.inc({ outcome: 'dead_letter' }, result.deadLetters.length);
+    const predictions = result.predictionCount;
+    const deadLetters = result.deadLetterReasons.length;
+    const filtered = batch.length - predictions - deadLetters;
+    if (predictions) metrics.readings.inc({ outcome: 'prediction' }, predictions);
+    if (deadLetters) metrics.readings.inc({ outcome: 'dead_letter' }, deadLetters);
     if (filtered) metrics.readings.inc({ outcome: 'filtered' }, filtered);
-    for (const d of result.deadLetters) metrics.deadLetters.inc({ reason: d.rejection.reason });
-    if (config.role !== 'shadow') {
-      for (const p of result.predictions) {
-        healthStore.update({
-          machineId: p.machineId,
-          severity: p.severity,
-          healthScore: p.healthScore,
-          score: p.score,
-          ...(p.rulCycles !== undefined ? { rul: p.rulCycles } : {}),
-          modelVersion: p.modelVersion,
-          role: p.role,
-          ts: p.ts,
-          updatedAt: 0,
-        });
-      }
-    }
-    return result.outcomes.map((o): Disposition =>
-      o.kind === 'dead_letter' ? { kind: 'term', reason: o.deadLetter.rejection.reason } : { kind: 'ack' },
-    );
+    for (const reason of result.deadLetterReasons) metrics.deadLetters.inc({ reason });
+    for (const h of result.health) healthStore.update({ ...h, updatedAt: 0 });
+    return { dispositions: result.dispositions, termReasons: result.deadLetterReasons };
   };
 
   const grpc = await startGrpcServer({
@@ -209,7 +204,7 @@ export async function startRuntime(config: RuntimeConfig, opts: RuntimeOptions =
     subject: config.input.subject,
     maxBatch: config.batching.maxBatch,
     maxDelayMs: config.batching.maxDelayMs,
-    maxInFlight: config.batching.maxBatch * IN_FLIGHT_BATCHES,
+    maxInFlight: config.input.maxInFlight ?? config.batching.maxBatch * IN_FLIGHT_BATCHES,
     handler,
     logger: log,
   };
@@ -219,7 +214,7 @@ export async function startRuntime(config: RuntimeConfig, opts: RuntimeOptions =
           ...common,
           stream: config.input.stream!,
           durable: config.input.durable!,
-          ackWaitMs: DEFAULT_ACK_WAIT_MS,
+          ackWaitMs: config.input.ackWaitMs ?? DEFAULT_ACK_WAIT_MS,
           onRedelivery: () => metrics.redeliveries.inc(),
         })
       : await startCoreInput({
@@ -240,6 +235,7 @@ export async function startRuntime(config: RuntimeConfig, opts: RuntimeOptions =
       stopped ??= (async () => {
         grpc.setServing(false);
         await input.stop();
+        await natsPipeline.refreshStats().catch(() => undefined);
         telemetry.flush();
         telemetry.stop();
         await splitWatcher.stop();

@@ -1,0 +1,119 @@
+// Worker thread that owns the NATS-fed pipeline: decoding, split, windows, feature rows, the ORT
+// session (in-process here, so no second hop), contributions, alert tracking and prediction JSON.
+// The main thread keeps only NATS I/O: it sends one transferable buffer of raw readings per batch
+// and gets back one buffer of encoded predictions plus the per-message dispositions.
+// Protocol: pipelineHost.ts. Batches and control messages are handled strictly in arrival order.
+import { parentPort, workerData } from 'node:worker_threads';
+import type { RuntimeConfig } from './config.ts';
+import type { PipelineMessage } from './pipeline.ts';
+import { createPipeline } from './pipeline.ts';
+import type { HostRequest, WorkerEvent } from './pipelineHost.ts';
+
+const port = parentPort!;
+const { config } = workerData as { config: RuntimeConfig };
+const STATS_INTERVAL_MS = 200;
+
+const send = (event: WorkerEvent, transfer: ArrayBuffer[] = []): void => port.postMessage(event, transfer);
+
+const reads = new Map<number, { resolve: (bytes: Uint8Array) => void; reject: (error: Error) => void }>();
+let nextRead = 0;
+const readObject = (bucket: string, name: string): Promise<Uint8Array> =>
+  new Promise((resolve, reject) => {
+    const id = nextRead++;
+    reads.set(id, { resolve, reject });
+    send({ type: 'readObject', id, bucket, name });
+  });
+
+// The listener is attached before the model loads: a nats-os:// artifact is read through the host.
+let chain: Promise<unknown> = Promise.resolve();
+let lastStats = 0;
+let trailingStats: NodeJS.Timeout | undefined;
+port.on('message', (request: HostRequest) => {
+  if (request.type === 'object') {
+    const r = reads.get(request.id);
+    reads.delete(request.id);
+    if (request.bytes) r?.resolve(request.bytes);
+    else r?.reject(new Error(request.error ?? 'object store read failed'));
+    return;
+  }
+  if (request.type === 'swap') {
+    // Loads beside the serving model; the pipeline switches between batches.
+    void pipelineReady.then((pipeline) =>
+      pipeline.swapModel(request.artifact).then(
+        (state) => send({ type: 'swapped', id: request.id, state }),
+        (error: Error) => send({ type: 'swapped', id: request.id, error: error.message }),
+      ),
+    );
+    return;
+  }
+  chain = chain.then(() => handle(request));
+});
+
+async function handle(request: Exclude<HostRequest, { type: 'object' | 'swap' }>): Promise<void> {
+  const pipeline = await pipelineReady;
+  switch (request.type) {
+    case 'batch': {
+      try {
+        const subjects = request.subjects.split('\n');
+        const messages: PipelineMessage[] = new Array(subjects.length);
+        let start = 0;
+        for (let i = 0; i < subjects.length; i++) {
+          const end = request.ends[i]!;
+          messages[i] = {
+            subject: subjects[i]!,
+            data: request.data.subarray(start, end),
+            receivedAt: request.receivedAt[i]!,
+          };
+          start = end;
+        }
+        const opts =
+          request.healthIntervalMs === undefined ? {} : { healthIntervalMs: request.healthIntervalMs };
+        const batch = await pipeline.processEncoded(messages, opts);
+        // Dead letters hold views into the transferred input: copy them out so only their bytes are cloned.
+        for (const d of batch.deadLetters) d.data = d.data.slice();
+        const now = performance.now();
+        const stats = now - lastStats >= STATS_INTERVAL_MS ? pipeline.stats() : undefined;
+        if (stats) lastStats = now;
+        // When batches stop, the last ones still reach the host's snapshot shortly after.
+        else
+          trailingStats ??= setTimeout(() => {
+            trailingStats = undefined;
+            lastStats = performance.now();
+            send({ type: 'stats', id: -1, stats: pipeline.stats() });
+          }, STATS_INTERVAL_MS);
+        send({ type: 'batch', id: request.id, batch, stats }, [
+          batch.predictionBytes.buffer as ArrayBuffer,
+          batch.predictionEnds.buffer as ArrayBuffer,
+          batch.dispositions.buffer as ArrayBuffer,
+        ]);
+      } catch (error) {
+        send({ type: 'batch', id: request.id, error: (error as Error).message });
+      }
+      return;
+    }
+    case 'split':
+      pipeline.setSplit(request.split);
+      return;
+    case 'maintenance':
+      pipeline.markMaintenance(request.machineId);
+      return;
+    case 'stats':
+      lastStats = performance.now();
+      send({ type: 'stats', id: request.id, stats: pipeline.stats() });
+      return;
+    case 'close':
+      await pipeline.close();
+      send({ type: 'closed', id: request.id });
+      return;
+  }
+}
+
+const pipelineReady = createPipeline(
+  // Already off the event loop: the session runs in this thread.
+  { ...config, ort: { ...config.ort, worker: false } },
+  { readObject, onServingChange: (state) => send({ type: 'serving', state }) },
+);
+void pipelineReady.then(
+  (pipeline) => send({ type: 'ready', serving: pipeline.serving(), stats: pipeline.stats() }),
+  (error: Error) => send({ type: 'failed', error: error.message }),
+);
