@@ -1,0 +1,92 @@
+// Maintenance labels end to end: a `repair` on prognos.labels.<ns>.<fleet>.<machine> resets the
+// machine's count_since_maintenance in the runtime's windows (which live in the pipeline worker
+// thread). The model is linear with weight 1 on that input only, so each prediction's score is the
+// count itself.
+import { createHash } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { jetstreamManager } from '@nats-io/jetstream';
+import type { NatsConnection } from '@nats-io/transport-node';
+import { pino } from 'pino';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildLinearRegressor } from '../../runtimes/inference/onnx/buildModel.ts';
+import { startRuntime, type Runtime } from '../../runtimes/inference/runtime.ts';
+import { labelSubject } from '../../runtimes/inference/subjects.ts';
+import {
+  collect,
+  connectTo,
+  FLEET,
+  MODEL,
+  NAMESPACE,
+  reading,
+  readingSubject,
+  runtimeConfig,
+  startTestNats,
+  type TestNats,
+} from './inferenceHarness.ts';
+
+const INPUTS = ['vibration', 'temperature', 'pressure', 'vibration.count_since_maintenance'];
+let nats: TestNats;
+let nc: NatsConnection;
+let rt: Runtime;
+
+beforeAll(async () => {
+  nats = await startTestNats();
+  nc = await connectTo(nats.server.url);
+  await (
+    await jetstreamManager(nc)
+  ).streams.add({ name: 'plant-a-pumps', subjects: ['plant-a.pumps.*.readings'] });
+  const { bytes } = buildLinearRegressor([0, 0, 0, 1], 0);
+  const path = join(nats.dir, 'count.onnx');
+  writeFileSync(path, bytes);
+  const model = { uri: `file://${path}`, sha256: createHash('sha256').update(bytes).digest('hex') };
+  rt = await startRuntime(
+    runtimeConfig(nats.server.url, model, {
+      task: 'regression',
+      thresholds: { warning: 50, critical: 20, horizonCycles: 100 },
+      windows: [{ feature: 'vibration', size: 10, aggregations: ['count_since_maintenance'] }],
+      artifact: { ...model, inputs: INPUTS },
+    }),
+    { logger: pino({ level: 'warn' }) },
+  );
+});
+
+afterAll(async () => {
+  await rt?.stop();
+  await nc?.close();
+  await nats?.cleanup();
+});
+
+describe('maintenance labels', () => {
+  it('a repair label resets count_since_maintenance for that machine only', async () => {
+    const predictions = collect(nc, `prognos.predictions.${NAMESPACE}.${MODEL}.>`);
+    const js = (await jetstreamManager(nc)).jetstream();
+    const scoresOf = (machine: string) =>
+      predictions.messages.filter((m) => m.json.machineId === machine).map((m) => m.json.score);
+    for (let i = 0; i < 3; i++) {
+      await js.publish(readingSubject('pump-r'), reading(i));
+      await js.publish(readingSubject('pump-k'), reading(i));
+    }
+    await predictions.waitFor(6);
+    expect(scoresOf('pump-r')).toEqual([1, 2, 3]);
+
+    const label = { schema: 1, machineId: 'pump-r', event: 'repair', ts: Date.now(), source: 'test' };
+    nc.publish(labelSubject(NAMESPACE, FLEET, 'pump-r'), JSON.stringify(label));
+    // An `inspection` does not reset.
+    nc.publish(
+      labelSubject(NAMESPACE, FLEET, 'pump-k'),
+      JSON.stringify({ ...label, machineId: 'pump-k', event: 'inspection' }),
+    );
+    await nc.flush();
+    await new Promise((r) => setTimeout(r, 300));
+
+    await js.publish(readingSubject('pump-r'), reading(3));
+    await js.publish(readingSubject('pump-k'), reading(3));
+    await predictions.waitFor(8);
+    expect(scoresOf('pump-r')).toEqual([1, 2, 3, 1]);
+    expect(scoresOf('pump-k')).toEqual([1, 2, 3, 4]);
+    const last = predictions.messages.find((m) => m.json.machineId === 'pump-r' && m.json.score === 1);
+    expect(last?.json).toMatchObject({ rulCycles: 1, fallback: false });
+    predictions.stop();
+  });
+});
