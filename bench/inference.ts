@@ -1,9 +1,10 @@
 // Inference runtime benchmark: `npm run bench:inference -- --json`.
 //
 // Against a real nats-server on loopback, in one run:
-// - jetstream: N readings pre-published to a stream; a raw consumer (decode JSON + explicit ack per
-//   message, the runtime's ack policy) drains a durable, then the real runtime (main.ts, a child
-//   process) drains another durable of the same stream. Rates are acked readings per second.
+// - jetstream: N readings pre-published to a stream; a raw consumer (its own connection, decode JSON
+//   + explicit ack per message, pulling as many ahead as the runtime) drains a durable, then the real
+//   runtime (main.ts, a child process) drains another durable with the same settings on the same
+//   stream. Both rates are acks recorded by the server per second (polled ack floor), first to last.
 // - core: a publisher child offers readings at its maximum rate for a fixed time; a raw queue
 //   subscriber (decode JSON) and then the runtime process them; rates are readings handled per second.
 // - grpc: against the runtime process: Predict at 500 req/s (open loop), PredictBatch(64) back to
@@ -12,6 +13,8 @@
 //   windows): RSS after N new machines minus RSS after N other new machines, so the garbage and
 //   buffers of the same traffic cancel out.
 // - eventLoopLagP99Ms: the runtime's own perf_hooks event-loop delay p99 under full JetStream load.
+// The model is the design anchor's MLP shape (18-64-64-1 here) with occlusion contributions, so
+// every reading costs 19 ORT rows; the JSON's `model` field states it.
 // Everything is bounded: the whole run takes about a minute and a half.
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';

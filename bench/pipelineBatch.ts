@@ -1,4 +1,5 @@
-// Cost of one pipeline batch of 256, scoring in-process and in a worker thread: event-loop blocking
+// Cost of one pipeline batch of 256: the runtime's path (processEncoded, as the pipeline worker thread
+// runs it: CPU µs per reading), and process() scoring in-process and in a worker thread: event-loop blocking
 // (decode, windows, rows, results, plus the ORT run when in-process), ORT run time with and without
 // occlusion contributions, CPU per batch, throughput of the core alone and event-loop delay p99
 // while batches run back to back. Prints one JSON object.
@@ -102,7 +103,37 @@ async function measure(explain: boolean, worker: boolean) {
   };
 }
 
+/**
+ * The production path: processEncoded() as the pipeline worker thread runs it (session in-process on
+ * that thread, predictions encoded to one buffer). CPU per reading is what the worker spends.
+ */
+async function measureEncoded(explain: boolean) {
+  const pipeline = await createPipeline(config(explain, false));
+  const batches = Array.from({ length: 50 }, (_, b) => batch(b));
+  for (let b = 0; b < 50; b++) await pipeline.processEncoded(batches[b]!);
+  let readings = 0;
+  const cpuBefore = process.cpuUsage();
+  const started = performance.now();
+  for (let b = 0; performance.now() - started < SECONDS * 1000; b++) {
+    await pipeline.processEncoded(batches[b % 50]!);
+    readings += BATCH;
+  }
+  const elapsed = (performance.now() - started) / 1000;
+  const cpu = process.cpuUsage(cpuBefore);
+  const stats = pipeline.stats();
+  await pipeline.close();
+  return {
+    readingsPerSec: Math.round(readings / elapsed),
+    cpuUsPerReading: +((cpu.user + cpu.system) / readings).toFixed(2),
+    ortRunMeanMs: +(stats.ortRunMs.sum / stats.ortRunMs.count).toFixed(3),
+  };
+}
+
 const results = {
+  pipelineWorkerPath: {
+    withoutContributions: await measureEncoded(false),
+    withOcclusionContributions: await measureEncoded(true),
+  },
   inProcess: {
     withoutContributions: await measure(false, false),
     withOcclusionContributions: await measure(true, false),

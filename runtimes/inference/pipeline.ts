@@ -348,7 +348,15 @@ class InferencePipeline implements Pipeline {
         }
         predictions.push(prediction);
         batch.outcomes[a.index] = { kind: 'prediction', prediction };
-        const alert = this.#observe(a, prediction, relaxed);
+        const alert = this.#observe(
+          a,
+          prediction.severity,
+          relaxed,
+          prediction.score,
+          prediction.healthScore,
+          prediction.modelVersion,
+          prediction.fallback,
+        );
         if (alert) alerts.push(alert);
       }
       this.#finish(batch, alerts.length);
@@ -416,7 +424,15 @@ class InferencePipeline implements Pipeline {
         ends[k] = text.length;
         ids += k === 0 ? a.machineId : '\n' + a.machineId;
         const modelVersion = fallback ? 'fallback' : model!.version;
-        const alert = this.#observe(a, { ...fields, modelVersion, fallback }, relaxed);
+        const alert = this.#observe(
+          a,
+          fields.severity,
+          relaxed,
+          fields.score,
+          fields.healthScore,
+          modelVersion,
+          fallback,
+        );
         if (alert) alerts.push(alert);
         if (
           healthIntervalMs !== undefined &&
@@ -564,19 +580,23 @@ class InferencePipeline implements Pipeline {
   /** Fallback severities are rule outcomes, not scores: relaxed equals the severity (no margin). */
   #observe(
     a: Accepted,
-    p: Pick<Prediction, 'score' | 'severity' | 'healthScore' | 'modelVersion' | 'fallback'>,
+    severity: Severity,
     relaxed: Severity,
+    score: number,
+    healthScore: number,
+    modelVersion: string,
+    fallback: boolean,
   ): AlertEvent | undefined {
-    const transition = this.#alerts.observe(a.machineId, a.ts, p.severity, relaxed);
+    const transition = this.#alerts.observe(a.machineId, a.ts, severity, relaxed);
     if (!transition) return undefined;
     return {
       ...transition,
-      score: p.score,
-      healthScore: p.healthScore,
+      score,
+      healthScore,
       model: this.#config.model,
-      modelVersion: p.modelVersion,
+      modelVersion,
       role: this.#config.role,
-      fallback: p.fallback,
+      fallback,
     };
   }
 

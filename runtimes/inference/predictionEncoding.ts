@@ -43,6 +43,9 @@ export function formatFixed(x: number): string {
   return s + f;
 }
 
+/** A number as JSON.stringify writes it (finite numbers print the same through string conversion). */
+const num = (x: number): string => (Number.isFinite(x) ? '' + x : 'null');
+
 export interface PredictionFields {
   machineId: string;
   ts: number;
@@ -73,18 +76,18 @@ export function createPredictionEncoder(
         '{"machineId":"' +
         p.machineId +
         '","ts":' +
-        JSON.stringify(p.ts) +
+        num(p.ts) +
         ',"score":' +
-        JSON.stringify(p.score) +
+        num(p.score) +
         ',"severity":"' +
         p.severity +
         '","healthScore":' +
-        JSON.stringify(p.healthScore) +
+        num(p.healthScore) +
         ',"contributions":{';
       if (contributions)
         for (let j = 0; j < width; j++) s += keys[j] + formatFixed(contributions[offset + j]!);
       s += '}' + tail;
-      if (p.rulCycles !== undefined) s += ',"rulCycles":' + JSON.stringify(p.rulCycles);
+      if (p.rulCycles !== undefined) s += ',"rulCycles":' + num(p.rulCycles);
       return s + '}';
     },
   };
