@@ -18,7 +18,7 @@
 // Everything is bounded: the whole run takes about a minute and a half.
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
@@ -71,6 +71,48 @@ function percentile(values: number[], p: number): number {
 }
 
 const round = (x: number, digits = 2): number => Number(x.toFixed(digits));
+
+/** Linux clock ticks per second of /proc CPU times (USER_HZ, 100 on Linux/x86-64). */
+const CLOCK_TICKS = 100;
+
+/** CPU ms (user + system) of each thread of a process, by thread name (/proc/<pid>/task/<tid>/comm). */
+function threadCpuMs(pid: number): Map<string, number> {
+  const byName = new Map<string, number>();
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    try {
+      const name = readFileSync(`/proc/${pid}/task/${tid}/comm`, 'utf8').trim();
+      const fields = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+      const ms = ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS;
+      byName.set(name, (byName.get(name) ?? 0) + ms);
+    } catch {
+      // the thread ended between listing and reading
+    }
+  }
+  return byName;
+}
+
+/** CPU ms (user + system) of a whole process. */
+function processCpuMs(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS;
+}
+
+/** CPU µs per reading between two snapshots: main thread, pipeline worker, everything else of the runtime. */
+function runtimeCpuPerReading(
+  before: Map<string, number>,
+  after: Map<string, number>,
+  readings: number,
+): { mainThread: number; pipelineWorker: number; otherThreads: number } {
+  const delta = (name?: string): number => {
+    let sum = 0;
+    for (const [n, ms] of after) if (name === undefined || n === name) sum += ms - (before.get(n) ?? 0);
+    return sum;
+  };
+  const main = delta('MainThread');
+  const worker = delta('pipeline');
+  const per = (ms: number): number => round((ms * 1000) / readings, 1);
+  return { mainThread: per(main), pipelineWorker: per(worker), otherThreads: per(delta() - main - worker) };
+}
 
 // ---------------------------------------------------------------- child roles
 
@@ -395,7 +437,11 @@ async function main(): Promise<void> {
     await jsm.streams.add({ name: 'BENCH', subjects: ['bench.js.*.readings'] });
     log(`publishing ${JS_READINGS} readings to the stream`);
     await publishToStream(nc, JS_READINGS);
+    const rawCpu0 = process.cpuUsage();
+    const rawNats0 = processCpuMs(nats.pid);
     const jsRaw = await rawJetStream(nats.url, nc, 'BENCH');
+    const rawCpu = process.cpuUsage(rawCpu0);
+    const rawNatsMs = processCpuMs(nats.pid) - rawNats0;
     log(`jetstream raw ${jsRaw.toFixed(0)}/s`);
     await addDurable(nc, 'BENCH', 'runtime');
     const jsRt = await spawnRuntime(
@@ -408,7 +454,11 @@ async function main(): Promise<void> {
       }),
     );
     await jsRt.metrics(); // resets the event-loop lag window to the load below
+    const rtThreads0 = threadCpuMs(jsRt.child.pid!);
+    const rtNats0 = processCpuMs(nats.pid);
     const jsRuntime = await ackRate(nc, 'BENCH', 'runtime', JS_READINGS);
+    const rtCpu = runtimeCpuPerReading(rtThreads0, threadCpuMs(jsRt.child.pid!), JS_READINGS);
+    const rtNatsMs = processCpuMs(nats.pid) - rtNats0;
     const jsMetrics = await jsRt.metrics();
     const lagP99Ms =
       metricValue(jsMetrics, 'prognos_inference_event_loop_lag_seconds', '{quantile="0.99"}') * 1000;
@@ -475,6 +525,15 @@ async function main(): Promise<void> {
         windowSize: 60,
       },
       eventLoopLagP99Ms: round(lagP99Ms),
+      // CPU per reading in the JetStream phase (/proc thread times; robust to a shared machine, unlike rates).
+      cpuUsPerReading: {
+        jetstreamRaw: {
+          // the bench process: consumer (decode + ack) plus a light ack-floor poll
+          consumer: round((rawCpu.user + rawCpu.system) / JS_READINGS, 1),
+          natsServer: round((rawNatsMs * 1000) / JS_READINGS, 1),
+        },
+        jetstreamRuntime: { ...rtCpu, natsServer: round((rtNatsMs * 1000) / JS_READINGS, 1) },
+      },
       // Figures are only comparable on a quiet machine: the load here is what the run competed with.
       host: {
         cpus: cpus().length,

@@ -74,7 +74,11 @@ export async function startPipelineWorker(
   config: RuntimeConfig,
   deps: WorkerPipelineDeps = {},
 ): Promise<WorkerPipeline> {
-  const worker = new Worker(new URL('./pipelineWorker.ts', import.meta.url), { workerData: { config } });
+  // Named, so per-thread CPU shows up as `pipeline` in /proc/<pid>/task/*/comm (the benchmark reads it).
+  const worker = new Worker(new URL('./pipelineWorker.ts', import.meta.url), {
+    workerData: { config },
+    name: 'pipeline',
+  });
   const pending = new Map<number, Pending>();
   let nextId = 0;
   let failure: Error | undefined;
