@@ -29,7 +29,8 @@
  * await new PrognosOperator(kc).start(); // SIGTERM → graceful stop, Lease released
  * ```
  */
-export { apply, applyStatus, FIELD_MANAGER } from './apply.ts';
+export { apply, applyIfNeeded, applyStatus, FIELD_MANAGER } from './apply.ts';
+export { INTENT_HASH_ANNOTATION, intentHash, needsApply, withIntentHash } from './needsApply.ts';
 export {
   getCondition,
   isConditionTrue,
@@ -64,5 +65,12 @@ export { ApiError, isConflict, isGone, isNotFound, KubeClient, refOf, type Objec
 export type { LeaderElectionOptions } from './leaderElection.ts';
 export { Operator, type OperatorOptions } from './operator.ts';
 export { controllerOwnerKey, controllerReference } from './ownerMapping.ts';
-export { generationChanged, labelsOrAnnotationsChanged, or, type Predicate } from './predicates.ts';
+export {
+  fieldsChanged,
+  generationChanged,
+  labelsOrAnnotationsChanged,
+  ownedMetadataChanged,
+  or,
+  type Predicate,
+} from './predicates.ts';
 export { desiredStatus, StatusWrites, updateStatus } from './status.ts';

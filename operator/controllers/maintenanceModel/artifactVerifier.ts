@@ -3,7 +3,7 @@ import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { Objm } from '@nats-io/obj';
 import type { NatsConnection } from '@nats-io/transport-node';
-import { InferenceSession } from 'onnxruntime-node';
+import protobuf from 'protobufjs';
 import type { OnnxSignature, Refusal } from './inputsCheck.ts';
 
 export type FetchResult = { ok: true; bytes: Uint8Array } | { ok: false; refusal: Refusal };
@@ -41,23 +41,77 @@ export function sha256Hex(bytes: Uint8Array): string {
   return createHash('sha256').update(bytes).digest('hex');
 }
 
-/** Loads the graph in ONNX Runtime (the same engine the runtime uses) just to read its signature. */
-export async function onnxSignature(bytes: Uint8Array): Promise<OnnxSignature> {
-  const session = await InferenceSession.create(bytes, { intraOpNumThreads: 1, interOpNumThreads: 1 });
-  try {
-    return {
-      inputs: session.inputMetadata.map((meta) => {
-        const dims = meta.isTensor ? meta.shape : [];
-        const last = dims.at(-1);
-        return typeof last === 'number' && last > 0 && dims.length >= 2
-          ? { name: meta.name, width: last }
-          : { name: meta.name };
-      }),
-      outputs: [...session.outputNames],
-    };
-  } finally {
-    await session.release();
-  }
+/**
+ * The few ModelProto fields verification reads (field numbers of onnx.proto). Everything else — weights'
+ * raw_data, attributes, docs — is skipped by the decoder without being copied.
+ */
+const SIGNATURE_PROTO = `
+syntax = "proto3";
+package prognos.onnxsig;
+message Dim { oneof value { int64 dim_value = 1; string dim_param = 2; } }
+message Shape { repeated Dim dim = 1; }
+message TensorType { int32 elem_type = 1; Shape shape = 2; }
+message Type { oneof value { TensorType tensor_type = 1; } }
+message ValueInfo { string name = 1; Type type = 2; }
+message Node { repeated string input = 1; repeated string output = 2; string op_type = 4; }
+message Named { string name = 8; }
+message Graph { repeated Node node = 1; repeated Named initializer = 5; repeated ValueInfo input = 11; repeated ValueInfo output = 12; }
+message Opset { string domain = 1; int64 version = 2; }
+message Model { int64 ir_version = 1; repeated Opset opset_import = 8; Graph graph = 7; }
+`;
+const ModelType = protobuf
+  .parse(SIGNATURE_PROTO, { keepCase: true })
+  .root.lookupType('prognos.onnxsig.Model');
+
+interface DecodedValueInfo {
+  name: string;
+  type?: { tensor_type?: { shape?: { dim: { dim_value?: number; dim_param?: string }[] } } };
+}
+interface DecodedModel {
+  ir_version: number;
+  opset_import: { version: number }[];
+  graph?: {
+    node: { input: string[]; output: string[]; op_type: string }[];
+    initializer: { name: string }[];
+    input: DecodedValueInfo[];
+    output: DecodedValueInfo[];
+  };
+}
+
+/**
+ * The graph's signature read from the ONNX protobuf, as ONNX Runtime reports it (graph inputs that are
+ * initializers are not inputs; a static last dimension of a rank ≥ 2 input is its width). Parsing the
+ * header instead of creating an ONNX Runtime session keeps the native runtime (~35 MiB of arenas and
+ * thread pools) out of the operator. Structural checks only (a ModelProto with an IR version, an opset,
+ * nodes, and outputs that some node or input produces): operator kernels are the runtime's to check.
+ */
+export function onnxSignature(bytes: Uint8Array): OnnxSignature {
+  const model = ModelType.toObject(ModelType.decode(bytes), {
+    longs: Number,
+    arrays: true,
+    defaults: false,
+  }) as DecodedModel;
+  const graph = model.graph;
+  if (!model.ir_version || !graph) throw new Error('not an ONNX ModelProto (no IR version or graph)');
+  if (model.opset_import.length === 0) throw new Error('the model imports no opset');
+  if (graph.node.length === 0) throw new Error('the graph has no nodes');
+  const initializers = new Set(graph.initializer.map((t) => t.name));
+  const inputs = graph.input.filter((i) => !initializers.has(i.name));
+  const produced = new Set([
+    ...inputs.map((i) => i.name),
+    ...initializers,
+    ...graph.node.flatMap((n) => n.output),
+  ]);
+  const dangling = graph.output.find((o) => !produced.has(o.name));
+  if (dangling) throw new Error(`graph output ${dangling.name} is produced by no node`);
+  return {
+    inputs: inputs.map(({ name, type }) => {
+      const dims = type?.tensor_type?.shape?.dim ?? [];
+      const last = dims.at(-1)?.dim_value;
+      return typeof last === 'number' && last > 0 && dims.length >= 2 ? { name, width: last } : { name };
+    }),
+    outputs: graph.output.map((o) => o.name),
+  };
 }
 
 /**
@@ -94,7 +148,7 @@ export class ArtifactVerifier {
     }
     let signature: OnnxSignature;
     try {
-      signature = await onnxSignature(fetched.bytes);
+      signature = onnxSignature(fetched.bytes);
     } catch (error) {
       return {
         ok: false,

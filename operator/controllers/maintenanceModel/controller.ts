@@ -1,12 +1,32 @@
-import type { V1ConfigMap, V1Deployment } from '@kubernetes/client-node';
+import type { V1ConfigMap, V1Deployment, V1PodDisruptionBudget, V1Service } from '@kubernetes/client-node';
 import type { MaintenanceModel } from '../../api/maintenanceModel.ts';
 import type { SensorFleet } from '../../api/sensorFleet.ts';
 import { Controller } from '../../framework/controller.ts';
 import { objectKey } from '../../framework/gvk.ts';
+import {
+  fieldsChanged,
+  generationChanged,
+  or,
+  ownedMetadataChanged,
+  type Predicate,
+} from '../../framework/predicates.ts';
 import { watchSpecs } from '../kinds.ts';
 import type { ModelFleetIndex } from './modelFleetIndex.ts';
 import type { MaintenanceModelReconciler } from './reconciler.ts';
 import { SERVICE_MONITOR_CRD, serviceMonitorsServedChanged } from './serviceMonitor.ts';
+
+/** The Deployment fields the model's status and rollout read (see deploymentState). */
+export const deploymentChanged: Predicate = or(
+  generationChanged,
+  ownedMetadataChanged,
+  fieldsChanged(
+    'status.observedGeneration',
+    'status.replicas',
+    'status.updatedReplicas',
+    'status.readyReplicas',
+    'status.availableReplicas',
+  ),
+);
 
 /**
  * MaintenanceModel → runtime ConfigMap, Deployment, Service, PDB (owned: edits and deletions are
@@ -26,14 +46,19 @@ export function maintenanceModelController(
           fleet: (ns, name) => ctx.cached<SensorFleet>(kinds.sensorFleet, objectKey(ns, name)),
           configMap: (ns, name) => ctx.cached<V1ConfigMap>(kinds.configMap, objectKey(ns, name)),
           deployment: (ns, name) => ctx.cached<V1Deployment>(kinds.deployment, objectKey(ns, name)),
+          service: (ns, name) => ctx.cached<V1Service>(kinds.service, objectKey(ns, name)),
+          podDisruptionBudget: (ns, name) =>
+            ctx.cached<V1PodDisruptionBudget>(kinds.podDisruptionBudget, objectKey(ns, name)),
           serviceMonitorCrd: () => ctx.cached(kinds.serviceMonitorCrd, SERVICE_MONITOR_CRD),
         }),
     })
       .for(kinds.maintenanceModel)
       .owns(kinds.configMap)
-      .owns(kinds.deployment)
+      // Deployment and PDB status churn (conditions, ProgressDeadlineExceeded, PDB counters) wakes the
+      // model only when the model's status reads it; spec, metadata and deletions always do (drift).
+      .owns({ ...kinds.deployment, predicate: deploymentChanged })
       .owns(kinds.service)
-      .owns(kinds.podDisruptionBudget)
+      .owns({ ...kinds.podDisruptionBudget, predicate: or(generationChanged, ownedMetadataChanged) })
       .watches(kinds.sensorFleet, (fleet) =>
         index.modelsOf(fleet.metadata?.namespace ?? '', fleet.metadata?.name ?? ''),
       )

@@ -1,10 +1,16 @@
-import type { KubernetesObject, V1ConfigMap, V1Deployment } from '@kubernetes/client-node';
+import type {
+  KubernetesObject,
+  V1ConfigMap,
+  V1Deployment,
+  V1PodDisruptionBudget,
+  V1Service,
+} from '@kubernetes/client-node';
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { Logger } from 'pino';
 import { parse as parseYaml } from 'yaml';
 import type { MaintenanceModel } from '../../api/maintenanceModel.ts';
 import type { SensorFleet } from '../../api/sensorFleet.ts';
-import { apply } from '../../framework/apply.ts';
+import { apply, applyIfNeeded } from '../../framework/apply.ts';
 import { getCondition } from '../../framework/conditions.ts';
 import type { EventRecorder } from '../../framework/events.ts';
 import { reconcileFinalizer } from '../../framework/finalizers.ts';
@@ -36,6 +42,8 @@ export interface ModelLookups {
   fleet(namespace: string, name: string): SensorFleet | undefined;
   configMap(namespace: string, name: string): V1ConfigMap | undefined;
   deployment(namespace: string, name: string): V1Deployment | undefined;
+  service(namespace: string, name: string): V1Service | undefined;
+  podDisruptionBudget(namespace: string, name: string): V1PodDisruptionBudget | undefined;
   /** The servicemonitors.monitoring.coreos.com CRD, if the cluster has it. */
   serviceMonitorCrd(): KubernetesObject | undefined;
 }
@@ -223,19 +231,30 @@ export class MaintenanceModelReconciler {
         deployment?.spec?.template.metadata?.annotations?.[CONFIG_HASH_ANNOTATION] !== hash;
       // No split during a roll (see desiredSplit): cleared before any new pod can start.
       if (templateChanges) splitError = await this.#split(ctx, null);
-      await apply(this.#deps.client, desiredConfigMap(model, rendered));
-      deployment = await apply(
-        this.#deps.client,
-        desiredDeployment({
-          model,
-          fleet,
-          image: this.#deps.image,
-          configHash: hash,
-          version: served.version,
-        }),
+      // Each child is applied only when the cached one lacks the intent (missing, drifted, or the
+      // intent changed): a reconcile woken by a child's status writes nothing.
+      const client = this.#deps.client;
+      const name = model.metadata.name!;
+      await applyIfNeeded(
+        client,
+        desiredConfigMap(model, rendered),
+        lookups.configMap(ns, configMapName(model)),
       );
-      await apply(this.#deps.client, desiredService(model));
-      await apply(this.#deps.client, desiredPodDisruptionBudget(model));
+      deployment = (
+        await applyIfNeeded(
+          client,
+          desiredDeployment({
+            model,
+            fleet,
+            image: this.#deps.image,
+            configHash: hash,
+            version: served.version,
+          }),
+          deployment,
+        )
+      ).obj;
+      await applyIfNeeded(client, desiredService(model), lookups.service(ns, name));
+      await applyIfNeeded(client, desiredPodDisruptionBudget(model), lookups.podDisruptionBudget(ns, name));
       if (servesServiceMonitors(lookups.serviceMonitorCrd()))
         await apply(this.#deps.client, desiredServiceMonitor(model) as KubernetesObject);
       const state = deploymentState(deployment, hash);
@@ -271,11 +290,16 @@ export class MaintenanceModelReconciler {
     }
   }
 
-  /** One Event per transition into False (not per reconcile), so a stuck model does not spam writes. */
+  /**
+   * One Event per transition into False (not per reconcile), so a stuck model does not spam writes.
+   * Transitions into True in the same reconcile share one Normal Event (a new model's fleet binding and
+   * artifact verification are one write, not two).
+   */
   async #recordTransitions(
     model: MaintenanceModel,
     next: { type: string; status: string; reason: string; message: string }[],
   ) {
+    const cleared: { type: string; reason: string; message: string }[] = [];
     for (const type of ['FleetBound', 'ArtifactVerified']) {
       const before = getCondition(model.status?.conditions, type);
       const after = next.find((c) => c.type === type);
@@ -288,13 +312,17 @@ export class MaintenanceModelReconciler {
           action: type === 'FleetBound' ? 'Bind' : 'Verify',
         });
       } else if (after.status === 'True' && before?.status !== 'True') {
-        void this.#deps.events.emit(model, {
-          type: 'Normal',
-          reason: after.reason,
-          message: after.message,
-          action: type === 'FleetBound' ? 'Bind' : 'Verify',
-        });
+        cleared.push({ type, reason: after.reason, message: after.message });
       }
+    }
+    const last = cleared.at(-1);
+    if (last) {
+      void this.#deps.events.emit(model, {
+        type: 'Normal',
+        reason: last.reason,
+        message: cleared.map((c) => c.message).join('; '),
+        action: last.type === 'FleetBound' ? 'Bind' : 'Verify',
+      });
     }
   }
 

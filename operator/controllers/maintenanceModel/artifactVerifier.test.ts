@@ -1,0 +1,117 @@
+import { InferenceSession } from 'onnxruntime-node';
+import { describe, expect, it } from 'vitest';
+import {
+  buildAutoencoder,
+  buildLinearRegressor,
+  buildMlpClassifier,
+  buildTreeEnsembleRegressor,
+  randomLayers,
+} from '../../../runtimes/inference/onnx/buildModel.ts';
+import { encodeModel } from '../../../runtimes/inference/onnx/onnxProto.ts';
+import { ArtifactVerifier, onnxSignature, sha256Hex } from './artifactVerifier.ts';
+import type { OnnxSignature } from './inputsCheck.ts';
+
+/** The signature as ONNX Runtime reports it (what the operator used to load): the reference. */
+async function ortSignature(bytes: Uint8Array): Promise<OnnxSignature> {
+  const session = await InferenceSession.create(bytes, { intraOpNumThreads: 1, interOpNumThreads: 1 });
+  try {
+    return {
+      inputs: session.inputMetadata.map((meta) => {
+        const dims = meta.isTensor ? meta.shape : [];
+        const last = dims.at(-1);
+        return typeof last === 'number' && last > 0 && dims.length >= 2
+          ? { name: meta.name, width: last }
+          : { name: meta.name };
+      }),
+      outputs: [...session.outputNames],
+    };
+  } finally {
+    await session.release();
+  }
+}
+
+const vi = (name: string, dims: (number | string)[]) => ({
+  name,
+  type: {
+    tensor_type: {
+      elem_type: 1,
+      shape: { dim: dims.map((d) => (typeof d === 'number' ? { dim_value: d } : { dim_param: d })) },
+    },
+  },
+});
+
+/** Two named [N, 1] inputs, plus an initializer that is also listed as a graph input (IR < 4 style). */
+const multiInput = encodeModel({
+  ir_version: 8,
+  opset_import: [{ domain: '', version: 17 }],
+  graph: {
+    name: 'two-inputs',
+    node: [
+      { op_type: 'Add', input: ['vibration', 'temperature'], output: ['s'], name: 'a' },
+      { op_type: 'Mul', input: ['s', 'k'], output: ['score'], name: 'm' },
+    ],
+    initializer: [
+      { name: 'k', dims: [1], data_type: 1, raw_data: new Uint8Array(new Float32Array([2]).buffer) },
+    ],
+    input: [vi('vibration', ['N', 1]), vi('temperature', ['N', 1]), vi('k', [1])],
+    output: [vi('score', ['N', 1])],
+  },
+});
+
+describe('onnxSignature (protobuf header, no ONNX Runtime)', () => {
+  it.each([
+    ['MLP classifier', buildMlpClassifier(randomLayers([3, 8, 1], 4)).bytes],
+    ['linear regressor', buildLinearRegressor([0.1, 0.2, 0.3, 0.4], 1).bytes],
+    ['autoencoder', buildAutoencoder(randomLayers([5, 2, 5], 2)).bytes],
+    ['tree ensemble (ai.onnx.ml)', buildTreeEnsembleRegressor([{ leaf: 1 }], 2).bytes],
+    ['two named inputs and an initializer input', multiInput],
+  ])('%s: as ONNX Runtime reports it', async (_name, bytes) => {
+    expect(onnxSignature(bytes)).toEqual(await ortSignature(bytes));
+  });
+
+  it.each([
+    ['not protobuf', new TextEncoder().encode('definitely not an onnx model, just text')],
+    ['empty', new Uint8Array(0)],
+    [
+      'a graph output nobody produces',
+      encodeModel({
+        ir_version: 8,
+        opset_import: [{ domain: '', version: 17 }],
+        graph: {
+          node: [{ op_type: 'Relu', input: ['x'], output: ['y'], name: 'r' }],
+          input: [vi('x', ['N', 2])],
+          output: [vi('z', ['N', 2])],
+        },
+      }),
+    ],
+  ])('refuses %s', (_name, bytes) => {
+    expect(() => onnxSignature(bytes)).toThrow();
+  });
+
+  it('ArtifactVerifier: digest mismatch, invalid bytes, then a cached success', async () => {
+    const good = buildMlpClassifier(randomLayers([3, 8, 1], 4)).bytes;
+    const bad = new TextEncoder().encode('garbage');
+    let fetches = 0;
+    const verifier = new ArtifactVerifier((uri) => {
+      fetches++;
+      return Promise.resolve({ ok: true, bytes: uri.endsWith('bad') ? bad : good });
+    });
+    const nats = () => Promise.reject(new Error('no nats'));
+    expect(await verifier.verify('file:///good', 'f00', nats)).toMatchObject({
+      ok: false,
+      refusal: { reason: 'ArtifactDigestMismatch' },
+    });
+    expect(await verifier.verify('file:///bad', sha256Hex(bad), nats)).toMatchObject({
+      ok: false,
+      refusal: { reason: 'ArtifactInvalid' },
+    });
+    const ok = await verifier.verify('file:///good', sha256Hex(good), nats);
+    expect(ok).toEqual({
+      ok: true,
+      signature: { inputs: [{ name: 'features', width: 3 }], outputs: ['probability'] },
+    });
+    await verifier.verify('file:///good', sha256Hex(good), nats);
+    expect(fetches).toBe(3);
+    expect(verifier.isVerified('file:///good', sha256Hex(good))).toBe(true);
+  });
+});
