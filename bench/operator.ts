@@ -28,6 +28,7 @@ import { KubeClient } from '../operator/framework/kubeClient.ts';
 import { buildMlpClassifier, randomLayers } from '../runtimes/inference/onnx/buildModel.ts';
 import { repoRoot } from '../test/cluster/binaries.ts';
 import { startEnvironment, type Environment } from '../test/cluster/environment.ts';
+import { DEFAULT_MODEL_WORKERS } from '../operator/prognosOperator.ts';
 import { freePort } from '../test/cluster/freePort.ts';
 
 const { values: flags } = parseArgs({
@@ -38,6 +39,8 @@ const { values: flags } = parseArgs({
     'settle-seconds': { type: 'string', default: '15' },
     'create-concurrency': { type: 'string', default: '32' },
     'timeout-seconds': { type: 'string', default: '600' },
+    /** The operator's --model-workers (default: the operator's own default). */
+    'model-workers': { type: 'string' },
     /** Keep the state directory (logs, including logs/operator.log) instead of removing it. */
     keep: { type: 'boolean', default: false },
   },
@@ -202,6 +205,7 @@ async function startOperator(
       LEASE_NS,
       '--metrics-port',
       String(port),
+      ...(flags['model-workers'] ? ['--model-workers', flags['model-workers']] : []),
     ],
     {
       cwd: repoRoot,
@@ -589,6 +593,7 @@ async function main(): Promise<void> {
       setup: {
         podRunner: false,
         operator: 'separate process: operator/main.ts --leader-elect (Lease in prognos-system)',
+        modelWorkers: Number(flags['model-workers'] ?? DEFAULT_MODEL_WORKERS),
         creation: `${CREATE_CONCURRENCY} concurrent POSTs`,
         batches: 'one namespace, one SensorFleet; batches created one after another, earlier ones stay',
       },

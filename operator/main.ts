@@ -4,7 +4,7 @@ import { parseArgs } from 'node:util';
 import { KubeConfig } from '@kubernetes/client-node';
 import { pino } from 'pino';
 import { DEFAULT_INFERENCE_IMAGE } from './controllers/maintenanceModel/deployment.ts';
-import { PrognosOperator } from './prognosOperator.ts';
+import { DEFAULT_MODEL_WORKERS, PrognosOperator } from './prognosOperator.ts';
 
 const USAGE = `prognos-operator [flags]
   --kubeconfig <path>        kubeconfig file (default: $KUBECONFIG, else in-cluster)
@@ -12,7 +12,8 @@ const USAGE = `prognos-operator [flags]
   --leader-elect             campaign for the Lease before reconciling (run several replicas)
   --leader-election-namespace <ns>  namespace of the Lease (default: $POD_NAMESPACE, --namespace, prognos-system)
   --metrics-port <port>      /metrics, /healthz and /readyz (default 8080; 0 = pick a free port)
-  --inference-image <image>  runtime image (default ${DEFAULT_INFERENCE_IMAGE})`;
+  --inference-image <image>  runtime image (default ${DEFAULT_INFERENCE_IMAGE})
+  --model-workers <n>        MaintenanceModels reconciled at once (default ${DEFAULT_MODEL_WORKERS})`;
 
 function port(value: string | undefined, fallback: number, flag: string): number {
   if (value === undefined) return fallback;
@@ -39,6 +40,7 @@ async function main(): Promise<void> {
       'leader-election-namespace': { type: 'string' },
       'metrics-port': { type: 'string' },
       'inference-image': { type: 'string' },
+      'model-workers': { type: 'string' },
       help: { type: 'boolean', default: false },
     },
   });
@@ -47,6 +49,9 @@ async function main(): Promise<void> {
     return;
   }
   const metricsPort = port(values['metrics-port'], 8080, '--metrics-port');
+  const modelWorkers = Number(values['model-workers'] ?? DEFAULT_MODEL_WORKERS);
+  if (!Number.isInteger(modelWorkers) || modelWorkers < 1)
+    throw new Error(`--model-workers must be a positive integer, got ${values['model-workers']}`);
   const logger = pino({ name: 'prognos-operator' });
   const leaseNamespace =
     values['leader-election-namespace'] ??
@@ -59,6 +64,7 @@ async function main(): Promise<void> {
     leaderElection: values['leader-elect'] ? { namespace: leaseNamespace } : false,
     health: { port: metricsPort },
     inferenceImage: values['inference-image'] ?? DEFAULT_INFERENCE_IMAGE,
+    modelWorkers,
     ...(process.env['POD_NAME'] ? { identity: `${process.env['POD_NAME']}_${process.pid}` } : {}),
     logger,
   });

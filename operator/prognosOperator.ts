@@ -14,6 +14,12 @@ import { Operator } from './framework/operator.ts';
 import type { ReadSecret } from './nats/credentials.ts';
 import { NatsPool } from './nats/pool.ts';
 
+/**
+ * A model's reconcile waits on the API server a few times in a row (finalizer, applies, status), so
+ * more workers than the framework's 4 keep the API server busy while a batch of models converges.
+ */
+export const DEFAULT_MODEL_WORKERS = 8;
+
 export interface PrognosOperatorOptions {
   kubeConfig: KubeConfig;
   /** Watch one namespace; undefined watches all. */
@@ -22,6 +28,8 @@ export interface PrognosOperatorOptions {
   leaderElection: { namespace: string; name?: string } | false;
   health?: { port: number; host?: string } | false;
   inferenceImage?: string;
+  /** MaintenanceModels reconciled at once (default DEFAULT_MODEL_WORKERS). */
+  modelWorkers?: number;
   identity?: string;
   handleSignals?: boolean;
   resyncPeriodMs?: number;
@@ -89,7 +97,14 @@ export class PrognosOperator {
       log,
     });
     this.operator.register(sensorFleetController(fleets, options.namespace));
-    this.operator.register(maintenanceModelController(models, index, options.namespace));
+    this.operator.register(
+      maintenanceModelController(
+        models,
+        index,
+        options.namespace,
+        options.modelWorkers ?? DEFAULT_MODEL_WORKERS,
+      ),
+    );
   }
 
   start(): Promise<void> {

@@ -37,10 +37,12 @@ export function maintenanceModelController(
   reconciler: MaintenanceModelReconciler,
   index: ModelFleetIndex,
   namespace: string | undefined,
+  concurrency?: number,
 ): Controller<MaintenanceModel> {
   const kinds = watchSpecs(namespace);
   return (
     new Controller<MaintenanceModel>('maintenancemodel', {
+      ...(concurrency ? { concurrency } : {}),
       reconcile: (ctx) =>
         reconciler.reconcile(ctx.request.key, ctx.object, {
           fleet: (ns, name) => ctx.cached<SensorFleet>(kinds.sensorFleet, objectKey(ns, name)),
