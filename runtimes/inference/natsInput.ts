@@ -75,6 +75,8 @@ interface Taken {
   receivedAt: number;
 }
 
+const yieldToEventLoop = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
 type Settled<V> = Promise<{ ok: true; value: V } | { ok: false; error: unknown }>;
 /** A promise that never rejects, so a batch started early cannot become an unhandled rejection. */
 const settle = <V>(p: Promise<V>): Settled<V> =>
@@ -162,6 +164,7 @@ export async function startJetStreamInput(opts: JetStreamInputOptions): Promise<
   });
 
   let stopping = false;
+  let taken = 0;
   let messages: ConsumerMessages | undefined;
   const loop = (async () => {
     // consume() itself rides out disconnects and server restarts; this loop only restarts it after
@@ -175,6 +178,9 @@ export async function startJetStreamInput(opts: JetStreamInputOptions): Promise<
           if (reply !== undefined ? isRedelivery(reply) : msg.redelivered) opts.onRedelivery();
           collector.add({ msg, receivedAt: Date.now() });
           if (collector.inFlight >= opts.maxInFlight) await collector.waitForCapacity(opts.maxInFlight);
+          // Messages already buffered by nats.js arrive as a chain of microtasks: yield once per
+          // batch so publishing, acking, timers and probes are never held behind a long burst.
+          else if (++taken % opts.maxBatch === 0) await yieldToEventLoop();
         }
       } catch (error) {
         opts.logger.error({ err: error }, 'JetStream consume failed; retrying');

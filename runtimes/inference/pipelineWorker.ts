@@ -3,6 +3,8 @@
 // The main thread keeps only NATS I/O: it sends one transferable buffer of raw readings per batch
 // and gets back one buffer of encoded predictions plus the per-message dispositions.
 // Protocol: pipelineHost.ts. Batches and control messages are handled strictly in arrival order.
+import { readlinkSync } from 'node:fs';
+import { setPriority } from 'node:os';
 import { parentPort, workerData } from 'node:worker_threads';
 import type { RuntimeConfig } from './config.ts';
 import type { PipelineMessage } from './pipeline.ts';
@@ -10,6 +12,20 @@ import { createPipeline } from './pipeline.ts';
 import type { HostRequest, WorkerEvent } from './pipelineHost.ts';
 
 const port = parentPort!;
+
+/**
+ * Scoring runs at a lower CPU priority than the rest of the process (Linux: nice is per thread, and
+ * setpriority accepts a thread id): on a small node the event loop, which publishes and acks, and
+ * nats-server then get a core as soon as they need one, and the scorer takes what is left. Best
+ * effort: without /proc/thread-self nothing changes.
+ */
+const SCORER_NICE = 5;
+try {
+  const tid = Number(readlinkSync('/proc/thread-self').split('/').pop());
+  if (Number.isInteger(tid) && tid > 0) setPriority(tid, SCORER_NICE);
+} catch {
+  // not Linux, or not permitted: keep the default priority
+}
 const { config } = workerData as { config: RuntimeConfig };
 const STATS_INTERVAL_MS = 200;
 
