@@ -23,6 +23,7 @@ import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
+import { protoPath as healthProtoPath } from 'grpc-health-check';
 import { AckPolicy, DeliverPolicy, jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { stringify as toYaml } from 'yaml';
@@ -368,8 +369,13 @@ function call(client: Client, method: string, req: unknown): Promise<number> {
   });
 }
 
-async function grpcUnary(client: Client): Promise<number> {
-  for (let i = 0; i < 200; i++) await call(client, 'Predict', { reading: grpcReading(i) });
+/** p99 of `method` at UNARY_RATE calls per second, open loop (request i is due at start + i/rate). */
+async function grpcUnary(
+  client: Client,
+  method = 'Predict',
+  request: (i: number) => unknown = (i) => ({ reading: grpcReading(i) }),
+): Promise<number> {
+  for (let i = 0; i < 200; i++) await call(client, method, request(i));
   const latencies: number[] = [];
   const total = UNARY_RATE * UNARY_SECONDS;
   const start = performance.now();
@@ -379,10 +385,33 @@ async function grpcUnary(client: Client): Promise<number> {
     const due = start + (i * 1000) / UNARY_RATE;
     const wait = due - performance.now();
     if (wait > 1) await sleep(wait);
-    inflight.push(call(client, 'Predict', { reading: grpcReading(i) }).then((ms) => void latencies.push(ms)));
+    inflight.push(call(client, method, request(i)).then((ms) => void latencies.push(ms)));
   }
   await Promise.all(inflight);
   return percentile(latencies, 99);
+}
+
+/** The same load against grpc.health.v1 Check: the bare gRPC round trip on this machine, no scoring. */
+async function grpcHealthUnary(port: number): Promise<number> {
+  const def = protoLoader.loadSync(healthProtoPath, {
+    keepCase: false,
+    longs: Number,
+    enums: String,
+    defaults: true,
+    oneofs: true,
+  });
+  const pkg = grpc.loadPackageDefinition(def) as unknown as {
+    grpc: { health: { v1: { Health: grpc.ServiceClientConstructor } } };
+  };
+  const client = new pkg.grpc.health.v1.Health(
+    `127.0.0.1:${port}`,
+    grpc.credentials.createInsecure(),
+  ) as unknown as Client;
+  try {
+    return await grpcUnary(client, 'Check', () => ({ service: '' }));
+  } finally {
+    client.close();
+  }
 }
 
 async function grpcBatch(client: Client): Promise<number> {
@@ -491,6 +520,8 @@ async function main(): Promise<void> {
     // gRPC, against the core-mode runtime once it is idle: after the flood it still reads (and
     // drops) what the server had queued for it, which would otherwise land in the gRPC figures.
     await untilIdle(coreRt);
+    const healthP99 = await grpcHealthUnary(coreRt.grpcPort);
+    log(`grpc health Check p99 ${healthP99.toFixed(2)} ms at ${UNARY_RATE}/s`);
     const client = grpcClient(coreRt.grpcPort);
     const unaryP99 = await grpcUnary(client);
     log(`grpc unary p99 ${unaryP99.toFixed(2)} ms at ${UNARY_RATE}/s`);
@@ -514,6 +545,8 @@ async function main(): Promise<void> {
       },
       grpc: {
         unaryP99Ms: round(unaryP99),
+        // The floor: grpc.health.v1 Check at the same rate against the same server (no scoring).
+        healthCheckP99Ms: round(healthP99),
         batch64P99Ms: round(batchP99),
         streamPerSec: Math.round(streamPerSec),
         streamOfferedPerSec: STREAM_OFFERED_PER_SEC,
