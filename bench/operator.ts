@@ -244,6 +244,8 @@ async function stopOperator(op: OperatorProcess | undefined): Promise<void> {
 interface Memory {
   rssBytes: number;
   heapUsedBytes: number;
+  /** V8 heap reserved (used + free pages V8 keeps, e.g. a grown young generation): RSS that is not model state. */
+  heapTotalBytes: number;
   externalBytes: number;
 }
 
@@ -252,10 +254,14 @@ async function operatorMemory(op: OperatorProcess): Promise<Memory> {
   rmSync(op.memoryFile, { force: true });
   op.child.kill('SIGUSR2');
   const deadline = Date.now() + 10_000;
-  let usage: { heapUsed: number; external: number } | undefined;
+  let usage: { heapUsed: number; heapTotal: number; external: number } | undefined;
   while (!usage) {
     try {
-      usage = JSON.parse(readFileSync(op.memoryFile, 'utf8')) as { heapUsed: number; external: number };
+      usage = JSON.parse(readFileSync(op.memoryFile, 'utf8')) as {
+        heapUsed: number;
+        heapTotal: number;
+        external: number;
+      };
     } catch {
       if (Date.now() > deadline) throw new Error('the operator did not answer the memory probe');
       await sleep(100);
@@ -264,7 +270,12 @@ async function operatorMemory(op: OperatorProcess): Promise<Memory> {
   await sleep(500); // let the allocator hand freed pages back before reading RSS
   const status = readFileSync(`/proc/${op.child.pid}/status`, 'utf8');
   const kb = Number(/^VmRSS:\s+(\d+)\s+kB/m.exec(status)?.[1]);
-  return { rssBytes: kb * 1024, heapUsedBytes: usage.heapUsed, externalBytes: usage.external };
+  return {
+    rssBytes: kb * 1024,
+    heapUsedBytes: usage.heapUsed,
+    heapTotalBytes: usage.heapTotal,
+    externalBytes: usage.external,
+  };
 }
 
 async function reconcileCounts(op: OperatorProcess): Promise<Record<string, number>> {
