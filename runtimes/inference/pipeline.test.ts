@@ -405,6 +405,14 @@ describe('processEncoded', () => {
     // Health: each machine once (first sighting), none again within the interval.
     expect(encoded.health.map((h) => h.machineId).sort()).toEqual(['m0', 'm1', 'm2']);
     expect((await b.processEncoded(messages.slice(0, 3), { healthIntervalMs: 5000 })).health).toEqual([]);
+    // A refresh budget of 2 per second lets two first sightings (refreshes of ok machines) through.
+    const c = await createPipeline(config, { now: nowFn });
+    const budgeted = await c.processEncoded(messages.slice(0, 3), {
+      healthIntervalMs: 5000,
+      healthRefreshesPerSecond: 2,
+    });
+    expect(budgeted.health.filter((h) => h.severity === 'ok').length).toBeLessThanOrEqual(2);
+    await c.close();
     expect(b.stats().counts).toMatchObject({
       ...a.stats().counts,
       messages: a.stats().counts.messages + 3,

@@ -94,6 +94,12 @@ export interface EncodeOptions extends ProcessOptions {
    * so only those cross the thread boundary).
    */
   healthIntervalMs?: number;
+  /**
+   * Budget for refreshes (entries that are not severity changes) per second, the store's token
+   * bucket applied here too: refreshes over budget stay in the worker and are retried on the
+   * machine's next reading, instead of crossing the thread boundary only to be dropped.
+   */
+  healthRefreshesPerSecond?: number;
 }
 
 /** Disposition codes of EncodedBatch.dispositions. */
@@ -267,6 +273,7 @@ class InferencePipeline implements Pipeline {
   #observedRows = 0;
   readonly #buffers: Float32Array[] = [];
   readonly #healthSent = new Map<string, LastWrite>();
+  readonly #healthBudget = { tokens: Infinity, at: 0 };
   readonly #counts: PipelineStats['counts'] = {
     messages: 0,
     predictions: 0,
@@ -436,7 +443,7 @@ class InferencePipeline implements Pipeline {
         if (alert) alerts.push(alert);
         if (
           healthIntervalMs !== undefined &&
-          this.#healthDue(a.machineId, fields.severity, now, healthIntervalMs)
+          this.#healthDue(a.machineId, fields.severity, now, healthIntervalMs, opts.healthRefreshesPerSecond)
         ) {
           const h: MachineHealthUpdate = {
             machineId: a.machineId,
@@ -601,9 +608,27 @@ class InferencePipeline implements Pipeline {
   }
 
   /** Same rule as the machine-health store (a change now, a refresh after the interval), applied before the hand-off. */
-  #healthDue(machineId: string, severity: Severity, now: number, intervalMs: number): boolean {
+  #healthDue(
+    machineId: string,
+    severity: Severity,
+    now: number,
+    intervalMs: number,
+    refreshesPerSecond = Infinity,
+  ): boolean {
     const last = this.#healthSent.get(machineId);
-    if (writeNeed(last, severity, now, intervalMs) === 'none') return false;
+    const need = writeNeed(last, severity, now, intervalMs);
+    if (need === 'none') return false;
+    if (need === 'refresh' && refreshesPerSecond !== Infinity) {
+      // Token bucket: refills continuously, holds at most one second of budget (as the store's).
+      const bucket = this.#healthBudget;
+      bucket.tokens = Math.min(
+        refreshesPerSecond,
+        bucket.tokens + ((now - bucket.at) * refreshesPerSecond) / 1000,
+      );
+      bucket.at = now;
+      if (bucket.tokens < 1) return false;
+      bucket.tokens -= 1;
+    }
     if (last) {
       last.at = now;
       last.severity = severity;

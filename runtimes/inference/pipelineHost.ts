@@ -7,7 +7,7 @@
 import { Worker } from 'node:worker_threads';
 import type { ObjectStoreReader } from './artifact.ts';
 import type { RuntimeConfig } from './config.ts';
-import type { ArtifactSpec, EncodedBatch, PipelineStats, ServingState } from './pipeline.ts';
+import type { ArtifactSpec, EncodedBatch, EncodeOptions, PipelineStats, ServingState } from './pipeline.ts';
 import type { Split } from './split.ts';
 
 export type HostRequest =
@@ -20,7 +20,7 @@ export type HostRequest =
       /** End offset of each message in data. */
       ends: Uint32Array;
       receivedAt: Float64Array;
-      healthIntervalMs?: number;
+      encode: EncodeOptions;
     }
   | { type: 'split'; split: Split | null }
   | { type: 'maintenance'; machineId: string }
@@ -46,10 +46,7 @@ export interface BatchInput {
 }
 
 export interface WorkerPipeline {
-  processEncoded(
-    messages: readonly BatchInput[],
-    opts?: { healthIntervalMs?: number },
-  ): Promise<EncodedBatch>;
+  processEncoded(messages: readonly BatchInput[], opts?: EncodeOptions): Promise<EncodedBatch>;
   setSplit(split: Split | null): void;
   markMaintenance(machineId: string): void;
   swapModel(artifact: ArtifactSpec): Promise<ServingState>;
@@ -167,8 +164,15 @@ export async function startPipelineWorker(
         receivedAt[i] = m.receivedAt;
         subjects += i === 0 ? m.subject : '\n' + m.subject;
       }
-      const message: HostRequest = { type: 'batch', id: nextId++, subjects, data, ends, receivedAt };
-      if (opts.healthIntervalMs !== undefined) message.healthIntervalMs = opts.healthIntervalMs;
+      const message: HostRequest = {
+        type: 'batch',
+        id: nextId++,
+        subjects,
+        data,
+        ends,
+        receivedAt,
+        encode: opts,
+      };
       const reply = await request(message, [data.buffer, ends.buffer, receivedAt.buffer]);
       if (reply.type !== 'batch') throw new Error('pipeline worker: unexpected reply to a batch');
       if (!reply.batch) throw new Error(`pipeline worker: ${reply.error}`);

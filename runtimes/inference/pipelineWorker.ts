@@ -82,9 +82,7 @@ async function handle(request: Exclude<HostRequest, { type: 'object' | 'swap' }>
           };
           start = end;
         }
-        const opts =
-          request.healthIntervalMs === undefined ? {} : { healthIntervalMs: request.healthIntervalMs };
-        const batch = await pipeline.processEncoded(messages, opts);
+        const batch = await pipeline.processEncoded(messages, request.encode);
         // Dead letters hold views into the transferred input: copy them out so only their bytes are cloned.
         for (const d of batch.deadLetters) d.data = d.data.slice();
         const now = performance.now();

@@ -165,7 +165,10 @@ export async function startRuntime(config: RuntimeConfig, opts: RuntimeOptions =
   const output = createNatsOutput(nc, config);
   // Machine health: the worker sends only entries due under the store's rule; the store applies
   // its refresh budget on top.
-  const healthOpts = config.role === 'shadow' ? {} : { healthIntervalMs: HEALTH_WRITE_INTERVAL_MS };
+  const healthOpts =
+    config.role === 'shadow'
+      ? {}
+      : { healthIntervalMs: HEALTH_WRITE_INTERVAL_MS, healthRefreshesPerSecond: HEALTH_REFRESHES_PER_SECOND };
   const handler: BatchHandler = async (batch) => {
     const started = performance.now();
     const result = await natsPipeline.processEncoded(batch, healthOpts);
