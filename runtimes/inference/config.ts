@@ -296,7 +296,7 @@ export const RuntimeConfigSchema = T.Object(
         worker: T.Boolean({
           default: true,
           description:
-            'Score in a worker thread: onnxruntime-node runs a session on the calling thread, which would block the event loop.',
+            'For pipelines created on an event loop (createPipeline): score in a worker thread, since onnxruntime-node runs a session on the calling thread. The runtime does not need it: its NATS pipeline runs whole in its own worker thread, and gRPC scores in-process (one Predict run is tens of microseconds).',
         }),
       },
       { additionalProperties: false, default: {} },
