@@ -246,6 +246,8 @@ export async function startCoreInput(opts: CoreInputOptions): Promise<NatsInput>
     });
   };
   subscribe();
+  // The server has the interest once this resolves: readings published after start are received.
+  await opts.nc.flush();
   // Report drops in bulk: a per-message metric call would cost more than the drop saves.
   const reporter = setInterval(() => {
     if (dropped > 0) {
