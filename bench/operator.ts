@@ -242,26 +242,29 @@ async function stopOperator(op: OperatorProcess | undefined): Promise<void> {
 }
 
 interface Memory {
+  /** RSS after two full GCs (what the pod holds now). */
   rssBytes: number;
+  /** RSS after a further memory-reducing GC (young generation shrunk, pooled pages released). */
+  rssReducedBytes: number;
   heapUsedBytes: number;
   /** V8 heap reserved (used + free pages V8 keeps, e.g. a grown young generation): RSS that is not model state. */
   heapTotalBytes: number;
   externalBytes: number;
 }
 
-/** Forces two GCs in the operator (SIGUSR2 → memoryProbe.ts), then reads VmRSS and the heap. */
+/**
+ * Forces two GCs in the operator (SIGUSR2 → memoryProbe.ts) and reads RSS and the heap, then a
+ * memory-reducing GC and VmRSS again.
+ */
 async function operatorMemory(op: OperatorProcess): Promise<Memory> {
   rmSync(op.memoryFile, { force: true });
   op.child.kill('SIGUSR2');
   const deadline = Date.now() + 10_000;
-  let usage: { heapUsed: number; heapTotal: number; external: number } | undefined;
+  type Usage = { rss: number; heapUsed: number; heapTotal: number; external: number };
+  let usage: Usage | undefined;
   while (!usage) {
     try {
-      usage = JSON.parse(readFileSync(op.memoryFile, 'utf8')) as {
-        heapUsed: number;
-        heapTotal: number;
-        external: number;
-      };
+      usage = JSON.parse(readFileSync(op.memoryFile, 'utf8')) as Usage;
     } catch {
       if (Date.now() > deadline) throw new Error('the operator did not answer the memory probe');
       await sleep(100);
@@ -271,7 +274,8 @@ async function operatorMemory(op: OperatorProcess): Promise<Memory> {
   const status = readFileSync(`/proc/${op.child.pid}/status`, 'utf8');
   const kb = Number(/^VmRSS:\s+(\d+)\s+kB/m.exec(status)?.[1]);
   return {
-    rssBytes: kb * 1024,
+    rssBytes: usage.rss,
+    rssReducedBytes: kb * 1024,
     heapUsedBytes: usage.heapUsed,
     heapTotalBytes: usage.heapTotal,
     externalBytes: usage.external,
@@ -620,6 +624,8 @@ async function main(): Promise<void> {
       idleReconciles,
       bytesPerModel: round((last.rssBytes - baseline.rssBytes) / last.models, 0),
       bytesPerModelMarginal: marginal,
+      bytesPerModelAfterReducingGc: round((last.rssReducedBytes - baseline.rssReducedBytes) / last.models, 0),
+      bytesPerModelAfterIdle: round((afterIdle.rssBytes - baseline.rssBytes) / last.models, 0),
       heapBytesPerModel: round((last.heapUsedBytes - baseline.heapUsedBytes) / last.models, 0),
       memory: {
         baseline,
