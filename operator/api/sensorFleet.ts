@@ -12,22 +12,13 @@ import {
   TypeMeta,
   rule,
 } from './meta.ts';
+import { AGGREGATIONS } from '../../runtimes/inference/config.ts';
 
 export const SENSOR_FLEET_KIND = 'SensorFleet';
 export const SENSOR_FLEET_PLURAL = 'sensorfleets';
 
-/** Window aggregations the inference runtime computes per machine; a model input `<feature>.<aggregation>` names one. */
-export const AGGREGATIONS = [
-  'mean',
-  'std',
-  'min',
-  'max',
-  'rms',
-  'kurtosis',
-  'slope',
-  'count_since_maintenance',
-] as const;
-export type Aggregation = (typeof AGGREGATIONS)[number];
+// The API offers exactly the window aggregations the inference runtime computes; one list for both.
+export { AGGREGATIONS, type Aggregation } from '../../runtimes/inference/config.ts';
 
 /** Feature names become JSON keys in readings and parts of model input names, so they stay identifier-like. */
 export const FEATURE_NAME_PATTERN = '^[A-Za-z_][A-Za-z0-9_]*$';
