@@ -1,6 +1,7 @@
 import type { KubernetesObject } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
-import { INTENT_HASH_ANNOTATION, needsApply, quantityValue, withIntentHash } from './needsApply.ts';
+import { INTENT_HASH_ANNOTATION, needsApply, withIntentHash } from './needsApply.ts';
+import { quantityValue } from './quantity.ts';
 
 const owner = {
   apiVersion: 'prognos.dev/v1alpha1',

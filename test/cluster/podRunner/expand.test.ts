@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { expandVars } from './expand.ts';
-import { parseQuantity } from './quantity.ts';
+import { parseQuantity } from '../../../operator/framework/quantity.ts';
 
 const vars = new Map([
   ['POD_IP', '127.0.1.2'],

@@ -1,5 +1,5 @@
 import type { V1Container, V1Pod, V1ResourceFieldSelector } from '@kubernetes/client-node';
-import { parseQuantity } from './quantity.ts';
+import { parseQuantity } from '../../../operator/framework/quantity.ts';
 
 /** Addresses the pod runner assigned, which the pod object may not carry yet. */
 export interface PodAddresses {
