@@ -176,6 +176,7 @@ function benchConfig(
     input,
     schema: {
       timestampField: 'ts',
+      timestampFormat: 'UnixMillis',
       maxFutureSkewMs: 3_600_000,
       features: FEATURES.map((name) => ({ name, min: 0, max: 100, required: true })),
     },

@@ -36,7 +36,10 @@ function config(explain: boolean, worker: boolean) {
     task: 'classification',
     nats: { servers: ['nats://127.0.0.1:4222'] },
     input: { mode: 'core', subject: 'p.*.r', machineId: { subjectToken: 2 } },
-    schema: { features: features.map((name) => ({ name, min: -1000, max: 1000 })) },
+    schema: {
+      timestampFormat: 'UnixMillis',
+      features: features.map((name) => ({ name, min: -1000, max: 1000 })),
+    },
     windows: features.map((feature) => ({ feature, size: 60, aggregations })),
     artifact: { uri: pathToFileURL(join(dir, 'm.onnx')).href, sha256: sha256Hex(built.bytes), inputs },
     thresholds: { warning: 0.5, critical: 0.8 },

@@ -76,6 +76,7 @@ describe.skipIf(!existsSync(DATA))('C-MAPSS FD001 replay', () => {
     const engines = readEngines();
     const schema = {
       timestampField: 'ts',
+      timestampFormat: 'UnixMillis' as const,
       maxMessageBytes: 4096,
       maxFutureSkewMs: 0,
       features: SENSORS.map((name) => ({ name, required: true })),

@@ -38,6 +38,7 @@ describe('runtime config', () => {
     expect(config.schema.features[0]!.required).toBe(true);
     expect(config.schema.features[1]!.required).toBe(false);
     expect(config.schema.timestampField).toBe('ts');
+    expect(config.schema.timestampFormat).toBe('RFC3339');
     expect(config.grpc.port).toBe(50051);
     expect(config.rollout.kvBucket).toBe('prognos-rollouts');
   });

@@ -18,6 +18,9 @@ export const AGGREGATIONS = [
 ] as const;
 export type Aggregation = (typeof AGGREGATIONS)[number];
 
+export const TIMESTAMP_FORMATS = ['RFC3339', 'UnixMillis', 'UnixSeconds'] as const;
+export type TimestampFormat = (typeof TIMESTAMP_FORMATS)[number];
+
 /** Default bound on readings in flight per replica, in batches (`input.maxInFlight`). */
 export const IN_FLIGHT_BATCHES = 4;
 /** Default `input.ackWaitMs`. */
@@ -169,8 +172,18 @@ export const RuntimeConfigSchema = T.Object(
       {
         timestampField: T.String({
           default: 'ts',
-          description: 'Field holding the reading time: epoch milliseconds or an ISO-8601 string.',
+          description: 'Field holding the reading time, written as timestampFormat says.',
         }),
+        // The default is the SensorFleet API's, so a schema block means the same in the fleet and in a
+        // hand-written runtime config (the operator always writes the fleet's format).
+        timestampFormat: T.Union(
+          TIMESTAMP_FORMATS.map((f) => T.Literal(f)),
+          {
+            default: 'RFC3339',
+            description:
+              'RFC3339: a date-time string with a zone (2024-05-01T12:00:00.250Z); UnixMillis / UnixSeconds: a number since the Unix epoch (seconds may have a fraction). Anything else is dead-lettered (bad_timestamp).',
+          },
+        ),
         features: T.Array(Feature, { minItems: 1, description: 'Numeric features of a reading.' }),
         maxMessageBytes: T.Integer({
           minimum: 64,

@@ -10,7 +10,11 @@ const base = {
   role: 'stable',
   task: 'regression',
   nats: { servers: ['nats://127.0.0.1:4222'] },
-  schema: { timestampField: 'time', features: [{ name: 'vibration', required: true }] },
+  schema: {
+    timestampField: 'time',
+    timestampFormat: 'UnixMillis',
+    features: [{ name: 'vibration', required: true }],
+  },
   artifact: { uri: 'file:///m.onnx', sha256: 'a'.repeat(64), inputs: ['vibration'] },
   thresholds: { warning: 50, critical: 20 },
 };
@@ -41,6 +45,23 @@ describe('readingAsMessage', () => {
     const m = readingAsMessage({ ...reading, tsMs: 0 }, byField, 99) as { subject: string; data: Uint8Array };
     expect(m.subject).toBe('plant.pumps.grpc');
     expect(text(m.data)).toEqual({ vibration: 2.5, time: 99, machine: 'p-1' });
+  });
+
+  it.each([
+    ['RFC3339', '2023-11-14T22:13:20.123Z'],
+    ['UnixMillis', 1_700_000_000_123],
+    ['UnixSeconds', 1_700_000_000.123],
+  ] as const)('writes ts_ms in the fleet format %s', (timestampFormat, want) => {
+    const config = { ...bySubject, schema: { ...bySubject.schema, timestampFormat } };
+    const m = readingAsMessage({ ...reading, tsMs: 1_700_000_000_123 }, config, 99);
+    expect(text((m as { data: Uint8Array }).data)).toMatchObject({ time: want });
+  });
+
+  it('rejects a ts_ms no Date can hold', () => {
+    expect(readingAsMessage({ ...reading, tsMs: 9e15 }, bySubject, 1)).toMatchObject({
+      field: 'ts_ms',
+      reason: 'bad_timestamp',
+    });
   });
 
   it.each([Number.NaN, Number.POSITIVE_INFINITY])('rejects %s before JSON turns it into null', (v) => {

@@ -26,6 +26,7 @@ import { buildLabel } from './labels.ts';
 import type { MachineHealthState, MachineHealthStore } from './machineHealthStore.ts';
 import type { RuntimeMetrics } from './metrics.ts';
 import type { Pipeline, Prediction } from './pipeline.ts';
+import { timestampValue } from './reading.ts';
 import { labelSubject, predictionSubject } from './subjects.ts';
 
 const SEVERITY: Record<Prediction['severity'], SeverityName> = {
@@ -71,6 +72,9 @@ export function toMachineHealthMessage(s: MachineHealthState): MachineHealthMess
   return message;
 }
 
+/** The largest distance from the epoch a Date holds: beyond it no timestamp format can carry a time. */
+const MAX_DATE_MS = 8.64e15;
+
 /** Encodes a gRPC reading as the NATS message the fleet would carry, so the core decoder validates it. */
 export function readingAsMessage(
   reading: ReadingMessage,
@@ -81,10 +85,14 @@ export function readingAsMessage(
     // JSON has no NaN/Infinity: catch them before encoding turns them into null.
     if (!Number.isFinite(value)) return { field: `features[${name}]`, reason: 'not_finite' };
   }
+  const ts = reading.tsMs || now;
+  if (!(Math.abs(ts) <= MAX_DATE_MS))
+    return { field: 'ts_ms', reason: 'bad_timestamp', detail: `${ts} is outside the representable range` };
   const source = config.input.machineId;
   const doc: Record<string, unknown> = {
     ...reading.features,
-    [config.schema.timestampField]: reading.tsMs || now,
+    // ts_ms is always epoch ms; the decoder expects the fleet's declared format.
+    [config.schema.timestampField]: timestampValue(ts, config.schema.timestampFormat),
   };
   if ('field' in source) doc[source.field] = reading.machineId;
   const tokens = config.input.subject.split('.').map((t) => (t === '*' || t === '>' ? 'grpc' : t));

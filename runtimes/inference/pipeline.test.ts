@@ -49,6 +49,7 @@ function configFor(
     nats: { servers: ['nats://127.0.0.1:4222'] },
     input: { mode: 'core', subject: 'plant.pumps.*.readings', machineId: { subjectToken: 3 } },
     schema: {
+      timestampFormat: 'UnixMillis',
       features: [
         { name: 'vibration', min: 0, max: 50 },
         { name: 'temp', min: -40, max: 200 },

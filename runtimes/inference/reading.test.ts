@@ -1,13 +1,14 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import type { RuntimeConfig } from './config.ts';
+import type { RuntimeConfig, TimestampFormat } from './config.ts';
 import { DEAD_LETTER_REASONS } from './deadLetterReason.ts';
-import { createReadingDecoder } from './reading.ts';
+import { createReadingDecoder, timestampMs, timestampValue } from './reading.ts';
 
 type DecoderConfig = Pick<RuntimeConfig, 'schema' | 'input'>;
 
 const schema: DecoderConfig['schema'] = {
   timestampField: 'ts',
+  timestampFormat: 'UnixMillis',
   maxMessageBytes: 256,
   maxFutureSkewMs: 60_000,
   features: [
@@ -25,6 +26,10 @@ const byField: DecoderConfig = {
 };
 const now = 1_700_000_000_000;
 const enc = (s: string) => new TextEncoder().encode(s);
+const withFormat = (timestampFormat: TimestampFormat): DecoderConfig => ({
+  ...bySubject,
+  schema: { ...schema, timestampFormat },
+});
 
 describe('reading decoder', () => {
   it('decodes a valid reading with the machine id from a subject token', () => {
@@ -36,15 +41,71 @@ describe('reading decoder', () => {
     expect([...r.reading.values]).toEqual([3.5, 40]);
   });
 
-  it('decodes the machine id from a field, ISO timestamps and absent optional features', () => {
+  it('decodes the machine id from a field and absent optional features', () => {
     const r = createReadingDecoder(byField)(
       'p.r',
-      enc('{"ts":"2023-11-14T22:13:20Z","machine_id":"pump_7","vibration":1}'),
+      enc(`{"ts":${now},"machine_id":"pump_7","vibration":1}`),
       now,
     );
     expect(r.ok && r.reading.machineId).toBe('pump_7');
-    expect(r.ok && r.reading.ts).toBe(Date.parse('2023-11-14T22:13:20Z'));
     expect(r.ok && Number.isNaN(r.reading.values[1])).toBe(true);
+  });
+
+  const iso = (ms: number) => JSON.stringify(new Date(ms).toISOString());
+  it.each<[string, TimestampFormat, string, number]>([
+    ['RFC 3339 UTC', 'RFC3339', '"2023-11-14T22:13:20Z"', now],
+    ['RFC 3339 with fraction and offset', 'RFC3339', '"2023-11-14T23:13:20.250+01:00"', now + 250],
+    ['RFC 3339 lower case', 'RFC3339', '"2023-11-14t22:13:20z"', now],
+    ['RFC 3339 with a space', 'RFC3339', '"2023-11-14 21:43:20-00:30"', now],
+    ['RFC 3339 from toISOString', 'RFC3339', iso(now - 1), now - 1],
+    ['epoch milliseconds', 'UnixMillis', `${now}`, now],
+    ['fractional milliseconds', 'UnixMillis', `${now - 0.5}`, now - 0.5],
+    ['epoch seconds', 'UnixSeconds', `${now / 1000}`, now],
+    ['fractional seconds, rounded to ms', 'UnixSeconds', '1699999999.123', now - 877],
+  ])('accepts %s', (_name, format, ts, want) => {
+    const r = createReadingDecoder(withFormat(format))('p.m.r', enc(`{"ts":${ts},"vibration":1}`), now);
+    expect(r.ok && r.reading.ts).toBe(want);
+  });
+
+  it.each<[string, TimestampFormat, string, string]>([
+    ['a number as RFC 3339', 'RFC3339', `${now}`, 'RFC 3339'],
+    ['a zone-less RFC 3339 time (local time)', 'RFC3339', '"2023-11-14T22:13:20"', 'unusable'],
+    ['a date alone as RFC 3339', 'RFC3339', '"2023-11-14"', 'unusable'],
+    ['no seconds as RFC 3339', 'RFC3339', '"2023-11-14T22:13Z"', 'unusable'],
+    ['a compact offset as RFC 3339', 'RFC3339', '"2023-11-14T22:13:20+0100"', 'unusable'],
+    ['an hour out of range as RFC 3339', 'RFC3339', '"2023-11-14T25:13:20Z"', 'unusable'],
+    ['prose as RFC 3339', 'RFC3339', '"yesterday at noon, roughly"', 'unusable'],
+    ['a boolean as RFC 3339', 'RFC3339', 'true', 'RFC 3339'],
+    ['a string as milliseconds', 'UnixMillis', '"2023-11-14T22:13:20Z"', 'milliseconds'],
+    ['a numeric string as milliseconds', 'UnixMillis', `"${now}"`, 'milliseconds'],
+    ['null as milliseconds', 'UnixMillis', 'null', 'milliseconds'],
+    ['a string as seconds', 'UnixSeconds', '"1700000000"', 'seconds'],
+    ['an object as seconds', 'UnixSeconds', '{}', 'seconds'],
+    ['overflowing seconds', 'UnixSeconds', '1e999', 'unusable'],
+    ['negative seconds', 'UnixSeconds', '-1', 'unusable'],
+  ])('rejects %s as bad_timestamp', (_name, format, ts, detail) => {
+    const r = createReadingDecoder(withFormat(format))('p.m.r', enc(`{"ts":${ts},"vibration":1}`), now);
+    expect(r).toMatchObject({ ok: false, reason: 'bad_timestamp', field: 'ts', machineId: 'm' });
+    expect(!r.ok && r.detail).toContain(detail);
+  });
+
+  it('checks future skew after converting seconds', () => {
+    const decode = createReadingDecoder(withFormat('UnixSeconds'));
+    const at = (s: number) => decode('p.m.r', enc(`{"ts":${s},"vibration":1}`), now);
+    expect(at(now / 1000 + 60).ok).toBe(true);
+    expect(at(now / 1000 + 61)).toMatchObject({ ok: false, reason: 'timestamp_in_future' });
+  });
+
+  it('timestampValue writes what timestampMs reads back, in every format', () => {
+    const lastRfc3339Ms = Date.parse('9999-12-31T23:59:59.999Z');
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 0, max: lastRfc3339Ms }),
+        fc.constantFrom<TimestampFormat>('RFC3339', 'UnixMillis', 'UnixSeconds'),
+        (ms, format) => timestampMs(timestampValue(ms, format), format) === ms,
+      ),
+      { numRuns: 3000 },
+    );
   });
 
   it('accepts non-negative integer machine ids in a field', () => {

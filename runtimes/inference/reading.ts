@@ -1,6 +1,6 @@
 // Decodes one NATS message into a validated reading. Never throws: every fault becomes a Rejection
 // with a machine-readable reason, because bad input must never crash the runtime or block a stream.
-import type { RuntimeConfig } from './config.ts';
+import type { RuntimeConfig, TimestampFormat } from './config.ts';
 import type { DeadLetterReason, Rejection } from './deadLetterReason.ts';
 
 export interface Reading {
@@ -26,8 +26,72 @@ function reject(reason: DeadLetterReason, detail: string, field?: string, machin
   return r;
 }
 
+/** What each timestamp format accepts, for rejection details. */
+const EXPECTED_TIMESTAMP: Record<TimestampFormat, string> = {
+  RFC3339: 'an RFC 3339 date-time string with a zone',
+  UnixMillis: 'a number of milliseconds since the Unix epoch',
+  UnixSeconds: 'a number of seconds since the Unix epoch',
+};
+
+const CHAR_T = 0x54;
+const CHAR_t = 0x74;
+const CHAR_SPACE = 0x20;
+const CHAR_DASH = 0x2d;
+const CHAR_COLON = 0x3a;
+const CHAR_PLUS = 0x2b;
+const CHAR_Z = 0x5a;
+const CHAR_z = 0x7a;
+
+/**
+ * Whether `s` has RFC 3339's date-time shape: `YYYY-MM-DD`, `T` (or `t`, or the space RFC 3339 allows),
+ * `hh:mm:ss`, optional fraction, and a zone (`Z` or `±hh:mm`). A handful of character checks instead
+ * of a regex: this runs per reading, and Date.parse, which follows, rejects bad digits and ranges.
+ * Mainly it refuses what Date.parse would take but RFC 3339 does not, above all a zone-less string,
+ * which Date.parse reads as the pod's local time.
+ */
+function hasRfc3339Shape(s: string): boolean {
+  const n = s.length;
+  if (n < 20 || n > 40) return false;
+  const sep = s.charCodeAt(10);
+  if (
+    s.charCodeAt(4) !== CHAR_DASH ||
+    s.charCodeAt(7) !== CHAR_DASH ||
+    (sep !== CHAR_T && sep !== CHAR_t && sep !== CHAR_SPACE) ||
+    s.charCodeAt(13) !== CHAR_COLON ||
+    s.charCodeAt(16) !== CHAR_COLON
+  ) {
+    return false;
+  }
+  const last = s.charCodeAt(n - 1);
+  if (last === CHAR_Z || last === CHAR_z) return true;
+  const sign = s.charCodeAt(n - 6);
+  return (sign === CHAR_PLUS || sign === CHAR_DASH) && s.charCodeAt(n - 3) === CHAR_COLON && n >= 25;
+}
+
+/**
+ * Epoch milliseconds of a timestamp field in the declared format: undefined when its JSON type is
+ * wrong for the format, NaN (or a non-finite number) when it has the right type but is unusable.
+ */
+export function timestampMs(raw: unknown, format: TimestampFormat): number | undefined {
+  if (format === 'RFC3339') {
+    if (typeof raw !== 'string') return undefined;
+    return hasRfc3339Shape(raw) ? Date.parse(raw) : NaN;
+  }
+  if (typeof raw !== 'number') return undefined;
+  // Seconds are rounded to whole milliseconds: 1700000000.123 * 1000 is 1700000000123.0002 in binary
+  // floating point, and that noise would otherwise reach windows and every prediction's ts.
+  return format === 'UnixSeconds' ? Math.round(raw * 1000) : raw;
+}
+
+/** The inverse of timestampMs for a valid time: how a reading at `ms` carries its timestamp. */
+export function timestampValue(ms: number, format: TimestampFormat): string | number {
+  if (format === 'RFC3339') return new Date(ms).toISOString();
+  return format === 'UnixSeconds' ? ms / 1000 : ms;
+}
+
 export function createReadingDecoder(config: Pick<RuntimeConfig, 'schema' | 'input'>): ReadingDecoder {
-  const { features, timestampField, maxMessageBytes, maxFutureSkewMs } = config.schema;
+  const { features, timestampField, timestampFormat, maxMessageBytes, maxFutureSkewMs } = config.schema;
+  const wrongTimestampType = `timestamp must be ${EXPECTED_TIMESTAMP[timestampFormat]} (timestampFormat ${timestampFormat})`;
   const source = config.input.machineId;
   const count = features.length;
   const names = features.map((f) => f.name);
@@ -71,22 +135,14 @@ export function createReadingDecoder(config: Pick<RuntimeConfig, 'schema' | 'inp
     if (typeof machineId !== 'string') return machineId;
 
     const rawTs = fields[timestampField];
-    let ts: number;
     if (rawTs === undefined)
       return reject('missing_field', 'timestamp is missing', timestampField, machineId);
-    if (typeof rawTs === 'number') ts = rawTs;
-    else if (typeof rawTs === 'string') ts = Date.parse(rawTs);
-    else
-      return reject(
-        'bad_timestamp',
-        'timestamp must be epoch milliseconds or an ISO-8601 string',
-        timestampField,
-        machineId,
-      );
+    const ts = timestampMs(rawTs, timestampFormat);
+    if (ts === undefined) return reject('bad_timestamp', wrongTimestampType, timestampField, machineId);
     if (!Number.isFinite(ts) || ts < 0)
       return reject(
         'bad_timestamp',
-        `unusable timestamp ${String(rawTs).slice(0, 40)}`,
+        `unusable ${timestampFormat} timestamp ${String(rawTs).slice(0, 40)}`,
         timestampField,
         machineId,
       );

@@ -161,6 +161,7 @@ describe('window store', () => {
     const config = {
       schema: {
         timestampField: 'ts',
+        timestampFormat: 'UnixMillis' as const,
         maxMessageBytes: 4096,
         maxFutureSkewMs: 0,
         features: [

@@ -79,6 +79,7 @@ export function runtimeConfig(
     },
     schema: {
       timestampField: 'ts',
+      timestampFormat: 'UnixMillis',
       features: [
         { name: 'vibration', min: 0, max: 50, required: true },
         { name: 'temperature', min: -40, max: 200, required: true },

@@ -33,6 +33,8 @@ describe('desiredRuntimeConfig', () => {
         machineId: { subjectToken: 3 },
       },
       schema: {
+        timestampField: 'ts',
+        timestampFormat: 'UnixMillis',
         maxFutureSkewMs: 300_000,
         features: [{ name: 'vibration', min: 0, max: 50, required: true }, {}],
       },
@@ -66,6 +68,14 @@ describe('desiredRuntimeConfig', () => {
   ])('%s', (_, patch, want) => {
     expect(desiredRuntimeConfig(modelFixture(patch), fleetFixture(), artifact)).toMatchObject(want);
   });
+
+  it.each(['RFC3339', 'UnixMillis', 'UnixSeconds'] as const)(
+    'passes the fleet timestamp format %s to the runtime',
+    (format) => {
+      const fleet = fleetFixture((f) => (f.spec.schema.timestampFormat = format));
+      expect(desiredRuntimeConfig(modelFixture(), fleet, artifact).schema.timestampFormat).toBe(format);
+    },
+  );
 
   it('NATS credentials and TLS point at the mounted Secrets', () => {
     const fleet = fleetFixture((f) => {

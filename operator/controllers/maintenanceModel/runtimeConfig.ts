@@ -96,6 +96,7 @@ export function desiredRuntimeConfig(
     input,
     schema: {
       timestampField: fs.schema.timestampField,
+      timestampFormat: fs.schema.timestampFormat,
       features: fs.schema.features.map((f) => {
         const feature: Record<string, unknown> = { name: f.name, required: f.required };
         if (f.min !== undefined) feature['min'] = f.min;
