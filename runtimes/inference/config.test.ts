@@ -27,7 +27,7 @@ describe('runtime config', () => {
   it('loads the shipped example', async () => {
     const config = await loadRuntimeConfig(examplePath);
     expect(config.role).toBe('stable');
-    expect(config.artifact.inputs).toContain('vibration.kurtosis');
+    expect(config.artifact?.inputs).toContain('vibration.kurtosis');
     expect(rolloutKey(config)).toBe('plant-a.pump-failure');
   });
 
@@ -41,6 +41,15 @@ describe('runtime config', () => {
     expect(config.schema.timestampFormat).toBe('RFC3339');
     expect(config.grpc.port).toBe(50051);
     expect(config.rollout.kvBucket).toBe('prognos-rollouts');
+  });
+
+  it('needs no artifact: fallback rules alone may serve, and are still checked', () => {
+    const doc: Record<string, unknown> = minimal();
+    delete doc['artifact'];
+    const rules = { rules: [{ feature: 'vibration.mean', above: 9, severity: 'critical' }] };
+    expect(parseRuntimeConfig({ ...doc, fallback: rules }).artifact).toBeUndefined();
+    const unknown = { rules: [{ feature: 'pressure', above: 9, severity: 'critical' }] };
+    expect(() => parseRuntimeConfig({ ...doc, fallback: unknown })).toThrow('/fallback/rules/0/feature');
   });
 
   it('loads JSON too', async () => {

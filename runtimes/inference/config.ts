@@ -202,26 +202,32 @@ export const RuntimeConfigSchema = T.Object(
       default: [],
       description: 'Per-machine windows over features (one per feature).',
     }),
-    artifact: T.Object(
-      {
-        uri: T.String({
-          pattern: '^(file://|https://|nats-os://)',
-          description: 'file:///path, https://host/path or nats-os://<bucket>/<name>.',
-        }),
-        sha256: T.String({
-          pattern: '^[a-f0-9]{64}$',
-          description: 'Hex sha256 of the artifact; verified before a session is created.',
-        }),
-        inputs: T.Array(T.String({ pattern: '^[A-Za-z_][A-Za-z0-9_]*(\\.[a-z_]+)?$' }), {
-          minItems: 1,
+    artifact: T.Optional(
+      T.Object(
+        {
+          uri: T.String({
+            pattern: '^(file://|https://|nats-os://)',
+            description: 'file:///path, https://host/path or nats-os://<bucket>/<name>.',
+          }),
+          sha256: T.String({
+            pattern: '^[a-f0-9]{64}$',
+            description: 'Hex sha256 of the artifact; verified before a session is created.',
+          }),
+          inputs: T.Array(T.String({ pattern: '^[A-Za-z_][A-Za-z0-9_]*(\\.[a-z_]+)?$' }), {
+            minItems: 1,
+            description:
+              'Model input columns in order: `<feature>` (latest value) or `<feature>.<aggregation>`.',
+          }),
+          output: T.Optional(
+            T.String({ minLength: 1, description: 'Model output to read; default: the first output.' }),
+          ),
+        },
+        {
+          additionalProperties: false,
           description:
-            'Model input columns in order: `<feature>` (latest value) or `<feature>.<aggregation>`.',
-        }),
-        output: T.Optional(
-          T.String({ minLength: 1, description: 'Model output to read; default: the first output.' }),
-        ),
-      },
-      { additionalProperties: false, description: 'The ONNX model to serve.' },
+            'The ONNX model to serve. Without it (the operator has no verified model) fallback rules score every reading, marked fallback, and the runtime reports Degraded; with no rules either it never becomes ready.',
+        },
+      ),
     ),
     thresholds: T.Object(
       {
@@ -438,11 +444,12 @@ function checkCrossFieldRules(config: RuntimeConfig): void {
       return `no window computes ${aggregation} for "${feature}"`;
     return undefined;
   };
-  config.artifact.inputs.forEach((name, i) => {
+  const inputs = config.artifact?.inputs ?? [];
+  inputs.forEach((name, i) => {
     const problem = knownInput(name);
     if (problem) throw new ConfigError(`/artifact/inputs/${i}`, problem);
   });
-  if (new Set(config.artifact.inputs).size !== config.artifact.inputs.length)
+  if (new Set(inputs).size !== inputs.length)
     throw new ConfigError('/artifact/inputs', 'inputs must be unique');
   config.fallback.rules.forEach((r, i) => {
     const problem = knownInput(r.feature);

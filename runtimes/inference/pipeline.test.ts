@@ -258,6 +258,25 @@ describe('pipeline with real ONNX models', () => {
     await pipeline.close();
   });
 
+  it('without an artifact loads nothing and scores with the fallback rules from the start', async () => {
+    const config = configFor('classification', { uri: 'file:///unused', sha256: 'a'.repeat(64) });
+    delete config.artifact;
+    const states: unknown[] = [];
+    const pipeline = await createPipeline(config, { now: nowFn, onServingChange: (s) => states.push(s) });
+    expect(states).toEqual([]);
+    expect(pipeline.serving()).toEqual({ modelServing: false, explain: 'none' });
+    const { predictions } = await pipeline.process([reading('m1', 1, 20), reading('m2', 1, 99)]);
+    expect(predictions.map((p) => [p.fallback, p.modelVersion, p.severity])).toEqual([
+      [true, 'fallback', 'ok'],
+      [true, 'fallback', 'critical'],
+    ]);
+    // A swap needs inputs when the config names none.
+    await expect(
+      pipeline.swapModel({ version: 'v2', uri: 'file:///m', sha256: 'a'.repeat(64) }),
+    ).rejects.toMatchObject({ reason: 'input_mismatch' });
+    await pipeline.close();
+  });
+
   it('rejects a wrong-digest or mismatched swap and keeps the previous model serving', async () => {
     const v1 = buildLinearRegressor([0, 0, 0], 100);
     const pipeline = await createPipeline(configFor('regression', await artifactOf(v1)), { now: nowFn });

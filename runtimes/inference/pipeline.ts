@@ -165,7 +165,7 @@ export interface ArtifactSpec {
   version: string;
   uri: string;
   sha256: string;
-  /** Defaults to the configured inputs. */
+  /** Defaults to the configured artifact's inputs (required when the config has no artifact). */
   inputs?: string[];
   output?: string;
 }
@@ -241,9 +241,13 @@ interface ModelContext {
   featureBins: 'baseline' | 'schema';
 }
 
-/** Creates the pipeline and loads the configured artifact; a failed load leaves it serving fallback rules. */
+/**
+ * Creates the pipeline and loads the configured artifact; a failed load leaves it serving fallback
+ * rules. Without an artifact (nothing verified yet) there is nothing to load: fallback rules serve.
+ */
 export async function createPipeline(config: RuntimeConfig, deps: PipelineDeps = {}): Promise<Pipeline> {
   const pipeline = new InferencePipeline(config, deps);
+  if (!config.artifact) return pipeline;
   try {
     await pipeline.swapModel({ version: config.version, ...config.artifact });
   } catch (error) {
@@ -658,18 +662,21 @@ class InferencePipeline implements Pipeline {
   }
 
   async swapModel(artifact: ArtifactSpec): Promise<ServingState> {
+    const configured = this.#config.artifact;
     const spec: ModelSpec = {
       version: artifact.version,
       uri: artifact.uri,
       sha256: artifact.sha256,
       task: this.#config.task,
-      inputs: artifact.inputs ?? this.#config.artifact.inputs,
+      inputs: artifact.inputs ?? configured?.inputs ?? [],
     };
-    const output = artifact.output ?? (artifact.inputs ? undefined : this.#config.artifact.output);
+    const output = artifact.output ?? (artifact.inputs ? undefined : configured?.output);
     if (output !== undefined) spec.output = output;
     let model: LoadedModel;
     let builder: FeatureVectorBuilder;
     try {
+      if (spec.inputs.length === 0)
+        throw new ArtifactError('input_mismatch', spec.uri, 'no inputs given and none configured');
       try {
         builder = createFeatureVectorBuilder(this.#config, spec.inputs);
       } catch (error) {

@@ -3,6 +3,7 @@ import { readinessOf } from './readiness.ts';
 
 describe('readinessOf', () => {
   const model = { modelServing: true, version: 'v3', explain: 'linear' as const };
+  const none = { modelServing: false, explain: 'none' as const };
   const failed = {
     modelServing: false,
     explain: 'none' as const,
@@ -21,6 +22,24 @@ describe('readinessOf', () => {
         reason: 'fallback rules serving',
         degraded: 'digest_mismatch: expected sha256 a, got b; fallback rules score readings',
       },
+    ],
+    [
+      'no artifact configured, fallback serving',
+      true,
+      none,
+      2,
+      {
+        ready: true,
+        reason: 'fallback rules serving',
+        degraded: 'no verified model; fallback rules score readings',
+      },
+    ],
+    [
+      'no artifact and no rules',
+      true,
+      none,
+      0,
+      { ready: false, reason: 'no verified model; no fallback rules declared' },
     ],
     [
       'nothing serving',

@@ -80,6 +80,11 @@ export async function startRuntime(config: RuntimeConfig, opts: RuntimeOptions =
         { reason: state.lastError.reason, version: state.lastError.version, err: state.lastError.message },
         'model not served',
       );
+    else if (!state.modelServing)
+      log.warn(
+        { fallbackRules: config.fallback.rules.length },
+        'no artifact configured; only fallback rules can score',
+      );
     else log.info({ servingVersion: state.version, explain: state.explain }, 'model serving');
     refreshHealth();
   };
