@@ -1,9 +1,12 @@
 // MaintenanceModel against the real cluster, NATS and pod runner: children with owner references,
 // Ready once the runtime pods are, the split in KV, drift repaired, bad references reported while
-// the verified version keeps serving, and deletion cleaning up.
+// the verified version keeps serving, and deletion cleaning up. A model never verified serves its
+// fallback rules alone until a version verifies, or nothing without rules.
+import { jetstream } from '@nats-io/jetstream';
 import { Kvm } from '@nats-io/kv';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parse as parseYaml } from 'yaml';
 import type { PrognosOperator } from '../../operator/prognosOperator.ts';
 import {
   applyObject,
@@ -38,6 +41,12 @@ async function splitValue(key: string): Promise<unknown> {
 async function servedVersion(name: string): Promise<string | undefined> {
   const cm = await getJson(ns, `configmap/${name}-runtime`);
   return cm?.data?.['runtime.yaml']?.match(/^version: (\S+)$/m)?.[1];
+}
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- tests read arbitrary fields of the runtime config
+async function runtimeYaml(name: string): Promise<any> {
+  const cm = await getJson(ns, `configmap/${name}-runtime`);
+  return cm ? parseYaml(cm.data['runtime.yaml']) : undefined;
 }
 
 beforeAll(async () => {
@@ -229,5 +238,87 @@ describe('MaintenanceModel lifecycle', () => {
       async () => (await getJson(ns, 'configmap/pump-failure-runtime')) === undefined,
       90_000,
     );
+  });
+});
+
+describe('a model no version of which was ever verified', () => {
+  const fallback = { rules: [{ feature: 'temperature', above: 95, severity: 'critical' }] };
+
+  it('serves its fallback rules alone (Degraded), then the model once a version verifies', async () => {
+    const wrong = { version: 'v1', uri: v1.uri, sha256: v2.sha256 };
+    await applyObject(modelManifest(ns, 'rules-first', 'pumps', wrong, { fallback }));
+    await waitCondition(ns, 'mm/rules-first', 'Available', 'True', undefined, 120_000);
+    const ready = await waitCondition(ns, 'mm/rules-first', 'Ready', 'False', 'FallbackOnly');
+    expect(ready.message).toBe(
+      'no verified model (ArtifactDigestMismatch); 1 fallback rule(s) score readings',
+    );
+    let mm = await getJson(ns, 'mm/rules-first');
+    expect(mm.status.phase).toBe('Degraded');
+    expect(mm.status.stable).toBeUndefined();
+    const config = await runtimeYaml('rules-first');
+    expect(config.artifact).toBeUndefined();
+    expect(config).toMatchObject({ version: 'fallback', fallback });
+    const before = await getJson(ns, 'deployment/rules-first');
+    await eventually(
+      'the split names the fallback version',
+      async () =>
+        JSON.stringify(await splitValue(`${ns}.rules-first`)) === '{"stable":{"version":"fallback"}}',
+    );
+
+    // A hot machine gets a critical prediction from the rules.
+    const predictions: Record<string, unknown>[] = [];
+    const sub = nc.subscribe(`prognos.predictions.${ns}.rules-first.>`, {
+      callback: (_err, msg) => void predictions.push(msg.json()),
+    });
+    const js = jetstream(nc);
+    await eventually('a fallback prediction', async () => {
+      await js.publish(
+        `${ns}.pumps.hot-1.readings`,
+        JSON.stringify({ ts: Date.now(), vibration: 3, temperature: 120 }),
+      );
+      await new Promise((r) => setTimeout(r, 300));
+      return predictions.length > 0;
+    });
+    sub.unsubscribe();
+    expect(predictions[0]).toMatchObject({
+      machineId: 'hot-1',
+      severity: 'critical',
+      fallback: true,
+      modelVersion: 'fallback',
+    });
+
+    // The right digest: the ConfigMap gets the artifact, the pods roll, v1 becomes the stable.
+    await applyObject(modelManifest(ns, 'rules-first', 'pumps', { version: 'v1', ...v1 }, { fallback }));
+    mm = await eventually(
+      'stable v1 and Ready',
+      async () => {
+        const m = await getJson(ns, 'mm/rules-first');
+        const r = m?.status?.conditions?.find((c: { type: string }) => c.type === 'Ready');
+        return m?.status?.stable?.version === 'v1' && r?.status === 'True' ? m : undefined;
+      },
+      120_000,
+    );
+    expect(mm.status.phase).toBe('Stable');
+    expect((await runtimeYaml('rules-first')).artifact).toMatchObject({ uri: v1.uri, sha256: v1.sha256 });
+    const after = await getJson(ns, 'deployment/rules-first');
+    expect(after.metadata.uid).toBe(before.metadata.uid);
+    expect(after.spec.template.metadata.annotations['prognos.dev/config-hash']).not.toBe(
+      before.spec.template.metadata.annotations['prognos.dev/config-hash'],
+    );
+    await eventually(
+      'the split names v1',
+      async () => JSON.stringify(await splitValue(`${ns}.rules-first`)) === '{"stable":{"version":"v1"}}',
+    );
+  });
+
+  it('without fallback rules nothing is deployed', async () => {
+    await applyObject(
+      modelManifest(ns, 'no-rules', 'pumps', { version: 'v1', uri: v1.uri, sha256: v2.sha256 }),
+    );
+    await waitCondition(ns, 'mm/no-rules', 'Ready', 'False', 'ArtifactDigestMismatch');
+    const mm = await getJson(ns, 'mm/no-rules');
+    expect(mm.status.phase).toBe('Degraded');
+    expect(await getJson(ns, 'deployment/no-rules')).toBeUndefined();
+    expect(await getJson(ns, 'configmap/no-rules-runtime')).toBeUndefined();
   });
 });

@@ -131,6 +131,7 @@ export function modelManifest(
   name: string,
   fleet: string,
   model: { version: string; uri: string; sha256: string; inputs?: string[] },
+  extra: Record<string, unknown> = {},
 ): Record<string, unknown> {
   return {
     apiVersion: 'prognos.dev/v1alpha1',
@@ -147,6 +148,7 @@ export function modelManifest(
       },
       thresholds: { warning: 0.5, critical: 0.8 },
       serving: { replicas: 1, batching: { maxBatch: 64, maxDelayMs: 5 } },
+      ...extra,
     },
   };
 }

@@ -1,12 +1,15 @@
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
+import { parseSplit, shouldHandle } from '../../../runtimes/inference/split.ts';
 import { fleetFixture, modelFixture } from '../testdata/fixtures.ts';
 import { configHash, desiredConfigMap, renderRuntimeConfig } from './configMap.ts';
 import { CONFIG_HASH_ANNOTATION, desiredDeployment } from './deployment.ts';
 import { desiredPodDisruptionBudget } from './podDisruptionBudget.ts';
-import { desiredRuntimeConfig, type ServedArtifact } from './runtimeConfig.ts';
+import { servedFromConfigMap } from './reconciler.ts';
+import { desiredRuntimeConfig, FALLBACK_VERSION, type ServedArtifact } from './runtimeConfig.ts';
 import { desiredService, grpcEndpoint } from './service.ts';
 import { desiredServiceMonitor } from './serviceMonitor.ts';
+import { desiredSplit } from './split.ts';
 
 const artifact: ServedArtifact = {
   version: 'v1',
@@ -94,6 +97,36 @@ describe('desiredRuntimeConfig', () => {
         keyFile: '/var/run/secrets/prognos/nats-tls/tls.key',
       },
     });
+  });
+
+  it('keeps the artifact where it always was, so existing models keep their config hash', () => {
+    const keys = Object.keys(desiredRuntimeConfig(modelFixture(), fleetFixture(), artifact));
+    expect(keys.slice(keys.indexOf('windows'), keys.indexOf('windows') + 3)).toEqual([
+      'windows',
+      'artifact',
+      'thresholds',
+    ]);
+  });
+
+  it('without an artifact renders a fallback-only config the split can name', () => {
+    const rules = [{ feature: 'temperature', above: 95, severity: 'critical' as const }];
+    const model = modelFixture((m) => (m.spec.fallback = { rules }));
+    const config = desiredRuntimeConfig(model, fleetFixture(), undefined);
+    expect(config.artifact).toBeUndefined();
+    expect(config.version).toBe(FALLBACK_VERSION);
+    expect(config.fallback.rules).toEqual(rules);
+    // Runtimes match the stable by their configured version: the split written once the fallback
+    // pods are rolled out must leave them every machine.
+    const split = parseSplit(JSON.parse(JSON.stringify(desiredSplit(config.version, true))));
+    expect(shouldHandle(split, config.version, 'stable', 'pump-7')).toBe(true);
+    // An artifact-less ConfigMap is never taken for a previously served model.
+    const cm = desiredConfigMap(model, renderRuntimeConfig(config));
+    expect(servedFromConfigMap(cm)).toBeUndefined();
+    expect(
+      servedFromConfigMap(
+        desiredConfigMap(model, renderRuntimeConfig(desiredRuntimeConfig(model, fleetFixture(), artifact))),
+      ),
+    ).toEqual(artifact);
   });
 
   it('refuses an artifact whose inputs the fleet cannot compute', () => {

@@ -25,7 +25,7 @@ import { configHash, configMapName, desiredConfigMap, renderRuntimeConfig } from
 import { CONFIG_HASH_ANNOTATION, desiredDeployment } from './deployment.ts';
 import { checkFleetInputs, checkOnnxInputs, type Refusal } from './inputsCheck.ts';
 import { desiredPodDisruptionBudget } from './podDisruptionBudget.ts';
-import { CONFIG_FILE, desiredRuntimeConfig, type ServedArtifact } from './runtimeConfig.ts';
+import { CONFIG_FILE, desiredRuntimeConfig, FALLBACK_VERSION, type ServedArtifact } from './runtimeConfig.ts';
 import { desiredService, grpcEndpoint } from './service.ts';
 import { desiredServiceMonitor, servesServiceMonitors } from './serviceMonitor.ts';
 import { desiredSplit, purgeSplit, splitKey, writeSplit } from './split.ts';
@@ -209,23 +209,33 @@ export class MaintenanceModelReconciler {
     const { model, fleet } = ctx;
     const ns = model.metadata.namespace!;
     const now = this.#deps.now?.() ?? new Date();
-    let served = ctx.specArtifact ?? ctx.lastServed;
     let fleetRefusal = ctx.fleetRefusal;
+    // What the children serve, best first: the verified spec.model, else what already serves. When no
+    // version was ever verified, spec.fallback's rules alone (an artifact-less config) rather than
+    // nothing, so machines are still watched. The first the runtime's schema accepts wins.
+    const choices: (ServedArtifact | undefined)[] = [ctx.specArtifact, ctx.lastServed].filter(
+      (a) => a !== undefined,
+    );
+    if (choices.length === 0 && (model.spec.fallback?.rules.length ?? 0) > 0) choices.push(undefined);
+    let served: ServedArtifact | undefined;
     let rendered: string | undefined;
-    if (fleet && served) {
+    for (const choice of choices) {
+      if (!fleet) break;
       try {
-        rendered = renderRuntimeConfig(desiredRuntimeConfig(model, fleet, served));
+        rendered = renderRuntimeConfig(desiredRuntimeConfig(model, fleet, choice));
+        served = choice;
+        break;
       } catch (error) {
         if (!(error instanceof ConfigError)) throw error;
         fleetRefusal ??= { reason: 'InvalidRuntimeConfig', message: `runtime config: ${error.message}` };
-        served = ctx.lastServed;
-        rendered = served ? renderRuntimeConfig(desiredRuntimeConfig(model, fleet, served)) : undefined;
       }
     }
+    const fallbackOnly = rendered !== undefined && served === undefined;
 
     let deployment = lookups.deployment(ns, model.metadata.name!);
     let splitError: unknown;
-    if (fleet && served && rendered) {
+    if (fleet && rendered) {
+      const version = served?.version ?? FALLBACK_VERSION;
       const hash = configHash(rendered);
       const templateChanges =
         deployment?.spec?.template.metadata?.annotations?.[CONFIG_HASH_ANNOTATION] !== hash;
@@ -248,7 +258,7 @@ export class MaintenanceModelReconciler {
             fleet,
             image: this.#deps.image,
             configHash: hash,
-            version: served.version,
+            version,
           }),
           deployment,
         )
@@ -258,7 +268,7 @@ export class MaintenanceModelReconciler {
       if (servesServiceMonitors(lookups.serviceMonitorCrd()))
         await apply(this.#deps.client, desiredServiceMonitor(model) as KubernetesObject);
       const state = deploymentState(deployment, hash);
-      splitError ??= await this.#split(ctx, desiredSplit(served.version, rolledOut(state)));
+      splitError ??= await this.#split(ctx, desiredSplit(version, rolledOut(state)));
     }
 
     const state = deploymentState(deployment, undefined);
@@ -267,6 +277,7 @@ export class MaintenanceModelReconciler {
       fleetRefusal,
       artifactRefusal: ctx.artifactRefusal,
       served: fleet ? served : ctx.lastServed,
+      fallbackOnly,
       deployment: state,
       endpoint: grpcEndpoint(model),
       now,

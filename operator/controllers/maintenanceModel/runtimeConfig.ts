@@ -22,6 +22,13 @@ export const MOUNTS = {
 } as const;
 
 export const CONFIG_FILE = 'runtime.yaml';
+
+/**
+ * The version a runtime is configured with when it has no artifact: the name runtimes already give
+ * rule-scored predictions and telemetry, so the pod label, the split and what the pods report agree.
+ */
+export const FALLBACK_VERSION = 'fallback';
+
 export const HTTP_PORT = 8080;
 
 /**
@@ -37,12 +44,13 @@ const explainMethod = { auto: 'auto', exact: 'linear', occlusion: 'occlusion' } 
 
 /**
  * The runtime config file for the stable role, validated against the runtime's own schema so a bad
- * combination fails here, in the operator's status, rather than as a crash-looping pod.
+ * combination fails here, in the operator's status, rather than as a crash-looping pod. Without an
+ * artifact (no version was ever verified) the runtime scores with spec.fallback's rules alone.
  */
 export function desiredRuntimeConfig(
   model: MaintenanceModel,
   fleet: SensorFleet,
-  artifact: ServedArtifact,
+  artifact: ServedArtifact | undefined,
 ): RuntimeConfig {
   const { spec } = model;
   const fs = fleet.spec;
@@ -79,17 +87,11 @@ export function desiredRuntimeConfig(
       ...(spec.serving.grpc.mutualTLS ? { caFile: `${MOUNTS.grpcTls}/ca.crt`, requireClientCert: true } : {}),
     };
   }
-  const artifactDoc: Record<string, unknown> = {
-    uri: artifact.uri,
-    sha256: artifact.sha256,
-    inputs: artifact.inputs,
-  };
-  if (artifact.output !== undefined) artifactDoc['output'] = artifact.output;
   const doc = {
     namespace: model.metadata.namespace,
     fleet: fleet.metadata.name,
     model: model.metadata.name,
-    version: artifact.version,
+    version: artifact?.version ?? FALLBACK_VERSION,
     role: 'stable',
     task: spec.task,
     nats,
@@ -111,7 +113,17 @@ export function desiredRuntimeConfig(
       size: w.size,
       aggregations: w.aggregations,
     })),
-    artifact: artifactDoc,
+    // In its usual place in the rendered YAML: moving it would change every model's config hash.
+    ...(artifact
+      ? {
+          artifact: {
+            uri: artifact.uri,
+            sha256: artifact.sha256,
+            inputs: artifact.inputs,
+            ...(artifact.output !== undefined ? { output: artifact.output } : {}),
+          },
+        }
+      : {}),
     thresholds: { warning: spec.thresholds.warning, critical: spec.thresholds.critical },
     fallback: { rules: spec.fallback?.rules ?? [] },
     batching: { maxBatch: spec.serving.batching.maxBatch, maxDelayMs: spec.serving.batching.maxDelayMs },

@@ -28,12 +28,27 @@ function inputs(patch: Partial<ModelStatusInputs>): ModelStatusInputs {
     fleetRefusal: undefined,
     artifactRefusal: undefined,
     served: v1,
+    fallbackOnly: false,
     deployment: rolled,
     endpoint: 'pump-failure.plant-a.svc:50051',
     now,
     ...patch,
   };
 }
+
+const digestMismatch = { reason: 'ArtifactDigestMismatch', message: 'x' };
+const withRules = modelFixture(
+  (m) => (m.spec.fallback = { rules: [{ feature: 'temperature', above: 95, severity: 'critical' }] }),
+);
+/** Nothing was ever verified and spec.fallback has rules: the children run the rules alone. */
+const fallbackOnly = (patch: Partial<ModelStatusInputs> = {}) =>
+  inputs({
+    model: withRules,
+    artifactRefusal: digestMismatch,
+    served: undefined,
+    fallbackOnly: true,
+    ...patch,
+  });
 
 const conds = (s: ReturnType<typeof modelStatus>) =>
   Object.fromEntries(s.conditions!.map((c) => [c.type, `${c.status}/${c.reason}`]));
@@ -83,6 +98,32 @@ describe('modelStatus', () => {
       },
       'Stable',
     ],
+    [
+      'never verified, no fallback rules: nothing serves',
+      inputs({ artifactRefusal: digestMismatch, served: undefined, deployment: undefined }),
+      {
+        ArtifactVerified: 'False/ArtifactDigestMismatch',
+        Available: 'False/NoVerifiedModel',
+        Ready: 'False/ArtifactDigestMismatch',
+      },
+      'Degraded',
+    ],
+    [
+      'never verified, fallback rules serve',
+      fallbackOnly(),
+      {
+        ArtifactVerified: 'False/ArtifactDigestMismatch',
+        Available: 'True/MinimumReplicasAvailable',
+        Ready: 'False/FallbackOnly',
+      },
+      'Degraded',
+    ],
+    [
+      'never verified, fallback pods not ready yet',
+      fallbackOnly({ deployment: undefined }),
+      { Available: 'False/NoReadyReplicas', Ready: 'False/FallbackOnly' },
+      'Degraded',
+    ],
   ])('%s', (_, input, want, phase) => {
     const status = modelStatus(input);
     expect(conds(status)).toMatchObject(want);
@@ -108,6 +149,24 @@ describe('modelStatus', () => {
       sha256: v1.sha256,
       since: '2026-01-01T00:00:00Z',
     });
+  });
+
+  it('fallback only: says so precisely, reports the endpoint, and names no stable version', () => {
+    const status = modelStatus(fallbackOnly());
+    const message = (type: string) => status.conditions!.find((c) => c.type === type)?.message;
+    expect(message('Ready')).toBe(
+      'no verified model (ArtifactDigestMismatch); 1 fallback rule(s) score readings',
+    );
+    expect(message('Available')).toBe('2 runtime pod(s) serving fallback rules only');
+    expect(status.stable).toBeUndefined();
+    expect(status.endpoint).toBe('pump-failure.plant-a.svc:50051');
+    expect(modelStatus(fallbackOnly({ deployment: undefined })).conditions).toContainEqual(
+      expect.objectContaining({
+        type: 'Ready',
+        message:
+          'no verified model (ArtifactDigestMismatch); fallback rules will score readings once a runtime pod is ready',
+      }),
+    );
   });
 
   it('reports ready replicas and the endpoint; a recomputation changes nothing', () => {

@@ -22,8 +22,10 @@ export interface ModelStatusInputs {
   fleetRefusal: Refusal | undefined;
   /** Why spec.model cannot be served; undefined = verified. `pending` when it could not be checked yet. */
   artifactRefusal: Refusal | undefined;
-  /** What the children were applied with this reconcile: spec.model, or the last verified one; none = nothing serves. */
+  /** What the children were applied with this reconcile: spec.model, or the last verified one; none = no model serves. */
   served: ServedArtifact | undefined;
+  /** No version was ever verified, so the children were applied without an artifact: spec.fallback's rules score. */
+  fallbackOnly: boolean;
   deployment: DeploymentState | undefined;
   endpoint: string;
   now: Date;
@@ -71,11 +73,11 @@ function artifactVerified(
 }
 
 function available(
-  served: ServedArtifact | undefined,
+  { served, fallbackOnly }: ModelStatusInputs,
   d: DeploymentState | undefined,
   gen: number | undefined,
 ): ConditionInput {
-  if (!served) {
+  if (!served && !fallbackOnly) {
     return {
       type: 'Available',
       status: 'False',
@@ -89,7 +91,7 @@ function available(
       type: 'Available',
       status: 'False',
       reason: 'NoReadyReplicas',
-      message: `no runtime pod of ${served.version} is ready yet`,
+      message: `no runtime pod ${served ? `of ${served.version}` : 'with the fallback rules'} is ready yet`,
       observedGeneration: gen,
     };
   }
@@ -97,7 +99,7 @@ function available(
     type: 'Available',
     status: 'True',
     reason: 'MinimumReplicasAvailable',
-    message: `${d.availableReplicas} runtime pod(s) serving`,
+    message: `${d.availableReplicas} runtime pod(s) serving${served ? '' : ' fallback rules only'}`,
     observedGeneration: gen,
   };
 }
@@ -118,6 +120,23 @@ export function rolledOut(d: DeploymentState | undefined): boolean {
 }
 
 function ready(inputs: ModelStatusInputs, others: ConditionInput[], gen: number | undefined): ConditionInput {
+  if (inputs.fallbackOnly) {
+    // Not the first failing reason alone: that says why no model serves, not that rules still score.
+    const cause = others.find((c) => c.type !== 'Available' && c.status !== 'True');
+    const scoring = others.find((c) => c.type === 'Available')?.status === 'True';
+    const rules = inputs.model.spec.fallback?.rules.length ?? 0;
+    return {
+      type: 'Ready',
+      status: 'False',
+      reason: 'FallbackOnly',
+      message:
+        `no verified model${cause ? ` (${cause.reason})` : ''}; ` +
+        (scoring
+          ? `${rules} fallback rule(s) score readings`
+          : 'fallback rules will score readings once a runtime pod is ready'),
+      observedGeneration: gen,
+    };
+  }
   const notTrue = others.find((c) => c.status !== 'True');
   if (notTrue) {
     return {
@@ -159,7 +178,7 @@ export function modelStatus(inputs: ModelStatusInputs): MaintenanceModelStatus {
   const previous = model.status ?? {};
   const bound = fleetBound(inputs.fleetRefusal, gen, model.spec.fleetRef.name);
   const verified = artifactVerified(model, inputs.artifactRefusal, gen);
-  const avail = available(served, deployment, gen);
+  const avail = available(inputs, deployment, gen);
   const readyCond = ready(inputs, [bound, verified, avail], gen);
   let conditions = previous.conditions;
   for (const c of [bound, verified, avail, readyCond]) conditions = setCondition(conditions, c, now);
@@ -175,13 +194,16 @@ export function modelStatus(inputs: ModelStatusInputs): MaintenanceModelStatus {
   }
   if (stable) status.stable = stable;
   status.readyReplicas = deployment?.readyReplicas ?? 0;
-  if (served) status.endpoint = inputs.endpoint;
+  if (served || inputs.fallbackOnly) status.endpoint = inputs.endpoint;
   status.phase = phase(inputs);
   if (previous.history) status.history = previous.history;
   return status;
 }
 
-/** Degraded: nothing verified serves. Progressing: pods of the served version are still rolling out. */
+/**
+ * Degraded: nothing verified serves (fallback rules may score). Progressing: pods of the served
+ * version are still rolling out.
+ */
 function phase(inputs: ModelStatusInputs): ModelPhase {
   if (!inputs.served) return 'Degraded';
   return rolledOut(inputs.deployment) ? 'Stable' : 'Progressing';
