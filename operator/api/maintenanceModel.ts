@@ -368,8 +368,13 @@ const Explain = Obj(
     enabled: Type.Boolean({ description: 'Publish contributions with every prediction.', default: true }),
     method: StringEnum(['auto', 'exact', 'occlusion'], {
       description:
-        'exact: closed-form contributions for linear and tree-ensemble models. occlusion: each input replaced by its baseline value, one extra model row per input (costlier). auto: exact when the model allows it, occlusion otherwise.',
+        'exact: closed-form contributions, for models whose ONNX metadata declares them linear. occlusion: each feature replaced by its baseline value, one extra model row per feature (costlier). auto: exact when the model allows it, occlusion otherwise.',
       default: 'auto',
+    }),
+    granularity: StringEnum(['feature', 'input'], {
+      description:
+        'feature: one contribution per sensor feature, covering every model input derived from it (vibration, vibration.mean, ...). input: one per model input (occlusion then costs one extra row per input rather than per feature).',
+      default: 'feature',
     }),
   },
   { default: {} },

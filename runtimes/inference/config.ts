@@ -301,6 +301,11 @@ export const RuntimeConfigSchema = T.Object(
           description:
             'auto: exact for models whose metadata declares them linear, occlusion against the baseline otherwise.',
         }),
+        granularity: T.Union([T.Literal('feature'), T.Literal('input')], {
+          default: 'feature',
+          description:
+            'feature: one contribution per sensor feature, covering every model input derived from it (`vibration`, `vibration.mean`, ...); occlusion costs one extra row per feature. input: one per model input (one extra row per input).',
+        }),
       },
       { additionalProperties: false, default: {} },
     ),

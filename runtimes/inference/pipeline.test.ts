@@ -95,32 +95,41 @@ function stream(count: number) {
 const nowFn = () => NOW;
 
 describe('pipeline with real ONNX models', () => {
-  it('classification: failure probability, severity, health and occlusion contributions', async () => {
-    const layers = randomLayers([3, 8, 1], 11);
-    const means = [5, 60, 5];
-    const built = buildMlpClassifier(layers, { baseline: { inputs: INPUTS, means } });
-    const pipeline = await createPipeline(configFor('classification', await artifactOf(built)), {
-      now: nowFn,
-    });
-    const { messages, rows } = stream(30);
-    const result = await pipeline.process(messages);
-    expect(result.predictions).toHaveLength(30);
-    const f = (x: number[]) => sigmoid(denseForward(layers, Float32Array.from(x))[0]!);
-    result.predictions.forEach((p, i) => {
-      const expected = f(rows[i]!);
-      expect(p.score).toBeCloseTo(expected, 5);
-      expect(p.healthScore).toBeCloseTo(100 * (1 - expected), 0);
-      expect(p.modelVersion).toBe('v1');
-      expect(p.fallback).toBe(false);
-      INPUTS.forEach((name, j) => {
-        const occluded = [...rows[i]!];
-        occluded[j] = means[j]!;
-        expect(p.contributions[name]).toBeCloseTo(expected - f(occluded), 5);
+  it.each([
+    // vibration and vibration.mean are occluded together: one contribution per sensor feature
+    ['feature', ['vibration', 'temp'], [[0, 2], [1]]],
+    ['input', INPUTS, [[0], [1], [2]]],
+  ] as const)(
+    'classification: failure probability, severity, health and occlusion contributions by %s',
+    async (granularity, keys, groups) => {
+      const layers = randomLayers([3, 8, 1], 11);
+      const means = [5, 60, 5];
+      const built = buildMlpClassifier(layers, { baseline: { inputs: INPUTS, means } });
+      const pipeline = await createPipeline(
+        configFor('classification', await artifactOf(built), { explain: { granularity } }),
+        { now: nowFn },
+      );
+      const { messages, rows } = stream(30);
+      const result = await pipeline.process(messages);
+      expect(result.predictions).toHaveLength(30);
+      const f = (x: number[]) => sigmoid(denseForward(layers, Float32Array.from(x))[0]!);
+      result.predictions.forEach((p, i) => {
+        const expected = f(rows[i]!);
+        expect(p.score).toBeCloseTo(expected, 5);
+        expect(p.healthScore).toBeCloseTo(100 * (1 - expected), 0);
+        expect(p.modelVersion).toBe('v1');
+        expect(p.fallback).toBe(false);
+        expect(Object.keys(p.contributions)).toEqual(keys);
+        keys.forEach((name, g) => {
+          const occluded = [...rows[i]!];
+          for (const j of groups[g]!) occluded[j] = means[j]!;
+          expect(p.contributions[name]).toBeCloseTo(expected - f(occluded), 5);
+        });
       });
-    });
-    expect(pipeline.serving()).toMatchObject({ modelServing: true, version: 'v1', explain: 'occlusion' });
-    await pipeline.close();
-  });
+      expect(pipeline.serving()).toMatchObject({ modelServing: true, version: 'v1', explain: 'occlusion' });
+      await pipeline.close();
+    },
+  );
 
   it('regression: RUL with exact linear contributions', async () => {
     const w = [-2, -0.5, -1];
@@ -177,7 +186,7 @@ describe('pipeline with real ONNX models', () => {
     const { messages, rows } = stream(20);
     const { predictions } = await pipeline.process(messages);
     predictions.forEach((p, i) => expect(p.score).toBeCloseTo(treeForward(trees, rows[i]!, 1), 4));
-    expect(Object.keys(predictions[0]!.contributions)).toEqual(INPUTS);
+    expect(Object.keys(predictions[0]!.contributions)).toEqual(['vibration', 'temp']);
     await pipeline.close();
   });
 

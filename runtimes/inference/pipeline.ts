@@ -18,6 +18,7 @@ import {
   type PredictionEncoder,
   type PredictionFields,
 } from './predictionEncoding.ts';
+import { contributionGroups, type ContributionGroups } from './contributions.ts';
 import { explainMethodFor, scoreBatch, type ExplainMethod, type ScoredBatch } from './scoring.ts';
 import { healthScoreOf, scoreBinEdges, severityOf, severityWithMargin, type Severity } from './severity.ts';
 import { shouldHandle, type Role, type Split } from './split.ts';
@@ -40,7 +41,7 @@ export interface Prediction {
   healthScore: number;
   /** Remaining useful life (regression models only). */
   rulCycles?: number;
-  /** Per-input contribution to the score, in score units. */
+  /** Contribution of each feature (or model input, by explain.granularity) to the score, in score units. */
   contributions: Record<string, number>;
   model: string;
   /** Version of the model that scored, or `fallback` when rules did. */
@@ -236,6 +237,8 @@ export interface Pipeline {
 interface ModelContext {
   builder: FeatureVectorBuilder;
   method: ExplainMethod;
+  /** What the contributions are keyed by (sensor features or model inputs). */
+  groups: ContributionGroups;
   encoder: PredictionEncoder;
   features: Histogram[];
   featureBins: 'baseline' | 'schema';
@@ -312,7 +315,7 @@ class InferencePipeline implements Pipeline {
   async process(messages: readonly PipelineMessage[], opts: ProcessOptions = {}): Promise<PipelineResult> {
     const batch = await this.#score(messages, opts);
     try {
-      const { model, context, width, accepted, scored } = batch;
+      const { model, context, accepted, scored } = batch;
       const { task, thresholds, model: modelName, role } = this.#config;
       const predictions: Prediction[] = [];
       const alerts: AlertEvent[] = [];
@@ -325,8 +328,9 @@ class InferencePipeline implements Pipeline {
           relaxed = severityWithMargin(task, score, thresholds, this.#config.alerts.hysteresis);
           const contributions: Record<string, number> = {};
           if (scored.contributions) {
-            for (let j = 0; j < width; j++)
-              contributions[model.inputs[j]!] = scored.contributions[k * width + j]!;
+            const names = context.groups.names;
+            for (let g = 0; g < names.length; g++)
+              contributions[names[g]!] = scored.contributions[k * names.length + g]!;
           }
           prediction = {
             machineId: a.machineId,
@@ -383,9 +387,10 @@ class InferencePipeline implements Pipeline {
   ): Promise<EncodedBatch> {
     const batch = await this.#score(messages, opts);
     try {
-      const { model, context, width, accepted, scored } = batch;
+      const { model, context, accepted, scored } = batch;
       const { task, thresholds, model: modelName, role } = this.#config;
       const n = accepted.length;
+      const groupCount = context ? context.groups.names.length : 0;
       const alerts: AlertEvent[] = [];
       const health: MachineHealthUpdate[] = [];
       const healthIntervalMs = opts.healthIntervalMs;
@@ -410,7 +415,7 @@ class InferencePipeline implements Pipeline {
           fields.healthScore = healthScoreOf(task, score, thresholds);
           if (task === 'regression') fields.rulCycles = score;
           relaxed = severityWithMargin(task, score, thresholds, hysteresis);
-          doc = encoder.encode(fields, scored.contributions, k * width);
+          doc = encoder.encode(fields, scored.contributions, k * groupCount);
         } else {
           const r = this.#fallbackScore(a.slot);
           relaxed = r.severity;
@@ -502,8 +507,8 @@ class InferencePipeline implements Pipeline {
     const outcomes: Outcome[] = new Array(messages.length);
     const deadLetters: DeadLetter[] = [];
     const accepted: Accepted[] = [];
-    // Room for the rows and, when explaining by occlusion, width variants of each behind them.
-    const stride = context?.method === 'occlusion' ? 1 + width : 1;
+    // Room for the rows and, when explaining by occlusion, one variant per group of each behind them.
+    const stride = context?.method === 'occlusion' ? 1 + context.groups.members.length : 1;
     const buffer = this.#takeBuffer(Math.max(1, messages.length * width * stride));
     const release = (): void => {
       this.#buffers.push(buffer);
@@ -542,7 +547,7 @@ class InferencePipeline implements Pipeline {
         const baseline = this.#baselineFor(model, buffer, n);
         const runStarted = performance.now();
         try {
-          scored = await scoreBatch(model, buffer, n, context.method, baseline);
+          scored = await scoreBatch(model, buffer, n, context.method, baseline, context.groups);
           this.#counts.rowsRun += scored.rowsRun;
         } catch {
           // A failing run must not lose the batch: score it by the rules and count the error.
@@ -776,10 +781,12 @@ class InferencePipeline implements Pipeline {
       }
       return new Histogram([]);
     });
+    const groups = contributionGroups(model.inputs, this.#config.explain.granularity);
     return {
       builder,
       method: explainMethodFor(model, this.#config.explain.enabled, this.#config.explain.method),
-      encoder: createPredictionEncoder(model.inputs, {
+      groups,
+      encoder: createPredictionEncoder(groups.names, {
         model: this.#config.model,
         modelVersion: model.version,
         role: this.#config.role,

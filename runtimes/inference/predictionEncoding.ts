@@ -56,20 +56,20 @@ export interface PredictionFields {
 }
 
 export interface PredictionEncoder {
-  /** One prediction document; contributions[offset .. offset + inputs.length). */
+  /** One prediction document; contributions[offset .. offset + keys.length). */
   encode(p: PredictionFields, contributions: ArrayLike<number> | undefined, offset: number): string;
 }
 
-/** Pre-renders the constant parts of a model's predictions (inputs, model, version, role). */
+/** Pre-renders the constant parts of a model's predictions (contribution keys, model, version, role). */
 export function createPredictionEncoder(
-  inputs: readonly string[],
+  contributionKeys: readonly string[],
   constant: { model: string; modelVersion: string; role: Role; fallback: boolean },
 ): PredictionEncoder {
-  const keys = inputs.map((name, j) => (j === 0 ? '' : ',') + JSON.stringify(name) + ':');
+  const keys = contributionKeys.map((name, j) => (j === 0 ? '' : ',') + JSON.stringify(name) + ':');
   const tail =
     `,"model":${JSON.stringify(constant.model)},"modelVersion":${JSON.stringify(constant.modelVersion)}` +
     `,"role":${JSON.stringify(constant.role)},"fallback":${constant.fallback}`;
-  const width = inputs.length;
+  const width = contributionKeys.length;
   return {
     encode(p, contributions, offset) {
       let s =

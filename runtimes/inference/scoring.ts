@@ -1,16 +1,21 @@
 // Scores a batch with a loaded model: one ORT run that also carries the occlusion variants when
 // contributions need them, then the task's score per row (probability, RUL, reconstruction error).
-import { linearContributions, occlusionContributions, writeOcclusionVariants } from './contributions.ts';
+import {
+  linearContributions,
+  occlusionContributions,
+  writeOcclusionVariants,
+  type ContributionGroups,
+} from './contributions.ts';
 import type { LoadedModel, Task } from './model.ts';
 
 export type ExplainMethod = 'none' | 'linear' | 'occlusion';
 
 export interface ScoredBatch {
   scores: Float64Array;
-  /** n × width contributions in input order; absent when explanations are off. */
+  /** n × groups contributions in group order; absent when explanations are off. */
   contributions?: Float32Array;
   method: ExplainMethod;
-  /** Rows the ORT run scored (n, or n × (1 + width) with occlusion). */
+  /** Rows the ORT run scored (n, or n × (1 + groups) with occlusion). */
   rowsRun: number;
 }
 
@@ -52,7 +57,7 @@ export function explainMethodFor(
 }
 
 /**
- * Scores `n` rows held at the start of `buffer` (capacity ≥ n × (1 + width) × width floats when
+ * Scores `n` rows held at the start of `buffer` (capacity ≥ n × (1 + groups) × width floats when
  * explaining by occlusion; the variants are written behind the rows).
  */
 export async function scoreBatch(
@@ -61,18 +66,19 @@ export async function scoreBatch(
   n: number,
   method: ExplainMethod,
   baseline: ArrayLike<number>,
+  groups: ContributionGroups,
 ): Promise<ScoredBatch> {
   const width = model.inputs.length;
   const scales = model.metadata.baseline?.scales;
-  const total = method === 'occlusion' ? n * (1 + width) : n;
-  if (method === 'occlusion') writeOcclusionVariants(buffer, n, width, baseline);
+  const total = method === 'occlusion' ? n * (1 + groups.members.length) : n;
+  if (method === 'occlusion') writeOcclusionVariants(buffer, n, width, baseline, groups);
   const output = await model.run(buffer, total);
   const all = scoresFromOutput(model.task, output, model.outputWidth, buffer, total, width, scales);
   const scores = all.subarray(0, n);
   if (method === 'none') return { scores, method, rowsRun: total };
   const contributions =
     method === 'linear'
-      ? linearContributions(model.metadata.linear!.coefficients, baseline, buffer, n, width)
-      : occlusionContributions(all, n, width);
+      ? linearContributions(model.metadata.linear!.coefficients, baseline, buffer, n, width, groups)
+      : occlusionContributions(all, n, groups.members.length);
   return { scores, contributions, method, rowsRun: total };
 }

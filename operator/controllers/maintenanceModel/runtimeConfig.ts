@@ -127,7 +127,11 @@ export function desiredRuntimeConfig(
     thresholds: { warning: spec.thresholds.warning, critical: spec.thresholds.critical },
     fallback: { rules: spec.fallback?.rules ?? [] },
     batching: { maxBatch: spec.serving.batching.maxBatch, maxDelayMs: spec.serving.batching.maxDelayMs },
-    explain: { enabled: spec.explain.enabled, method: explainMethod[spec.explain.method] },
+    explain: {
+      enabled: spec.explain.enabled,
+      method: explainMethod[spec.explain.method],
+      granularity: spec.explain.granularity,
+    },
     ort: {
       intraOpThreads: spec.serving.onnxRuntime.intraOpThreads,
       interOpThreads: spec.serving.onnxRuntime.interOpThreads,

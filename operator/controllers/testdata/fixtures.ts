@@ -52,7 +52,7 @@ export function modelFixture(patch: (m: MaintenanceModel) => void = () => {}): M
         grpc: { port: 50051, mutualTLS: false },
         onnxRuntime: { intraOpThreads: 1, interOpThreads: 1 },
       },
-      explain: { enabled: true, method: 'exact' },
+      explain: { enabled: true, method: 'exact', granularity: 'feature' },
     },
   };
   patch(model);
