@@ -326,6 +326,51 @@ async function cachedList(client: KubeClient, path: string, labelSelector?: stri
   return list.items;
 }
 
+/**
+ * When every model in `want` first had status.observedGeneration == metadata.generation, from one
+ * watch: polling a list of 1,000 models every half second would itself load the API server.
+ */
+async function watchObserved(
+  client: KubeClient,
+  labelSelector: string,
+  resourceVersion: string,
+  want: Set<string>,
+  deadline: number,
+): Promise<number> {
+  const done = new Set<string>();
+  let rv = resourceVersion;
+  let last = performance.now();
+  while (done.size < want.size) {
+    if (performance.now() > deadline)
+      throw new Error(`only ${done.size}/${want.size} models converged in ${CONVERGE_TIMEOUT_MS / 1000} s`);
+    const abort = new AbortController();
+    try {
+      await client.watch(
+        { apiVersion: 'prognos.dev/v1alpha1', kind: 'MaintenanceModel' },
+        { namespace: NS, labelSelector, resourceVersion: rv, timeoutSeconds: 60, idleTimeoutMs: 90_000 },
+        (event) => {
+          const m = event.object as Obj;
+          if (m.metadata?.resourceVersion) rv = m.metadata.resourceVersion;
+          const name = m.metadata?.name;
+          if (event.type === 'BOOKMARK' || !name || done.has(name) || !want.has(name)) return;
+          if (
+            m.status?.observedGeneration !== undefined &&
+            m.status.observedGeneration === m.metadata?.generation
+          ) {
+            done.add(name);
+            last = performance.now();
+            if (done.size === want.size) abort.abort();
+          }
+        },
+        abort.signal,
+      );
+    } catch (error) {
+      if (!abort.signal.aborted) throw error;
+    }
+  }
+  return last;
+}
+
 function fleetManifest(natsUrl: string): KubernetesObject {
   return {
     apiVersion: 'prognos.dev/v1alpha1',
@@ -402,6 +447,13 @@ async function runBatch(
   const writesBefore = await apiWrites(env, kc);
   const reconcilesBefore = await reconcileCounts(op);
   const cpuBefore = childCpuSeconds();
+  // The watch starts from here, so no status write of this batch can be missed.
+  const rvBefore = (
+    await client.request<{ metadata: { resourceVersion: string } }>({
+      path: `/apis/prognos.dev/v1alpha1/namespaces/${NS}/maintenancemodels`,
+      query: { limit: 1 },
+    })
+  ).metadata.resourceVersion;
   const t0 = performance.now();
   let createdAt = 0;
   const creating = pool(names, CREATE_CONCURRENCY, async (name) => {
@@ -414,58 +466,43 @@ async function runBatch(
   const prefix = (k: string) => `/api/v1/namespaces/${NS}/${k}`;
   const apps = (k: string) => `/apis/apps/v1/namespaces/${NS}/${k}`;
   const policy = (k: string) => `/apis/policy/v1/namespaces/${NS}/${k}`;
-  let observed = 0;
+  const deadline = t0 + CONVERGE_TIMEOUT_MS;
+  const observedAt = await watchObserved(client, `${BATCH_LABEL}=${n}`, rvBefore, want, deadline);
   for (;;) {
-    const now = performance.now();
-    if (now - t0 > CONVERGE_TIMEOUT_MS)
-      throw new Error(`N=${n}: only ${observed}/${n} models converged in ${CONVERGE_TIMEOUT_MS / 1000} s`);
-    const models = await cachedList(
-      client,
-      `/apis/prognos.dev/v1alpha1/namespaces/${NS}/maintenancemodels`,
-      `${BATCH_LABEL}=${n}`,
-    );
-    observed = models.filter(
-      (m) =>
-        m.status?.observedGeneration !== undefined && m.status.observedGeneration === m.metadata?.generation,
-    ).length;
-    if (observed === n) {
-      // Status is written after the children are applied; check they exist all the same.
-      const sel = 'app.kubernetes.io/managed-by=prognos-operator';
-      const [cms, deps, svcs, pdbs] = await Promise.all([
-        cachedList(client, prefix('configmaps'), sel),
-        cachedList(client, apps('deployments'), sel),
-        cachedList(client, prefix('services'), sel),
-        cachedList(client, policy('poddisruptionbudgets'), sel),
-      ]);
-      const has = (objs: Obj[], nameOf: (model: string) => string) => {
-        const present = new Set(objs.map((o) => o.metadata?.name));
-        return [...want].every((m) => present.has(nameOf(m)));
+    // Status is written after the children are applied; check they exist all the same (one list each).
+    const sel = 'app.kubernetes.io/managed-by=prognos-operator';
+    const [cms, deps, svcs, pdbs] = await Promise.all([
+      cachedList(client, prefix('configmaps'), sel),
+      cachedList(client, apps('deployments'), sel),
+      cachedList(client, prefix('services'), sel),
+      cachedList(client, policy('poddisruptionbudgets'), sel),
+    ]);
+    const has = (objs: Obj[], nameOf: (model: string) => string) => {
+      const present = new Set(objs.map((o) => o.metadata?.name));
+      return [...want].every((m) => present.has(nameOf(m)));
+    };
+    if (
+      has(cms, (m) => `${m}-runtime`) &&
+      has(deps, (m) => m) &&
+      has(svcs, (m) => m) &&
+      has(pdbs, (m) => m)
+    ) {
+      const cpuSeconds = cpuDelta(cpuBefore, childCpuSeconds());
+      const settleReconciles = await reconcileCounts(op);
+      const writes = writesDelta(writesBefore, await apiWrites(env, kc));
+      const all = total(writes);
+      return {
+        models: n,
+        createSeconds: seconds(createdAt - t0),
+        convergeSeconds: seconds(observedAt - t0),
+        reconciles: countsDelta(reconcilesBefore, settleReconciles),
+        cpuSeconds,
+        apiWrites: all,
+        apiWritesPerModel: round(all / n, 1),
+        apiWritesByResource: writes,
       };
-      if (
-        has(cms, (m) => `${m}-runtime`) &&
-        has(deps, (m) => m) &&
-        has(svcs, (m) => m) &&
-        has(pdbs, (m) => m)
-      ) {
-        const convergeMs = performance.now() - t0;
-        // The time the last check started, not when it finished: the state was reached by then.
-        const at = Math.min(convergeMs, now - t0);
-        const cpuSeconds = cpuDelta(cpuBefore, childCpuSeconds());
-        const settleReconciles = await reconcileCounts(op);
-        const writes = writesDelta(writesBefore, await apiWrites(env, kc));
-        const all = total(writes);
-        return {
-          models: n,
-          createSeconds: seconds(createdAt - t0),
-          convergeSeconds: seconds(at),
-          reconciles: countsDelta(reconcilesBefore, settleReconciles),
-          cpuSeconds,
-          apiWrites: all,
-          apiWritesPerModel: round(all / n, 1),
-          apiWritesByResource: writes,
-        };
-      }
     }
+    if (performance.now() > deadline) throw new Error(`N=${n}: children missing after status converged`);
     await sleep(500);
   }
 }
@@ -567,7 +604,10 @@ async function main(): Promise<void> {
     while (quietFor < QUIET_SECONDS && performance.now() - quiesceStart < QUIESCE_TIMEOUT_MS) {
       await sleep(5_000);
       const now = await apiWrites(env, kc);
-      quietFor = total(writesDelta(previous, now), (k) => !isLease(k)) === 0 ? quietFor + 5 : 0;
+      const delta = writesDelta(previous, now);
+      const writes = total(delta, (k) => !isLease(k));
+      if (writes > 0) log(`  not quiet yet: ${JSON.stringify(delta)}`);
+      quietFor = writes === 0 ? quietFor + 5 : 0;
       previous = now;
     }
     const quiesceSeconds = seconds(performance.now() - quiesceStart);
