@@ -7,14 +7,16 @@
 //   stream. Both rates are acks recorded by the server per second (polled ack floor), first to last.
 // - core: a publisher child offers readings at its maximum rate for a fixed time; a raw queue
 //   subscriber (decode JSON) and then the runtime process them; rates are readings handled per second.
-// - grpc: against the runtime process: Predict at 500 req/s (open loop), PredictBatch(64) back to
-//   back, StreamPredictions fed by predictions published on NATS.
+// - grpc: against the runtime process, each latency load from a client process of its own: Predict
+//   at 500 req/s (open loop), PredictBatch(64) back to back; StreamPredictions fed by predictions
+//   published on NATS.
 // - memory.bytesPerMachine: runtime RSS growth per newly seen machine (8 features x 60-sample
 //   windows): RSS after N new machines minus RSS after N other new machines, so the garbage and
 //   buffers of the same traffic cancel out.
 // - eventLoopLagP99Ms: the runtime's own perf_hooks event-loop delay p99 under full JetStream load.
-// The model is the design anchor's MLP shape (18-64-64-1 here) with occlusion contributions, so
-// every reading costs 19 ORT rows; the JSON's `model` field states it.
+// The model is the design anchor's MLP shape (18-64-64-1 here) with occlusion contributions per
+// sensor feature (the default granularity), so every reading costs 1 + 8 ORT rows; the JSON's
+// `model` field states it.
 // Everything is bounded: the whole run takes about a minute and a half.
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -133,7 +135,7 @@ async function publisherRole(url: string, kind: 'readings' | 'predictions', seco
       score: 0.3,
       severity: 'ok',
       healthScore: 70,
-      contributions: Object.fromEntries(INPUTS.map((name, j) => [name, (j - 9) / 1000])),
+      contributions: Object.fromEntries(FEATURES.map((name, j) => [name, (j - 4) / 1000])),
       model: 'bench-model',
       modelVersion: 'v1',
       role: 'stable',
@@ -423,6 +425,38 @@ async function grpcBatch(client: Client): Promise<number> {
   return percentile(latencies, 99);
 }
 
+type GrpcLoad = 'health' | 'unary' | 'batch';
+
+/** The client side of a latency figure, in a process of its own (see grpcLoad). */
+async function grpcLoadRole(port: number, what: GrpcLoad): Promise<void> {
+  let p99: number;
+  if (what === 'health') p99 = await grpcHealthUnary(port);
+  else {
+    const client = grpcClient(port);
+    p99 = what === 'unary' ? await grpcUnary(client) : await grpcBatch(client);
+    client.close();
+  }
+  process.stdout.write(`${JSON.stringify({ p99 })}\n`);
+}
+
+/**
+ * p99 latency of `what` as a fresh client process sees it: the benchmark's own process holds the
+ * readings, stream state and NATS connection of the earlier phases, and its GC pauses would land in
+ * the client's timings.
+ */
+async function grpcLoad(port: number, what: GrpcLoad): Promise<number> {
+  const child = spawn(
+    join(repoRoot, 'scripts/node24'),
+    [new URL(import.meta.url).pathname, '--role', `grpc-${what}`, String(port)],
+    { stdio: ['ignore', 'pipe', 'inherit'] },
+  );
+  let out = '';
+  child.stdout.on('data', (c: Buffer) => (out += c.toString()));
+  const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+  if (code !== 0) throw new Error(`grpc ${what} load exited with ${code}`);
+  return (JSON.parse(out.trim().split('\n').at(-1)!) as { p99: number }).p99;
+}
+
 async function grpcStream(client: Client, url: string): Promise<number> {
   let received = 0;
   const stream = (
@@ -521,13 +555,13 @@ async function main(): Promise<void> {
     // gRPC, against the core-mode runtime once it is idle: after the flood it still reads (and
     // drops) what the server had queued for it, which would otherwise land in the gRPC figures.
     await untilIdle(coreRt);
-    const healthP99 = await grpcHealthUnary(coreRt.grpcPort);
+    const healthP99 = await grpcLoad(coreRt.grpcPort, 'health');
     log(`grpc health Check p99 ${healthP99.toFixed(2)} ms at ${UNARY_RATE}/s`);
-    const client = grpcClient(coreRt.grpcPort);
-    const unaryP99 = await grpcUnary(client);
+    const unaryP99 = await grpcLoad(coreRt.grpcPort, 'unary');
     log(`grpc unary p99 ${unaryP99.toFixed(2)} ms at ${UNARY_RATE}/s`);
-    const batchP99 = await grpcBatch(client);
+    const batchP99 = await grpcLoad(coreRt.grpcPort, 'batch');
     log(`grpc batch(64) p99 ${batchP99.toFixed(2)} ms`);
+    const client = grpcClient(coreRt.grpcPort);
     const streamPerSec = await grpcStream(client, nats.url);
     log(`grpc stream ${streamPerSec.toFixed(0)}/s`);
     client.close();
@@ -589,8 +623,8 @@ async function main(): Promise<void> {
         layers: LAYERS,
         inputs: INPUTS.length,
         windowInputs: INPUTS.filter((name) => name.includes('.')).length,
-        explain: 'occlusion',
-        ortRowsPerReading: 1 + INPUTS.length,
+        explain: 'occlusion, one contribution per sensor feature',
+        ortRowsPerReading: 1 + FEATURES.length,
       },
     };
     console.log(json ? JSON.stringify(result) : JSON.stringify(result, null, 2));
@@ -603,8 +637,14 @@ async function main(): Promise<void> {
 
 const roleIndex = process.argv.indexOf('--role');
 if (roleIndex >= 0) {
-  const [role, url, seconds] = process.argv.slice(roleIndex + 1);
-  await publisherRole(url!, role === 'publish-predictions' ? 'predictions' : 'readings', Number(seconds));
+  const [role, target, seconds] = process.argv.slice(roleIndex + 1);
+  if (role?.startsWith('grpc-')) await grpcLoadRole(Number(target), role.slice(5) as GrpcLoad);
+  else
+    await publisherRole(
+      target!,
+      role === 'publish-predictions' ? 'predictions' : 'readings',
+      Number(seconds),
+    );
 } else {
   await main();
 }
