@@ -96,7 +96,7 @@ export class PrognosOperator {
       image: options.inferenceImage ?? DEFAULT_INFERENCE_IMAGE,
       log,
     });
-    this.operator.register(sensorFleetController(fleets, options.namespace));
+    this.operator.register(sensorFleetController(fleets, index, options.namespace));
     this.operator.register(
       maintenanceModelController(
         models,

@@ -1,5 +1,6 @@
 /**
- * Which fleet each model scores ("ns/model" → fleet name), kept by the model reconciler. It maps a
+ * Which fleet each model scores ("ns/model" → fleet name), kept by the model reconciler and the
+ * fleet controller's model watch (which sees a new model first). It maps a
  * SensorFleet change to the models to reconcile, and a runtime's telemetry (which names its model)
  * to the fleet whose status it feeds.
  */

@@ -242,7 +242,9 @@ export class MaintenanceModelReconciler {
       // No split during a roll (see desiredSplit): cleared before any new pod can start.
       if (templateChanges) splitError = await this.#split(ctx, null);
       // Each child is applied only when the cached one lacks the intent (missing, drifted, or the
-      // intent changed): a reconcile woken by a child's status writes nothing.
+      // intent changed): a reconcile woken by a child's status writes nothing. The ConfigMap goes
+      // first (the pods mount it); the rest are independent and go together, so a reconcile waits
+      // for two API round trips rather than five.
       const client = this.#deps.client;
       const name = model.metadata.name!;
       await applyIfNeeded(
@@ -250,23 +252,19 @@ export class MaintenanceModelReconciler {
         desiredConfigMap(model, rendered),
         lookups.configMap(ns, configMapName(model)),
       );
-      deployment = (
-        await applyIfNeeded(
+      const [applied] = await Promise.all([
+        applyIfNeeded(
           client,
-          desiredDeployment({
-            model,
-            fleet,
-            image: this.#deps.image,
-            configHash: hash,
-            version,
-          }),
+          desiredDeployment({ model, fleet, image: this.#deps.image, configHash: hash, version }),
           deployment,
-        )
-      ).obj;
-      await applyIfNeeded(client, desiredService(model), lookups.service(ns, name));
-      await applyIfNeeded(client, desiredPodDisruptionBudget(model), lookups.podDisruptionBudget(ns, name));
-      if (servesServiceMonitors(lookups.serviceMonitorCrd()))
-        await apply(this.#deps.client, desiredServiceMonitor(model) as KubernetesObject);
+        ),
+        applyIfNeeded(client, desiredService(model), lookups.service(ns, name)),
+        applyIfNeeded(client, desiredPodDisruptionBudget(model), lookups.podDisruptionBudget(ns, name)),
+        servesServiceMonitors(lookups.serviceMonitorCrd())
+          ? apply(client, desiredServiceMonitor(model) as KubernetesObject)
+          : undefined,
+      ]);
+      deployment = applied.obj;
       const state = deploymentState(deployment, hash);
       splitError ??= await this.#split(ctx, desiredSplit(version, rolledOut(state)));
     }

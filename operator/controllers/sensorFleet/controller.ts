@@ -2,15 +2,22 @@ import type { MaintenanceModel } from '../../api/maintenanceModel.ts';
 import type { SensorFleet } from '../../api/sensorFleet.ts';
 import { Controller } from '../../framework/controller.ts';
 import { objectKey } from '../../framework/gvk.ts';
+import { generationChanged } from '../../framework/predicates.ts';
 import { watchSpecs } from '../kinds.ts';
+import type { ModelFleetIndex } from '../maintenanceModel/modelFleetIndex.ts';
 import type { SensorFleetReconciler } from './reconciler.ts';
 
 /**
  * SensorFleet → its JetStream streams and telemetry-driven status. Models are watched too: a model
- * bound to the fleet is what starts the fleet polling its traffic (see SensorFleetReconciler).
+ * bound to the fleet is what starts the fleet polling its traffic (see SensorFleetReconciler). Only
+ * a model's creation, deletion or spec change (fleetRef) can change that, so its status and
+ * metadata writes do not wake the fleet: a burst of new models would otherwise reconcile the fleet
+ * (and ask NATS about its streams) several times per model. The binding goes into the index before
+ * the fleet is queued, so the fleet sees it even when its reconcile runs before the model's.
  */
 export function sensorFleetController(
   reconciler: SensorFleetReconciler,
+  index: ModelFleetIndex,
   namespace: string | undefined,
 ): Controller<SensorFleet> {
   const kinds = watchSpecs(namespace);
@@ -18,10 +25,12 @@ export function sensorFleetController(
     reconcile: (ctx) => reconciler.reconcile(ctx.request.key, ctx.object),
   })
     .for(kinds.sensorFleet)
-    .watches(kinds.maintenanceModel, (obj) => {
+    .watches({ ...kinds.maintenanceModel, predicate: generationChanged }, (obj) => {
       const model = obj as MaintenanceModel;
-      return model.spec?.fleetRef?.name
-        ? [objectKey(model.metadata.namespace, model.spec.fleetRef.name)]
-        : [];
+      const fleet = model.spec?.fleetRef?.name;
+      if (!fleet) return [];
+      if (!model.metadata.deletionTimestamp)
+        index.set(objectKey(model.metadata.namespace, model.metadata.name!), fleet);
+      return [objectKey(model.metadata.namespace, fleet)];
     });
 }
