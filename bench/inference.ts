@@ -25,7 +25,7 @@ import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
-import { protoPath as healthProtoPath } from 'grpc-health-check';
+import { HealthImplementation, protoPath as healthProtoPath } from 'grpc-health-check';
 import { AckPolicy, DeliverPolicy, jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { stringify as toYaml } from 'yaml';
@@ -380,12 +380,12 @@ function call(client: Client, method: string, req: unknown): Promise<number> {
   });
 }
 
-/** p99 of `method` at UNARY_RATE calls per second, open loop (request i is due at start + i/rate). */
+/** Latencies (ms) of `method` at UNARY_RATE calls per second, open loop (request i is due at start + i/rate). */
 async function grpcUnary(
   client: Client,
   method = 'Predict',
   request: (i: number) => unknown = (i) => ({ reading: grpcReading(i) }),
-): Promise<number> {
+): Promise<number[]> {
   for (let i = 0; i < 200; i++) await call(client, method, request(i));
   const latencies: number[] = [];
   const total = UNARY_RATE * UNARY_SECONDS;
@@ -399,11 +399,11 @@ async function grpcUnary(
     inflight.push(call(client, method, request(i)).then((ms) => void latencies.push(ms)));
   }
   await Promise.all(inflight);
-  return percentile(latencies, 99);
+  return latencies;
 }
 
 /** The same load against grpc.health.v1 Check: the bare gRPC round trip on this machine, no scoring. */
-async function grpcHealthUnary(port: number): Promise<number> {
+async function grpcHealthUnary(port: number): Promise<number[]> {
   const def = protoLoader.loadSync(healthProtoPath, {
     keepCase: false,
     longs: Number,
@@ -425,26 +425,68 @@ async function grpcHealthUnary(port: number): Promise<number> {
   }
 }
 
-async function grpcBatch(client: Client): Promise<number> {
+async function grpcBatch(client: Client): Promise<number[]> {
   const readings = Array.from({ length: 64 }, (_, i) => grpcReading(i));
   for (let i = 0; i < 30; i++) await call(client, 'PredictBatch', { readings });
   const latencies: number[] = [];
   for (let i = 0; i < BATCH_CALLS; i++) latencies.push(await call(client, 'PredictBatch', { readings }));
-  return percentile(latencies, 99);
+  return latencies;
 }
 
 type GrpcLoad = 'health' | 'unary' | 'batch';
+interface LatencySummary {
+  p50: number;
+  p99: number;
+  max: number;
+}
 
 /** The client side of a latency figure, in a process of its own (see grpcLoad). */
 async function grpcLoadRole(port: number, what: GrpcLoad): Promise<void> {
-  let p99: number;
-  if (what === 'health') p99 = await grpcHealthUnary(port);
+  let latencies: number[];
+  if (what === 'health') latencies = await grpcHealthUnary(port);
   else {
     const client = grpcClient(port);
-    p99 = what === 'unary' ? await grpcUnary(client) : await grpcBatch(client);
+    latencies = what === 'unary' ? await grpcUnary(client) : await grpcBatch(client);
     client.close();
   }
-  process.stdout.write(`${JSON.stringify({ p99 })}\n`);
+  const summary: LatencySummary = {
+    p50: percentile(latencies, 50),
+    p99: percentile(latencies, 99),
+    max: Math.max(...latencies),
+  };
+  process.stdout.write(`${JSON.stringify(summary)}\n`);
+}
+
+/** A grpc-js server with nothing but grpc.health.v1, in a process of its own: the machine's gRPC floor. */
+async function bareServerRole(): Promise<void> {
+  const server = new grpc.Server();
+  new HealthImplementation({ '': 'SERVING' }).addToServer(server);
+  const port = await new Promise<number>((resolve, reject) =>
+    server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (e, p) =>
+      e ? reject(e) : resolve(p),
+    ),
+  );
+  process.stdout.write(`${JSON.stringify({ port })}\n`);
+  process.once('SIGTERM', () => server.forceShutdown());
+}
+
+async function bareServerHealth(): Promise<LatencySummary> {
+  const child = spawn(
+    join(repoRoot, 'scripts/node24'),
+    [new URL(import.meta.url).pathname, '--role', 'grpc-bare-server'],
+    {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    },
+  );
+  try {
+    const port = await new Promise<number>((resolve, reject) => {
+      child.stdout.once('data', (c: Buffer) => resolve((JSON.parse(c.toString()) as { port: number }).port));
+      child.once('exit', (code) => reject(new Error(`bare gRPC server exited with ${code}`)));
+    });
+    return await grpcLoad(port, 'health');
+  } finally {
+    child.kill('SIGTERM');
+  }
 }
 
 /**
@@ -452,7 +494,7 @@ async function grpcLoadRole(port: number, what: GrpcLoad): Promise<void> {
  * readings, stream state and NATS connection of the earlier phases, and its GC pauses would land in
  * the client's timings.
  */
-async function grpcLoad(port: number, what: GrpcLoad): Promise<number> {
+async function grpcLoad(port: number, what: GrpcLoad): Promise<LatencySummary> {
   const child = spawn(
     join(repoRoot, 'scripts/node24'),
     [new URL(import.meta.url).pathname, '--role', `grpc-${what}`, String(port)],
@@ -462,7 +504,7 @@ async function grpcLoad(port: number, what: GrpcLoad): Promise<number> {
   child.stdout.on('data', (c: Buffer) => (out += c.toString()));
   const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
   if (code !== 0) throw new Error(`grpc ${what} load exited with ${code}`);
-  return (JSON.parse(out.trim().split('\n').at(-1)!) as { p99: number }).p99;
+  return JSON.parse(out.trim().split('\n').at(-1)!) as LatencySummary;
 }
 
 async function grpcStream(client: Client, url: string): Promise<number> {
@@ -564,12 +606,16 @@ async function main(): Promise<void> {
     // gRPC, against the core-mode runtime once it is idle: after the flood it still reads (and
     // drops) what the server had queued for it, which would otherwise land in the gRPC figures.
     await untilIdle(coreRt);
-    const healthP99 = await grpcLoad(coreRt.grpcPort, 'health');
-    log(`grpc health Check p99 ${healthP99.toFixed(2)} ms at ${UNARY_RATE}/s`);
-    const unaryP99 = await grpcLoad(coreRt.grpcPort, 'unary');
-    log(`grpc unary p99 ${unaryP99.toFixed(2)} ms at ${UNARY_RATE}/s`);
-    const batchP99 = await grpcLoad(coreRt.grpcPort, 'batch');
-    log(`grpc batch(64) p99 ${batchP99.toFixed(2)} ms`);
+    const bareHealth = await bareServerHealth();
+    log(
+      `grpc health Check ${JSON.stringify(bareHealth)} ms at ${UNARY_RATE}/s against a bare grpc-js server`,
+    );
+    const health = await grpcLoad(coreRt.grpcPort, 'health');
+    log(`grpc health Check ${JSON.stringify(health)} ms at ${UNARY_RATE}/s`);
+    const unary = await grpcLoad(coreRt.grpcPort, 'unary');
+    log(`grpc unary ${JSON.stringify(unary)} ms at ${UNARY_RATE}/s`);
+    const batch = await grpcLoad(coreRt.grpcPort, 'batch');
+    log(`grpc batch(64) ${JSON.stringify(batch)} ms`);
     const client = grpcClient(coreRt.grpcPort);
     const streamPerSec = await grpcStream(client, nats.url);
     log(`grpc stream ${streamPerSec.toFixed(0)}/s`);
@@ -589,10 +635,15 @@ async function main(): Promise<void> {
         ratio: round(coreRuntime / coreRaw),
       },
       grpc: {
-        unaryP99Ms: round(unaryP99),
-        // The floor: grpc.health.v1 Check at the same rate against the same server (no scoring).
-        healthCheckP99Ms: round(healthP99),
-        batch64P99Ms: round(batchP99),
+        unaryP99Ms: round(unary.p99),
+        unaryP50Ms: round(unary.p50),
+        // The floors: grpc.health.v1 Check at the same rate against the same server (no scoring),
+        // and against a grpc-js server doing nothing else, in a process of its own (the machine).
+        healthCheckP99Ms: round(health.p99),
+        bareServerHealthCheckP99Ms: round(bareHealth.p99),
+        bareServerHealthCheckP50Ms: round(bareHealth.p50),
+        batch64P99Ms: round(batch.p99),
+        batch64P50Ms: round(batch.p50),
         streamPerSec: Math.round(streamPerSec),
         streamOfferedPerSec: STREAM_OFFERED_PER_SEC,
       },
@@ -653,7 +704,8 @@ async function main(): Promise<void> {
 const roleIndex = process.argv.indexOf('--role');
 if (roleIndex >= 0) {
   const [role, target, seconds] = process.argv.slice(roleIndex + 1);
-  if (role?.startsWith('grpc-')) await grpcLoadRole(Number(target), role.slice(5) as GrpcLoad);
+  if (role === 'grpc-bare-server') await bareServerRole();
+  else if (role?.startsWith('grpc-')) await grpcLoadRole(Number(target), role.slice(5) as GrpcLoad);
   else
     await publisherRole(
       target!,

@@ -75,15 +75,19 @@ export function toMachineHealthMessage(s: MachineHealthState): MachineHealthMess
 /** The largest distance from the epoch a Date holds: beyond it no timestamp format can carry a time. */
 const MAX_DATE_MS = 8.64e15;
 
+const utf8 = new TextEncoder();
+/** The subject tokens of readings from gRPC, per input config: wildcards become `grpc`. */
+const subjectTokens = new WeakMap<RuntimeConfig['input'], string[]>();
+
 /** Encodes a gRPC reading as the NATS message the fleet would carry, so the core decoder validates it. */
 export function readingAsMessage(
   reading: ReadingMessage,
   config: Pick<RuntimeConfig, 'input' | 'schema'>,
   now: number,
 ): { subject: string; data: Uint8Array } | FieldViolation {
-  for (const [name, value] of Object.entries(reading.features)) {
+  for (const name in reading.features) {
     // JSON has no NaN/Infinity: catch them before encoding turns them into null.
-    if (!Number.isFinite(value)) return { field: `features[${name}]`, reason: 'not_finite' };
+    if (!Number.isFinite(reading.features[name])) return { field: `features[${name}]`, reason: 'not_finite' };
   }
   const ts = reading.tsMs || now;
   if (!(Math.abs(ts) <= MAX_DATE_MS))
@@ -95,9 +99,18 @@ export function readingAsMessage(
     [config.schema.timestampField]: timestampValue(ts, config.schema.timestampFormat),
   };
   if ('field' in source) doc[source.field] = reading.machineId;
-  const tokens = config.input.subject.split('.').map((t) => (t === '*' || t === '>' ? 'grpc' : t));
-  if ('subjectToken' in source) tokens[source.subjectToken - 1] = reading.machineId;
-  return { subject: tokens.join('.'), data: new TextEncoder().encode(JSON.stringify(doc)) };
+  let template = subjectTokens.get(config.input);
+  if (!template) {
+    template = config.input.subject.split('.').map((t) => (t === '*' || t === '>' ? 'grpc' : t));
+    subjectTokens.set(config.input, template);
+  }
+  let subject = template.join('.');
+  if ('subjectToken' in source) {
+    const tokens = [...template];
+    tokens[source.subjectToken - 1] = reading.machineId;
+    subject = tokens.join('.');
+  }
+  return { subject, data: utf8.encode(JSON.stringify(doc)) };
 }
 
 /** Maps a decoder field (JSON name, or `subject` for the id token) to the gRPC reading field. */
