@@ -14,7 +14,7 @@ import { apply, applyIfNeeded } from '../../framework/apply.ts';
 import { getCondition } from '../../framework/conditions.ts';
 import type { EventRecorder } from '../../framework/events.ts';
 import { reconcileFinalizer } from '../../framework/finalizers.ts';
-import type { KubeClient } from '../../framework/kubeClient.ts';
+import { isNotFound, type KubeClient } from '../../framework/kubeClient.ts';
 import { StatusWrites, updateStatus } from '../../framework/status.ts';
 import { resolveNatsTarget, type ReadSecret } from '../../nats/credentials.ts';
 import type { NatsPool, NatsTarget } from '../../nats/pool.ts';
@@ -36,6 +36,7 @@ export const MODEL_FINALIZER = 'prognos.dev/rollout-split';
 /** Reasons that are worth retrying soon on their own: the world may fix itself (network, upload). */
 const TRANSIENT = new Set(['ArtifactUnreachable', 'NatsUnreachable']);
 const TRANSIENT_RETRY_MS = 15_000;
+const DISCOVERY_RETRY_MS = 1_000;
 
 /** Cached reads (shared informers): a reconcile reads the cache, never the API server. */
 export interface ModelLookups {
@@ -234,6 +235,7 @@ export class MaintenanceModelReconciler {
 
     let deployment = lookups.deployment(ns, model.metadata.name!);
     let splitError: unknown;
+    let serviceMonitorPending = false;
     if (fleet && rendered) {
       const version = served?.version ?? FALLBACK_VERSION;
       const hash = configHash(rendered);
@@ -261,7 +263,11 @@ export class MaintenanceModelReconciler {
         applyIfNeeded(client, desiredService(model), lookups.service(ns, name)),
         applyIfNeeded(client, desiredPodDisruptionBudget(model), lookups.podDisruptionBudget(ns, name)),
         servesServiceMonitors(lookups.serviceMonitorCrd())
-          ? apply(client, desiredServiceMonitor(model) as KubernetesObject)
+          ? apply(client, desiredServiceMonitor(model) as KubernetesObject).catch((error: unknown) => {
+              // Established CRDs reach API discovery a moment later: not a failure, look again soon.
+              if (!isNotFound(error)) throw error;
+              serviceMonitorPending = true;
+            })
           : undefined,
       ]);
       deployment = applied.obj;
@@ -283,6 +289,7 @@ export class MaintenanceModelReconciler {
     await this.#recordTransitions(model, status.conditions ?? []);
     await updateStatus(this.#deps.client, model, status, this.#statusWrites);
     if (splitError) throw splitError;
+    if (serviceMonitorPending) return { requeueAfterMs: DISCOVERY_RETRY_MS };
     const reason = ctx.artifactRefusal?.reason ?? fleetRefusal?.reason;
     return reason && TRANSIENT.has(reason) ? { requeueAfterMs: TRANSIENT_RETRY_MS } : {};
   }
