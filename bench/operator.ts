@@ -710,5 +710,6 @@ async function main(): Promise<void> {
 
 main().catch((error: unknown) => {
   console.error(error instanceof Error ? (error.stack ?? error.message) : error);
-  process.exitCode = 1;
+  // The environment is stopped by now; an interrupted phase may still hold timers or sockets open.
+  process.exit(1);
 });
