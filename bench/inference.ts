@@ -30,7 +30,7 @@ import { AckPolicy, DeliverPolicy, jetstream, jetstreamManager } from '@nats-io/
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { stringify as toYaml } from 'yaml';
 import { parseRuntimeConfig, type RuntimeConfig } from '../runtimes/inference/config.ts';
-import { PROTO_FILE } from '../runtimes/inference/grpcServer.ts';
+import { PROTO_FILE, PROTO_LOADER_OPTIONS } from '../runtimes/inference/grpcServer.ts';
 import { buildMlpClassifier, randomLayers } from '../runtimes/inference/onnx/buildModel.ts';
 import { ensureBinaries, repoRoot } from '../test/cluster/binaries.ts';
 import { startNatsServer } from '../test/cluster/nats.ts';
@@ -349,13 +349,7 @@ type Client = grpc.Client &
   >;
 
 function grpcClient(port: number): Client {
-  const def = protoLoader.loadSync(PROTO_FILE, {
-    keepCase: false,
-    longs: Number,
-    enums: String,
-    defaults: true,
-    oneofs: true,
-  });
+  const def = protoLoader.loadSync(PROTO_FILE, PROTO_LOADER_OPTIONS);
   const pkg = grpc.loadPackageDefinition(def) as unknown as {
     prognos: { inference: { v1: { InferenceService: grpc.ServiceClientConstructor } } };
   };
@@ -404,13 +398,7 @@ async function grpcUnary(
 
 /** The same load against grpc.health.v1 Check: the bare gRPC round trip on this machine, no scoring. */
 async function grpcHealthUnary(port: number): Promise<number[]> {
-  const def = protoLoader.loadSync(healthProtoPath, {
-    keepCase: false,
-    longs: Number,
-    enums: String,
-    defaults: true,
-    oneofs: true,
-  });
+  const def = protoLoader.loadSync(healthProtoPath, PROTO_LOADER_OPTIONS);
   const pkg = grpc.loadPackageDefinition(def) as unknown as {
     grpc: { health: { v1: { Health: grpc.ServiceClientConstructor } } };
   };

@@ -96,15 +96,18 @@ export interface RuntimeGrpcServer {
   close(graceMs: number): Promise<void>;
 }
 
+/** How the proto is loaded: camelCase fields, numbers for int64, enum names. Clients load it the same way. */
+export const PROTO_LOADER_OPTIONS: protoLoader.Options = {
+  keepCase: false,
+  longs: Number,
+  enums: String,
+  defaults: true,
+  oneofs: true,
+};
+
 function loadDefinition(): protoLoader.PackageDefinition {
   // One definition for our service and grpc.health.v1, so reflection describes both.
-  return protoLoader.loadSync([PROTO_FILE, healthProtoPath], {
-    keepCase: false,
-    longs: Number,
-    enums: String,
-    defaults: true,
-    oneofs: true,
-  });
+  return protoLoader.loadSync([PROTO_FILE, healthProtoPath], PROTO_LOADER_OPTIONS);
 }
 
 type ServiceHandlers = {

@@ -10,7 +10,7 @@ import type { NatsConnection } from '@nats-io/transport-node';
 import { protoPath as healthProtoPath } from 'grpc-health-check';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PROTO_FILE } from '../../runtimes/inference/grpcServer.ts';
+import { PROTO_FILE, PROTO_LOADER_OPTIONS } from '../../runtimes/inference/grpcServer.ts';
 import { startRuntime, type Runtime } from '../../runtimes/inference/runtime.ts';
 import {
   collect,
@@ -31,14 +31,16 @@ type Callback = (err: grpc.ServiceError | null, res: Record<string, unknown>) =>
 type Client = grpc.Client &
   Record<string, (req: unknown, opts: grpc.CallOptions | Callback, cb?: Callback) => unknown>;
 
-const loadOptions = { keepCase: false, longs: Number, enums: String, defaults: true, oneofs: true };
 let nats: TestNats;
 let nc: NatsConnection;
 let rt: Runtime;
 let client: Client;
 
 function clientFor<T>(file: string, path: string[], port: number, includeDirs?: string[]): T {
-  const def = protoLoader.loadSync(file, { ...loadOptions, ...(includeDirs ? { includeDirs } : {}) });
+  const def = protoLoader.loadSync(file, {
+    ...PROTO_LOADER_OPTIONS,
+    ...(includeDirs ? { includeDirs } : {}),
+  });
   let node: unknown = grpc.loadPackageDefinition(def);
   for (const p of path) node = (node as Record<string, unknown>)[p];
   const Ctor = node as grpc.ServiceClientConstructor;

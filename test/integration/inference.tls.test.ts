@@ -6,7 +6,7 @@ import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PROTO_FILE } from '../../runtimes/inference/grpcServer.ts';
+import { PROTO_FILE, PROTO_LOADER_OPTIONS } from '../../runtimes/inference/grpcServer.ts';
 import { startRuntime, type Runtime } from '../../runtimes/inference/runtime.ts';
 import { runtimeConfig, startTestNats, writeClassifier, type TestNats } from './inferenceHarness.ts';
 
@@ -77,13 +77,7 @@ function makePki(): void {
 }
 
 function client(credentials: grpc.ChannelCredentials): Client {
-  const def = protoLoader.loadSync(PROTO_FILE, {
-    keepCase: false,
-    longs: Number,
-    enums: String,
-    defaults: true,
-    oneofs: true,
-  });
+  const def = protoLoader.loadSync(PROTO_FILE, PROTO_LOADER_OPTIONS);
   const pkg = grpc.loadPackageDefinition(def) as unknown as {
     prognos: { inference: { v1: { InferenceService: grpc.ServiceClientConstructor } } };
   };
