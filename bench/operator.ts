@@ -2,11 +2,12 @@
 //
 // On a fresh local environment (etcd, kube-apiserver, kube-controller-manager, nats-server; the pod
 // runner OFF, so only the control plane is measured) with the operator in its own process
-// (operator/main.ts with --leader-elect, as it is deployed):
+// (operator/main.ts with --leader-elect and config/manager's NODE_OPTIONS, as it is deployed):
 // - convergeSeconds per N: one SensorFleet, then N MaintenanceModels with a real ONNX artifact
 //   (file://, sha256) created by 32 concurrent POSTs; the time from the first create until every model
-//   of the batch has status.observedGeneration == metadata.generation and its ConfigMap, Deployment,
-//   Service and PDB exist. Batches run one after another in one namespace and stay (so the last one
+//   of the batch has status.observedGeneration == metadata.generation and its ConfigMap, Deployment
+//   and Service exist (one replica each, the default: no PodDisruptionBudget, see
+//   podDisruptionBudget.ts). Batches run one after another in one namespace and stay (so the last one
 //   converges next to the earlier, idle ones).
 // - idle writes: after the last batch, apiserver_request_total (the API server's /metrics, read with
 //   the admin client certificate) before and after an idle window, write verbs only
@@ -23,7 +24,8 @@ import { availableParallelism, cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
-import { KubeConfig, type KubernetesObject } from '@kubernetes/client-node';
+import { KubeConfig, type KubernetesObject, type V1Deployment } from '@kubernetes/client-node';
+import { parseAllDocuments } from 'yaml';
 import { KubeClient } from '../operator/framework/kubeClient.ts';
 import { buildMlpClassifier, randomLayers } from '../runtimes/inference/onnx/buildModel.ts';
 import { repoRoot } from '../test/cluster/binaries.ts';
@@ -183,6 +185,18 @@ interface OperatorProcess {
   memoryFile: string;
 }
 
+/** NODE_OPTIONS of the operator container in config/manager (the chart's default is the same): run as deployed. */
+function deployedNodeOptions(): string {
+  const docs = parseAllDocuments(readFileSync(join(repoRoot, 'config', 'manager', 'manager.yaml'), 'utf8'));
+  for (const doc of docs) {
+    const obj = doc.toJS() as V1Deployment;
+    if (obj.kind !== 'Deployment') continue;
+    const env = obj.spec?.template.spec?.containers.find((c) => c.name === 'operator')?.env ?? [];
+    return env.find((e) => e.name === 'NODE_OPTIONS')?.value ?? '';
+  }
+  throw new Error('config/manager/manager.yaml has no operator Deployment');
+}
+
 async function startOperator(
   env: Environment,
   dir: string,
@@ -210,7 +224,7 @@ async function startOperator(
     {
       cwd: repoRoot,
       stdio: ['ignore', out, out],
-      env: { ...process.env, PROGNOS_BENCH_MEMORY_FILE: memoryFile },
+      env: { ...process.env, NODE_OPTIONS: deployedNodeOptions(), PROGNOS_BENCH_MEMORY_FILE: memoryFile },
     },
   );
   const op = { child, metricsUrl: `http://127.0.0.1:${port}/metrics`, memoryFile };
@@ -465,28 +479,21 @@ async function runBatch(
   const want = new Set(names);
   const prefix = (k: string) => `/api/v1/namespaces/${NS}/${k}`;
   const apps = (k: string) => `/apis/apps/v1/namespaces/${NS}/${k}`;
-  const policy = (k: string) => `/apis/policy/v1/namespaces/${NS}/${k}`;
   const deadline = t0 + CONVERGE_TIMEOUT_MS;
   const observedAt = await watchObserved(client, `${BATCH_LABEL}=${n}`, rvBefore, want, deadline);
   for (;;) {
     // Status is written after the children are applied; check they exist all the same (one list each).
     const sel = 'app.kubernetes.io/managed-by=prognos-operator';
-    const [cms, deps, svcs, pdbs] = await Promise.all([
+    const [cms, deps, svcs] = await Promise.all([
       cachedList(client, prefix('configmaps'), sel),
       cachedList(client, apps('deployments'), sel),
       cachedList(client, prefix('services'), sel),
-      cachedList(client, policy('poddisruptionbudgets'), sel),
     ]);
     const has = (objs: Obj[], nameOf: (model: string) => string) => {
       const present = new Set(objs.map((o) => o.metadata?.name));
       return [...want].every((m) => present.has(nameOf(m)));
     };
-    if (
-      has(cms, (m) => `${m}-runtime`) &&
-      has(deps, (m) => m) &&
-      has(svcs, (m) => m) &&
-      has(pdbs, (m) => m)
-    ) {
+    if (has(cms, (m) => `${m}-runtime`) && has(deps, (m) => m) && has(svcs, (m) => m)) {
       const cpuSeconds = cpuDelta(cpuBefore, childCpuSeconds());
       const settleReconciles = await reconcileCounts(op);
       const writes = writesDelta(writesBefore, await apiWrites(env, kc));
@@ -647,7 +654,7 @@ async function main(): Promise<void> {
       },
       setup: {
         podRunner: false,
-        operator: 'separate process: operator/main.ts --leader-elect (Lease in prognos-system)',
+        operator: `separate process: operator/main.ts --leader-elect (Lease in prognos-system), NODE_OPTIONS=${deployedNodeOptions()}`,
         modelWorkers: Number(flags['model-workers'] ?? DEFAULT_MODEL_WORKERS),
         creation: `${CREATE_CONCURRENCY} concurrent POSTs`,
         batches: 'one namespace, one SensorFleet; batches created one after another, earlier ones stay',

@@ -31,6 +31,7 @@
  */
 export { apply, applyIfNeeded, applyStatus, FIELD_MANAGER } from './apply.ts';
 export { INTENT_HASH_ANNOTATION, intentHash, needsApply, withIntentHash } from './needsApply.ts';
+export { pruneIfOwned } from './prune.ts';
 export {
   getCondition,
   isConditionTrue,

@@ -230,13 +230,19 @@ export class KubeClient {
   async delete(
     ref: ObjectRef,
     propagationPolicy: 'Background' | 'Foreground' | 'Orphan' = 'Background',
+    preconditions?: { uid?: string; resourceVersion?: string },
   ): Promise<void> {
     const res = await this.resource(ref);
     try {
       await this.request({
         method: 'DELETE',
         path: objectPath(res, ref.namespace, ref.name),
-        body: { apiVersion: 'v1', kind: 'DeleteOptions', propagationPolicy },
+        body: {
+          apiVersion: 'v1',
+          kind: 'DeleteOptions',
+          propagationPolicy,
+          ...(preconditions ? { preconditions } : {}),
+        },
       });
     } catch (e) {
       if (!isNotFound(e)) throw e;

@@ -1,6 +1,7 @@
 import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import type { V1Deployment } from '@kubernetes/client-node';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
 import { ensureBinaries, repoRoot } from '../cluster/binaries.ts';
@@ -34,6 +35,15 @@ function kinds(manifests: string): string[] {
     .filter((o): o is { kind: string } => Boolean(o?.kind))
     .map((o) => o.kind)
     .sort();
+}
+
+/** The operator container's NODE_OPTIONS in rendered manifests. */
+function operatorNodeOptions(manifests: string): string | undefined {
+  const deployment = parseAllDocuments(manifests)
+    .map((d) => d.toJS() as V1Deployment | null)
+    .find((o) => o?.kind === 'Deployment');
+  const container = deployment?.spec?.template.spec?.containers.find((c) => c.name === 'operator');
+  return container?.env?.find((e) => e.name === 'NODE_OPTIONS')?.value;
 }
 
 describe('installation manifests', () => {
@@ -84,5 +94,18 @@ describe('installation manifests', () => {
     expect(kinds(res.stdout)).toContain('Deployment');
     expect(kinds(res.stdout).filter((k) => k === 'CustomResourceDefinition')).toHaveLength(3);
     await serverDryRun(res.stdout);
+  });
+
+  it('both install the operator with the same Node.js flags (the small young generation)', async () => {
+    const chart = await run(helm, [
+      'template',
+      'prognos',
+      join(repoRoot, 'charts/prognos'),
+      '--kube-version',
+      '1.36.3',
+    ]);
+    const kustomize = await kubectl(['kustomize', join(repoRoot, 'config/default')]);
+    expect(operatorNodeOptions(chart.stdout)).toBe('--max-semi-space-size=2');
+    expect(operatorNodeOptions(kustomize.stdout)).toBe(operatorNodeOptions(chart.stdout));
   });
 });

@@ -82,7 +82,6 @@ describe('MaintenanceModel lifecycle', () => {
       'configmap/pump-failure-runtime',
       'deployment/pump-failure',
       'service/pump-failure',
-      'pdb/pump-failure',
     ]) {
       const child = await getJson(ns, what);
       expect(child?.metadata.ownerReferences, what).toEqual([
@@ -94,6 +93,8 @@ describe('MaintenanceModel lifecycle', () => {
         }),
       ]);
     }
+    // One replica: no budget could protect it (see podDisruptionBudget.ts).
+    expect(await getJson(ns, 'pdb/pump-failure')).toBeUndefined();
     const dep = await getJson(ns, 'deployment/pump-failure');
     expect(dep.spec.template.spec.containers[0]).toMatchObject({
       image: 'ghcr.io/prognos/prognos:0.1.0',
@@ -123,6 +124,25 @@ describe('MaintenanceModel lifecycle', () => {
       'the Service is back',
       async () => (await getJson(ns, 'service/pump-failure')) !== undefined,
     );
+    await waitCondition(ns, 'mm/pump-failure', 'Ready', 'True', undefined, 120_000);
+  });
+
+  it('a PodDisruptionBudget guards two replicas and goes when scaled back to one', async () => {
+    const serving = (replicas: number) => ({
+      serving: { replicas, batching: { maxBatch: 64, maxDelayMs: 5 } },
+    });
+    const mm = await getJson(ns, 'mm/pump-failure');
+    await applyObject(modelManifest(ns, 'pump-failure', 'pumps', { version: 'v1', ...v1 }, serving(2)));
+    await eventually('a budget of one unavailable pod', async () => {
+      const pdb = await getJson(ns, 'pdb/pump-failure');
+      return (
+        pdb?.spec.maxUnavailable === 1 &&
+        pdb.metadata.ownerReferences?.[0]?.uid === mm.metadata.uid &&
+        pdb.spec.selector.matchLabels['prognos.dev/model'] === 'pump-failure'
+      );
+    });
+    await applyObject(modelManifest(ns, 'pump-failure', 'pumps', { version: 'v1', ...v1 }, serving(1)));
+    await eventually('the budget is gone', async () => (await getJson(ns, 'pdb/pump-failure')) === undefined);
     await waitCondition(ns, 'mm/pump-failure', 'Ready', 'True', undefined, 120_000);
   });
 

@@ -163,7 +163,7 @@ describe('owned objects', () => {
       desiredDeployment({ model, fleet: fleetFixture(), image: 'img', configHash: 'h', version: 'v1' }),
     ],
     ['Service', desiredService(model)],
-    ['PodDisruptionBudget', desiredPodDisruptionBudget(model)],
+    ['PodDisruptionBudget', desiredPodDisruptionBudget(modelFixture((m) => (m.spec.serving.replicas = 2)))!],
     ['ServiceMonitor', desiredServiceMonitor(model)],
   ])('%s is controlled by the model', (kind, obj) => {
     expect(obj.kind).toBe(kind);
@@ -172,6 +172,22 @@ describe('owned objects', () => {
       'prognos.dev/model': 'pump-failure',
       'app.kubernetes.io/managed-by': 'prognos-operator',
     });
+  });
+});
+
+describe('desiredPodDisruptionBudget', () => {
+  it.each([
+    [1, undefined],
+    [2, 1],
+    [5, 1],
+  ])('%i replicas: maxUnavailable %s', (replicas, maxUnavailable) => {
+    const pdb = desiredPodDisruptionBudget(modelFixture((m) => (m.spec.serving.replicas = replicas)));
+    expect(pdb?.spec?.maxUnavailable).toBe(maxUnavailable);
+    if (pdb)
+      expect(pdb.spec?.selector?.matchLabels).toEqual({
+        'prognos.dev/model': 'pump-failure',
+        'prognos.dev/role': 'stable',
+      });
   });
 });
 

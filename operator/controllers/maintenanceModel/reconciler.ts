@@ -15,6 +15,7 @@ import { getCondition } from '../../framework/conditions.ts';
 import type { EventRecorder } from '../../framework/events.ts';
 import { reconcileFinalizer } from '../../framework/finalizers.ts';
 import { isNotFound, type KubeClient } from '../../framework/kubeClient.ts';
+import { pruneIfOwned } from '../../framework/prune.ts';
 import { StatusWrites, updateStatus } from '../../framework/status.ts';
 import { resolveNatsTarget, type ReadSecret } from '../../nats/credentials.ts';
 import type { NatsPool, NatsTarget } from '../../nats/pool.ts';
@@ -261,7 +262,7 @@ export class MaintenanceModelReconciler {
           deployment,
         ),
         applyIfNeeded(client, desiredService(model), lookups.service(ns, name)),
-        applyIfNeeded(client, desiredPodDisruptionBudget(model), lookups.podDisruptionBudget(ns, name)),
+        this.#podDisruptionBudget(model, lookups.podDisruptionBudget(ns, name)),
         servesServiceMonitors(lookups.serviceMonitorCrd())
           ? apply(client, desiredServiceMonitor(model) as KubernetesObject).catch((error: unknown) => {
               // Established CRDs reach API discovery a moment later: not a failure, look again soon.
@@ -292,6 +293,14 @@ export class MaintenanceModelReconciler {
     if (serviceMonitorPending) return { requeueAfterMs: DISCOVERY_RETRY_MS };
     const reason = ctx.artifactRefusal?.reason ?? fleetRefusal?.reason;
     return reason && TRANSIENT.has(reason) ? { requeueAfterMs: TRANSIENT_RETRY_MS } : {};
+  }
+
+  /** The budget where replicas can share a disruption; a scale-down to one replica removes it. */
+  async #podDisruptionBudget(model: MaintenanceModel, live: V1PodDisruptionBudget | undefined) {
+    const desired = desiredPodDisruptionBudget(model);
+    if (desired) return applyIfNeeded(this.#deps.client, desired, live);
+    await pruneIfOwned(this.#deps.client, live, model);
+    return undefined;
   }
 
   async #split(ctx: ModelContext, split: ReturnType<typeof desiredSplit>): Promise<unknown> {
