@@ -2,12 +2,16 @@
 // Ready once the runtime pods are, the split in KV, drift repaired, bad references reported while
 // the verified version keeps serving, and deletion cleaning up. A model never verified serves its
 // fallback rules alone until a version verifies, or nothing without rules.
+import { createHash } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { jetstream } from '@nats-io/jetstream';
 import { Kvm } from '@nats-io/kv';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
 import type { PrognosOperator } from '../../operator/prognosOperator.ts';
+import { buildUnknownOpModel } from '../../runtimes/inference/onnx/buildModel.ts';
 import {
   applyObject,
   createNamespace,
@@ -15,6 +19,7 @@ import {
   fleetManifest,
   getJson,
   installCrds,
+  MODEL_INPUTS,
   modelManifest,
   natsClient,
   ok,
@@ -186,6 +191,20 @@ describe('MaintenanceModel lifecycle', () => {
     const c = await waitCondition(ns, 'mm/pump-failure', 'ArtifactVerified', 'False', 'InvalidOnnxInputs');
     expect(c.message).toMatch(/5 columns but spec.model.inputs lists 3/);
     expect(await servedVersion('pump-failure')).toBe('v1');
+  });
+
+  it('a model ONNX Runtime cannot load is refused before any pod gets it; v1 keeps serving', async () => {
+    const { bytes } = buildUnknownOpModel(MODEL_INPUTS.length);
+    const path = join(dir, 'unknown-op.onnx');
+    writeFileSync(path, bytes);
+    const sha256 = createHash('sha256').update(bytes).digest('hex');
+    await applyObject(
+      modelManifest(ns, 'pump-failure', 'pumps', { version: 'v2', uri: `file://${path}`, sha256 }),
+    );
+    const c = await waitCondition(ns, 'mm/pump-failure', 'ArtifactVerified', 'False', 'ArtifactInvalid');
+    expect(c.message).toMatch(/the inference runtime cannot serve .*PrognosNoSuchOp/);
+    expect(await servedVersion('pump-failure')).toBe('v1');
+    await waitCondition(ns, 'mm/pump-failure', 'Available', 'True');
   });
 
   it('inputs the fleet cannot compute are refused; v1 keeps serving', async () => {

@@ -5,10 +5,11 @@ import {
   buildLinearRegressor,
   buildMlpClassifier,
   buildTreeEnsembleRegressor,
+  buildUnknownOpModel,
   randomLayers,
 } from '../../../runtimes/inference/onnx/buildModel.ts';
 import { encodeModel } from '../../../runtimes/inference/onnx/onnxProto.ts';
-import { ArtifactVerifier, onnxSignature, sha256Hex } from './artifactVerifier.ts';
+import { ArtifactVerifier, onnxSignature, sha256Hex, type ArtifactSpec } from './artifactVerifier.ts';
 import type { OnnxSignature } from './inputsCheck.ts';
 
 /** The signature as ONNX Runtime reports it (what the operator used to load): the reference. */
@@ -87,31 +88,106 @@ describe('onnxSignature (protobuf header, no ONNX Runtime)', () => {
   ])('refuses %s', (_name, bytes) => {
     expect(() => onnxSignature(bytes)).toThrow();
   });
+});
 
-  it('ArtifactVerifier: digest mismatch, invalid bytes, then a cached success', async () => {
+describe('ArtifactVerifier', () => {
+  const nats = () => Promise.reject(new Error('no nats'));
+  const spec = (uri: string, sha256: string, extra: Partial<ArtifactSpec> = {}): ArtifactSpec => ({
+    version: 'v1',
+    uri,
+    sha256,
+    task: 'classification',
+    inputs: ['vibration', 'temperature', 'vibration.mean'],
+    ...extra,
+  });
+
+  it('ArtifactVerifier: digest mismatch, invalid bytes, inputs, then a cached success', async () => {
     const good = buildMlpClassifier(randomLayers([3, 8, 1], 4)).bytes;
     const bad = new TextEncoder().encode('garbage');
     let fetches = 0;
-    const verifier = new ArtifactVerifier((uri) => {
-      fetches++;
-      return Promise.resolve({ ok: true, bytes: uri.endsWith('bad') ? bad : good });
+    const loads: string[] = [];
+    const verifier = new ArtifactVerifier({
+      fetch: (uri) => {
+        fetches++;
+        return Promise.resolve({ ok: true, bytes: uri.endsWith('bad') ? bad : good });
+      },
+      loadCheck: (_bytes, s) => {
+        loads.push(s.uri);
+        return Promise.resolve({ ok: true });
+      },
     });
-    const nats = () => Promise.reject(new Error('no nats'));
-    expect(await verifier.verify('file:///good', 'f00', nats)).toMatchObject({
+    expect(await verifier.verify(spec('file:///good', 'f00'), nats)).toMatchObject({
       ok: false,
       refusal: { reason: 'ArtifactDigestMismatch' },
     });
-    expect(await verifier.verify('file:///bad', sha256Hex(bad), nats)).toMatchObject({
+    expect(await verifier.verify(spec('file:///bad', sha256Hex(bad)), nats)).toMatchObject({
       ok: false,
       refusal: { reason: 'ArtifactInvalid' },
     });
-    const ok = await verifier.verify('file:///good', sha256Hex(good), nats);
-    expect(ok).toEqual({
+    expect(
+      await verifier.verify(spec('file:///good', sha256Hex(good), { inputs: ['vibration'] }), nats),
+    ).toMatchObject({ ok: false, refusal: { reason: 'InvalidOnnxInputs' } });
+    expect(loads).toEqual([]);
+    // Many models sharing one artifact verify it once, even when they ask at the same moment.
+    const verdicts = await Promise.all(
+      Array.from({ length: 5 }, () => verifier.verify(spec('file:///good', sha256Hex(good)), nats)),
+    );
+    expect(verdicts[0]).toEqual({
       ok: true,
       signature: { inputs: [{ name: 'features', width: 3 }], outputs: ['probability'] },
     });
-    await verifier.verify('file:///good', sha256Hex(good), nats);
-    expect(fetches).toBe(3);
+    expect(new Set(verdicts).size).toBe(1);
+    await verifier.verify(spec('file:///good', sha256Hex(good)), nats);
+    expect(fetches).toBe(4);
+    expect(loads).toEqual(['file:///good']);
     expect(verifier.isVerified('file:///good', sha256Hex(good))).toBe(true);
+  });
+
+  it('ArtifactVerifier refuses an operator ONNX Runtime has no kernel for (in a child process)', async () => {
+    const bytes = buildUnknownOpModel(3).bytes;
+    const verifier = new ArtifactVerifier({ fetch: () => Promise.resolve({ ok: true, bytes }) });
+    const verdict = await verifier.verify(spec('file:///unknown-op', sha256Hex(bytes)), nats);
+    expect(verdict).toMatchObject({
+      ok: false,
+      refusal: {
+        reason: 'ArtifactInvalid',
+        message: /cannot serve file:\/\/\/unknown-op: .*PrognosNoSuchOp/,
+      },
+    });
+    expect(verifier.isVerified('file:///unknown-op', sha256Hex(bytes))).toBe(false);
+  });
+
+  it('ArtifactVerifier asks the runtime: a classifier whose output is wider than two is refused', async () => {
+    const bytes = buildMlpClassifier(randomLayers([3, 4, 1], 2)).bytes;
+    const autoencoder = buildAutoencoder(randomLayers([3, 2, 3], 3)).bytes;
+    const verifier = new ArtifactVerifier({
+      fetch: (uri) => Promise.resolve({ ok: true, bytes: uri.endsWith('ae') ? autoencoder : bytes }),
+    });
+    expect(await verifier.verify(spec('file:///mlp', sha256Hex(bytes)), nats)).toMatchObject({ ok: true });
+    expect(await verifier.verify(spec('file:///ae', sha256Hex(autoencoder)), nats)).toMatchObject({
+      ok: false,
+      refusal: { reason: 'InvalidOnnxInputs', message: /classification needs \[N, 1 or 2\]/ },
+    });
+  });
+
+  it('a load check that dies is retried on the next verification', async () => {
+    const bytes = buildMlpClassifier(randomLayers([3, 4, 1], 2)).bytes;
+    let calls = 0;
+    const verifier = new ArtifactVerifier({
+      fetch: () => Promise.resolve({ ok: true, bytes }),
+      loadCheck: () =>
+        Promise.resolve(
+          ++calls === 1
+            ? { ok: false, reason: 'invalid_onnx', crashed: true, message: 'killed by SIGKILL' }
+            : { ok: true },
+        ),
+    });
+    expect(await verifier.verify(spec('file:///m', sha256Hex(bytes)), nats)).toMatchObject({
+      ok: false,
+      refusal: { reason: 'ArtifactCheckFailed' },
+    });
+    await new Promise((r) => setImmediate(r));
+    expect(await verifier.verify(spec('file:///m', sha256Hex(bytes)), nats)).toMatchObject({ ok: true });
+    expect(calls).toBe(2);
   });
 });

@@ -4,7 +4,10 @@ import { fileURLToPath } from 'node:url';
 import { Objm } from '@nats-io/obj';
 import type { NatsConnection } from '@nats-io/transport-node';
 import protobuf from 'protobufjs';
-import type { OnnxSignature, Refusal } from './inputsCheck.ts';
+import type { LoadCheckResult } from '../../../runtimes/inference/loadCheck.ts';
+import type { ModelSpec } from '../../../runtimes/inference/model.ts';
+import { checkOnnxInputs, type OnnxSignature, type Refusal } from './inputsCheck.ts';
+import { runtimeLoadCheck, type LoadCheck } from './runtimeLoadCheck.ts';
 
 export type FetchResult = { ok: true; bytes: Uint8Array } | { ok: false; refusal: Refusal };
 export type VerifyResult = { ok: true; signature: OnnxSignature } | { ok: false; refusal: Refusal };
@@ -114,26 +117,63 @@ export function onnxSignature(bytes: Uint8Array): OnnxSignature {
   };
 }
 
+/** What a runtime would be configured with: the artifact and how it is read. */
+export type ArtifactSpec = ModelSpec;
+
+const LOAD_REASONS: Record<Extract<LoadCheckResult, { ok: false }>['reason'], string> = {
+  invalid_onnx: 'ArtifactInvalid',
+  run_failed: 'ArtifactInvalid',
+  input_mismatch: 'InvalidOnnxInputs',
+  digest_mismatch: 'ArtifactDigestMismatch',
+  fetch_failed: 'ArtifactUnreachable',
+};
+
+/** Refusals that may not hold next time: the artifact store was down, or the load check died. */
+export const RETRIED = new Set(['ArtifactUnreachable', 'ArtifactCheckFailed']);
+
 /**
- * Fetches, digests and parses artifacts, remembering each verified (uri, sha256): a steady model is
- * not refetched on every reconcile, and a changed spec.model is verified exactly once.
+ * Verifies artifacts before anything serves them: fetch, sha256, the graph's signature against
+ * spec.model's inputs and output, then the runtime's own load (ONNX Runtime session, signature
+ * against the task, one row run; see runtimeLoadCheck.ts). Each verdict is remembered per (artifact,
+ * inputs, task, output), so a steady model is not refetched on every reconcile and a changed
+ * spec.model is checked once, however many models share the artifact and reconcile at once.
  */
 export class ArtifactVerifier {
-  readonly #verified = new Map<string, OnnxSignature>();
+  readonly #verdicts = new Map<string, Promise<VerifyResult>>();
+  /** (uri, sha256) pairs that passed every check: what may keep serving. */
+  readonly #verified = new Set<string>();
   readonly #fetch: typeof fetchArtifact;
+  readonly #loadCheck: LoadCheck;
 
-  constructor(fetch: typeof fetchArtifact = fetchArtifact) {
-    this.#fetch = fetch;
+  constructor(deps: { fetch?: typeof fetchArtifact; loadCheck?: LoadCheck } = {}) {
+    this.#fetch = deps.fetch ?? fetchArtifact;
+    this.#loadCheck = deps.loadCheck ?? runtimeLoadCheck;
   }
 
   isVerified(uri: string, sha256: string): boolean {
     return this.#verified.has(`${uri}|${sha256}`);
   }
 
-  async verify(uri: string, sha256: string, nats: () => Promise<NatsConnection>): Promise<VerifyResult> {
-    const key = `${uri}|${sha256}`;
-    const cached = this.#verified.get(key);
-    if (cached) return { ok: true, signature: cached };
+  verify(spec: ArtifactSpec, nats: () => Promise<NatsConnection>): Promise<VerifyResult> {
+    const key = JSON.stringify([spec.uri, spec.sha256, spec.task, spec.inputs, spec.output ?? null]);
+    const known = this.#verdicts.get(key);
+    if (known) return known;
+    const verdict = this.#check(spec, nats);
+    this.#verdicts.set(key, verdict);
+    // Only deterministic verdicts are kept: the same bytes and spec give the same answer. An
+    // unreachable artifact may come back, and a crashed or timed-out check may pass next time.
+    void verdict.then((v) => {
+      if (!v.ok && RETRIED.has(v.refusal.reason)) this.#verdicts.delete(key);
+      else {
+        if (v.ok) this.#verified.add(`${spec.uri}|${spec.sha256}`);
+        if (this.#verdicts.size > CACHE_LIMIT) this.#verdicts.delete(this.#verdicts.keys().next().value!);
+      }
+    });
+    return verdict;
+  }
+
+  async #check(spec: ArtifactSpec, nats: () => Promise<NatsConnection>): Promise<VerifyResult> {
+    const { uri, sha256 } = spec;
     const fetched = await this.#fetch(uri, nats);
     if (!fetched.ok) return fetched;
     const digest = sha256Hex(fetched.bytes);
@@ -158,8 +198,18 @@ export class ArtifactVerifier {
         },
       };
     }
-    if (this.#verified.size >= CACHE_LIMIT) this.#verified.delete(this.#verified.keys().next().value!);
-    this.#verified.set(key, signature);
+    const mismatch = checkOnnxInputs(signature, spec.inputs, spec.output);
+    if (mismatch) return { ok: false, refusal: mismatch };
+    const loaded = await this.#loadCheck(fetched.bytes, spec);
+    if (!loaded.ok) {
+      return {
+        ok: false,
+        refusal: {
+          reason: 'crashed' in loaded ? 'ArtifactCheckFailed' : LOAD_REASONS[loaded.reason],
+          message: `the inference runtime cannot serve ${uri}: ${loaded.message}`,
+        },
+      };
+    }
     return { ok: true, signature };
   }
 }

@@ -20,11 +20,11 @@ import { StatusWrites, updateStatus } from '../../framework/status.ts';
 import { resolveNatsTarget, type ReadSecret } from '../../nats/credentials.ts';
 import type { NatsPool, NatsTarget } from '../../nats/pool.ts';
 import { ConfigError } from '../../../runtimes/inference/config.ts';
-import type { ArtifactVerifier } from './artifactVerifier.ts';
+import { RETRIED, type ArtifactVerifier } from './artifactVerifier.ts';
 import type { ModelFleetIndex } from './modelFleetIndex.ts';
 import { configHash, configMapName, desiredConfigMap, renderRuntimeConfig } from './configMap.ts';
 import { CONFIG_HASH_ANNOTATION, desiredDeployment } from './deployment.ts';
-import { checkFleetInputs, checkOnnxInputs, type Refusal } from './inputsCheck.ts';
+import { checkFleetInputs, type Refusal } from './inputsCheck.ts';
 import { desiredPodDisruptionBudget } from './podDisruptionBudget.ts';
 import { CONFIG_FILE, desiredRuntimeConfig, FALLBACK_VERSION, type ServedArtifact } from './runtimeConfig.ts';
 import { desiredService, grpcEndpoint } from './service.ts';
@@ -35,7 +35,7 @@ import { modelStatus, rolledOut, type DeploymentState } from './status.ts';
 export const MODEL_FINALIZER = 'prognos.dev/rollout-split';
 
 /** Reasons that are worth retrying soon on their own: the world may fix itself (network, upload). */
-const TRANSIENT = new Set(['ArtifactUnreachable', 'NatsUnreachable']);
+const TRANSIENT = new Set([...RETRIED, 'NatsUnreachable']);
 const TRANSIENT_RETRY_MS = 15_000;
 const DISCOVERY_RETRY_MS = 1_000;
 
@@ -187,10 +187,9 @@ export class MaintenanceModelReconciler {
         : Promise.reject(new Error('the fleet has no usable NATS connection'));
 
     const { uri, sha256, inputs, output, version } = model.spec.model;
-    let artifactRefusal: Refusal | undefined;
-    const verified = await this.#deps.verifier.verify(uri, sha256, nats);
-    if (!verified.ok) artifactRefusal = verified.refusal;
-    else artifactRefusal = checkOnnxInputs(verified.signature, inputs, output);
+    const spec = { version, uri, sha256, task: model.spec.task, inputs, ...(output ? { output } : {}) };
+    const verified = await this.#deps.verifier.verify(spec, nats);
+    const artifactRefusal = verified.ok ? undefined : verified.refusal;
     const specArtifact =
       !artifactRefusal && !fleetRefusal
         ? { version, uri, sha256, inputs, ...(output ? { output } : {}) }

@@ -153,6 +153,21 @@ export function buildMlpClassifier(layers: DenseLayer[], metadata: ModelMetadata
   );
 }
 
+/**
+ * A well-formed graph (inputs, nodes, outputs all wired) whose one node is an operator no ONNX opset
+ * defines: structural checks pass, ONNX Runtime refuses to create a session. For verification tests.
+ */
+export function buildUnknownOpModel(width: number): BuiltModel {
+  return assemble(
+    'unknown-op',
+    [node('PrognosNoSuchOp', [INPUT_NAME], ['probability'])],
+    [],
+    width,
+    { name: 'probability', dims: ['N', 1] },
+    {},
+  );
+}
+
 /** y = x·w + b → `rul` [N, 1], with `prognos.linear` metadata for exact contributions. */
 export function buildLinearRegressor(
   coefficients: number[],
