@@ -1,0 +1,312 @@
+// What each write of a new MaintenanceModel costs the control plane:
+// `npm run bench:api-cost -- --json [--models 400]`.
+//
+// On a fresh local environment (pod runner off) with no operator running, the writes the operator
+// makes for a new model are sent one kind at a time, `--models` of each, 8 in flight: create the
+// MaintenanceModel, add the finalizer (merge patch), apply the status, apply the ConfigMap, the
+// PodDisruptionBudget, an Event, the Service, the Deployment (the operator's real builders). For each
+// kind the CPU-seconds of kube-apiserver, etcd and kube-controller-manager (from /proc) are read
+// while the requests run and again once the control plane is quiet, so the work a write sets off in
+// controllers (EndpointSlices, the disruption controller's status, ReplicaSets and Pods) is counted
+// with it. Reported per request, in milliseconds. Runs take ~5 minutes, most of it the controller
+// manager catching up on Deployments at its client's default 20 QPS.
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { availableParallelism, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { KubeConfig, type KubernetesObject } from '@kubernetes/client-node';
+import type { MaintenanceModel } from '../operator/api/maintenanceModel.ts';
+import type { SensorFleet } from '../operator/api/sensorFleet.ts';
+import {
+  configHash,
+  desiredConfigMap,
+  renderRuntimeConfig,
+} from '../operator/controllers/maintenanceModel/configMap.ts';
+import { desiredDeployment } from '../operator/controllers/maintenanceModel/deployment.ts';
+import { desiredPodDisruptionBudget } from '../operator/controllers/maintenanceModel/podDisruptionBudget.ts';
+import { desiredRuntimeConfig } from '../operator/controllers/maintenanceModel/runtimeConfig.ts';
+import { desiredService } from '../operator/controllers/maintenanceModel/service.ts';
+import { apply, applyStatus, FIELD_MANAGER } from '../operator/framework/apply.ts';
+import { KubeClient, refOf } from '../operator/framework/kubeClient.ts';
+import { withIntentHash } from '../operator/framework/needsApply.ts';
+import { repoRoot } from '../test/cluster/binaries.ts';
+import { startEnvironment, type Environment } from '../test/cluster/environment.ts';
+
+const { values: flags } = parseArgs({
+  options: {
+    json: { type: 'boolean', default: false },
+    models: { type: 'string', default: '400' },
+  },
+});
+const N = Number(flags.models);
+const IN_FLIGHT = 8;
+const NS = 'bench';
+const QUIET_CPU_SECONDS = 0.1;
+const QUIET_INTERVAL_MS = 3_000;
+const QUIET_TIMEOUT_MS = 600_000;
+const PROCESSES = ['kube-apiserver', 'etcd', 'kube-controller'];
+
+const log = (msg: string): void => console.error(`[bench:api-cost] ${msg}`);
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** CPU-seconds so far of this process's children, by command name (kube-controller-manager is truncated by the kernel). */
+function childCpuSeconds(): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    let stat: string;
+    try {
+      stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+    } catch {
+      continue;
+    }
+    const close = stat.lastIndexOf(')');
+    const comm = stat.slice(stat.indexOf('(') + 1, close);
+    const fields = stat.slice(close + 2).split(' ');
+    if (Number(fields[1]) !== process.pid) continue;
+    out[comm] = (out[comm] ?? 0) + (Number(fields[11]) + Number(fields[12])) / 100;
+  }
+  return out;
+}
+
+const controlPlaneCpu = (cpu: Record<string, number>) => PROCESSES.reduce((s, p) => s + (cpu[p] ?? 0), 0);
+
+/** Until the control plane used under QUIET_CPU_SECONDS in each of two intervals in a row. */
+async function quiet(): Promise<void> {
+  const deadline = Date.now() + QUIET_TIMEOUT_MS;
+  let previous = controlPlaneCpu(childCpuSeconds());
+  let quietIntervals = 0;
+  while (quietIntervals < 2) {
+    if (Date.now() > deadline) throw new Error('the control plane did not get quiet');
+    await sleep(QUIET_INTERVAL_MS);
+    const now = controlPlaneCpu(childCpuSeconds());
+    quietIntervals = now - previous < QUIET_CPU_SECONDS ? quietIntervals + 1 : 0;
+    previous = now;
+  }
+}
+
+async function inFlight<T>(items: T[], fn: (item: T) => Promise<unknown>): Promise<void> {
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: IN_FLIGHT }, async () => {
+      while (next < items.length) await fn(items[next++]!);
+    }),
+  );
+}
+
+interface Cost {
+  requests: number;
+  seconds: number;
+  /** Milliseconds of CPU per request while the requests ran. */
+  during: Record<string, number>;
+  /** Milliseconds of CPU per request until the control plane was quiet again (controllers' follow-up work included). */
+  total: Record<string, number>;
+}
+
+async function measure<T>(items: T[], fn: (item: T) => Promise<unknown>): Promise<Cost> {
+  await quiet();
+  const before = childCpuSeconds();
+  const t0 = performance.now();
+  await inFlight(items, fn);
+  const seconds = (performance.now() - t0) / 1000;
+  const after = childCpuSeconds();
+  await quiet();
+  const settled = childCpuSeconds();
+  const perRequest = (a: Record<string, number>, b: Record<string, number>) =>
+    Object.fromEntries(
+      PROCESSES.map((p) => [
+        p === 'kube-controller' ? 'kube-controller-manager' : p,
+        Number(((((b[p] ?? 0) - (a[p] ?? 0)) * 1000) / items.length).toFixed(2)),
+      ]),
+    );
+  return {
+    requests: items.length,
+    seconds: Number(seconds.toFixed(2)),
+    during: perRequest(before, after),
+    total: perRequest(before, settled),
+  };
+}
+
+function kubectl(env: Environment, args: string[]): void {
+  const res = spawnSync(env.kubectl, args, { env: { ...process.env, KUBECONFIG: env.kubeconfig } });
+  if (res.status !== 0) throw new Error(`kubectl ${args.join(' ')}: ${String(res.stderr)}`);
+}
+
+const INPUTS = ['vibration', 'temperature', 'vibration.mean'];
+const ARTIFACT = { version: 'v1', uri: 'file:///models/v1.onnx', sha256: 'a'.repeat(64), inputs: INPUTS };
+
+function fleetManifest(natsUrl: string): KubernetesObject {
+  return {
+    apiVersion: 'prognos.dev/v1alpha1',
+    kind: 'SensorFleet',
+    metadata: { name: 'pumps', namespace: NS },
+    spec: {
+      nats: { url: natsUrl },
+      subject: 'plant.pumps.*.readings',
+      machineId: { subjectToken: 3 },
+      stream: { maxAge: '1h' },
+      schema: {
+        timestampField: 'ts',
+        features: [
+          { name: 'vibration', min: 0, max: 50 },
+          { name: 'temperature', min: -40, max: 200 },
+        ],
+      },
+      windows: [{ feature: 'vibration', size: 10, aggregations: ['mean'] }],
+      deletionPolicy: 'Delete',
+    },
+  } as KubernetesObject;
+}
+
+function modelManifest(name: string): KubernetesObject {
+  return {
+    apiVersion: 'prognos.dev/v1alpha1',
+    kind: 'MaintenanceModel',
+    metadata: { name, namespace: NS },
+    spec: {
+      fleetRef: { name: 'pumps' },
+      task: 'classification',
+      model: { version: ARTIFACT.version, uri: ARTIFACT.uri, sha256: ARTIFACT.sha256, inputs: INPUTS },
+      thresholds: { warning: 0.5, critical: 0.8 },
+      serving: { replicas: 1, batching: { maxBatch: 64, maxDelayMs: 5 } },
+    },
+  } as KubernetesObject;
+}
+
+/** A status like the one the operator writes for a new model. */
+function modelStatus(generation: number) {
+  const at = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
+  return {
+    observedGeneration: generation,
+    phase: 'Stable',
+    stable: { version: ARTIFACT.version, sha256: ARTIFACT.sha256 },
+    readyReplicas: 0,
+    endpoint: `model.${NS}.svc:50051`,
+    conditions: ['FleetBound', 'ArtifactVerified', 'Available', 'Ready'].map((type) => ({
+      type,
+      status: 'True',
+      reason: 'Verified',
+      message: `${type}: a message of the usual length for this condition`,
+      lastTransitionTime: at,
+      observedGeneration: generation,
+    })),
+  };
+}
+
+async function main(): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'prognos-bench-api-cost-'));
+  log(`environment in ${dir} (pod runner off)`);
+  const env = await startEnvironment({ stateDir: dir, podRunner: false });
+  try {
+    const kc = new KubeConfig();
+    kc.loadFromFile(env.kubeconfig);
+    const client = new KubeClient(kc);
+    kubectl(env, ['apply', '--server-side', '-k', join(repoRoot, 'config', 'crd')]);
+    kubectl(env, [
+      'wait',
+      '--for=condition=Established',
+      'crd/sensorfleets.prognos.dev',
+      'crd/maintenancemodels.prognos.dev',
+    ]);
+    await client.create({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: NS } });
+    const fleet = (await client.create(fleetManifest(env.natsUrl))) as SensorFleet;
+    const names = Array.from({ length: N }, (_, i) => `m-${i}`);
+    const models: MaintenanceModel[] = [];
+    const costs: Record<string, Cost> = {};
+    const step = async <T>(name: string, items: T[], fn: (item: T) => Promise<unknown>) => {
+      costs[name] = await measure(items, fn);
+      log(`${name}: ${JSON.stringify(costs[name])}`);
+    };
+    await step('MaintenanceModel POST', names, async (name) =>
+      models.push((await client.create(modelManifest(name))) as MaintenanceModel),
+    );
+    await step('finalizer merge patch', models, (m) =>
+      client.patch(
+        refOf(m),
+        {
+          metadata: {
+            resourceVersion: m.metadata.resourceVersion,
+            finalizers: ['prognos.dev/rollout-split'],
+          },
+        },
+        'application/merge-patch+json',
+        { query: { fieldManager: FIELD_MANAGER } },
+      ),
+    );
+    await step('status apply', models, (m) =>
+      applyStatus(client, {
+        apiVersion: m.apiVersion,
+        kind: m.kind,
+        metadata: { name: m.metadata.name, namespace: NS },
+        status: modelStatus(m.metadata.generation ?? 1),
+      } as KubernetesObject),
+    );
+    const rendered = (m: MaintenanceModel) => renderRuntimeConfig(desiredRuntimeConfig(m, fleet, ARTIFACT));
+    await step('ConfigMap apply', models, (m) =>
+      apply(client, withIntentHash(desiredConfigMap(m, rendered(m)))),
+    );
+    // The budget a two-replica model gets, over these single-replica models' pods.
+    const twoReplicas = (m: MaintenanceModel): MaintenanceModel => ({
+      ...m,
+      spec: { ...m.spec, serving: { ...m.spec.serving, replicas: 2 } },
+    });
+    await step('PodDisruptionBudget apply', models, (m) =>
+      apply(client, withIntentHash(desiredPodDisruptionBudget(twoReplicas(m))!)),
+    );
+    await step('Event POST', models, (m) =>
+      client.create({
+        apiVersion: 'events.k8s.io/v1',
+        kind: 'Event',
+        metadata: { generateName: `${m.metadata.name}-`, namespace: NS },
+        eventTime: new Date().toISOString().replace('Z', '000Z'),
+        reportingController: 'prognos.dev/operator',
+        reportingInstance: 'bench',
+        action: 'Verify',
+        reason: 'Verified',
+        note: 'fleet bound; artifact verified',
+        type: 'Normal',
+        regarding: {
+          apiVersion: m.apiVersion,
+          kind: m.kind,
+          name: m.metadata.name,
+          namespace: NS,
+          uid: m.metadata.uid,
+        },
+      } as KubernetesObject),
+    );
+    await step('Service apply', models, (m) => apply(client, withIntentHash(desiredService(m))));
+    await step('Deployment apply', models, (m) =>
+      apply(
+        client,
+        withIntentHash(
+          desiredDeployment({
+            model: m,
+            fleet,
+            image: 'prognos:bench',
+            configHash: configHash(rendered(m)),
+            version: 'v1',
+          }),
+        ),
+      ),
+    );
+    const result = {
+      benchmark: 'api-request-cost',
+      date: new Date().toISOString(),
+      machine: { cores: availableParallelism() },
+      setup: {
+        models: N,
+        inFlight: IN_FLIGHT,
+        podRunner: false,
+        unit: 'milliseconds of CPU per request',
+      },
+      costs,
+    };
+    if (flags.json) console.log(JSON.stringify(result, null, 2));
+  } finally {
+    await env.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+await main();
