@@ -27,7 +27,7 @@ export interface OperatorOptions {
   resyncPeriodMs?: number;
   /** On SIGTERM or stop(): how long in-flight reconciles may finish. Default 30 s. */
   shutdownGraceMs?: number;
-  /** On a lost lease: must end before another replica may lead (leaseDuration - renewDeadline). Default 4 s. */
+  /** On a lost lease: must end before another replica may lead (leaseDuration - renewDeadline = 3 s). Default 2 s. */
   lostLeaseGraceMs?: number;
   /** Stop gracefully and exit on SIGTERM/SIGINT. Default true; tests running several Operators turn it off. */
   handleSignals?: boolean;
@@ -189,7 +189,7 @@ export class Operator {
     await term.started;
     const graceMs = this.#stopping
       ? (this.#options.shutdownGraceMs ?? 30_000)
-      : (this.#options.lostLeaseGraceMs ?? 4_000);
+      : (this.#options.lostLeaseGraceMs ?? 2_000);
     await Promise.all(this.#controllers.map((c) => c.stop(graceMs)));
     await term.informers.stop();
   }

@@ -204,15 +204,16 @@ describe('operator processes with --leader-elect', () => {
     const t0 = Date.now();
     b.child.kill('SIGKILL');
     await b.exited;
-    // Not before the lease (15 s from the last renewal, at most ~2 s before the kill) expired.
-    await new Promise((r) => setTimeout(r, 10_000));
+    // Not before the lease (9 s from the last renewal, at most ~2 s before the kill) expired.
+    await new Promise((r) => setTimeout(r, 5_000));
     expect(await isLeader(c)).toBe(false);
     expect(await leaseHolder()).toBe(b.identity);
     await eventually('operator-c leads', () => isLeader(c), 15_000);
     const takeoverMs = Date.now() - t0;
     console.log(`takeover after SIGKILL: ${(takeoverMs / 1000).toFixed(1)} s`);
-    expect(takeoverMs).toBeGreaterThanOrEqual(12_000);
-    expect(takeoverMs).toBeLessThan(21_000);
+    expect(takeoverMs).toBeGreaterThanOrEqual(6_500);
+    // The issue's failover budget; LEASE_TIMING allows 13.8 s plus the metrics poll.
+    expect(takeoverMs).toBeLessThan(15_000);
     const lease = await getJson(ns, 'lease/prognos-operator');
     expect(lease.spec).toMatchObject({ holderIdentity: c.identity, leaseTransitions: transitions + 1 });
     await expectReconciledBy('model-c', c);
