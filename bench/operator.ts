@@ -250,9 +250,10 @@ async function stopOperator(op: OperatorProcess | undefined): Promise<void> {
   if (!op || op.child.exitCode !== null || op.child.signalCode !== null) return;
   const exited = new Promise<void>((r) => op.child.once('exit', () => r()));
   op.child.kill('SIGTERM');
-  if (await Promise.race([exited.then(() => true), sleep(40_000).then(() => false)])) return;
-  op.child.kill('SIGKILL');
+  // A cleared timer, not a pending sleep: that would keep the benchmark alive 40 s after its result.
+  const timer = setTimeout(() => op.child.kill('SIGKILL'), 40_000);
   await exited;
+  clearTimeout(timer);
 }
 
 interface Memory {
