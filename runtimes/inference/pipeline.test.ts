@@ -21,6 +21,7 @@ import {
   DISPOSITION_TERM,
   type PipelineMessage,
   type Prediction,
+  type ServingState,
 } from './pipeline.ts';
 import { bucketOf } from './split.ts';
 
@@ -265,6 +266,57 @@ describe('pipeline with real ONNX models', () => {
     expect(alerts.map((a) => `${a.machineId}:${a.from}->${a.to}`)).toEqual(['m2:ok->critical']);
     expect(pipeline.stats().counts.fallback).toBe(2);
     await pipeline.close();
+  });
+
+  it('fetches an artifact that was unreachable at start again until it loads, then scores with it', async () => {
+    const built = buildMlpClassifier(randomLayers([3, 1]));
+    const dir = await mkdtemp(join(tmpdir(), 'pipeline-'));
+    const path = join(dir, 'late.onnx');
+    const artifact = { uri: pathToFileURL(path).href, sha256: sha256Hex(built.bytes) };
+    const states: ServingState[] = [];
+    const pipeline = await createPipeline(configFor('classification', artifact), {
+      now: nowFn,
+      onServingChange: (s) => states.push(s),
+      artifactRetry: { initialMs: 20, maxMs: 40 },
+    });
+    expect(pipeline.serving()).toMatchObject({ modelServing: false, lastError: { reason: 'fetch_failed' } });
+    const early = await pipeline.process([reading('m1', 1, 20)]);
+    expect(early.predictions[0]!.fallback).toBe(true);
+    await new Promise((r) => setTimeout(r, 100)); // a few failed retries
+    await writeFile(path, built.bytes);
+    for (let i = 0; i < 100 && !pipeline.serving().modelServing; i++)
+      await new Promise((r) => setTimeout(r, 20));
+    expect(pipeline.serving()).toMatchObject({ modelServing: true, version: 'v1' });
+    expect(states.at(-1)).toMatchObject({ modelServing: true });
+    expect(states.filter((s) => !s.modelServing).length).toBeGreaterThan(1);
+    const late = await pipeline.process([reading('m1', 1, 20)]);
+    expect(late.predictions[0]).toMatchObject({ fallback: false, modelVersion: 'v1' });
+    await pipeline.close();
+  });
+
+  it('does not fetch again after a digest mismatch (the bytes will not change) or after close', async () => {
+    const built = buildMlpClassifier(randomLayers([3, 1]));
+    const wrong = { ...(await artifactOf(built)), sha256: 'e'.repeat(64) };
+    const states: ServingState[] = [];
+    const pipeline = await createPipeline(configFor('classification', wrong), {
+      now: nowFn,
+      onServingChange: (s) => states.push(s),
+      artifactRetry: { initialMs: 10, maxMs: 10 },
+    });
+    await new Promise((r) => setTimeout(r, 60));
+    expect(states).toHaveLength(1);
+    await pipeline.close();
+    const dir = await mkdtemp(join(tmpdir(), 'pipeline-'));
+    const missing = { uri: pathToFileURL(join(dir, 'never.onnx')).href, sha256: sha256Hex(built.bytes) };
+    const closed: ServingState[] = [];
+    const other = await createPipeline(configFor('classification', missing), {
+      now: nowFn,
+      onServingChange: (s) => closed.push(s),
+      artifactRetry: { initialMs: 10, maxMs: 10 },
+    });
+    await other.close();
+    await new Promise((r) => setTimeout(r, 60));
+    expect(closed).toHaveLength(1);
   });
 
   it('without an artifact loads nothing and scores with the fallback rules from the start', async () => {

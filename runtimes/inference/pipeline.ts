@@ -217,7 +217,11 @@ export interface PipelineDeps extends FetchArtifactDeps {
   now?: () => number;
   /** Told about model load failures and swaps (runtime-io logs them and flips readiness). */
   onServingChange?: (state: ServingState) => void;
+  /** Waits between fetches of a configured artifact that could not be fetched (default 1 s doubling to 60 s). */
+  artifactRetry?: { initialMs: number; maxMs: number };
 }
+
+const ARTIFACT_RETRY = { initialMs: 1_000, maxMs: 60_000 };
 
 export interface Pipeline {
   process(messages: readonly PipelineMessage[], opts?: ProcessOptions): Promise<PipelineResult>;
@@ -247,14 +251,19 @@ interface ModelContext {
 /**
  * Creates the pipeline and loads the configured artifact; a failed load leaves it serving fallback
  * rules. Without an artifact (nothing verified yet) there is nothing to load: fallback rules serve.
+ * An artifact that could not be fetched (object store or web server down while the pod started) is
+ * fetched again in the background with backoff until it loads: otherwise the replica would score
+ * with fallback rules until it restarts, although the operator verified the model.
  */
 export async function createPipeline(config: RuntimeConfig, deps: PipelineDeps = {}): Promise<Pipeline> {
   const pipeline = new InferencePipeline(config, deps);
   if (!config.artifact) return pipeline;
+  const artifact = { version: config.version, ...config.artifact };
   try {
-    await pipeline.swapModel({ version: config.version, ...config.artifact });
+    await pipeline.swapModel(artifact);
   } catch (error) {
     if (!(error instanceof ArtifactError)) throw error;
+    if (error.reason === 'fetch_failed') pipeline.retryFetch(artifact, deps.artifactRetry ?? ARTIFACT_RETRY);
   }
   return pipeline;
 }
@@ -274,6 +283,8 @@ class InferencePipeline implements Pipeline {
   #split: Split | undefined;
   #identityVersion: string;
   #lastError: ServingState['lastError'];
+  #retryTimer: ReturnType<typeof setTimeout> | undefined;
+  #closed = false;
   #lastEviction: number;
   // Running means of scored inputs: the occlusion baseline when the model carries none.
   #observedMeans: Float64Array = new Float64Array(0);
@@ -762,7 +773,25 @@ class InferencePipeline implements Pipeline {
     };
   }
 
+  /** Fetches and loads `artifact` again after growing waits while nothing serves and it is unreachable. */
+  retryFetch(
+    artifact: ArtifactSpec,
+    delays: { initialMs: number; maxMs: number },
+    waitMs = delays.initialMs,
+  ): void {
+    this.#retryTimer = setTimeout(() => {
+      if (this.#closed || this.#slot.current) return;
+      this.swapModel(artifact).catch((error: unknown) => {
+        if (error instanceof ArtifactError && error.reason === 'fetch_failed' && !this.#closed)
+          this.retryFetch(artifact, delays, Math.min(waitMs * 2, delays.maxMs));
+      });
+    }, waitMs);
+    this.#retryTimer.unref?.();
+  }
+
   async close(): Promise<void> {
+    this.#closed = true;
+    clearTimeout(this.#retryTimer);
     await this.#slot.swap(undefined)?.release();
   }
 
