@@ -528,6 +528,8 @@ function gitCommit(): string {
 
 async function main(): Promise<void> {
   const started = performance.now();
+  // Read before the operator starts: the code it runs, even if the tree moves on during the run.
+  const commit = gitCommit();
   const loadBefore = loadavg();
   const dir = mkdtempSync(join(tmpdir(), 'prognos-bench-op-'));
   let env: Environment | undefined;
@@ -643,7 +645,7 @@ async function main(): Promise<void> {
     const result = {
       benchmark: 'operator',
       date: new Date().toISOString(),
-      commit: gitCommit(),
+      commit,
       machine: {
         cores: availableParallelism(),
         cpu: cpus()[0]?.model ?? 'unknown',

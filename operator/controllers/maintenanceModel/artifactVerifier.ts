@@ -165,7 +165,10 @@ export class ArtifactVerifier {
     void verdict.then((v) => {
       if (!v.ok && RETRIED.has(v.refusal.reason)) this.#verdicts.delete(key);
       else {
-        if (v.ok) this.#verified.add(`${spec.uri}|${spec.sha256}`);
+        if (v.ok) {
+          this.#verified.add(`${spec.uri}|${spec.sha256}`);
+          if (this.#verified.size > CACHE_LIMIT) this.#verified.delete(this.#verified.values().next().value!);
+        }
         if (this.#verdicts.size > CACHE_LIMIT) this.#verdicts.delete(this.#verdicts.keys().next().value!);
       }
     });
