@@ -6,7 +6,7 @@ import { childMeta, selectorLabels } from './objectMeta.ts';
  * Voluntary disruptions (node drains) take at most one runtime pod at a time, so some replica keeps
  * consuming. With a single replica no budget can help: `maxUnavailable: 1` allows the eviction anyway,
  * and `minAvailable: 1` would block every drain. That budget would only cost the control plane (the
- * disruption controller rewrites its status on every pod change: ~30 ms of API server, etcd and
+ * disruption controller rewrites its status on every pod change: ~24 ms of API server, etcd and
  * controller-manager CPU per model, docs/adr/0005-operator-control-plane-footprint.md), so a
  * single-replica model gets none and the gap JetStream absorbs is the whole story.
  */
