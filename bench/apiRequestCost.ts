@@ -12,7 +12,7 @@
 // milliseconds. Runs take ~5 minutes, most of it the controller
 // manager catching up on Deployments at its client's default 20 QPS.
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -33,6 +33,13 @@ import { KubeClient, refOf } from '../operator/framework/kubeClient.ts';
 import { withIntentHash } from '../operator/framework/needsApply.ts';
 import { repoRoot } from '../test/cluster/binaries.ts';
 import { startEnvironment, type Environment } from '../test/cluster/environment.ts';
+import {
+  BENCH_NAMESPACE,
+  childCpuSeconds,
+  fleetManifest,
+  MODEL_INPUTS,
+  modelManifest,
+} from './benchObjects.ts';
 
 const { values: flags } = parseArgs({
   options: {
@@ -42,7 +49,7 @@ const { values: flags } = parseArgs({
 });
 const N = Number(flags.models);
 const IN_FLIGHT = 8;
-const NS = 'bench';
+const NS = BENCH_NAMESPACE;
 // An idle control plane holding a few thousand objects still uses ~0.13 CPU-seconds per 3 s (etcd
 // and API server housekeeping); a controller working through a backlog uses several times that.
 const QUIET_CPU_SECONDS = 0.3;
@@ -52,26 +59,6 @@ const PROCESSES = ['kube-apiserver', 'etcd', 'kube-controller'];
 
 const log = (msg: string): void => console.error(`[bench:api-cost] ${msg}`);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-/** CPU-seconds so far of this process's children, by command name (kube-controller-manager is truncated by the kernel). */
-function childCpuSeconds(): Record<string, number> {
-  const out: Record<string, number> = {};
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    let stat: string;
-    try {
-      stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
-    } catch {
-      continue;
-    }
-    const close = stat.lastIndexOf(')');
-    const comm = stat.slice(stat.indexOf('(') + 1, close);
-    const fields = stat.slice(close + 2).split(' ');
-    if (Number(fields[1]) !== process.pid) continue;
-    out[comm] = (out[comm] ?? 0) + (Number(fields[11]) + Number(fields[12])) / 100;
-  }
-  return out;
-}
 
 const controlPlaneCpu = (cpu: Record<string, number>) => PROCESSES.reduce((s, p) => s + (cpu[p] ?? 0), 0);
 
@@ -154,46 +141,12 @@ function kubectl(env: Environment, args: string[]): void {
   if (res.status !== 0) throw new Error(`kubectl ${args.join(' ')}: ${String(res.stderr)}`);
 }
 
-const INPUTS = ['vibration', 'temperature', 'vibration.mean'];
-const ARTIFACT = { version: 'v1', uri: 'file:///models/v1.onnx', sha256: 'a'.repeat(64), inputs: INPUTS };
-
-function fleetManifest(natsUrl: string): KubernetesObject {
-  return {
-    apiVersion: 'prognos.dev/v1alpha1',
-    kind: 'SensorFleet',
-    metadata: { name: 'pumps', namespace: NS },
-    spec: {
-      nats: { url: natsUrl },
-      subject: 'plant.pumps.*.readings',
-      machineId: { subjectToken: 3 },
-      stream: { maxAge: '1h' },
-      schema: {
-        timestampField: 'ts',
-        features: [
-          { name: 'vibration', min: 0, max: 50 },
-          { name: 'temperature', min: -40, max: 200 },
-        ],
-      },
-      windows: [{ feature: 'vibration', size: 10, aggregations: ['mean'] }],
-      deletionPolicy: 'Delete',
-    },
-  } as KubernetesObject;
-}
-
-function modelManifest(name: string): KubernetesObject {
-  return {
-    apiVersion: 'prognos.dev/v1alpha1',
-    kind: 'MaintenanceModel',
-    metadata: { name, namespace: NS },
-    spec: {
-      fleetRef: { name: 'pumps' },
-      task: 'classification',
-      model: { version: ARTIFACT.version, uri: ARTIFACT.uri, sha256: ARTIFACT.sha256, inputs: INPUTS },
-      thresholds: { warning: 0.5, critical: 0.8 },
-      serving: { replicas: 1, batching: { maxBatch: 64, maxDelayMs: 5 } },
-    },
-  } as KubernetesObject;
-}
+const ARTIFACT = {
+  version: 'v1',
+  uri: 'file:///models/v1.onnx',
+  sha256: 'a'.repeat(64),
+  inputs: MODEL_INPUTS,
+};
 
 /** A status like the one the operator writes for a new model. */
 function modelStatus(generation: number) {
@@ -258,7 +211,7 @@ async function run(env: Environment): Promise<void> {
     log(`${name}: ${JSON.stringify(costs[name])}`);
   };
   await step('MaintenanceModel POST', names, async (name) =>
-    models.push((await client.create(modelManifest(name))) as MaintenanceModel),
+    models.push((await client.create(modelManifest(name, ARTIFACT))) as MaintenanceModel),
   );
   await step('finalizer merge patch', models, (m) =>
     client.patch(

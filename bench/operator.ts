@@ -17,7 +17,7 @@
 // Human-readable progress goes to stderr; with --json, stdout gets exactly one JSON object.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdtempSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
 import { request as httpsRequest, type RequestOptions } from 'node:https';
 import { availableParallelism, cpus, loadavg, tmpdir, totalmem } from 'node:os';
@@ -32,6 +32,13 @@ import { repoRoot } from '../test/cluster/binaries.ts';
 import { startEnvironment, type Environment } from '../test/cluster/environment.ts';
 import { DEFAULT_MODEL_WORKERS } from '../operator/prognosOperator.ts';
 import { freePort } from '../test/cluster/freePort.ts';
+import {
+  BENCH_NAMESPACE,
+  childCpuSeconds,
+  fleetManifest,
+  MODEL_INPUTS,
+  modelManifest,
+} from './benchObjects.ts';
 
 const { values: flags } = parseArgs({
   options: {
@@ -59,12 +66,10 @@ const CONVERGE_TIMEOUT_MS = Number(flags['timeout-seconds']) * 1000;
 
 const QUIET_SECONDS = 15;
 const QUIESCE_TIMEOUT_MS = 300_000;
-const NS = 'bench';
-const FLEET = 'pumps';
+const NS = BENCH_NAMESPACE;
 const LEASE_NS = 'prognos-system';
 const BATCH_LABEL = 'bench.prognos.dev/batch';
 const WRITE_VERBS = new Set(['POST', 'PUT', 'PATCH', 'DELETE', 'APPLY']);
-const INPUTS = ['vibration', 'temperature', 'vibration.mean'];
 
 const log = (msg: string): void => console.error(`[bench:operator] ${msg}`);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -145,24 +150,12 @@ const isLease = (k: string): boolean => k.startsWith('coordination.k8s.io/leases
 
 // ---------------------------------------------------------------- CPU of the processes this run started
 
-/** CPU seconds (user + system) so far of each direct child: etcd, kube-apiserver, controller manager, nats, operator. */
-function childCpuSeconds(): Record<string, number> {
+/** CPU seconds so far of each process of the run: etcd, kube-apiserver, controller manager, nats, operator, bench. */
+function runCpuSeconds(): Record<string, number> {
   const out: Record<string, number> = {};
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    let stat: string;
-    try {
-      stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
-    } catch {
-      continue;
-    }
-    // pid (comm) state ppid ... utime(14) stime(15): fields after the closing parenthesis.
-    const close = stat.lastIndexOf(')');
-    const comm = stat.slice(stat.indexOf('(') + 1, close);
-    const fields = stat.slice(close + 2).split(' ');
-    if (Number(fields[1]) !== process.pid) continue;
+  for (const [comm, seconds] of Object.entries(childCpuSeconds())) {
     const name = comm === 'MainThread' || comm === 'node' ? 'operator' : comm;
-    out[name] = (out[name] ?? 0) + (Number(fields[11]) + Number(fields[12])) / 100;
+    out[name] = (out[name] ?? 0) + seconds;
   }
   out['bench'] = process.cpuUsage().user / 1e6 + process.cpuUsage().system / 1e6;
   return out;
@@ -386,49 +379,6 @@ async function watchObserved(
   return last;
 }
 
-function fleetManifest(natsUrl: string): KubernetesObject {
-  return {
-    apiVersion: 'prognos.dev/v1alpha1',
-    kind: 'SensorFleet',
-    metadata: { name: FLEET, namespace: NS },
-    spec: {
-      nats: { url: natsUrl },
-      subject: `plant.${FLEET}.*.readings`,
-      machineId: { subjectToken: 3 },
-      stream: { maxAge: '1h' },
-      schema: {
-        timestampField: 'ts',
-        timestampFormat: 'UnixMillis',
-        features: [
-          { name: 'vibration', min: 0, max: 50 },
-          { name: 'temperature', min: -40, max: 200 },
-        ],
-      },
-      windows: [{ feature: 'vibration', size: 10, aggregations: ['mean'] }],
-      deletionPolicy: 'Delete',
-    },
-  } as KubernetesObject;
-}
-
-function modelManifest(
-  name: string,
-  batch: number,
-  artifact: { uri: string; sha256: string },
-): KubernetesObject {
-  return {
-    apiVersion: 'prognos.dev/v1alpha1',
-    kind: 'MaintenanceModel',
-    metadata: { name, namespace: NS, labels: { [BATCH_LABEL]: String(batch) } },
-    spec: {
-      fleetRef: { name: FLEET },
-      task: 'classification',
-      model: { version: 'v1', uri: artifact.uri, sha256: artifact.sha256, inputs: INPUTS },
-      thresholds: { warning: 0.5, critical: 0.8 },
-      serving: { replicas: 1, batching: { maxBatch: 64, maxDelayMs: 5 } },
-    },
-  } as KubernetesObject;
-}
-
 /** Runs `fn` over `items` with at most `limit` in flight. */
 async function pool<T>(items: T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
   let next = 0;
@@ -456,12 +406,12 @@ async function runBatch(
   client: KubeClient,
   op: OperatorProcess,
   n: number,
-  artifact: { uri: string; sha256: string },
+  artifact: { version: string; uri: string; sha256: string },
 ): Promise<BatchResult> {
   const names = Array.from({ length: n }, (_, i) => `m${n}-${i}`);
   const writesBefore = await apiWrites(env, kc);
   const reconcilesBefore = await reconcileCounts(op);
-  const cpuBefore = childCpuSeconds();
+  const cpuBefore = runCpuSeconds();
   // The watch starts from here, so no status write of this batch can be missed.
   const rvBefore = (
     await client.request<{ metadata: { resourceVersion: string } }>({
@@ -472,7 +422,7 @@ async function runBatch(
   const t0 = performance.now();
   let createdAt = 0;
   const creating = pool(names, CREATE_CONCURRENCY, async (name) => {
-    await client.create(modelManifest(name, n, artifact));
+    await client.create(modelManifest(name, artifact, { [BATCH_LABEL]: String(n) }));
   }).then(() => (createdAt = performance.now()));
   await creating;
   log(`N=${n}: created in ${seconds(createdAt - t0)} s`);
@@ -495,7 +445,7 @@ async function runBatch(
       return [...want].every((m) => present.has(nameOf(m)));
     };
     if (has(cms, (m) => `${m}-runtime`) && has(deps, (m) => m) && has(svcs, (m) => m)) {
-      const cpuSeconds = cpuDelta(cpuBefore, childCpuSeconds());
+      const cpuSeconds = cpuDelta(cpuBefore, runCpuSeconds());
       const settleReconciles = await reconcileCounts(op);
       const writes = writesDelta(writesBefore, await apiWrites(env, kc));
       const all = total(writes);
@@ -563,10 +513,11 @@ async function main(): Promise<void> {
       await client.create({ apiVersion: 'v1', kind: 'Namespace', metadata: { name } });
     const envSeconds = seconds(performance.now() - envStart);
 
-    const { bytes } = buildMlpClassifier(randomLayers([INPUTS.length, 8, 1], 1));
+    const { bytes } = buildMlpClassifier(randomLayers([MODEL_INPUTS.length, 8, 1], 1));
     const modelPath = join(dir, 'model-v1.onnx');
     writeFileSync(modelPath, bytes);
     const artifact = {
+      version: 'v1',
       uri: pathToFileURL(modelPath).href,
       sha256: createHash('sha256').update(bytes).digest('hex'),
     };

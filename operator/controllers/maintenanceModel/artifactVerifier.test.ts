@@ -170,6 +170,19 @@ describe('ArtifactVerifier', () => {
     });
   });
 
+  it('a check that could not run rejects that verification only; the next one checks again', async () => {
+    const bytes = buildMlpClassifier(randomLayers([3, 4, 1], 2)).bytes;
+    let calls = 0;
+    const verifier = new ArtifactVerifier({
+      fetch: () => Promise.resolve({ ok: true, bytes }),
+      loadCheck: () =>
+        ++calls === 1 ? Promise.reject(new Error('spawn ENOENT')) : Promise.resolve({ ok: true }),
+    });
+    await expect(verifier.verify(spec('file:///m', sha256Hex(bytes)), nats)).rejects.toThrow('ENOENT');
+    await new Promise((r) => setImmediate(r));
+    expect(await verifier.verify(spec('file:///m', sha256Hex(bytes)), nats)).toMatchObject({ ok: true });
+  });
+
   it('a load check that dies is retried on the next verification', async () => {
     const bytes = buildMlpClassifier(randomLayers([3, 4, 1], 2)).bytes;
     let calls = 0;

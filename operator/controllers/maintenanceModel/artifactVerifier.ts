@@ -161,17 +161,22 @@ export class ArtifactVerifier {
     const verdict = this.#check(spec, nats);
     this.#verdicts.set(key, verdict);
     // Only deterministic verdicts are kept: the same bytes and spec give the same answer. An
-    // unreachable artifact may come back, and a crashed or timed-out check may pass next time.
-    void verdict.then((v) => {
-      if (!v.ok && RETRIED.has(v.refusal.reason)) this.#verdicts.delete(key);
-      else {
-        if (v.ok) {
-          this.#verified.add(`${spec.uri}|${spec.sha256}`);
-          if (this.#verified.size > CACHE_LIMIT) this.#verified.delete(this.#verified.values().next().value!);
+    // unreachable artifact may come back, a crashed or timed-out check may pass next time, and a
+    // failure to check at all (the reconcile sees the error) is tried again.
+    verdict.then(
+      (v) => {
+        if (!v.ok && RETRIED.has(v.refusal.reason)) this.#verdicts.delete(key);
+        else {
+          if (v.ok) {
+            this.#verified.add(`${spec.uri}|${spec.sha256}`);
+            if (this.#verified.size > CACHE_LIMIT)
+              this.#verified.delete(this.#verified.values().next().value!);
+          }
+          if (this.#verdicts.size > CACHE_LIMIT) this.#verdicts.delete(this.#verdicts.keys().next().value!);
         }
-        if (this.#verdicts.size > CACHE_LIMIT) this.#verdicts.delete(this.#verdicts.keys().next().value!);
-      }
-    });
+      },
+      () => this.#verdicts.delete(key),
+    );
     return verdict;
   }
 

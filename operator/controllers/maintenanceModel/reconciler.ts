@@ -187,13 +187,10 @@ export class MaintenanceModelReconciler {
         : Promise.reject(new Error('the fleet has no usable NATS connection'));
 
     const { uri, sha256, inputs, output, version } = model.spec.model;
-    const spec = { version, uri, sha256, task: model.spec.task, inputs, ...(output ? { output } : {}) };
-    const verified = await this.#deps.verifier.verify(spec, nats);
+    const artifact: ServedArtifact = { version, uri, sha256, inputs, ...(output ? { output } : {}) };
+    const verified = await this.#deps.verifier.verify({ ...artifact, task: model.spec.task }, nats);
     const artifactRefusal = verified.ok ? undefined : verified.refusal;
-    const specArtifact =
-      !artifactRefusal && !fleetRefusal
-        ? { version, uri, sha256, inputs, ...(output ? { output } : {}) }
-        : undefined;
+    const specArtifact = !artifactRefusal && !fleetRefusal ? artifact : undefined;
 
     const fromCm = servedFromConfigMap(lookups.configMap(ns, configMapName(model)));
     // Only what the operator verified may keep serving: the stable it recorded, or a version verified in this process.
