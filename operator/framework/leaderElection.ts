@@ -35,6 +35,14 @@ interface Lease {
 }
 
 /**
+ * Shorter than client-go's 15 s / 10 s / 2 s so that a crashed leader is replaced in under 15 s: the
+ * last renewal is up to one retry before the crash, a standby counts the lease from when it saw that
+ * renewal (up to one jittered retry later) and acquires at its first try after expiry, so 9 + 2 × 2.4
+ * = 13.8 s at worst. Renewals stay one write per 2 s.
+ */
+export const LEASE_TIMING = { leaseDurationSeconds: 9, renewDeadlineSeconds: 6, retryPeriodSeconds: 2 };
+
+/**
  * Leader election on a coordination.k8s.io/v1 Lease, as client-go's leaderelection: candidates try
  * every retryPeriod (jittered); the leader renews every retryPeriod and steps down when it could not
  * renew for renewDeadline. Since renewDeadline (6 s) < leaseDuration (9 s), a leader that lost
@@ -45,14 +53,6 @@ interface Lease {
  * the replica goes back to being a candidate. On shutdown the lease is released, so a standby takes
  * over at its next try (~2 s) instead of after the lease expires.
  */
-/**
- * Shorter than client-go's 15 s / 10 s / 2 s so that a crashed leader is replaced in under 15 s: the
- * last renewal is up to one retry before the crash, a standby counts the lease from when it saw that
- * renewal (up to one jittered retry later) and acquires at its first try after expiry, so 9 + 2 × 2.4
- * = 13.8 s at worst. Renewals stay one write per 2 s.
- */
-export const LEASE_TIMING = { leaseDurationSeconds: 9, renewDeadlineSeconds: 6, retryPeriodSeconds: 2 };
-
 export class LeaderElector {
   readonly #client: KubeClient;
   readonly #opts: Required<LeaderElectionOptions>;

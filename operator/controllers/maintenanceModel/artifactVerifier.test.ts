@@ -190,9 +190,7 @@ describe('ArtifactVerifier', () => {
       fetch: () => Promise.resolve({ ok: true, bytes }),
       loadCheck: () =>
         Promise.resolve(
-          ++calls === 1
-            ? { ok: false, reason: 'invalid_onnx', crashed: true, message: 'killed by SIGKILL' }
-            : { ok: true },
+          ++calls === 1 ? { ok: false, crashed: true, message: 'killed by SIGKILL' } : { ok: true },
         ),
     });
     expect(await verifier.verify(spec('file:///m', sha256Hex(bytes)), nats)).toMatchObject({

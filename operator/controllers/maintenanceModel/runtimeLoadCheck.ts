@@ -9,8 +9,7 @@ const LOAD_CHECK_MAIN = fileURLToPath(
 const TIMEOUT_MS = 60_000;
 
 /** The check's answer; `crashed` when the process died or timed out instead of answering. */
-export type LoadVerdict =
-  LoadCheckResult | { ok: false; reason: 'invalid_onnx'; message: string; crashed: true };
+export type LoadVerdict = LoadCheckResult | { ok: false; crashed: true; message: string };
 export type LoadCheck = (bytes: Uint8Array, spec: ModelSpec) => Promise<LoadVerdict>;
 
 /**
@@ -46,7 +45,6 @@ export const runtimeLoadCheck: LoadCheck = (bytes, spec) =>
       const detail = stderr.trim().split('\n').slice(-3).join(' ');
       resolve({
         ok: false,
-        reason: 'invalid_onnx',
         crashed: true,
         message: `ONNX Runtime ${how} while loading it${signal === 'SIGTERM' ? ` (timeout ${TIMEOUT_MS / 1000} s)` : ''}${detail ? `: ${detail}` : ''}`,
       });
