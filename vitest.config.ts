@@ -20,10 +20,8 @@ export default defineConfig({
           globalSetup: ['test/integration/globalSetup.ts'],
           testTimeout: 120_000,
           hookTimeout: 180_000,
+          // No retries: a test that cannot pass reliably on a loaded 2-core machine is fixed, not retried.
           fileParallelism: false,
-          // Real processes on a shared 2-core machine: one retry absorbs scheduling stalls. A test that
-          // fails twice is a real failure; retries are reported in the summary so flakes stay visible.
-          retry: 1,
         },
       },
     ],

@@ -7,6 +7,9 @@
 #   PROGNOS_ASSETS      directory with prebuilt binaries (like envtest's KUBEBUILDER_ASSETS); when it
 #                       holds all of them nothing is built.
 #   PROGNOS_CACHE_DIR   cache root (default: ${XDG_CACHE_HOME:-$HOME/.cache}/prognos)
+#
+# Output: the binaries' directory as the last line of stdout. On stderr, each step starts with a line
+# "==> <step>", which `cli.ts up` shows as progress (binaries.ts); go's own output follows it.
 set -euo pipefail
 
 K8S_VERSION=1.36.3
@@ -35,11 +38,13 @@ mkdir -p "$work"
 export GOFLAGS=-mod=mod CGO_ENABLED=0
 
 want() { [[ " ${missing[*]} " == *" $1 "* ]]; }
+step() { echo "==> $*" >&2; }
 
 if want kube-apiserver || want kube-controller-manager || want kubectl; then
   mod=$work/kubernetes-$K8S_VERSION
   mkdir -p "$mod"
   if [ ! -f "$mod/go.sum" ]; then
+    step "fetching the Kubernetes v$K8S_VERSION modules"
     ( cd "$mod"
       printf 'module prognos.dev/k8sbuild\n\ngo 1.26\n\nrequire k8s.io/kubernetes v%s\n' "$K8S_VERSION" > go.mod
       # k8s.io/kubernetes replaces its staging modules with local paths that are not in its module
@@ -58,7 +63,7 @@ if want kube-apiserver || want kube-controller-manager || want kubectl; then
   done
   for b in kube-apiserver kube-controller-manager kubectl; do
     want "$b" || continue
-    echo "building $b v$K8S_VERSION (first time only, several minutes)" >&2
+    step "building $b v$K8S_VERSION"
     ( cd "$mod" && go build -trimpath -ldflags "$ldflags" -o "$out/$b.tmp" "k8s.io/kubernetes/cmd/$b" ) && mv "$out/$b.tmp" "$out/$b"
   done
 fi
@@ -68,23 +73,24 @@ if want etcd; then
   mkdir -p "$mod"
   ( cd "$mod"
     if [ ! -f go.sum ]; then
+      step "fetching the etcd v$ETCD_VERSION modules"
       printf 'module prognos.dev/etcdbuild\n\ngo 1.26\n\nrequire go.etcd.io/etcd/server/v3 v%s\n' "$ETCD_VERSION" > go.mod
       for m in api/v3 client/pkg/v3 client/v3 pkg/v3; do go mod edit -require "go.etcd.io/etcd/$m@v$ETCD_VERSION"; done
       printf 'package main\n\nimport (\n\t"os"\n\n\t"go.etcd.io/etcd/server/v3/etcdmain"\n)\n\nfunc main() { etcdmain.Main(os.Args) }\n' > main.go
       go mod tidy >/dev/null
     fi
-    echo "building etcd v$ETCD_VERSION" >&2
+    step "building etcd v$ETCD_VERSION"
     go build -trimpath -ldflags "-s -w" -o "$out/etcd.tmp" . && mv "$out/etcd.tmp" "$out/etcd" )
 fi
 
 if want nats-server; then
-  echo "building nats-server v$NATS_VERSION" >&2
+  step "building nats-server v$NATS_VERSION"
   GOBIN=$work/gobin go install -trimpath -ldflags "-s -w" "github.com/nats-io/nats-server/v2@v$NATS_VERSION"
   cp "$work/gobin/nats-server" "$out/nats-server"
 fi
 
 if want helm; then
-  echo "building helm v$HELM_VERSION" >&2
+  step "building helm v$HELM_VERSION"
   GOBIN=$work/gobin go install -trimpath -ldflags "-s -w -X helm.sh/helm/v3/internal/version.version=v$HELM_VERSION" "helm.sh/helm/v3/cmd/helm@v$HELM_VERSION"
   cp "$work/gobin/helm" "$out/helm"
 fi
