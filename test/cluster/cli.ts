@@ -76,8 +76,12 @@ async function up(): Promise<EnvironmentInfo> {
       throw new Error(`the environment failed to start (supervisor log: ${logFile}):\n${reason}`);
     }
     if (Date.now() > deadline) {
+      // A supervisor still starting has no signal handler yet: stop it and whatever it started.
       process.kill(supervisor.pid!, 'SIGTERM');
-      throw new Error(`the environment was not ready within ${upTimeoutMs / 1000} s; see ${logFile}`);
+      await terminate(processesOfStateDir(stateDir).map((p) => p.pid));
+      throw new Error(
+        `the environment was not ready within ${upTimeoutMs / 1000} s (stopped); see ${logFile}`,
+      );
     }
     await sleep(100);
   }
