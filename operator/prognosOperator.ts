@@ -30,6 +30,8 @@ export interface PrognosOperatorOptions {
   inferenceImage?: string;
   /** MaintenanceModels reconciled at once (default DEFAULT_MODEL_WORKERS). */
   modelWorkers?: number;
+  /** ServiceMonitors while the prometheus-operator CRD serves them (default true; see ModelControllerOptions). */
+  serviceMonitors?: boolean;
   identity?: string;
   handleSignals?: boolean;
   resyncPeriodMs?: number;
@@ -98,12 +100,11 @@ export class PrognosOperator {
     });
     this.operator.register(sensorFleetController(fleets, index, options.namespace));
     this.operator.register(
-      maintenanceModelController(
-        models,
-        index,
-        options.namespace,
-        options.modelWorkers ?? DEFAULT_MODEL_WORKERS,
-      ),
+      maintenanceModelController(models, index, {
+        namespace: options.namespace,
+        concurrency: options.modelWorkers ?? DEFAULT_MODEL_WORKERS,
+        serviceMonitors: options.serviceMonitors,
+      }),
     );
   }
 
