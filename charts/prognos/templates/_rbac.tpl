@@ -35,10 +35,11 @@ Keep in step with config/rbac/role.yaml and config/namespaced/role.yaml (test/in
   resources: [servicemonitors]
   verbs: [create, patch]
 {{- end }}
-# NATS credentials and TLS material a SensorFleet references.
+# The Secrets a SensorFleet names (NATS credentials, TLS), each watched alone (field selector
+# metadata.name): only referenced Secrets are cached, a rotation is seen at once. Never a GET.
 - apiGroups: ['']
   resources: [secrets]
-  verbs: [get]
+  verbs: [list, watch]
 # events.k8s.io/v1 Events; a repeat patches the series count.
 - apiGroups: [events.k8s.io]
   resources: [events]

@@ -1,4 +1,10 @@
-import type { V1ConfigMap, V1Deployment, V1PodDisruptionBudget, V1Service } from '@kubernetes/client-node';
+import type {
+  V1ConfigMap,
+  V1Deployment,
+  V1PodDisruptionBudget,
+  V1Secret,
+  V1Service,
+} from '@kubernetes/client-node';
 import type { MaintenanceModel } from '../../api/maintenanceModel.ts';
 import type { SensorFleet } from '../../api/sensorFleet.ts';
 import { Controller } from '../../framework/controller.ts';
@@ -10,7 +16,7 @@ import {
   ownedMetadataChanged,
   type Predicate,
 } from '../../framework/predicates.ts';
-import { watchSpecs } from '../kinds.ts';
+import { SECRET, watchSpecs } from '../kinds.ts';
 import type { ModelFleetIndex } from './modelFleetIndex.ts';
 import type { MaintenanceModelReconciler } from './reconciler.ts';
 import { SERVICE_MONITOR_CRD, serviceMonitorsServedChanged } from './serviceMonitor.ts';
@@ -62,6 +68,7 @@ export function maintenanceModelController(
         service: (ns, name) => ctx.cached<V1Service>(kinds.service, objectKey(ns, name)),
         podDisruptionBudget: (ns, name) =>
           ctx.cached<V1PodDisruptionBudget>(kinds.podDisruptionBudget, objectKey(ns, name)),
+        secret: (ns, name) => ctx.readReferenced<V1Secret>(SECRET, ns, name),
         serviceMonitorCrd: () =>
           serviceMonitors ? ctx.cached(kinds.serviceMonitorCrd, SERVICE_MONITOR_CRD) : undefined,
       }),
