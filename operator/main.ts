@@ -13,7 +13,9 @@ const USAGE = `prognos-operator [flags]
   --leader-election-namespace <ns>  namespace of the Lease (default: $POD_NAMESPACE, --namespace, prognos-system)
   --metrics-port <port>      /metrics, /healthz and /readyz (default 8080; 0 = pick a free port)
   --inference-image <image>  runtime image (default ${DEFAULT_INFERENCE_IMAGE})
-  --model-workers <n>        MaintenanceModels reconciled at once (default ${DEFAULT_MODEL_WORKERS})`;
+  --model-workers <n>        MaintenanceModels reconciled at once (default ${DEFAULT_MODEL_WORKERS})
+  --service-monitors <mode>  auto: a ServiceMonitor per model while the prometheus-operator CRD is
+                             installed (reads that one CRD); off: none, nothing cluster-scoped read (default auto)`;
 
 function port(value: string | undefined, fallback: number, flag: string): number {
   if (value === undefined) return fallback;
@@ -41,6 +43,7 @@ async function main(): Promise<void> {
       'metrics-port': { type: 'string' },
       'inference-image': { type: 'string' },
       'model-workers': { type: 'string' },
+      'service-monitors': { type: 'string', default: 'auto' },
       help: { type: 'boolean', default: false },
     },
   });
@@ -52,6 +55,9 @@ async function main(): Promise<void> {
   const modelWorkers = Number(values['model-workers'] ?? DEFAULT_MODEL_WORKERS);
   if (!Number.isInteger(modelWorkers) || modelWorkers < 1)
     throw new Error(`--model-workers must be a positive integer, got ${values['model-workers']}`);
+  const serviceMonitors = values['service-monitors'];
+  if (serviceMonitors !== 'auto' && serviceMonitors !== 'off')
+    throw new Error(`--service-monitors must be auto or off, got ${serviceMonitors}`);
   const logger = pino({ name: 'prognos-operator' });
   const leaseNamespace =
     values['leader-election-namespace'] ??
@@ -65,6 +71,7 @@ async function main(): Promise<void> {
     health: { port: metricsPort },
     inferenceImage: values['inference-image'] ?? DEFAULT_INFERENCE_IMAGE,
     modelWorkers,
+    serviceMonitors: serviceMonitors === 'auto',
     ...(process.env['POD_NAME'] ? { identity: `${process.env['POD_NAME']}_${process.pid}` } : {}),
     logger,
   });

@@ -1,4 +1,4 @@
-import type { KubeConfig, V1Secret } from '@kubernetes/client-node';
+import type { KubeConfig } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import { maintenanceModelController } from './controllers/maintenanceModel/controller.ts';
@@ -11,7 +11,6 @@ import { SensorFleetReconciler } from './controllers/sensorFleet/reconciler.ts';
 import { TelemetrySubscriber } from './controllers/sensorFleet/telemetrySubscriber.ts';
 import { TrafficBook } from './controllers/sensorFleet/trafficBook.ts';
 import { Operator } from './framework/operator.ts';
-import type { ReadSecret } from './nats/credentials.ts';
 import { NatsPool } from './nats/pool.ts';
 
 /**
@@ -30,6 +29,8 @@ export interface PrognosOperatorOptions {
   inferenceImage?: string;
   /** MaintenanceModels reconciled at once (default DEFAULT_MODEL_WORKERS). */
   modelWorkers?: number;
+  /** ServiceMonitors while the prometheus-operator CRD serves them (default true; see ModelControllerOptions). */
+  serviceMonitors?: boolean;
   identity?: string;
   handleSignals?: boolean;
   resyncPeriodMs?: number;
@@ -63,8 +64,6 @@ export class PrognosOperator {
       ...(options.logger ? { logger: options.logger } : {}),
     });
     const { client, events, log } = this.operator;
-    const readSecret: ReadSecret = (namespace, name) =>
-      client.get<V1Secret>({ apiVersion: 'v1', kind: 'Secret', namespace, name });
     this.pool = new NatsPool({ name: `prognos-operator/${this.operator.identity}` });
     const index = new ModelFleetIndex();
     const book = new TrafficBook();
@@ -75,7 +74,6 @@ export class PrognosOperator {
     });
     const fleets = new SensorFleetReconciler({
       client,
-      readSecret,
       pool: this.pool,
       book,
       telemetry: this.#telemetry,
@@ -88,7 +86,6 @@ export class PrognosOperator {
     });
     const models = new MaintenanceModelReconciler({
       client,
-      readSecret,
       index,
       pool: this.pool,
       verifier: new ArtifactVerifier(),
@@ -98,12 +95,11 @@ export class PrognosOperator {
     });
     this.operator.register(sensorFleetController(fleets, index, options.namespace));
     this.operator.register(
-      maintenanceModelController(
-        models,
-        index,
-        options.namespace,
-        options.modelWorkers ?? DEFAULT_MODEL_WORKERS,
-      ),
+      maintenanceModelController(models, index, {
+        namespace: options.namespace,
+        concurrency: options.modelWorkers ?? DEFAULT_MODEL_WORKERS,
+        serviceMonitors: options.serviceMonitors,
+      }),
     );
   }
 

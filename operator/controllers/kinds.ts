@@ -4,6 +4,9 @@ import { SENSOR_FLEET_KIND } from '../api/sensorFleet.ts';
 import type { WatchSpec } from '../framework/controller.ts';
 import { SERVICE_MONITOR_CRD } from './maintenanceModel/serviceMonitor.ts';
 
+/** Secrets a SensorFleet names: read through a watch of each one alone (ReconcileContext.readReferenced). */
+export const SECRET = { apiVersion: 'v1', kind: 'Secret' } as const;
+
 /** The kinds the controllers watch, narrowed to one namespace when the operator is namespaced. */
 export function watchSpecs(namespace: string | undefined) {
   const ns = namespace ? { namespace } : {};

@@ -10,6 +10,7 @@ import type { FrameworkMetrics } from './metrics.ts';
 import { controllerOwnerKey } from './ownerMapping.ts';
 import type { Predicate } from './predicates.ts';
 import type { RateLimiter } from './rateLimiter.ts';
+import { References } from './references.ts';
 import type { Delta } from './store.ts';
 import { WorkQueue } from './workQueue.ts';
 
@@ -38,6 +39,16 @@ export interface ReconcileContext<T extends KubernetesObject> {
   signal: AbortSignal;
   /** Reads an object of a kind this controller watches (for, owns or watches) from the shared cache (read-only). */
   cached<U extends KubernetesObject>(kind: WatchSpec, key: string): U | undefined;
+  /**
+   * Reads an object the primary names (a Secret in its spec) from a watch of that object alone, started
+   * by the first read; a change to it reconciles the primary again (see References). Undefined when it
+   * does not exist; throws ReferenceUnreadableError when it cannot be read (403 Forbidden).
+   */
+  readReferenced<U extends KubernetesObject>(
+    kind: GroupVersionKind,
+    namespace: string,
+    name: string,
+  ): Promise<U | undefined>;
 }
 
 /**
@@ -79,6 +90,7 @@ export interface ControllerDeps {
 
 interface Run {
   queue: WorkQueue;
+  references: References;
   deps: ControllerDeps;
   log: Logger;
   abort: AbortController;
@@ -128,13 +140,15 @@ export class Controller<T extends KubernetesObject = KubernetesObject> {
       rateLimiter: this.#options.rateLimiter?.(),
       metrics: deps.metrics,
     });
-    this.#run = {
-      queue,
-      deps,
-      log: deps.log.child({ controller: this.name }),
-      abort: new AbortController(),
-      workers: [],
-    };
+    const log = deps.log.child({ controller: this.name });
+    const references = new References({
+      informers: deps.informers,
+      onChange: (keys) => {
+        for (const k of keys) queue.add(k);
+      },
+      log,
+    });
+    this.#run = { queue, references, deps, log, abort: new AbortController(), workers: [] };
     const informers = deps.informers;
     informers.informerFor(primary).addEventHandler(handler(primary.predicate, (o) => [keyOf(o)], queue));
     for (const spec of this.#owned) {
@@ -173,6 +187,7 @@ export class Controller<T extends KubernetesObject = KubernetesObject> {
     grace.abort();
     run.abort.abort();
     if (!inTime) run.log.warn({ graceMs }, 'reconciles still running after the grace period: aborted');
+    await run.references.close();
     run.log.info('controller stopped');
   }
 
@@ -206,6 +221,8 @@ export class Controller<T extends KubernetesObject = KubernetesObject> {
       signal: run.abort.signal,
       cached: <U extends KubernetesObject>(spec: WatchSpec, k: string) =>
         deps.informers.get(spec)?.get(k) as U | undefined,
+      readReferenced: <U extends KubernetesObject>(kind: GroupVersionKind, namespace: string, name: string) =>
+        run.references.read<U>(key, kind, namespace, name, run.abort.signal),
     };
     deps.metrics.activeWorkers.inc(labels);
     const end = deps.metrics.reconcileTime.startTimer(labels);
@@ -233,6 +250,7 @@ export class Controller<T extends KubernetesObject = KubernetesObject> {
       end();
       deps.metrics.activeWorkers.dec(labels);
     }
+    run.references.settle(key, result !== 'error');
     deps.metrics.reconcileTotal.inc({ ...labels, result });
   }
 }

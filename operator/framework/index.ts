@@ -74,4 +74,5 @@ export {
   or,
   type Predicate,
 } from './predicates.ts';
+export { ReferenceUnreadableError } from './references.ts';
 export { desiredStatus, StatusWrites, updateStatus } from './status.ts';

@@ -32,7 +32,9 @@ export class Informer<T extends KubernetesObject = KubernetesObject> {
   readonly #store = new Store<T>();
   readonly #handlers: EventHandler<T>[] = [];
   readonly #syncWaiters: (() => void)[] = [];
+  readonly #failWaiters = new Set<() => void>();
   #synced = false;
+  #lastError: unknown;
   #abort: AbortController | undefined;
   #running: Promise<void> | undefined;
   #resync: NodeJS.Timeout | undefined;
@@ -42,7 +44,9 @@ export class Informer<T extends KubernetesObject = KubernetesObject> {
     this.#lw = lw;
     this.#log = log.child({
       informer: `${options.apiVersion}/${options.kind}`,
+      namespace: options.namespace,
       labelSelector: options.labelSelector,
+      fieldSelector: options.fieldSelector,
     });
     this.#backoff = backoff;
   }
@@ -51,6 +55,11 @@ export class Informer<T extends KubernetesObject = KubernetesObject> {
   addEventHandler(handler: EventHandler<T>): void {
     this.#handlers.push(handler);
     if (this.#synced) for (const obj of this.#store.list()) this.#call(handler, { type: 'add', obj });
+  }
+
+  removeEventHandler(handler: EventHandler<T>): void {
+    const i = this.#handlers.indexOf(handler);
+    if (i >= 0) this.#handlers.splice(i, 1);
   }
 
   get(key: string): T | undefined {
@@ -75,6 +84,28 @@ export class Informer<T extends KubernetesObject = KubernetesObject> {
     });
   }
 
+  /**
+   * Resolves when synced, when a list or watch fails first (see `lastError`), or when `signal`
+   * aborts: for a reader that would rather report a failure (403 Forbidden) than wait out the retries.
+   */
+  waitForSyncOrFailure(signal?: AbortSignal): Promise<void> {
+    if (this.#synced || signal?.aborted) return Promise.resolve();
+    return new Promise((resolve) => {
+      const done = () => {
+        this.#failWaiters.delete(done);
+        resolve();
+      };
+      this.#failWaiters.add(done);
+      this.#syncWaiters.push(done);
+      signal?.addEventListener('abort', done, { once: true });
+    });
+  }
+
+  /** The last list or watch failure since the last successful list; undefined when there was none. */
+  get lastError(): unknown {
+    return this.#lastError;
+  }
+
   get running(): boolean {
     return this.#abort !== undefined;
   }
@@ -85,6 +116,7 @@ export class Informer<T extends KubernetesObject = KubernetesObject> {
     this.#abort = abort;
     const sink = {
       replace: (items: KubernetesObject[]) => {
+        this.#lastError = undefined;
         for (const d of this.#store.replace(items.map(stripManagedFields) as T[])) this.#dispatch(d);
         if (!this.#synced) {
           this.#synced = true;
@@ -96,7 +128,15 @@ export class Informer<T extends KubernetesObject = KubernetesObject> {
         if (d) this.#dispatch(d);
       },
     };
-    this.#running = runReflector(this.#lw, sink, abort.signal, { log: this.#log, backoff: this.#backoff });
+    const onError = (err: unknown) => {
+      this.#lastError = err;
+      for (const w of [...this.#failWaiters]) w();
+    };
+    this.#running = runReflector(this.#lw, sink, abort.signal, {
+      log: this.#log,
+      backoff: this.#backoff,
+      onError,
+    });
     const period = this.options.resyncPeriodMs ?? 0;
     if (period > 0) {
       this.#resync = setInterval(() => {

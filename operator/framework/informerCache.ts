@@ -9,6 +9,9 @@ export class InformerCache {
   readonly #log: Logger;
   readonly #resyncPeriodMs: number;
   readonly #informers = new Map<string, Informer>();
+  /** Holders of the informers made by acquire(); the last release() stops and drops one. */
+  readonly #holders = new Map<string, number>();
+  #started = false;
 
   /** `listerWatcherFor` is `(o) => listerWatcher(client, o, o)` outside of tests. */
   constructor(
@@ -38,6 +41,33 @@ export class InformerCache {
     return informer;
   }
 
+  /**
+   * The shared informer for this selection, started at once if the cache runs: for selections that
+   * come and go while it runs (one named object a reconcile reads). Pair each call with release().
+   */
+  acquire(options: InformerOptions): Informer {
+    const key = selectionKey(options);
+    const informer = this.informerFor(options);
+    this.#holders.set(key, (this.#holders.get(key) ?? 0) + 1);
+    if (this.#started) informer.start();
+    return informer;
+  }
+
+  /** Gives back an acquire(); the last holder's release stops the informer and forgets its cache. */
+  async release(options: InformerOptions): Promise<void> {
+    const key = selectionKey(options);
+    const held = this.#holders.get(key);
+    if (held === undefined) return;
+    if (held > 1) {
+      this.#holders.set(key, held - 1);
+      return;
+    }
+    this.#holders.delete(key);
+    const informer = this.#informers.get(key);
+    this.#informers.delete(key);
+    await informer?.stop();
+  }
+
   /** The informer for this selection if one was set up. */
   get(options: InformerOptions): Informer | undefined {
     return this.#informers.get(selectionKey(options));
@@ -48,10 +78,12 @@ export class InformerCache {
   }
 
   start(): void {
+    this.#started = true;
     for (const i of this.#informers.values()) i.start();
   }
 
   async stop(): Promise<void> {
+    this.#started = false;
     await Promise.all(this.all().map((i) => i.stop()));
   }
 

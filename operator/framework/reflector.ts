@@ -21,6 +21,8 @@ export interface ReflectorSink {
 export interface ReflectorOptions {
   log: Logger;
   backoff?: Backoff;
+  /** Told of each failed list or watch (not 410 Gone) before the retry's backoff. */
+  onError?: (err: unknown) => void;
 }
 
 /** A watch that lasted this long was healthy: the next failure starts backing off from scratch. */
@@ -100,6 +102,7 @@ export async function runReflector(
         continue;
       }
       if (performance.now() - started >= healthyWatchMs) backoff.reset();
+      options.onError?.(err);
       const delay = backoff.next();
       log.warn({ err, delayMs: delay }, 'list/watch failed: retrying');
       await sleep(delay, signal);

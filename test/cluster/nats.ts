@@ -21,6 +21,8 @@ export interface NatsServerOptions {
   dir: string;
   port?: number;
   host?: string;
+  /** More nats-server flags, e.g. `-c auth.conf` or `-m <port>` (monitoring). */
+  args?: string[];
 }
 
 /** Starts a real nats-server with JetStream on loopback and waits until it accepts connections. */
@@ -33,7 +35,17 @@ export async function startNatsServer(opts: NatsServerOptions): Promise<NatsServ
 
   const launch = async (): Promise<void> => {
     const log = createWriteStream(logFile, { flags: 'a' });
-    child = spawn(opts.binary, ['-js', '-a', host, '-p', String(port), '-sd', join(opts.dir, 'jetstream')], {
+    const args = [
+      '-js',
+      '-a',
+      host,
+      '-p',
+      String(port),
+      '-sd',
+      join(opts.dir, 'jetstream'),
+      ...(opts.args ?? []),
+    ];
+    child = spawn(opts.binary, args, {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     child.stdout!.pipe(log);

@@ -12,7 +12,7 @@ import { kubectl } from './env.ts';
 const run = promisify(execFile);
 const namespace = 'prognos-install-test';
 
-async function serverDryRun(manifests: string, ns?: string): Promise<void> {
+async function serverDryRun(manifests: string): Promise<void> {
   // Other suites may have installed the CRDs already; a forced dry run takes no ownership.
   const args = [
     'apply',
@@ -23,7 +23,6 @@ async function serverDryRun(manifests: string, ns?: string): Promise<void> {
     '-f',
     '-',
   ];
-  if (ns) args.push('-n', ns);
   const res = await kubectl(args, { input: manifests });
   expect(res.stderr, res.stderr).toBe('');
   expect(res.code).toBe(0);
@@ -53,6 +52,7 @@ describe('installation manifests', () => {
     await kubectl(['create', 'namespace', namespace]);
     // A server-side dry run cannot create the namespace its other objects live in.
     await kubectl(['create', 'namespace', 'prognos-system']);
+    await kubectl(['create', 'namespace', 'plant-a']);
   });
 
   it('helm lint passes on the chart', async () => {
@@ -73,6 +73,7 @@ describe('installation manifests', () => {
       '--set',
       'watchNamespace=plant-a',
     ]);
+    // Watching one namespace: the operator's rules are a Role there; cluster-scoped only the CRD read.
     expect(kinds(stdout)).toEqual([
       'ClusterRole',
       'ClusterRoleBinding',
@@ -81,11 +82,14 @@ describe('installation manifests', () => {
       'CustomResourceDefinition',
       'Deployment',
       'Role',
+      'Role',
+      'RoleBinding',
       'RoleBinding',
       'ServiceAccount',
     ]);
     expect(stdout).toContain('--namespace=plant-a');
-    await serverDryRun(stdout, namespace);
+    // Every object names its namespace (the Role lives in plant-a, the rest in the release's).
+    await serverDryRun(stdout);
   });
 
   it('config/default (kustomize) renders objects the API server accepts', async () => {
@@ -93,6 +97,13 @@ describe('installation manifests', () => {
     expect(res.code, res.stderr).toBe(0);
     expect(kinds(res.stdout)).toContain('Deployment');
     expect(kinds(res.stdout).filter((k) => k === 'CustomResourceDefinition')).toHaveLength(3);
+    await serverDryRun(res.stdout);
+  });
+
+  it('config/namespaced (kustomize) renders objects the API server accepts', async () => {
+    const res = await kubectl(['kustomize', join(repoRoot, 'config/namespaced')]);
+    expect(res.code, res.stderr).toBe(0);
+    expect(kinds(res.stdout)).toContain('Role');
     await serverDryRun(res.stdout);
   });
 

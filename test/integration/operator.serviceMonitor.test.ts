@@ -13,6 +13,8 @@ import {
   installCrds,
   modelManifest,
   ok,
+  SERVICE_MONITOR_CRD,
+  SERVICE_MONITOR_CRD_NAME as CRD_NAME,
   startOperator,
   tempDir,
   waitCondition,
@@ -20,40 +22,6 @@ import {
   writeModel,
   type ModelFile,
 } from './operatorHarness.ts';
-
-const CRD_NAME = 'servicemonitors.monitoring.coreos.com';
-
-/** A minimal but valid ServiceMonitor CRD: the real one's names, v1 served and stored, spec kept as given. */
-const SERVICE_MONITOR_CRD = {
-  apiVersion: 'apiextensions.k8s.io/v1',
-  kind: 'CustomResourceDefinition',
-  metadata: { name: CRD_NAME },
-  spec: {
-    group: 'monitoring.coreos.com',
-    scope: 'Namespaced',
-    names: {
-      kind: 'ServiceMonitor',
-      listKind: 'ServiceMonitorList',
-      plural: 'servicemonitors',
-      singular: 'servicemonitor',
-      shortNames: ['smon'],
-      categories: ['prometheus-operator'],
-    },
-    versions: [
-      {
-        name: 'v1',
-        served: true,
-        storage: true,
-        schema: {
-          openAPIV3Schema: {
-            type: 'object',
-            properties: { spec: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true } },
-          },
-        },
-      },
-    ],
-  },
-};
 
 let ns: string;
 let operator: PrognosOperator;

@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
+import { createUser } from '@nats-io/nkeys';
 import { pino } from 'pino';
 import { expect } from 'vitest';
 import { PrognosOperator } from '../../operator/prognosOperator.ts';
@@ -197,4 +198,67 @@ export function waitCondition(
 export async function natsClient(): Promise<{ nc: NatsConnection; jsm: JetStreamManager }> {
   const nc = await connect({ servers: testEnv().natsUrl });
   return { nc, jsm: await jetstreamManager(nc) };
+}
+
+export const SERVICE_MONITOR_CRD_NAME = 'servicemonitors.monitoring.coreos.com';
+
+/** A minimal but valid ServiceMonitor CRD: the real one's names, v1 served and stored, spec kept as given. */
+export const SERVICE_MONITOR_CRD = {
+  apiVersion: 'apiextensions.k8s.io/v1',
+  kind: 'CustomResourceDefinition',
+  metadata: { name: SERVICE_MONITOR_CRD_NAME },
+  spec: {
+    group: 'monitoring.coreos.com',
+    scope: 'Namespaced',
+    names: {
+      kind: 'ServiceMonitor',
+      listKind: 'ServiceMonitorList',
+      plural: 'servicemonitors',
+      singular: 'servicemonitor',
+      shortNames: ['smon'],
+      categories: ['prometheus-operator'],
+    },
+    versions: [
+      {
+        name: 'v1',
+        served: true,
+        storage: true,
+        schema: {
+          openAPIV3Schema: {
+            type: 'object',
+            properties: { spec: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true } },
+          },
+        },
+      },
+    ],
+  },
+};
+
+/**
+ * A NATS user credentials file (`.creds`, as `nsc` writes it) for a fresh user nkey. The JWT is a
+ * placeholder: servers that authorize plain nkey users check the seed's signature, not the JWT.
+ */
+export function natsUserCreds(): { creds: string; publicKey: string } {
+  const user = createUser();
+  const seed = new TextDecoder().decode(user.getSeed());
+  const jwt = `eyJ0eXAiOiJKV1QiLCJhbGciOiJlZDI1NTE5LW5rZXkifQ.${Buffer.from(JSON.stringify({ sub: user.getPublicKey() })).toString('base64url')}.sig`;
+  const creds = [
+    '-----BEGIN NATS USER JWT-----',
+    jwt,
+    '------END NATS USER JWT------',
+    '',
+    '-----BEGIN USER NKEY SEED-----',
+    seed,
+    '------END USER NKEY SEED------',
+    '',
+  ].join('\n');
+  return { creds, publicKey: user.getPublicKey() };
+}
+
+export function secretManifest(
+  ns: string,
+  name: string,
+  data: Record<string, string>,
+): Record<string, unknown> {
+  return { apiVersion: 'v1', kind: 'Secret', metadata: { name, namespace: ns }, stringData: data };
 }

@@ -1,4 +1,10 @@
-import type { V1ConfigMap, V1Deployment, V1PodDisruptionBudget, V1Service } from '@kubernetes/client-node';
+import type {
+  V1ConfigMap,
+  V1Deployment,
+  V1PodDisruptionBudget,
+  V1Secret,
+  V1Service,
+} from '@kubernetes/client-node';
 import type { MaintenanceModel } from '../../api/maintenanceModel.ts';
 import type { SensorFleet } from '../../api/sensorFleet.ts';
 import { Controller } from '../../framework/controller.ts';
@@ -10,7 +16,7 @@ import {
   ownedMetadataChanged,
   type Predicate,
 } from '../../framework/predicates.ts';
-import { watchSpecs } from '../kinds.ts';
+import { SECRET, watchSpecs } from '../kinds.ts';
 import type { ModelFleetIndex } from './modelFleetIndex.ts';
 import type { MaintenanceModelReconciler } from './reconciler.ts';
 import { SERVICE_MONITOR_CRD, serviceMonitorsServedChanged } from './serviceMonitor.ts';
@@ -28,6 +34,18 @@ export const deploymentChanged: Predicate = or(
   ),
 );
 
+export interface ModelControllerOptions {
+  /** Watch one namespace; undefined watches all. */
+  namespace?: string | undefined;
+  /** Reconciles at once (the framework's default when undefined). */
+  concurrency?: number | undefined;
+  /**
+   * Watch the prometheus-operator CRD (cluster-scoped, read by name) and give models a ServiceMonitor
+   * while it serves one. Default true; false reads nothing cluster-scoped and applies no ServiceMonitor.
+   */
+  serviceMonitors?: boolean | undefined;
+}
+
 /**
  * MaintenanceModel → runtime ConfigMap, Deployment, Service, PDB (owned: edits and deletions are
  * repaired) and a ServiceMonitor while the prometheus-operator CRD serves one; reconciled again when
@@ -36,35 +54,39 @@ export const deploymentChanged: Predicate = or(
 export function maintenanceModelController(
   reconciler: MaintenanceModelReconciler,
   index: ModelFleetIndex,
-  namespace: string | undefined,
-  concurrency?: number,
+  options: ModelControllerOptions = {},
 ): Controller<MaintenanceModel> {
-  const kinds = watchSpecs(namespace);
-  return (
-    new Controller<MaintenanceModel>('maintenancemodel', {
-      ...(concurrency ? { concurrency } : {}),
-      reconcile: (ctx) =>
-        reconciler.reconcile(ctx.request.key, ctx.object, {
-          fleet: (ns, name) => ctx.cached<SensorFleet>(kinds.sensorFleet, objectKey(ns, name)),
-          configMap: (ns, name) => ctx.cached<V1ConfigMap>(kinds.configMap, objectKey(ns, name)),
-          deployment: (ns, name) => ctx.cached<V1Deployment>(kinds.deployment, objectKey(ns, name)),
-          service: (ns, name) => ctx.cached<V1Service>(kinds.service, objectKey(ns, name)),
-          podDisruptionBudget: (ns, name) =>
-            ctx.cached<V1PodDisruptionBudget>(kinds.podDisruptionBudget, objectKey(ns, name)),
-          serviceMonitorCrd: () => ctx.cached(kinds.serviceMonitorCrd, SERVICE_MONITOR_CRD),
-        }),
-    })
-      .for(kinds.maintenanceModel)
-      .owns(kinds.configMap)
-      // Deployment and PDB status churn (conditions, ProgressDeadlineExceeded, PDB counters) wakes the
-      // model only when the model's status reads it; spec, metadata and deletions always do (drift).
-      .owns({ ...kinds.deployment, predicate: deploymentChanged })
-      .owns(kinds.service)
-      .owns({ ...kinds.podDisruptionBudget, predicate: or(generationChanged, ownedMetadataChanged) })
-      .watches(kinds.sensorFleet, (fleet) =>
-        index.modelsOf(fleet.metadata?.namespace ?? '', fleet.metadata?.name ?? ''),
-      )
-      // The prometheus-operator CRD appearing (or going) reconciles every model: ServiceMonitors follow.
-      .watches({ ...kinds.serviceMonitorCrd, predicate: serviceMonitorsServedChanged }, () => index.all())
-  );
+  const kinds = watchSpecs(options.namespace);
+  const serviceMonitors = options.serviceMonitors ?? true;
+  const controller = new Controller<MaintenanceModel>('maintenancemodel', {
+    ...(options.concurrency ? { concurrency: options.concurrency } : {}),
+    reconcile: (ctx) =>
+      reconciler.reconcile(ctx.request.key, ctx.object, {
+        fleet: (ns, name) => ctx.cached<SensorFleet>(kinds.sensorFleet, objectKey(ns, name)),
+        configMap: (ns, name) => ctx.cached<V1ConfigMap>(kinds.configMap, objectKey(ns, name)),
+        deployment: (ns, name) => ctx.cached<V1Deployment>(kinds.deployment, objectKey(ns, name)),
+        service: (ns, name) => ctx.cached<V1Service>(kinds.service, objectKey(ns, name)),
+        podDisruptionBudget: (ns, name) =>
+          ctx.cached<V1PodDisruptionBudget>(kinds.podDisruptionBudget, objectKey(ns, name)),
+        secret: (ns, name) => ctx.readReferenced<V1Secret>(SECRET, ns, name),
+        serviceMonitorCrd: () =>
+          serviceMonitors ? ctx.cached(kinds.serviceMonitorCrd, SERVICE_MONITOR_CRD) : undefined,
+      }),
+  })
+    .for(kinds.maintenanceModel)
+    .owns(kinds.configMap)
+    // Deployment and PDB status churn (conditions, ProgressDeadlineExceeded, PDB counters) wakes the
+    // model only when the model's status reads it; spec, metadata and deletions always do (drift).
+    .owns({ ...kinds.deployment, predicate: deploymentChanged })
+    .owns(kinds.service)
+    .owns({ ...kinds.podDisruptionBudget, predicate: or(generationChanged, ownedMetadataChanged) })
+    .watches(kinds.sensorFleet, (fleet) =>
+      index.modelsOf(fleet.metadata?.namespace ?? '', fleet.metadata?.name ?? ''),
+    );
+  // The prometheus-operator CRD appearing (or going) reconciles every model: ServiceMonitors follow.
+  if (serviceMonitors)
+    controller.watches({ ...kinds.serviceMonitorCrd, predicate: serviceMonitorsServedChanged }, () =>
+      index.all(),
+    );
+  return controller;
 }

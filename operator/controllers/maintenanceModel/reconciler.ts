@@ -39,7 +39,7 @@ const TRANSIENT = new Set([...RETRIED, 'NatsUnreachable']);
 const TRANSIENT_RETRY_MS = 15_000;
 const DISCOVERY_RETRY_MS = 1_000;
 
-/** Cached reads (shared informers): a reconcile reads the cache, never the API server. */
+/** Cached reads (shared informers and watched Secrets): a reconcile reads the cache, never the API server. */
 export interface ModelLookups {
   fleet(namespace: string, name: string): SensorFleet | undefined;
   configMap(namespace: string, name: string): V1ConfigMap | undefined;
@@ -48,11 +48,12 @@ export interface ModelLookups {
   podDisruptionBudget(namespace: string, name: string): V1PodDisruptionBudget | undefined;
   /** The servicemonitors.monitoring.coreos.com CRD, if the cluster has it. */
   serviceMonitorCrd(): KubernetesObject | undefined;
+  /** A Secret the model's fleet names, from the watch of that Secret (ReconcileContext.readReferenced). */
+  secret: ReadSecret;
 }
 
 export interface ModelReconcilerDeps {
   client: KubeClient;
-  readSecret: ReadSecret;
   /** Told which fleet each model scores, so fleet changes and telemetry find their models. */
   index: ModelFleetIndex;
   pool: NatsPool;
@@ -176,7 +177,7 @@ export class MaintenanceModelReconciler {
     } else {
       fleetRefusal = checkFleetInputs(model.spec.model.inputs, fleet);
       try {
-        target = await resolveNatsTarget(fleet.spec.nats, ns, this.#deps.readSecret);
+        target = await resolveNatsTarget(fleet.spec.nats, ns, lookups.secret);
       } catch (error) {
         fleetRefusal ??= { reason: 'NatsCredentialsInvalid', message: message(error) };
       }
@@ -353,11 +354,9 @@ export class MaintenanceModelReconciler {
     const fleet = lookups.fleet(model.metadata.namespace!, model.spec.fleetRef.name);
     let target = this.#splitTargets.get(key);
     if (fleet)
-      target = await resolveNatsTarget(
-        fleet.spec.nats,
-        model.metadata.namespace!,
-        this.#deps.readSecret,
-      ).catch(() => target);
+      target = await resolveNatsTarget(fleet.spec.nats, model.metadata.namespace!, lookups.secret).catch(
+        () => target,
+      );
     if (!target) {
       this.#deps.log.warn(
         { model: key },

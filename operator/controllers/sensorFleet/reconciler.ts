@@ -26,7 +26,6 @@ export const TRAFFIC_WRITE_INTERVAL_MS = 15_000;
 
 export interface FleetReconcilerDeps {
   client: KubeClient;
-  readSecret: ReadSecret;
   pool: NatsPool;
   book: TrafficBook;
   telemetry: TelemetrySubscriber;
@@ -65,7 +64,12 @@ export class SensorFleetReconciler {
     this.#deps = deps;
   }
 
-  async reconcile(key: string, cached: SensorFleet | undefined): Promise<ReconcileResult> {
+  /** `readSecret` reads the Secrets the fleet names from the cache (ReconcileContext.readReferenced). */
+  async reconcile(
+    key: string,
+    cached: SensorFleet | undefined,
+    readSecret: ReadSecret,
+  ): Promise<ReconcileResult> {
     if (!cached) {
       this.#deps.book.forget(key);
       this.#lastTrafficWrite.delete(key);
@@ -73,7 +77,7 @@ export class SensorFleetReconciler {
       return {};
     }
     const outcome = await reconcileFinalizer(this.#deps.client, cached, FLEET_FINALIZER, (f) =>
-      this.#cleanup(f),
+      this.#cleanup(f, readSecret),
     );
     if (outcome.deleting) return {};
     const fleet = this.#statusWrites.fresh(outcome.obj);
@@ -82,7 +86,7 @@ export class SensorFleetReconciler {
 
     let streams: StreamOutcome;
     try {
-      const target = await resolveNatsTarget(fleet.spec.nats, ns, this.#deps.readSecret);
+      const target = await resolveNatsTarget(fleet.spec.nats, ns, readSecret);
       const nc = await this.#deps.pool.get(target);
       this.#deps.telemetry.ensure(nc, ns);
       const [main, dlq] = await ensureStreams(nc, desiredStreams(fleet));
@@ -150,11 +154,11 @@ export class SensorFleetReconciler {
   }
 
   /** deletionPolicy Delete removes the streams (only ours); Retain keeps them and the readings. */
-  async #cleanup(fleet: SensorFleet): Promise<void> {
+  async #cleanup(fleet: SensorFleet, readSecret: ReadSecret): Promise<void> {
     const key = `${fleet.metadata.namespace}/${fleet.metadata.name}`;
     this.#deps.book.forget(key);
     if (fleet.spec.deletionPolicy !== 'Delete') return;
-    const target = await resolveNatsTarget(fleet.spec.nats, fleet.metadata.namespace!, this.#deps.readSecret);
+    const target = await resolveNatsTarget(fleet.spec.nats, fleet.metadata.namespace!, readSecret);
     const deleted = await deleteStreams(await this.#deps.pool.get(target), desiredStreams(fleet));
     this.#deps.log.info({ fleet: key, deleted }, 'deleted the fleet streams (deletionPolicy Delete)');
   }

@@ -1,0 +1,47 @@
+{{- /*
+The operator's rights on namespaced kinds, each derived from a call the code makes (docs/operator.md,
+"RBAC"): a ClusterRole when it watches every namespace, a Role in .Values.watchNamespace otherwise.
+Keep in step with config/rbac/role.yaml and config/namespaced/role.yaml (test/integration/rbac.render.test.ts).
+*/ -}}
+{{- define "prognos.operatorRules" -}}
+# Informers (list, watch); finalizers: a merge patch, the object read again (get) on a 409.
+- apiGroups: [prognos.dev]
+  resources: [sensorfleets, maintenancemodels]
+  verbs: [get, list, watch, patch]
+# Status: server-side apply on the status subresource.
+- apiGroups: [prognos.dev]
+  resources: [sensorfleets/status, maintenancemodels/status]
+  verbs: [patch]
+# Children's ownerReferences set blockOwnerDeletion, which the OwnerReferencesPermissionEnforcement
+# admission plugin (on in OpenShift) allows only to who may update the owner's finalizers.
+- apiGroups: [prognos.dev]
+  resources: [maintenancemodels/finalizers]
+  verbs: [update]
+# A model's children: cached by label (list, watch), written by server-side apply (patch, and create
+# when the object is new); the garbage collector deletes them with the model.
+- apiGroups: ['']
+  resources: [configmaps, services]
+  verbs: [list, watch, create, patch]
+- apiGroups: [apps]
+  resources: [deployments]
+  verbs: [list, watch, create, patch]
+# A model scaled down to one replica deletes its budget.
+- apiGroups: [policy]
+  resources: [poddisruptionbudgets]
+  verbs: [list, watch, create, patch, delete]
+{{- if .Values.serviceMonitors }}
+# Applied while the prometheus-operator CRD serves them; never read.
+- apiGroups: [monitoring.coreos.com]
+  resources: [servicemonitors]
+  verbs: [create, patch]
+{{- end }}
+# The Secrets a SensorFleet names (NATS credentials, TLS), each watched alone (field selector
+# metadata.name): only referenced Secrets are cached, a rotation is seen at once. Never a GET.
+- apiGroups: ['']
+  resources: [secrets]
+  verbs: [list, watch]
+# events.k8s.io/v1 Events; a repeat patches the series count.
+- apiGroups: [events.k8s.io]
+  resources: [events]
+  verbs: [create, patch]
+{{- end -}}

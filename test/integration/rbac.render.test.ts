@@ -1,0 +1,87 @@
+// The chart and the kustomize bases grant the same rights, in both installs: cluster-wide (chart
+// defaults, config/default) and one namespace (chart watchNamespace, config/namespaced). Rendered with
+// the real helm and the real `kubectl kustomize`; compared object by object (kind, name, namespace,
+// rules, roleRef, subjects).
+import { describe, expect, it } from 'vitest';
+import { operatorArgs, rbacObjects, renderChart, renderKustomize, type RbacObject } from './rbacManifests.ts';
+
+// The kustomize bases install release "prognos" into prognos-system.
+const RELEASE = 'prognos';
+const NAMESPACE = 'prognos-system';
+
+const grants = (objects: RbacObject[], resource: string) =>
+  objects.filter((o) => o.rules?.some((r) => r.resources?.includes(resource)));
+
+describe('RBAC of the chart and of kustomize', () => {
+  it('cluster-wide: the same ClusterRoles, Roles and bindings', async () => {
+    const chart = rbacObjects(await renderChart(RELEASE, NAMESPACE));
+    const kustomize = rbacObjects(await renderKustomize('default'));
+    expect(chart).toEqual(kustomize);
+    expect(chart.map((o) => `${o.kind}/${o.name}`)).toEqual([
+      'ClusterRole/prognos-operator',
+      'ClusterRole/prognos-operator-crds',
+      'ClusterRoleBinding/prognos-operator',
+      'ClusterRoleBinding/prognos-operator-crds',
+      'Role/prognos-leader-election',
+      'RoleBinding/prognos-leader-election',
+    ]);
+  });
+
+  it('one namespace: the same rules as a Role, and nothing cluster-scoped but the one CRD read', async () => {
+    const chartYaml = await renderChart(RELEASE, NAMESPACE, { watchNamespace: NAMESPACE });
+    const kustomizeYaml = await renderKustomize('namespaced');
+    const chart = rbacObjects(chartYaml);
+    expect(chart).toEqual(rbacObjects(kustomizeYaml));
+
+    const clusterScoped = chart.filter((o) => o.kind.startsWith('Cluster'));
+    expect(clusterScoped.map((o) => `${o.kind}/${o.name}`)).toEqual([
+      'ClusterRole/prognos-operator-crds',
+      'ClusterRoleBinding/prognos-operator-crds',
+    ]);
+    expect(clusterScoped[0]!.rules).toEqual([
+      {
+        apiGroups: ['apiextensions.k8s.io'],
+        resources: ['customresourcedefinitions'],
+        resourceNames: ['servicemonitors.monitoring.coreos.com'],
+        verbs: ['list', 'watch'],
+      },
+    ]);
+    expect(grants(chart, 'secrets')).toEqual([
+      expect.objectContaining({ kind: 'Role', name: 'prognos-operator', namespace: NAMESPACE }),
+    ]);
+    // The namespaced Role holds exactly the cluster-wide ClusterRole's rules.
+    const clusterWide = rbacObjects(await renderChart(RELEASE, NAMESPACE));
+    const role = chart.find((o) => o.kind === 'Role' && o.name === 'prognos-operator');
+    const clusterRole = clusterWide.find((o) => o.kind === 'ClusterRole' && o.name === 'prognos-operator');
+    expect(role?.rules).toEqual(clusterRole?.rules);
+    expect(operatorArgs(chartYaml)).toContain(`--namespace=${NAMESPACE}`);
+    expect(operatorArgs(kustomizeYaml)).toContain(`--namespace=${NAMESPACE}`);
+  });
+
+  it('serviceMonitors=false: nothing cluster-scoped at all, no ServiceMonitor rights, --service-monitors=off', async () => {
+    const yaml = await renderChart(RELEASE, NAMESPACE, {
+      watchNamespace: 'plant-a',
+      serviceMonitors: 'false',
+    });
+    const objects = rbacObjects(yaml);
+    expect(objects.filter((o) => o.kind.startsWith('Cluster'))).toEqual([]);
+    expect(grants(objects, 'servicemonitors')).toEqual([]);
+    expect(grants(objects, 'customresourcedefinitions')).toEqual([]);
+    expect(operatorArgs(yaml)).toEqual(
+      expect.arrayContaining(['--namespace=plant-a', '--service-monitors=off']),
+    );
+  });
+
+  it('grants nothing the code does not use (no pods, jobs, grpcroutes, retrainpolicies, core events, no secret GET)', async () => {
+    const objects = rbacObjects(await renderChart(RELEASE, NAMESPACE));
+    const resources = new Set(objects.flatMap((o) => o.rules ?? []).flatMap((r) => r.resources ?? []));
+    for (const unused of ['pods', 'jobs', 'grpcroutes', 'retrainpolicies', 'retrainpolicies/status'])
+      expect(resources.has(unused), unused).toBe(false);
+    const events = objects.flatMap((o) => o.rules ?? []).filter((r) => r.resources?.includes('events'));
+    expect(events).toEqual([
+      { apiGroups: ['events.k8s.io'], resources: ['events'], verbs: ['create', 'patch'] },
+    ]);
+    const secrets = objects.flatMap((o) => o.rules ?? []).filter((r) => r.resources?.includes('secrets'));
+    expect(secrets).toEqual([{ apiGroups: [''], resources: ['secrets'], verbs: ['list', 'watch'] }]);
+  });
+});
