@@ -8,6 +8,7 @@ WORKDIR /src
 ENV ONNXRUNTIME_NODE_INSTALL=skip
 COPY package.json package-lock.json .npmrc tsconfig.json ./
 RUN npm ci --no-audit --no-fund
+COPY contracts ./contracts
 COPY operator ./operator
 COPY runtimes ./runtimes
 COPY proto ./proto
@@ -25,6 +26,7 @@ WORKDIR /app
 ENV NODE_ENV=production
 COPY --from=deps /app/node_modules ./node_modules
 COPY package.json ./
+COPY --from=check /src/contracts ./contracts
 COPY --from=check /src/operator ./operator
 COPY --from=check /src/runtimes ./runtimes
 COPY --from=check /src/proto ./proto

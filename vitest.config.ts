@@ -9,7 +9,12 @@ export default defineConfig({
       {
         test: {
           name: 'unit',
-          include: ['operator/**/*.test.ts', 'runtimes/**/*.test.ts', 'test/cluster/**/*.test.ts'],
+          include: [
+            'contracts/**/*.test.ts',
+            'operator/**/*.test.ts',
+            'runtimes/**/*.test.ts',
+            'test/cluster/**/*.test.ts',
+          ],
           testTimeout: 20_000,
         },
       },

@@ -9,11 +9,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { pathToFileURL } from 'node:url';
-import { sha256Hex } from '../runtimes/inference/artifact.ts';
-import { parseRuntimeConfig } from '../runtimes/inference/config.ts';
-import { buildMlpClassifier, randomLayers } from '../runtimes/inference/onnx/buildModel.ts';
-import type { HistogramSnapshot } from '../runtimes/inference/histogram.ts';
-import { createPipeline, type PipelineMessage } from '../runtimes/inference/pipeline.ts';
+import { sha256Hex } from '../runtimes/inference/scoring/artifact.ts';
+import { parseRuntimeConfig } from '../contracts/runtimeConfig.ts';
+import { buildMlpClassifier, randomLayers } from '../runtimes/inference/scoring/onnx/buildModel.ts';
+import type { HistogramSnapshot } from '../runtimes/inference/features/histogram.ts';
+import { createPipeline, type PipelineMessage } from '../runtimes/inference/pipeline/pipeline.ts';
 
 const BATCH = Number(process.env.BATCH ?? 256);
 const MACHINES = 5_000;

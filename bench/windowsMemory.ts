@@ -1,7 +1,7 @@
 // Memory and speed of the window store at fleet scale: 100,000 machines × 8 features × 60-sample
 // windows with every aggregation. Prints one JSON object. Run: scripts/node24 --expose-gc bench/windowsMemory.ts
-import { AGGREGATIONS } from '../runtimes/inference/config.ts';
-import { WindowStore } from '../runtimes/inference/windows.ts';
+import { AGGREGATIONS } from '../contracts/runtimeConfig.ts';
+import { WindowStore } from '../runtimes/inference/features/windows.ts';
 
 const machines = Number(process.env.MACHINES ?? 100_000);
 const features = 8;

@@ -12,13 +12,13 @@ import {
   TypeMeta,
   rule,
 } from './meta.ts';
-import { AGGREGATIONS } from '../../runtimes/inference/config.ts';
+import { AGGREGATIONS } from '../../contracts/runtimeConfig.ts';
 
 export const SENSOR_FLEET_KIND = 'SensorFleet';
 export const SENSOR_FLEET_PLURAL = 'sensorfleets';
 
 // The API offers exactly the window aggregations the inference runtime computes; one list for both.
-export { AGGREGATIONS, type Aggregation } from '../../runtimes/inference/config.ts';
+export { AGGREGATIONS, type Aggregation } from '../../contracts/runtimeConfig.ts';
 
 /** Feature names become JSON keys in readings and parts of model input names, so they stay identifier-like. */
 export const FEATURE_NAME_PATTERN = '^[A-Za-z_][A-Za-z0-9_]*$';

@@ -6,7 +6,7 @@
 // Env: POD_IP (bind gRPC and HTTP there instead of the configured host), LOG_LEVEL (pino level).
 import { parseArgs } from 'node:util';
 import { pino } from 'pino';
-import { ConfigError, loadRuntimeConfig } from './config.ts';
+import { ConfigError, loadRuntimeConfig } from '../../contracts/runtimeConfig.ts';
 import { startRuntime } from './runtime.ts';
 
 const USAGE = 'usage: prognos-inference --config <runtime.yaml>';

@@ -7,22 +7,27 @@
 // close gRPC, drain NATS.
 import { Objm } from '@nats-io/obj';
 import { pino, type Logger } from 'pino';
-import { DEFAULT_ACK_WAIT_MS, IN_FLIGHT_BATCHES, rolloutKey, type RuntimeConfig } from './config.ts';
-import { startGrpcServer, type RuntimeGrpcServer } from './grpcServer.ts';
-import { startHttpServer, type Readiness } from './httpServer.ts';
-import { readinessOf } from './readiness.ts';
-import { createInferenceBackend } from './inferenceBackend.ts';
-import { RESETTING_EVENTS } from './labels.ts';
-import { openMachineHealthStore } from './machineHealthStore.ts';
-import { createRuntimeMetrics, type RuntimeMetrics } from './metrics.ts';
-import { openNatsConnection, type RuntimeNatsConnection } from './natsConnection.ts';
-import { startCoreInput, startJetStreamInput, type BatchHandler, type NatsInput } from './natsInput.ts';
-import { createNatsOutput } from './natsOutput.ts';
-import { createPipeline, type Pipeline, type ServingState } from './pipeline.ts';
-import { startPipelineWorker, type WorkerPipeline } from './pipelineHost.ts';
-import { parseSplit } from './split.ts';
-import { startSplitWatcher } from './splitWatcher.ts';
-import { startTelemetry } from './telemetry.ts';
+import {
+  DEFAULT_ACK_WAIT_MS,
+  IN_FLIGHT_BATCHES,
+  rolloutKey,
+  type RuntimeConfig,
+} from '../../contracts/runtimeConfig.ts';
+import { startGrpcServer, type RuntimeGrpcServer } from './serve/grpcServer.ts';
+import { startHttpServer, type Readiness } from './serve/httpServer.ts';
+import { readinessOf } from './serve/readiness.ts';
+import { createInferenceBackend } from './serve/inferenceBackend.ts';
+import { RESETTING_EVENTS } from './input/labels.ts';
+import { openMachineHealthStore } from './output/machineHealthStore.ts';
+import { createRuntimeMetrics, type RuntimeMetrics } from './serve/metrics.ts';
+import { openNatsConnection, type RuntimeNatsConnection } from './input/natsConnection.ts';
+import { startCoreInput, startJetStreamInput, type BatchHandler, type NatsInput } from './input/natsInput.ts';
+import { createNatsOutput } from './output/natsOutput.ts';
+import { createPipeline, type Pipeline, type ServingState } from './pipeline/pipeline.ts';
+import { startPipelineWorker, type WorkerPipeline } from './pipeline/pipelineHost.ts';
+import { parseSplit } from '../../contracts/split.ts';
+import { startSplitWatcher } from './input/splitWatcher.ts';
+import { startTelemetry } from './output/telemetry.ts';
 
 /** A machine's shared health entry is rewritten at most this often unless its severity changes. */
 const HEALTH_WRITE_INTERVAL_MS = 5_000;

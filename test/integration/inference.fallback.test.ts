@@ -8,7 +8,7 @@ import type { NatsConnection } from '@nats-io/transport-node';
 import { protoPath as healthProtoPath } from 'grpc-health-check';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { RuntimeConfig } from '../../runtimes/inference/config.ts';
+import type { RuntimeConfig } from '../../contracts/runtimeConfig.ts';
 import { startRuntime, type Runtime } from '../../runtimes/inference/runtime.ts';
 import {
   collect,

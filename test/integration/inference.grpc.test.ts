@@ -10,7 +10,7 @@ import type { NatsConnection } from '@nats-io/transport-node';
 import { protoPath as healthProtoPath } from 'grpc-health-check';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PROTO_FILE, PROTO_LOADER_OPTIONS } from '../../runtimes/inference/grpcServer.ts';
+import { PROTO_FILE, PROTO_LOADER_OPTIONS } from '../../runtimes/inference/serve/grpcServer.ts';
 import { startRuntime, type Runtime } from '../../runtimes/inference/runtime.ts';
 import {
   collect,

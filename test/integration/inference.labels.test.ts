@@ -9,9 +9,9 @@ import { jetstreamManager } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildLinearRegressor } from '../../runtimes/inference/onnx/buildModel.ts';
+import { buildLinearRegressor } from '../../runtimes/inference/scoring/onnx/buildModel.ts';
 import { startRuntime, type Runtime } from '../../runtimes/inference/runtime.ts';
-import { labelSubject } from '../../runtimes/inference/subjects.ts';
+import { labelSubject } from '../../contracts/subjects.ts';
 import {
   collect,
   connectTo,

@@ -7,7 +7,7 @@ import type { NatsConnection } from '@nats-io/transport-node';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startRuntime, type Runtime } from '../../runtimes/inference/runtime.ts';
-import { bucketOf } from '../../runtimes/inference/split.ts';
+import { bucketOf } from '../../contracts/split.ts';
 import {
   collect,
   connectTo,

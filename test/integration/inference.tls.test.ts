@@ -6,7 +6,7 @@ import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PROTO_FILE, PROTO_LOADER_OPTIONS } from '../../runtimes/inference/grpcServer.ts';
+import { PROTO_FILE, PROTO_LOADER_OPTIONS } from '../../runtimes/inference/serve/grpcServer.ts';
 import { startRuntime, type Runtime } from '../../runtimes/inference/runtime.ts';
 import { runtimeConfig, startTestNats, writeClassifier, type TestNats } from './inferenceHarness.ts';
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { parseSplit, shouldHandle } from '../../../runtimes/inference/split.ts';
+import { parseSplit, shouldHandle } from '../../../contracts/split.ts';
 import { fleetFixture, modelFixture } from '../testdata/fixtures.ts';
 import { configHash, desiredConfigMap, renderRuntimeConfig } from './configMap.ts';
 import { CONFIG_HASH_ANNOTATION, desiredDeployment } from './deployment.ts';

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import type { V1ConfigMap } from '@kubernetes/client-node';
 import { stringify } from 'yaml';
 import type { MaintenanceModel } from '../../api/maintenanceModel.ts';
-import type { RuntimeConfig } from '../../../runtimes/inference/config.ts';
+import type { RuntimeConfig } from '../../../contracts/runtimeConfig.ts';
 import { childMeta } from './objectMeta.ts';
 import { CONFIG_FILE } from './runtimeConfig.ts';
 

@@ -19,7 +19,7 @@ import { pruneIfOwned } from '../../framework/prune.ts';
 import { StatusWrites, updateStatus } from '../../framework/status.ts';
 import { resolveNatsTarget, type ReadSecret } from '../../nats/credentials.ts';
 import type { NatsPool, NatsTarget } from '../../nats/pool.ts';
-import { ConfigError } from '../../../runtimes/inference/config.ts';
+import { ConfigError } from '../../../contracts/runtimeConfig.ts';
 import { RETRIED, type ArtifactVerifier } from './artifactVerifier.ts';
 import type { ModelFleetIndex } from './modelFleetIndex.ts';
 import { configHash, configMapName, desiredConfigMap, renderRuntimeConfig } from './configMap.ts';

@@ -1,7 +1,7 @@
 import { parseDuration } from '../../api/duration.ts';
 import type { MaintenanceModel } from '../../api/maintenanceModel.ts';
 import type { SensorFleet } from '../../api/sensorFleet.ts';
-import { parseRuntimeConfig, type RuntimeConfig } from '../../../runtimes/inference/config.ts';
+import { parseRuntimeConfig, type RuntimeConfig } from '../../../contracts/runtimeConfig.ts';
 import { storedSubject, streamName } from '../sensorFleet/desiredStreams.ts';
 
 /** The artifact a runtime serves: always one that passed verification, never spec.model unchecked. */

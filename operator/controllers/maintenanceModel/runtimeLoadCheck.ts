@@ -1,10 +1,10 @@
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import type { LoadCheckResult } from '../../../runtimes/inference/loadCheck.ts';
-import type { ModelSpec } from '../../../runtimes/inference/model.ts';
+import type { LoadCheckResult } from '../../../runtimes/inference/scoring/loadCheck.ts';
+import type { ModelSpec } from '../../../runtimes/inference/scoring/model.ts';
 
 const LOAD_CHECK_MAIN = fileURLToPath(
-  new URL('../../../runtimes/inference/loadCheckMain.ts', import.meta.url),
+  new URL('../../../runtimes/inference/scoring/loadCheckMain.ts', import.meta.url),
 );
 const TIMEOUT_MS = 60_000;
 

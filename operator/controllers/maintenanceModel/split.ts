@@ -1,7 +1,7 @@
 import { Kvm, type KV } from '@nats-io/kv';
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { MaintenanceModel } from '../../api/maintenanceModel.ts';
-import type { Split } from '../../../runtimes/inference/split.ts';
+import type { Split } from '../../../contracts/split.ts';
 
 export const ROLLOUTS_BUCKET = 'prognos-rollouts';
 

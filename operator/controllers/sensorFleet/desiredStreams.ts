@@ -1,7 +1,7 @@
 import type { StreamConfig } from '@nats-io/jetstream';
 import { parseDuration } from '../../api/duration.ts';
 import type { SensorFleet } from '../../api/sensorFleet.ts';
-import { deadLetterSubject } from '../../../runtimes/inference/subjects.ts';
+import { deadLetterSubject } from '../../../contracts/subjects.ts';
 
 /** The stream fields the operator decides; everything else keeps the server's defaults. */
 export type DesiredStream = Pick<

@@ -5,10 +5,10 @@
 // worker, so the event loop only does NATS I/O, publishing and acking: it stays responsive, and the
 // two run on two cores. Split changes, maintenance labels and batches reach the worker in order.
 import { Worker } from 'node:worker_threads';
-import type { ObjectStoreReader } from './artifact.ts';
-import type { RuntimeConfig } from './config.ts';
+import type { ObjectStoreReader } from '../scoring/artifact.ts';
+import type { RuntimeConfig } from '../../../contracts/runtimeConfig.ts';
 import type { ArtifactSpec, EncodedBatch, EncodeOptions, PipelineStats, ServingState } from './pipeline.ts';
-import type { Split } from './split.ts';
+import type { Split } from '../../../contracts/split.ts';
 
 export type HostRequest =
   | {

@@ -1,6 +1,6 @@
 // Turns the configured model inputs (`vibration`, `vibration.mean`, ...) into a compiled plan that
 // fills one Float32Array row per reading straight from the window store, without allocating.
-import type { Aggregation, RuntimeConfig } from './config.ts';
+import type { Aggregation, RuntimeConfig } from '../../../contracts/runtimeConfig.ts';
 import { WindowStore, type WindowSpec } from './windows.ts';
 
 type Column =

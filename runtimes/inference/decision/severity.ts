@@ -1,6 +1,6 @@
 // Severity and the 0-100 health score from a task's score and its thresholds. Classification and
 // anomaly scores grow with risk; a regression score is remaining useful life, which shrinks with it.
-import type { RuntimeConfig } from './config.ts';
+import type { RuntimeConfig } from '../../../contracts/runtimeConfig.ts';
 
 export type Severity = 'ok' | 'warning' | 'critical';
 export type Task = RuntimeConfig['task'];

@@ -2,7 +2,7 @@
 // machines cost a few hundred bytes of JS heap each: no per-machine objects besides the id map.
 // Aggregations are incremental (running shifted moments, recompute-on-evict min/max); sums are
 // recomputed exactly whenever a ring wraps, which bounds floating-point drift at O(1) amortised.
-import type { Aggregation } from './config.ts';
+import type { Aggregation } from '../../../contracts/runtimeConfig.ts';
 import {
   type WindowMoments,
   windowKurtosis,

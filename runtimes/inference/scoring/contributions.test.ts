@@ -5,7 +5,7 @@ import {
   occlusionContributions,
   writeOcclusionVariants,
 } from './contributions.ts';
-import { fallbackInputs, scoreByRules } from './fallback.ts';
+import { fallbackInputs, scoreByRules } from '../decision/fallback.ts';
 
 describe('contributions', () => {
   const each = (inputs: string[]) => contributionGroups(inputs, 'input');

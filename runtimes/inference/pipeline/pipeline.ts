@@ -2,27 +2,37 @@
 // outcomes (prediction | dead letter | filtered by the rollout split) in input order out, with one
 // ORT run per batch. Decoding, windows and rows run synchronously before that run, so concurrent
 // process() calls never interleave a machine's window updates.
-import type { Aggregation, RuntimeConfig } from './config.ts';
-import { ArtifactError, fetchArtifact, type FetchArtifactDeps } from './artifact.ts';
-import { AlertTracker } from './alerts.ts';
-import type { DeadLetterReason, Rejection } from './deadLetterReason.ts';
-import { fallbackInputs, scoreByRules } from './fallback.ts';
-import { createFeatureVectorBuilder, type FeatureVectorBuilder, windowSpecsOf } from './featureVector.ts';
-import { Histogram, type HistogramSnapshot, LATENCY_EDGES_MS } from './histogram.ts';
-import { loadModel, type LoadedModel, type ModelSpec } from './model.ts';
-import { ModelSlot } from './modelSlot.ts';
-import { createReadingDecoder } from './reading.ts';
-import { writeNeed, type LastWrite } from './healthThrottle.ts';
+import type { Aggregation, RuntimeConfig } from '../../../contracts/runtimeConfig.ts';
+import { ArtifactError, fetchArtifact, type FetchArtifactDeps } from '../scoring/artifact.ts';
+import { AlertTracker } from '../decision/alerts.ts';
+import type { DeadLetterReason, Rejection } from '../output/deadLetterReason.ts';
+import { fallbackInputs, scoreByRules } from '../decision/fallback.ts';
+import {
+  createFeatureVectorBuilder,
+  type FeatureVectorBuilder,
+  windowSpecsOf,
+} from '../features/featureVector.ts';
+import { Histogram, type HistogramSnapshot, LATENCY_EDGES_MS } from '../features/histogram.ts';
+import { loadModel, type LoadedModel, type ModelSpec } from '../scoring/model.ts';
+import { ModelSlot } from '../scoring/modelSlot.ts';
+import { createReadingDecoder } from '../input/reading.ts';
+import { writeNeed, type LastWrite } from '../decision/healthThrottle.ts';
 import {
   createPredictionEncoder,
   type PredictionEncoder,
   type PredictionFields,
-} from './predictionEncoding.ts';
-import { contributionGroups, type ContributionGroups } from './contributions.ts';
-import { explainMethodFor, scoreBatch, type ExplainMethod, type ScoredBatch } from './scoring.ts';
-import { healthScoreOf, scoreBinEdges, severityOf, severityWithMargin, type Severity } from './severity.ts';
-import { shouldHandle, type Role, type Split } from './split.ts';
-import { WindowStore } from './windows.ts';
+} from '../output/predictionEncoding.ts';
+import { contributionGroups, type ContributionGroups } from '../scoring/contributions.ts';
+import { explainMethodFor, scoreBatch, type ExplainMethod, type ScoredBatch } from '../scoring/scoring.ts';
+import {
+  healthScoreOf,
+  scoreBinEdges,
+  severityOf,
+  severityWithMargin,
+  type Severity,
+} from '../decision/severity.ts';
+import { shouldHandle, type Role, type Split } from '../../../contracts/split.ts';
+import { WindowStore } from '../features/windows.ts';
 
 export interface PipelineMessage {
   subject: string;

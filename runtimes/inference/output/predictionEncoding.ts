@@ -4,8 +4,8 @@
 // float32-derived doubles was most of a prediction's ~9 µs encoding cost); the score keeps full
 // precision. Everything is ASCII (machine ids, input names, model and version names are restricted
 // by their patterns), so string length equals byte length and a batch encodes in one call.
-import type { Role } from './split.ts';
-import type { Severity } from './severity.ts';
+import type { Role } from '../../../contracts/split.ts';
+import type { Severity } from '../decision/severity.ts';
 
 /** Decimal places of contributions in prediction JSON. */
 export const CONTRIBUTION_DECIMALS = 6;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseRuntimeConfig } from './config.ts';
+import { parseRuntimeConfig } from '../../../contracts/runtimeConfig.ts';
 import { readingAsMessage, readingFieldOf, toPredictionMessage } from './inferenceBackend.ts';
 
 const base = {

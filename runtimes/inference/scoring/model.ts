@@ -1,7 +1,7 @@
 // A verified, loaded ONNX model: bytes (already sha256-checked) → an onnxruntime-node session with
 // explicit thread counts, checked against the configured inputs and task before it may serve.
 import ort from 'onnxruntime-node';
-import type { RuntimeConfig } from './config.ts';
+import type { RuntimeConfig } from '../../../contracts/runtimeConfig.ts';
 import { ArtifactError } from './artifact.ts';
 import { type ModelMetadataInfo, parseModelMetadata } from './modelMetadata.ts';
 import { readModelMetadata } from './onnx/onnxProto.ts';

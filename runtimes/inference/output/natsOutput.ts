@@ -11,10 +11,10 @@
 // compared, not acted on. Every version of a model decodes every reading (the split is applied after
 // decoding), so only the stable publishes dead letters; the others count them and terminate them.
 import type { NatsConnection } from '@nats-io/transport-node';
-import type { RuntimeConfig } from './config.ts';
+import type { RuntimeConfig } from '../../../contracts/runtimeConfig.ts';
 import { buildDeadLetter } from './deadLetterMessage.ts';
-import type { EncodedBatch } from './pipeline.ts';
-import { alertSubject, deadLetterSubject, predictionSubject } from './subjects.ts';
+import type { EncodedBatch } from '../pipeline/pipeline.ts';
+import { alertSubject, deadLetterSubject, predictionSubject } from '../../../contracts/subjects.ts';
 
 export interface NatsOutput {
   publish(batch: EncodedBatch): void;

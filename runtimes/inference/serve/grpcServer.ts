@@ -4,11 +4,11 @@ import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import { ReflectionService } from '@grpc/reflection';
 import { HealthImplementation, protoPath as healthProtoPath } from 'grpc-health-check';
-import type { RuntimeConfig } from './config.ts';
+import type { RuntimeConfig } from '../../../contracts/runtimeConfig.ts';
 
 export const INFERENCE_SERVICE = 'prognos.inference.v1.InferenceService';
 export const PROTO_FILE = fileURLToPath(
-  new URL('../../proto/prognos/inference/v1/inference.proto', import.meta.url),
+  new URL('../../../proto/prognos/inference/v1/inference.proto', import.meta.url),
 );
 
 /** Readings per PredictBatch call; beyond it the caller should split (keeps one call well under the batch budget). */

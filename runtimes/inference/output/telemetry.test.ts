@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { PipelineStats } from './pipeline.ts';
+import type { PipelineStats } from '../pipeline/pipeline.ts';
 import { telemetryDelta } from './telemetry.ts';
 
 const h = (edges: number[], counts: number[]) => ({

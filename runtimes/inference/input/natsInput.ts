@@ -20,7 +20,7 @@ import {
 import type { Msg, NatsConnection, Subscription } from '@nats-io/transport-node';
 import type { Logger } from 'pino';
 import { BatchCollector } from './batchCollector.ts';
-import { DISPOSITION_TERM } from './pipeline.ts';
+import { DISPOSITION_TERM } from '../pipeline/pipeline.ts';
 
 export interface InboundMessage {
   subject: string;

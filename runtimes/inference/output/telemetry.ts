@@ -6,9 +6,9 @@ import { hostname } from 'node:os';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { Logger } from 'pino';
-import type { HistogramSnapshot } from './histogram.ts';
-import type { PipelineStats } from './pipeline.ts';
-import { telemetrySubject } from './subjects.ts';
+import type { HistogramSnapshot } from '../features/histogram.ts';
+import type { PipelineStats } from '../pipeline/pipeline.ts';
+import { telemetrySubject } from '../../../contracts/subjects.ts';
 
 export interface TelemetryMessage {
   schema: 1;

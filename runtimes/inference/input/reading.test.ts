@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import type { RuntimeConfig, TimestampFormat } from './config.ts';
-import { DEAD_LETTER_REASONS } from './deadLetterReason.ts';
+import type { RuntimeConfig, TimestampFormat } from '../../../contracts/runtimeConfig.ts';
+import { DEAD_LETTER_REASONS } from '../output/deadLetterReason.ts';
 import { createReadingDecoder, timestampMs, timestampValue } from './reading.ts';
 
 type DecoderConfig = Pick<RuntimeConfig, 'schema' | 'input'>;

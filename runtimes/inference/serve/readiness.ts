@@ -1,6 +1,6 @@
 // What /readyz and grpc.health.v1 report.
 import type { Readiness } from './httpServer.ts';
-import type { ServingState } from './pipeline.ts';
+import type { ServingState } from '../pipeline/pipeline.ts';
 
 /** Readiness from the NATS connection and what serves: fallback rules keep a replica ready, but Degraded. */
 export function readinessOf(natsConnected: boolean, serving: ServingState, fallbackRules: number): Readiness {

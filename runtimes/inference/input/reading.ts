@@ -1,7 +1,7 @@
 // Decodes one NATS message into a validated reading. Never throws: every fault becomes a Rejection
 // with a machine-readable reason, because bad input must never crash the runtime or block a stream.
-import type { RuntimeConfig, TimestampFormat } from './config.ts';
-import type { DeadLetterReason, Rejection } from './deadLetterReason.ts';
+import type { RuntimeConfig, TimestampFormat } from '../../../contracts/runtimeConfig.ts';
+import type { DeadLetterReason, Rejection } from '../output/deadLetterReason.ts';
 
 export interface Reading {
   machineId: string;

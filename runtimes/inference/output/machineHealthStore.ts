@@ -10,9 +10,9 @@
 // rebuilds itself within one interval.
 import { Kvm, type KV } from '@nats-io/kv';
 import type { NatsConnection } from '@nats-io/transport-node';
-import { writeNeed, type LastWrite } from './healthThrottle.ts';
+import { writeNeed, type LastWrite } from '../decision/healthThrottle.ts';
 
-export { writeNeed } from './healthThrottle.ts';
+export { writeNeed } from '../decision/healthThrottle.ts';
 
 export interface MachineHealthState {
   machineId: string;

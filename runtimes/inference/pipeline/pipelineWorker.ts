@@ -6,7 +6,7 @@
 import { readlinkSync } from 'node:fs';
 import { setPriority } from 'node:os';
 import { parentPort, workerData } from 'node:worker_threads';
-import type { RuntimeConfig } from './config.ts';
+import type { RuntimeConfig } from '../../../contracts/runtimeConfig.ts';
 import type { PipelineMessage } from './pipeline.ts';
 import { createPipeline } from './pipeline.ts';
 import type { HostRequest, WorkerEvent } from './pipelineHost.ts';

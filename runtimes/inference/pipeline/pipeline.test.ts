@@ -3,8 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { sha256Hex } from './artifact.ts';
-import { parseRuntimeConfig, type RuntimeConfig } from './config.ts';
+import { sha256Hex } from '../scoring/artifact.ts';
+import { parseRuntimeConfig, type RuntimeConfig } from '../../../contracts/runtimeConfig.ts';
 import {
   buildAutoencoder,
   buildLinearRegressor,
@@ -13,8 +13,8 @@ import {
   randomLayers,
   type BuiltModel,
   type TreeNode,
-} from './onnx/buildModel.ts';
-import { denseForward, sigmoid, treeForward } from './onnx/referenceModels.ts';
+} from '../scoring/onnx/buildModel.ts';
+import { denseForward, sigmoid, treeForward } from '../scoring/onnx/referenceModels.ts';
 import {
   createPipeline,
   DISPOSITION_ACK,
@@ -23,7 +23,7 @@ import {
   type Prediction,
   type ServingState,
 } from './pipeline.ts';
-import { bucketOf } from './split.ts';
+import { bucketOf } from '../../../contracts/split.ts';
 
 const NOW = 1_700_000_000_000;
 const INPUTS = ['vibration', 'temp', 'vibration.mean'];

@@ -1,6 +1,6 @@
 // Threshold rules that score readings when no model can serve (none loaded, or every candidate
 // failed verification). Predictions made this way are marked fallback.
-import type { RuntimeConfig } from './config.ts';
+import type { RuntimeConfig } from '../../../contracts/runtimeConfig.ts';
 import { SEVERITY_RANK, type Severity } from './severity.ts';
 
 export type FallbackRule = RuntimeConfig['fallback']['rules'][number];

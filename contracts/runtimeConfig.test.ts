@@ -2,9 +2,9 @@ import { writeFile, mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, loadRuntimeConfig, parseRuntimeConfig, rolloutKey } from './config.ts';
+import { ConfigError, loadRuntimeConfig, parseRuntimeConfig, rolloutKey } from './runtimeConfig.ts';
 
-const examplePath = new URL('./example.runtime.yaml', import.meta.url).pathname;
+const examplePath = new URL('../runtimes/inference/example.runtime.yaml', import.meta.url).pathname;
 
 function minimal(): Record<string, unknown> {
   return {

@@ -8,13 +8,13 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { sha256Hex } from './artifact.ts';
-import { type Aggregation, parseRuntimeConfig } from './config.ts';
-import { createFeatureVectorBuilder, windowSpecsOf } from './featureVector.ts';
+import { type Aggregation, parseRuntimeConfig } from '../../../contracts/runtimeConfig.ts';
+import { createFeatureVectorBuilder, windowSpecsOf } from '../features/featureVector.ts';
 import { buildLinearRegressor } from './onnx/buildModel.ts';
-import { createPipeline, type PipelineMessage, type Prediction } from './pipeline.ts';
-import { WindowStore } from './windows.ts';
+import { createPipeline, type PipelineMessage, type Prediction } from '../pipeline/pipeline.ts';
+import { WindowStore } from '../features/windows.ts';
 
-const DATA = new URL('../../../shared/datasets/cmapss/train_FD001.txt', import.meta.url);
+const DATA = new URL('../../../../shared/datasets/cmapss/train_FD001.txt', import.meta.url);
 const SENSORS = ['s2', 's3', 's4', 's7', 's11', 's12', 's15', 's20', 's21'];
 const SENSOR_COLUMN = (name: string) => 4 + Number(name.slice(1)); // unit, cycle, 3 settings, then s1..s21
 const RUL_CAP = 125;

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { AGGREGATIONS } from './config.ts';
+import { AGGREGATIONS } from '../../../contracts/runtimeConfig.ts';
 import { createFeatureVectorBuilder, windowSpecsOf } from './featureVector.ts';
 import { WindowStore } from './windows.ts';
 

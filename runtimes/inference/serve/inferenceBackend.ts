@@ -10,7 +10,7 @@
 // predictions carry this runtime's version and role.
 import type { NatsConnection } from '@nats-io/transport-node';
 import type * as grpc from '@grpc/grpc-js';
-import type { RuntimeConfig } from './config.ts';
+import type { RuntimeConfig } from '../../../contracts/runtimeConfig.ts';
 import type {
   FeedbackMessage,
   FieldViolation,
@@ -22,12 +22,12 @@ import type {
   RoleName,
   SeverityName,
 } from './grpcServer.ts';
-import { buildLabel } from './labels.ts';
-import type { MachineHealthState, MachineHealthStore } from './machineHealthStore.ts';
+import { buildLabel } from '../input/labels.ts';
+import type { MachineHealthState, MachineHealthStore } from '../output/machineHealthStore.ts';
 import type { RuntimeMetrics } from './metrics.ts';
-import type { Pipeline, Prediction } from './pipeline.ts';
-import { timestampValue } from './reading.ts';
-import { labelSubject, predictionSubject } from './subjects.ts';
+import type { Pipeline, Prediction } from '../pipeline/pipeline.ts';
+import { timestampValue } from '../input/reading.ts';
+import { labelSubject, predictionSubject } from '../../../contracts/subjects.ts';
 
 const SEVERITY: Record<Prediction['severity'], SeverityName> = {
   ok: 'SEVERITY_OK',
