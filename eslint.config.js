@@ -12,4 +12,35 @@ export default tseslint.config(
       '@typescript-eslint/no-non-null-assertion': 'off',
     },
   },
+  // Module boundaries: the operator and the runtimes share only contracts/ (wire formats, the runtime
+  // config, the ONNX artifact codec); contracts/ depends on neither.
+  {
+    files: ['operator/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            { group: ['**/runtimes/**'], message: 'The operator imports contracts/, never a runtime.' },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    files: ['contracts/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: ['**/operator/**', '**/runtimes/**'],
+              message: 'contracts/ is shared: it imports neither side.',
+            },
+          ],
+        },
+      ],
+    },
+  },
 );

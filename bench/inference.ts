@@ -31,7 +31,7 @@ import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { stringify as toYaml } from 'yaml';
 import { parseRuntimeConfig, type RuntimeConfig } from '../contracts/runtimeConfig.ts';
 import { PROTO_FILE, PROTO_LOADER_OPTIONS } from '../runtimes/inference/serve/grpcServer.ts';
-import { buildMlpClassifier, randomLayers } from '../runtimes/inference/scoring/onnx/buildModel.ts';
+import { buildMlpClassifier, randomLayers } from '../contracts/onnx/buildModel.ts';
 import { ensureBinaries, repoRoot } from '../test/cluster/binaries.ts';
 import { startNatsServer } from '../test/cluster/nats.ts';
 import { metricValue, spawnRuntime, type RuntimeProcess } from '../test/integration/inferenceHarness.ts';

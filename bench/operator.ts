@@ -27,7 +27,7 @@ import { parseArgs } from 'node:util';
 import { KubeConfig, type KubernetesObject, type V1Deployment } from '@kubernetes/client-node';
 import { parseAllDocuments } from 'yaml';
 import { KubeClient } from '../operator/framework/kubeClient.ts';
-import { buildMlpClassifier, randomLayers } from '../runtimes/inference/scoring/onnx/buildModel.ts';
+import { buildMlpClassifier, randomLayers } from '../contracts/onnx/buildModel.ts';
 import { repoRoot } from '../test/cluster/binaries.ts';
 import { startEnvironment, type Environment } from '../test/cluster/environment.ts';
 import { DEFAULT_MODEL_WORKERS } from '../operator/prognosOperator.ts';

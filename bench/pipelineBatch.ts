@@ -11,8 +11,8 @@ import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { pathToFileURL } from 'node:url';
 import { sha256Hex } from '../runtimes/inference/scoring/artifact.ts';
 import { parseRuntimeConfig } from '../contracts/runtimeConfig.ts';
-import { buildMlpClassifier, randomLayers } from '../runtimes/inference/scoring/onnx/buildModel.ts';
-import type { HistogramSnapshot } from '../runtimes/inference/features/histogram.ts';
+import { buildMlpClassifier, randomLayers } from '../contracts/onnx/buildModel.ts';
+import type { HistogramSnapshot } from '../contracts/telemetry.ts';
 import { createPipeline, type PipelineMessage } from '../runtimes/inference/pipeline/pipeline.ts';
 
 const BATCH = Number(process.env.BATCH ?? 256);

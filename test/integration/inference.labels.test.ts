@@ -9,7 +9,7 @@ import { jetstreamManager } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildLinearRegressor } from '../../runtimes/inference/scoring/onnx/buildModel.ts';
+import { buildLinearRegressor } from '../../contracts/onnx/buildModel.ts';
 import { startRuntime, type Runtime } from '../../runtimes/inference/runtime.ts';
 import { labelSubject } from '../../contracts/subjects.ts';
 import {

@@ -10,7 +10,7 @@ import { createInterface } from 'node:readline';
 import { connect, type NatsConnection, type Subscription } from '@nats-io/transport-node';
 import { stringify as toYaml } from 'yaml';
 import { parseRuntimeConfig, type RuntimeConfig } from '../../contracts/runtimeConfig.ts';
-import { buildMlpClassifier, randomLayers } from '../../runtimes/inference/scoring/onnx/buildModel.ts';
+import { buildMlpClassifier, randomLayers } from '../../contracts/onnx/buildModel.ts';
 import { ensureBinaries, repoRoot } from '../cluster/binaries.ts';
 import { startNatsServer, type NatsServer } from '../cluster/nats.ts';
 

@@ -11,7 +11,7 @@ import type { NatsConnection } from '@nats-io/transport-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
 import type { PrognosOperator } from '../../operator/prognosOperator.ts';
-import { buildUnknownOpModel } from '../../runtimes/inference/scoring/onnx/buildModel.ts';
+import { buildUnknownOpModel } from '../../contracts/onnx/buildModel.ts';
 import {
   applyObject,
   createNamespace,

@@ -10,7 +10,7 @@ import { createUser } from '@nats-io/nkeys';
 import { pino } from 'pino';
 import { expect } from 'vitest';
 import { PrognosOperator } from '../../operator/prognosOperator.ts';
-import { buildMlpClassifier, randomLayers } from '../../runtimes/inference/scoring/onnx/buildModel.ts';
+import { buildMlpClassifier, randomLayers } from '../../contracts/onnx/buildModel.ts';
 import { kubeConfig, kubectl, testEnv } from './env.ts';
 
 export const REPO = join(import.meta.dirname, '..', '..');

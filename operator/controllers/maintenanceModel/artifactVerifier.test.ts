@@ -7,8 +7,8 @@ import {
   buildTreeEnsembleRegressor,
   buildUnknownOpModel,
   randomLayers,
-} from '../../../runtimes/inference/scoring/onnx/buildModel.ts';
-import { encodeModel } from '../../../runtimes/inference/scoring/onnx/onnxProto.ts';
+} from '../../../contracts/onnx/buildModel.ts';
+import { encodeModel } from '../../../contracts/onnx/onnxProto.ts';
 import { ArtifactVerifier, onnxSignature, sha256Hex, type ArtifactSpec } from './artifactVerifier.ts';
 import type { OnnxSignature } from './inputsCheck.ts';
 

@@ -4,8 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { Objm } from '@nats-io/obj';
 import type { NatsConnection } from '@nats-io/transport-node';
 import protobuf from 'protobufjs';
-import type { LoadCheckResult } from '../../../runtimes/inference/scoring/loadCheck.ts';
-import type { ModelSpec } from '../../../runtimes/inference/scoring/model.ts';
+import type { LoadCheckResult, ModelSpec } from '../../../contracts/loadCheck.ts';
 import { checkOnnxInputs, type OnnxSignature, type Refusal } from './inputsCheck.ts';
 import { runtimeLoadCheck, type LoadCheck } from './runtimeLoadCheck.ts';
 

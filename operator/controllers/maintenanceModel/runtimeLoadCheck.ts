@@ -1,7 +1,6 @@
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import type { LoadCheckResult } from '../../../runtimes/inference/scoring/loadCheck.ts';
-import type { ModelSpec } from '../../../runtimes/inference/scoring/model.ts';
+import type { LoadCheckResult, ModelSpec } from '../../../contracts/loadCheck.ts';
 
 const LOAD_CHECK_MAIN = fileURLToPath(
   new URL('../../../runtimes/inference/scoring/loadCheckMain.ts', import.meta.url),

@@ -1,6 +1,6 @@
 import type { NatsConnection, Subscription } from '@nats-io/transport-node';
 import type { Logger } from 'pino';
-import type { TelemetryMessage } from '../../../runtimes/inference/output/telemetry.ts';
+import type { TelemetryMessage } from '../../../contracts/telemetry.ts';
 import type { TrafficBook } from './trafficBook.ts';
 
 export interface TelemetrySubscriberDeps {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { TelemetryMessage } from '../../../runtimes/inference/output/telemetry.ts';
+import type { TelemetryMessage } from '../../../contracts/telemetry.ts';
 import { TrafficBook } from './trafficBook.ts';
 
 function msg(

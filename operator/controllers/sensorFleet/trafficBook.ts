@@ -1,4 +1,4 @@
-import type { TelemetryMessage } from '../../../runtimes/inference/output/telemetry.ts';
+import type { TelemetryMessage } from '../../../contracts/telemetry.ts';
 import type { FleetTraffic } from './status.ts';
 
 /** Telemetry older than this no longer describes the present (several runtime periods). */

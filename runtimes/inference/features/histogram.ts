@@ -1,11 +1,6 @@
+import type { HistogramSnapshot } from '../../../contracts/telemetry.ts';
 // Fixed-edge histogram for telemetry: counts[0] is below edges[0], counts[i] is [edges[i-1], edges[i]),
 // and the last count is at or above the last edge. Compact and mergeable by the operator.
-export interface HistogramSnapshot {
-  edges: number[];
-  counts: number[];
-  count: number;
-  sum: number;
-}
 
 export class Histogram {
   readonly edges: Float64Array;

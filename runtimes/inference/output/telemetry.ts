@@ -6,40 +6,9 @@ import { hostname } from 'node:os';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { Logger } from 'pino';
-import type { HistogramSnapshot } from '../features/histogram.ts';
+import type { HistogramSnapshot, TelemetryMessage } from '../../../contracts/telemetry.ts';
 import type { PipelineStats } from '../pipeline/pipeline.ts';
 import { telemetrySubject } from '../../../contracts/subjects.ts';
-
-export interface TelemetryMessage {
-  schema: 1;
-  namespace: string;
-  model: string;
-  /** Version that served in this window (`fallback` when only rules scored). */
-  version: string;
-  role: PipelineStats['role'];
-  /** Emitting replica (pod name / hostname): summaries of several replicas are summed by the reader. */
-  instance: string;
-  /** The window [from, to), epoch ms. */
-  from: number;
-  to: number;
-  serving: { modelServing: boolean; explain: string; lastError?: string };
-  /** Machines with window state at the end of the window (a gauge, not a delta). */
-  machines: number;
-  counts: PipelineStats['counts'];
-  deadLettersByReason: Record<string, number>;
-  /** Batch wall time, ms. */
-  latencyMs: HistogramSnapshot;
-  /** Event-loop blocking time per batch, ms. */
-  blockingMs: HistogramSnapshot;
-  /** Time per ORT run (one per batch), ms. */
-  ortRunMs: HistogramSnapshot;
-  scores: HistogramSnapshot;
-  /** Per model input; edges from the model's baseline bins when featureBins is `baseline`. */
-  features: Record<string, HistogramSnapshot>;
-  featureBins: PipelineStats['featureBins'];
-  /** perf_hooks event-loop delay p99 over the window, ms. */
-  eventLoopLagP99Ms: number;
-}
 
 function histogramDelta(
   current: HistogramSnapshot,

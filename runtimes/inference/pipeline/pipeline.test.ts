@@ -13,8 +13,8 @@ import {
   randomLayers,
   type BuiltModel,
   type TreeNode,
-} from '../scoring/onnx/buildModel.ts';
-import { denseForward, sigmoid, treeForward } from '../scoring/onnx/referenceModels.ts';
+} from '../../../contracts/onnx/buildModel.ts';
+import { denseForward, sigmoid, treeForward } from '../../../contracts/onnx/referenceModels.ts';
 import {
   createPipeline,
   DISPOSITION_ACK,

@@ -12,8 +12,10 @@ import {
   type FeatureVectorBuilder,
   windowSpecsOf,
 } from '../features/featureVector.ts';
-import { Histogram, type HistogramSnapshot, LATENCY_EDGES_MS } from '../features/histogram.ts';
-import { loadModel, type LoadedModel, type ModelSpec } from '../scoring/model.ts';
+import { Histogram, LATENCY_EDGES_MS } from '../features/histogram.ts';
+import type { FeatureBins, HistogramSnapshot, TelemetryCounts } from '../../../contracts/telemetry.ts';
+import type { ModelSpec } from '../../../contracts/loadCheck.ts';
+import { loadModel, type LoadedModel } from '../scoring/model.ts';
 import { ModelSlot } from '../scoring/modelSlot.ts';
 import { createReadingDecoder } from '../input/reading.ts';
 import { writeNeed, type LastWrite } from '../decision/healthThrottle.ts';
@@ -197,18 +199,7 @@ export interface PipelineStats {
   role: Role;
   serving: ServingState;
   machines: number;
-  counts: {
-    messages: number;
-    predictions: number;
-    deadLetters: number;
-    filtered: number;
-    fallback: number;
-    scoreErrors: number;
-    alerts: number;
-    batches: number;
-    /** Rows sent to ORT, including occlusion variants. */
-    rowsRun: number;
-  };
+  counts: TelemetryCounts;
   deadLettersByReason: Partial<Record<DeadLetterReason, number>>;
   /** Wall time of process() per batch. */
   batchLatencyMs: HistogramSnapshot;
@@ -220,7 +211,7 @@ export interface PipelineStats {
   /** Model inputs of scored rows, binned against the model's baseline bins when it carries them. */
   features: Record<string, HistogramSnapshot>;
   /** Which bins the feature histograms use. */
-  featureBins: 'baseline' | 'schema';
+  featureBins: FeatureBins;
 }
 
 export interface PipelineDeps extends FetchArtifactDeps {
@@ -255,7 +246,7 @@ interface ModelContext {
   groups: ContributionGroups;
   encoder: PredictionEncoder;
   features: Histogram[];
-  featureBins: 'baseline' | 'schema';
+  featureBins: FeatureBins;
 }
 
 /**

@@ -3,8 +3,7 @@
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
-
-export type ArtifactErrorReason = 'digest_mismatch' | 'fetch_failed' | 'invalid_onnx' | 'input_mismatch';
+import type { ArtifactErrorReason } from '../../../contracts/loadCheck.ts';
 
 export class ArtifactError extends Error {
   readonly reason: ArtifactErrorReason;

@@ -10,7 +10,7 @@ import { describe, expect, it } from 'vitest';
 import { sha256Hex } from './artifact.ts';
 import { type Aggregation, parseRuntimeConfig } from '../../../contracts/runtimeConfig.ts';
 import { createFeatureVectorBuilder, windowSpecsOf } from '../features/featureVector.ts';
-import { buildLinearRegressor } from './onnx/buildModel.ts';
+import { buildLinearRegressor } from '../../../contracts/onnx/buildModel.ts';
 import { createPipeline, type PipelineMessage, type Prediction } from '../pipeline/pipeline.ts';
 import { WindowStore } from '../features/windows.ts';
 

@@ -2,11 +2,9 @@
 // creates a session (every operator has a kernel), the signature fits the configured inputs, task
 // and output, and one row of zeros runs. The operator calls it through loadCheckMain.ts, in a
 // throwaway process, so a model that crashes or bloats ONNX Runtime cannot take the operator along.
-import { ArtifactError, type ArtifactErrorReason } from './artifact.ts';
-import { loadModel, type ModelSpec } from './model.ts';
-
-export type LoadCheckResult =
-  { ok: true } | { ok: false; reason: ArtifactErrorReason | 'run_failed'; message: string };
+import type { LoadCheckResult, ModelSpec } from '../../../contracts/loadCheck.ts';
+import { ArtifactError } from './artifact.ts';
+import { loadModel } from './model.ts';
 
 export async function checkLoad(bytes: Uint8Array, spec: ModelSpec): Promise<LoadCheckResult> {
   let model;

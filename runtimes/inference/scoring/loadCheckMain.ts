@@ -2,7 +2,7 @@
 // The process the operator spawns to check an artifact (see loadCheck.ts).
 import { buffer } from 'node:stream/consumers';
 import { checkLoad } from './loadCheck.ts';
-import type { ModelSpec } from './model.ts';
+import type { ModelSpec } from '../../../contracts/loadCheck.ts';
 
 const spec = JSON.parse(process.argv[2] ?? '') as ModelSpec;
 const bytes = new Uint8Array(await buffer(process.stdin));

@@ -4,14 +4,15 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { ArtifactError, fetchArtifact, parseObjectStoreUri, sha256Hex } from './artifact.ts';
-import { loadModel, type ModelSpec } from './model.ts';
+import type { ModelSpec } from '../../../contracts/loadCheck.ts';
+import { loadModel } from './model.ts';
 import {
   buildAutoencoder,
   buildLinearRegressor,
   buildMlpClassifier,
   buildTreeEnsembleRegressor,
   randomLayers,
-} from './onnx/buildModel.ts';
+} from '../../../contracts/onnx/buildModel.ts';
 
 const threads = { intraOpThreads: 1, interOpThreads: 1, worker: false };
 const inputs = ['a', 'b', 'c'];

@@ -1,23 +1,11 @@
 // A verified, loaded ONNX model: bytes (already sha256-checked) → an onnxruntime-node session with
 // explicit thread counts, checked against the configured inputs and task before it may serve.
 import ort from 'onnxruntime-node';
-import type { RuntimeConfig } from '../../../contracts/runtimeConfig.ts';
+import type { ModelSpec, Task } from '../../../contracts/loadCheck.ts';
 import { ArtifactError } from './artifact.ts';
 import { type ModelMetadataInfo, parseModelMetadata } from './modelMetadata.ts';
-import { readModelMetadata } from './onnx/onnxProto.ts';
+import { readModelMetadata } from '../../../contracts/onnx/onnxProto.ts';
 import { createWorkerSession, type ScoringSession } from './workerSession.ts';
-
-export type Task = RuntimeConfig['task'];
-
-export interface ModelSpec {
-  version: string;
-  uri: string;
-  sha256: string;
-  task: Task;
-  /** Configured input names, in model column order. */
-  inputs: readonly string[];
-  output?: string;
-}
 
 export interface LoadedModel {
   readonly version: string;

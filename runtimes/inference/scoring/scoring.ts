@@ -6,7 +6,8 @@ import {
   writeOcclusionVariants,
   type ContributionGroups,
 } from './contributions.ts';
-import type { LoadedModel, Task } from './model.ts';
+import type { Task } from '../../../contracts/loadCheck.ts';
+import type { LoadedModel } from './model.ts';
 
 export type ExplainMethod = 'none' | 'linear' | 'occlusion';
 

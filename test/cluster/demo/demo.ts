@@ -7,7 +7,7 @@ import { existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } 
 import { join } from 'node:path';
 import { connect } from '@nats-io/transport-node';
 import { stringify } from 'yaml';
-import { buildLinearRegressor } from '../../../runtimes/inference/scoring/onnx/buildModel.ts';
+import { buildLinearRegressor } from '../../../contracts/onnx/buildModel.ts';
 import { repoRoot } from '../binaries.ts';
 import type { EnvironmentInfo } from '../environment.ts';
 import { DEMO_SENSORS, fitLinearRul, loadCmapss, syntheticCycles } from './cmapss.ts';
