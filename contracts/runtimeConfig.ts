@@ -221,6 +221,18 @@ export const RuntimeConfigSchema = T.Object(
           output: T.Optional(
             T.String({ minLength: 1, description: 'Model output to read; default: the first output.' }),
           ),
+          caFile: T.Optional(
+            T.String({
+              minLength: 1,
+              description: 'PEM file of the CA trusted for an https:// uri instead of the system roots.',
+            }),
+          ),
+          maxBytes: T.Optional(
+            T.Integer({
+              minimum: 1,
+              description: 'Largest artifact read, in bytes (default 256 MiB); the read stops there.',
+            }),
+          ),
         },
         {
           additionalProperties: false,

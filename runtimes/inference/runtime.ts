@@ -5,6 +5,7 @@
 // then NATS, the model, the split (applied before any reading is taken), and input last.
 // stop() reverses it: stop pulling, finish/publish/ack the in-flight batches, flush telemetry,
 // close gRPC, drain NATS.
+import { DEFAULT_ARTIFACT_TIMEOUT_MS, readArtifact } from '../../contracts/artifactStore.ts';
 import { Objm } from '@nats-io/obj';
 import { pino, type Logger } from 'pino';
 import {
@@ -111,11 +112,12 @@ export async function startRuntime(config: RuntimeConfig, opts: RuntimeOptions =
   parts.conn = conn;
   const { nc } = conn;
   const objm = new Objm(nc);
-  const readObject = async (bucket: string, name: string): Promise<Uint8Array> => {
-    const blob = await (await objm.open(bucket)).getBlob(name);
-    if (!blob) throw new Error(`object ${name} not found in bucket ${bucket}`);
-    return blob;
-  };
+  const readObject = (uri: string, maxBytes: number): Promise<Uint8Array> =>
+    readArtifact(uri, {
+      maxBytes,
+      timeoutMs: DEFAULT_ARTIFACT_TIMEOUT_MS,
+      objectStore: (bucket) => objm.open(bucket),
+    });
   // The NATS-fed pipeline (decode, windows, ORT, contributions, encoding) runs in a worker thread;
   // this thread does NATS I/O, publishing and acking.
   const natsPipeline = await startPipelineWorker(config, {

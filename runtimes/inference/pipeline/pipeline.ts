@@ -699,7 +699,10 @@ class InferencePipeline implements Pipeline {
       } catch (error) {
         throw new ArtifactError('input_mismatch', spec.uri, (error as Error).message);
       }
-      const bytes = await fetchArtifact(spec, this.#deps);
+      const bytes = await fetchArtifact(
+        { ...spec, ...(configured?.caFile ? { caFile: configured.caFile } : {}) },
+        { ...this.#deps, ...(configured?.maxBytes ? { maxBytes: configured.maxBytes } : {}) },
+      );
       model = await loadModel(bytes, spec, this.#config.ort);
     } catch (error) {
       if (error instanceof ArtifactError) {

@@ -37,7 +37,7 @@ export type WorkerEvent =
   | { type: 'swapped'; id: number; state?: ServingState; error?: string }
   | { type: 'stats'; id: number; stats: PipelineStats }
   | { type: 'closed'; id: number }
-  | { type: 'readObject'; id: number; bucket: string; name: string };
+  | { type: 'readObject'; id: number; uri: string; maxBytes: number };
 
 export interface BatchInput {
   subject: string;
@@ -114,7 +114,7 @@ export async function startPipelineWorker(
           worker.postMessage({ type: 'object', id: event.id, ...r } satisfies HostRequest);
         if (!deps.readObject) reply({ error: 'no object store reader configured' });
         else
-          deps.readObject(event.bucket, event.name).then(
+          deps.readObject(event.uri, event.maxBytes).then(
             (bytes) => reply({ bytes }),
             (e: Error) => reply({ error: e.message }),
           );

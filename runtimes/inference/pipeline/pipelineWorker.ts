@@ -33,11 +33,11 @@ const send = (event: WorkerEvent, transfer: ArrayBuffer[] = []): void => port.po
 
 const reads = new Map<number, { resolve: (bytes: Uint8Array) => void; reject: (error: Error) => void }>();
 let nextRead = 0;
-const readObject = (bucket: string, name: string): Promise<Uint8Array> =>
+const readObject = (uri: string, maxBytes: number): Promise<Uint8Array> =>
   new Promise((resolve, reject) => {
     const id = nextRead++;
     reads.set(id, { resolve, reject });
-    send({ type: 'readObject', id, bucket, name });
+    send({ type: 'readObject', id, uri, maxBytes });
   });
 
 // The listener is attached before the model loads: a nats-os:// artifact is read through the host.

@@ -1,8 +1,15 @@
-// Fetches model artifact bytes and verifies their sha256 before anything parses them: a model that
-// fails verification must never reach onnxruntime.
+// Fetches model artifact bytes (contracts/artifactStore.ts: the same reader the operator verifies
+// with) and checks their sha256 before anything parses them: a model that fails verification must
+// never reach onnxruntime.
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
-import { fileURLToPath } from 'node:url';
+import {
+  ArtifactReadError,
+  DEFAULT_ARTIFACT_TIMEOUT_MS,
+  DEFAULT_MAX_ARTIFACT_BYTES,
+  parseObjectStoreUri,
+  readArtifact,
+} from '../../../contracts/artifactStore.ts';
 import type { ArtifactErrorReason } from '../../../contracts/loadCheck.ts';
 
 export class ArtifactError extends Error {
@@ -16,17 +23,21 @@ export class ArtifactError extends Error {
   }
 }
 
-/** Reads `name` from NATS object store `bucket` (runtime-io injects one backed by @nats-io/obj). */
-export type ObjectStoreReader = (bucket: string, name: string) => Promise<Uint8Array>;
+/**
+ * Reads a nats-os:// artifact. In the pipeline worker it asks the main thread, which holds the NATS
+ * connection and reads through contracts/artifactStore.ts with the same size limit.
+ */
+export type ObjectStoreReader = (uri: string, maxBytes: number) => Promise<Uint8Array>;
 
 export interface ArtifactRef {
   uri: string;
   sha256: string;
+  /** PEM file of the CA trusted for https:// (a mounted Secret). */
+  caFile?: string;
 }
 
 export interface FetchArtifactDeps {
   readObject?: ObjectStoreReader;
-  fetch?: typeof fetch;
   timeoutMs?: number;
   maxBytes?: number;
 }
@@ -35,48 +46,28 @@ export function sha256Hex(bytes: Uint8Array): string {
   return createHash('sha256').update(bytes).digest('hex');
 }
 
-/** Parses `nats-os://<bucket>/<name>` (the name may contain slashes). */
-export function parseObjectStoreUri(uri: string): { bucket: string; name: string } | undefined {
-  const match = /^nats-os:\/\/([A-Za-z0-9_-]+)\/(.+)$/.exec(uri);
-  return match ? { bucket: match[1]!, name: decodeURIComponent(match[2]!) } : undefined;
-}
-
 export async function fetchArtifact(ref: ArtifactRef, deps: FetchArtifactDeps = {}): Promise<Uint8Array> {
-  const maxBytes = deps.maxBytes ?? 512 * 2 ** 20;
+  const maxBytes = deps.maxBytes ?? DEFAULT_MAX_ARTIFACT_BYTES;
   let bytes: Uint8Array;
   try {
-    bytes = await readBytes(ref.uri, deps, maxBytes);
+    if (parseObjectStoreUri(ref.uri)) {
+      if (!deps.readObject) throw new Error('no NATS object store reader configured');
+      bytes = await deps.readObject(ref.uri, maxBytes);
+    } else {
+      bytes = await readArtifact(ref.uri, {
+        maxBytes,
+        timeoutMs: deps.timeoutMs ?? DEFAULT_ARTIFACT_TIMEOUT_MS,
+        ...(ref.caFile ? { ca: await readFile(ref.caFile, 'utf8') } : {}),
+      });
+    }
   } catch (error) {
-    if (error instanceof ArtifactError) throw error;
-    throw new ArtifactError('fetch_failed', ref.uri, (error as Error).message, { cause: error });
+    const message =
+      error instanceof ArtifactReadError ? `${error.failure}: ${error.message}` : (error as Error).message;
+    throw new ArtifactError('fetch_failed', ref.uri, message, { cause: error });
   }
   const actual = sha256Hex(bytes);
   if (actual !== ref.sha256.toLowerCase()) {
     throw new ArtifactError('digest_mismatch', ref.uri, `expected sha256 ${ref.sha256}, got ${actual}`);
   }
   return bytes;
-}
-
-async function readBytes(uri: string, deps: FetchArtifactDeps, maxBytes: number): Promise<Uint8Array> {
-  if (uri.startsWith('file://')) return new Uint8Array(await readFile(fileURLToPath(uri)));
-  if (uri.startsWith('https://')) {
-    const response = await (deps.fetch ?? fetch)(uri, {
-      signal: AbortSignal.timeout(deps.timeoutMs ?? 60_000),
-    });
-    if (!response.ok) throw new ArtifactError('fetch_failed', uri, `HTTP ${response.status}`);
-    const declared = Number(response.headers.get('content-length') ?? 0);
-    if (declared > maxBytes)
-      throw new ArtifactError('fetch_failed', uri, `${declared} bytes exceeds ${maxBytes}`);
-    const bytes = new Uint8Array(await response.arrayBuffer());
-    if (bytes.byteLength > maxBytes)
-      throw new ArtifactError('fetch_failed', uri, `${bytes.byteLength} bytes exceeds ${maxBytes}`);
-    return bytes;
-  }
-  const object = parseObjectStoreUri(uri);
-  if (object) {
-    if (!deps.readObject)
-      throw new ArtifactError('fetch_failed', uri, 'no NATS object store reader configured');
-    return deps.readObject(object.bucket, object.name);
-  }
-  throw new ArtifactError('fetch_failed', uri, 'unsupported URI scheme (file://, https://, nats-os://)');
 }

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { ArtifactError, fetchArtifact, parseObjectStoreUri, sha256Hex } from './artifact.ts';
+import { ArtifactError, fetchArtifact, sha256Hex } from './artifact.ts';
 import type { ModelSpec } from '../../../contracts/loadCheck.ts';
 import { loadModel } from './model.ts';
 import {
@@ -57,39 +57,24 @@ describe('artifact fetching', () => {
     ).toBe('fetch_failed');
   });
 
-  it('reads nats-os:// through the injected object-store reader', async () => {
-    expect(parseObjectStoreUri('nats-os://prognos-models/pump/v3.onnx')).toEqual({
-      bucket: 'prognos-models',
-      name: 'pump/v3.onnx',
-    });
+  it('reads nats-os:// through the injected object-store reader, with the size limit', async () => {
     const seen: string[] = [];
-    const readObject = async (bucket: string, name: string) => (seen.push(`${bucket}:${name}`), bytes);
-    const got = await fetchArtifact(
-      { uri: 'nats-os://prognos-models/pump/v3.onnx', sha256: sha256Hex(bytes) },
-      { readObject },
+    const readObject = async (uri: string, maxBytes: number) => (seen.push(`${uri} ${maxBytes}`), bytes);
+    const uri = 'nats-os://prognos-models/pump/v3.onnx';
+    expect(await fetchArtifact({ uri, sha256: sha256Hex(bytes) }, { readObject, maxBytes: 99 })).toEqual(
+      bytes,
     );
-    expect(got).toEqual(bytes);
-    expect(seen).toEqual(['prognos-models:pump/v3.onnx']);
+    expect(seen).toEqual([`${uri} 99`]);
     expect(await reason(fetchArtifact({ uri: 'nats-os://b/x', sha256: sha256Hex(bytes) }))).toBe(
       'fetch_failed',
     );
   });
 
-  it('reads https:// through fetch and reports HTTP failures', async () => {
-    const ok = (async () => new Response(bytes)) as typeof fetch;
-    expect(
-      await fetchArtifact({ uri: 'https://models.example/v1.onnx', sha256: sha256Hex(bytes) }, { fetch: ok }),
-    ).toEqual(bytes);
-    const notFound = (async () => new Response('no', { status: 404 })) as typeof fetch;
-    expect(
-      await reason(fetchArtifact({ uri: 'https://x/y', sha256: sha256Hex(bytes) }, { fetch: notFound })),
-    ).toBe('fetch_failed');
-    const big = (async () => new Response(new Uint8Array(100))) as typeof fetch;
-    expect(
-      await reason(
-        fetchArtifact({ uri: 'https://x/y', sha256: sha256Hex(bytes) }, { fetch: big, maxBytes: 10 }),
-      ),
-    ).toBe('fetch_failed');
+  it('refuses a file over the size limit', async () => {
+    const uri = await fileUri(bytes);
+    expect(await reason(fetchArtifact({ uri, sha256: sha256Hex(bytes) }, { maxBytes: 5 }))).toBe(
+      'fetch_failed',
+    );
   });
 });
 
