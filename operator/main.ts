@@ -4,6 +4,7 @@ import { parseArgs } from 'node:util';
 import { KubeConfig } from '@kubernetes/client-node';
 import { pino } from 'pino';
 import { DEFAULT_INFERENCE_IMAGE } from './controllers/maintenanceModel/deployment.ts';
+import { DEFAULT_ARTIFACT_LIMITS } from './controllers/maintenanceModel/artifactVerifier.ts';
 import { DEFAULT_MODEL_WORKERS, PrognosOperator } from './prognosOperator.ts';
 
 const USAGE = `prognos-operator [flags]
@@ -14,6 +15,9 @@ const USAGE = `prognos-operator [flags]
   --metrics-port <port>      /metrics, /healthz and /readyz (default 8080; 0 = pick a free port)
   --inference-image <image>  runtime image (default ${DEFAULT_INFERENCE_IMAGE})
   --model-workers <n>        MaintenanceModels reconciled at once (default ${DEFAULT_MODEL_WORKERS})
+  --max-artifact-bytes <n>   largest model artifact read, by the operator and the runtimes it configures;
+                             a larger one is refused as ArtifactTooLarge (default ${DEFAULT_ARTIFACT_LIMITS.maxBytes}, 256 MiB)
+  --artifact-timeout <s>     seconds to read an artifact before ArtifactFetchTimeout (default ${DEFAULT_ARTIFACT_LIMITS.timeoutMs / 1000})
   --service-monitors <mode>  auto: a ServiceMonitor per model while the prometheus-operator CRD is
                              installed (reads that one CRD); off: none, nothing cluster-scoped read (default auto)`;
 
@@ -22,6 +26,13 @@ function port(value: string | undefined, fallback: number, flag: string): number
   const n = Number(value);
   if (!Number.isInteger(n) || n < 0 || n > 65535)
     throw new Error(`${flag} must be a port number, got ${value}`);
+  return n;
+}
+
+function positive(value: string | undefined, fallback: number, flag: string): number {
+  if (value === undefined) return fallback;
+  const n = Number(value);
+  if (!Number.isFinite(n) || n <= 0) throw new Error(`${flag} must be a positive number, got ${value}`);
   return n;
 }
 
@@ -43,6 +54,8 @@ async function main(): Promise<void> {
       'metrics-port': { type: 'string' },
       'inference-image': { type: 'string' },
       'model-workers': { type: 'string' },
+      'max-artifact-bytes': { type: 'string' },
+      'artifact-timeout': { type: 'string' },
       'service-monitors': { type: 'string', default: 'auto' },
       help: { type: 'boolean', default: false },
     },
@@ -55,6 +68,14 @@ async function main(): Promise<void> {
   const modelWorkers = Number(values['model-workers'] ?? DEFAULT_MODEL_WORKERS);
   if (!Number.isInteger(modelWorkers) || modelWorkers < 1)
     throw new Error(`--model-workers must be a positive integer, got ${values['model-workers']}`);
+  const maxBytes = positive(
+    values['max-artifact-bytes'],
+    DEFAULT_ARTIFACT_LIMITS.maxBytes,
+    '--max-artifact-bytes',
+  );
+  const timeoutMs =
+    positive(values['artifact-timeout'], DEFAULT_ARTIFACT_LIMITS.timeoutMs / 1000, '--artifact-timeout') *
+    1000;
   const serviceMonitors = values['service-monitors'];
   if (serviceMonitors !== 'auto' && serviceMonitors !== 'off')
     throw new Error(`--service-monitors must be auto or off, got ${serviceMonitors}`);
@@ -71,6 +92,7 @@ async function main(): Promise<void> {
     health: { port: metricsPort },
     inferenceImage: values['inference-image'] ?? DEFAULT_INFERENCE_IMAGE,
     modelWorkers,
+    artifactLimits: { maxBytes, timeoutMs },
     serviceMonitors: serviceMonitors === 'auto',
     ...(process.env['POD_NAME'] ? { identity: `${process.env['POD_NAME']}_${process.pid}` } : {}),
     logger,

@@ -2,7 +2,11 @@ import type { KubeConfig } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import { maintenanceModelController } from './controllers/maintenanceModel/controller.ts';
-import { ArtifactVerifier } from './controllers/maintenanceModel/artifactVerifier.ts';
+import {
+  ArtifactVerifier,
+  DEFAULT_ARTIFACT_LIMITS,
+  type ArtifactLimits,
+} from './controllers/maintenanceModel/artifactVerifier.ts';
 import { DEFAULT_INFERENCE_IMAGE } from './controllers/maintenanceModel/deployment.ts';
 import { ModelFleetIndex } from './controllers/maintenanceModel/modelFleetIndex.ts';
 import { MaintenanceModelReconciler } from './controllers/maintenanceModel/reconciler.ts';
@@ -31,6 +35,8 @@ export interface PrognosOperatorOptions {
   modelWorkers?: number;
   /** ServiceMonitors while the prometheus-operator CRD serves them (default true; see ModelControllerOptions). */
   serviceMonitors?: boolean;
+  /** How artifacts are read: size limit and timeout (default DEFAULT_ARTIFACT_LIMITS). */
+  artifactLimits?: ArtifactLimits;
   identity?: string;
   handleSignals?: boolean;
   resyncPeriodMs?: number;
@@ -88,7 +94,8 @@ export class PrognosOperator {
       client,
       index,
       pool: this.pool,
-      verifier: new ArtifactVerifier(),
+      verifier: new ArtifactVerifier({ limits: options.artifactLimits ?? DEFAULT_ARTIFACT_LIMITS }),
+      maxArtifactBytes: (options.artifactLimits ?? DEFAULT_ARTIFACT_LIMITS).maxBytes,
       events,
       image: options.inferenceImage ?? DEFAULT_INFERENCE_IMAGE,
       log,

@@ -7,6 +7,7 @@ import {
   Obj,
   ObservedGeneration,
   ResourceRequirements,
+  SecretKeySelector,
   StringEnum,
   Timestamp,
   TypeMeta,
@@ -50,7 +51,7 @@ function Artifact(description: string) {
     ),
     uri: Type.String({
       description:
-        "Where the ONNX file is: file:///models/pump-v3.onnx (a path inside the runtime image or a mounted volume), https://models.example.com/pump/v3.onnx, or nats-os://<bucket>/<object> in the NATS object store of the fleet's server (e.g. nats-os://prognos-models/pump/v3.onnx).",
+        "Where the ONNX file is. file:///models/pump-v3.onnx is a path that BOTH the operator (which verifies it) and the runtime pods (which serve it) can read: a file inside the image they share, or a volume mounted into both; it is not uploaded anywhere. https://models.example.com/pump/v3.onnx (see caSecretRef for a private CA), or nats-os://<bucket>/<object> in the NATS object store of the fleet's server (e.g. nats-os://prognos-models/pump/v3.onnx). Artifacts above the operator's --max-artifact-bytes (default 256 MiB) are refused.",
       minLength: 1,
       maxLength: 2048,
       'x-kubernetes-validations': [
@@ -90,6 +91,13 @@ function Artifact(description: string) {
         minLength: 1,
         maxLength: 128,
       }),
+    ),
+    caSecretRef: Type.Optional(
+      SecretKeySelector(
+        "For an https:// uri: a Secret in the model's namespace whose key holds the PEM CA certificates that sign the server's certificate, trusted instead of the system roots by the operator (verification) and the runtime pods (it is mounted into them). A TLS failure is reported as ArtifactTLSError.",
+        'ca.crt',
+        'Key of the PEM CA bundle in the Secret.',
+      ),
     ),
   });
 }

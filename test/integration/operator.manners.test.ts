@@ -81,7 +81,7 @@ describe('operator manners', () => {
       sha256: model.sha256,
     });
     await applyObject(manifest);
-    await waitCondition(ns, 'mm/eventful', 'ArtifactVerified', 'False', 'ArtifactUnreachable');
+    await waitCondition(ns, 'mm/eventful', 'ArtifactVerified', 'False', 'ArtifactNotFound');
     await waitCondition(ns, 'mm/eventful', 'FleetBound', 'False', 'FleetNotFound');
 
     // Every metadata change of a model is reconciled: force several reconciles on the same failures.
@@ -97,7 +97,7 @@ describe('operator manners', () => {
         .filter((e) => e.type === type)
         .map((e) => `${e.reason}x${e.series?.count ?? 1}`)
         .sort();
-    expect(reasons('Warning')).toEqual(['ArtifactUnreachablex1', 'FleetNotFoundx1']);
+    expect(reasons('Warning')).toEqual(['ArtifactNotFoundx1', 'FleetNotFoundx1']);
 
     // The artifact appears (the sha256 was known): one Normal Event for that transition, and the
     // Warnings are not repeated (the fleet is still missing).
@@ -108,7 +108,7 @@ describe('operator manners', () => {
       await ok(['annotate', '--overwrite', '-n', ns, 'mm/eventful', `test.prognos.dev/poke=again-${i}`]);
     await new Promise((r) => setTimeout(r, 2_000));
     events = await eventsAbout('eventful');
-    expect(reasons('Warning')).toEqual(['ArtifactUnreachablex1', 'FleetNotFoundx1']);
+    expect(reasons('Warning')).toEqual(['ArtifactNotFoundx1', 'FleetNotFoundx1']);
     expect(reasons('Normal')).toEqual(['DigestAndInputsVerifiedx1']);
     expect(events.every((e) => e.reportingController === 'prognos.dev/operator')).toBe(true);
     await ok(['delete', '-n', ns, 'mm/eventful', '--timeout=60s']);
@@ -125,7 +125,7 @@ describe('operator manners', () => {
     });
     (manifest.metadata as Record<string, unknown>).finalizers = [FOREIGN];
     await applyObject(manifest);
-    await waitCondition(ns, 'mm/guarded', 'ArtifactVerified', 'False', 'ArtifactUnreachable');
+    await waitCondition(ns, 'mm/guarded', 'ArtifactVerified', 'False', 'ArtifactNotFound');
     const live = await getJson(ns, 'mm/guarded');
     expect([...live.metadata.finalizers].sort()).toEqual([FOREIGN, 'prognos.dev/rollout-split'].sort());
 

@@ -173,7 +173,7 @@ describe('MaintenanceModel lifecycle', () => {
     );
   });
 
-  it('an unreachable artifact is refused; v1 keeps serving', async () => {
+  it('a missing artifact file is refused; v1 keeps serving', async () => {
     await applyObject(
       modelManifest(ns, 'pump-failure', 'pumps', {
         version: 'v2',
@@ -181,7 +181,7 @@ describe('MaintenanceModel lifecycle', () => {
         sha256: v2.sha256,
       }),
     );
-    await waitCondition(ns, 'mm/pump-failure', 'ArtifactVerified', 'False', 'ArtifactUnreachable');
+    await waitCondition(ns, 'mm/pump-failure', 'ArtifactVerified', 'False', 'ArtifactNotFound');
     expect(await servedVersion('pump-failure')).toBe('v1');
   });
 

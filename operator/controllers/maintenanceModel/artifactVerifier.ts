@@ -1,9 +1,14 @@
 import { createHash } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
-import { fileURLToPath } from 'node:url';
 import { Objm } from '@nats-io/obj';
 import type { NatsConnection } from '@nats-io/transport-node';
 import protobuf from 'protobufjs';
+import {
+  ArtifactReadError,
+  DEFAULT_ARTIFACT_TIMEOUT_MS,
+  DEFAULT_MAX_ARTIFACT_BYTES,
+  readArtifact,
+  type ArtifactReadFailure,
+} from '../../../contracts/artifactStore.ts';
 import type { LoadCheckResult, ModelSpec } from '../../../contracts/loadCheck.ts';
 import { checkOnnxInputs, type OnnxSignature, type Refusal } from './inputsCheck.ts';
 import { runtimeLoadCheck, type LoadCheck } from './runtimeLoadCheck.ts';
@@ -11,31 +16,47 @@ import { runtimeLoadCheck, type LoadCheck } from './runtimeLoadCheck.ts';
 export type FetchResult = { ok: true; bytes: Uint8Array } | { ok: false; refusal: Refusal };
 export type VerifyResult = { ok: true; signature: OnnxSignature } | { ok: false; refusal: Refusal };
 
-const FETCH_TIMEOUT_MS = 30_000;
 const CACHE_LIMIT = 512;
 
+/** How the operator reads artifacts: the flags --max-artifact-bytes and --artifact-timeout. */
+export interface ArtifactLimits {
+  maxBytes: number;
+  timeoutMs: number;
+}
+
+export const DEFAULT_ARTIFACT_LIMITS: ArtifactLimits = {
+  maxBytes: DEFAULT_MAX_ARTIFACT_BYTES,
+  timeoutMs: DEFAULT_ARTIFACT_TIMEOUT_MS,
+};
+
+/** The condition reason for each way a read fails (docs/operator.md lists them). */
+const READ_REASONS: Record<ArtifactReadFailure, string> = {
+  not_found: 'ArtifactNotFound',
+  timeout: 'ArtifactFetchTimeout',
+  too_large: 'ArtifactTooLarge',
+  tls: 'ArtifactTLSError',
+  unreachable: 'ArtifactUnreachable',
+  unsupported: 'ArtifactUnreachable',
+};
+
 /** Reads an artifact from file://, https:// or nats-os://<bucket>/<object> (on the fleet's NATS). */
-export async function fetchArtifact(uri: string, nats: () => Promise<NatsConnection>): Promise<FetchResult> {
-  const unreachable = (detail: string): FetchResult => ({
-    ok: false,
-    refusal: { reason: 'ArtifactUnreachable', message: `cannot fetch ${uri}: ${detail}` },
-  });
+export async function fetchArtifact(
+  uri: string,
+  nats: () => Promise<NatsConnection>,
+  opts: ArtifactLimits & { ca?: string },
+): Promise<FetchResult> {
   try {
-    if (uri.startsWith('file://')) return { ok: true, bytes: await readFile(fileURLToPath(uri)) };
-    if (uri.startsWith('https://')) {
-      const response = await fetch(uri, { signal: AbortSignal.timeout(FETCH_TIMEOUT_MS) });
-      if (!response.ok) return unreachable(`HTTP ${response.status}`);
-      return { ok: true, bytes: new Uint8Array(await response.arrayBuffer()) };
-    }
-    if (uri.startsWith('nats-os://')) {
-      const [bucket = '', ...rest] = uri.slice('nats-os://'.length).split('/');
-      const store = await new Objm(await nats()).open(bucket);
-      const bytes = await store.getBlob(rest.join('/'));
-      return bytes ? { ok: true, bytes } : unreachable(`no object ${rest.join('/')} in bucket ${bucket}`);
-    }
-    return unreachable('unsupported scheme');
+    const bytes = await readArtifact(uri, {
+      ...opts,
+      objectStore: async (bucket) => new Objm(await nats()).open(bucket),
+    });
+    return { ok: true, bytes };
   } catch (error) {
-    return unreachable(error instanceof Error ? error.message : String(error));
+    const failure = error instanceof ArtifactReadError ? error.failure : 'unreachable';
+    return {
+      ok: false,
+      refusal: { reason: READ_REASONS[failure], message: `cannot fetch ${uri}: ${(error as Error).message}` },
+    };
   }
 }
 
@@ -116,8 +137,8 @@ export function onnxSignature(bytes: Uint8Array): OnnxSignature {
   };
 }
 
-/** What a runtime would be configured with: the artifact and how it is read. */
-export type ArtifactSpec = ModelSpec;
+/** What a runtime would be configured with: the artifact and how it is read (the CA for https://). */
+export type ArtifactSpec = ModelSpec & { ca?: string };
 
 const LOAD_REASONS: Record<Extract<LoadCheckResult, { ok: false }>['reason'], string> = {
   invalid_onnx: 'ArtifactInvalid',
@@ -127,8 +148,18 @@ const LOAD_REASONS: Record<Extract<LoadCheckResult, { ok: false }>['reason'], st
   fetch_failed: 'ArtifactUnreachable',
 };
 
-/** Refusals that may not hold next time: the artifact store was down, or the load check died. */
-export const RETRIED = new Set(['ArtifactUnreachable', 'ArtifactCheckFailed']);
+/**
+ * Refusals that may not hold next time: the store was down or slow, the object not uploaded yet, the
+ * server's certificate not fixed yet, or the load check died. A digest mismatch, an oversized or an
+ * invalid artifact stays what it is for the same sha256.
+ */
+export const RETRIED = new Set([
+  'ArtifactUnreachable',
+  'ArtifactNotFound',
+  'ArtifactFetchTimeout',
+  'ArtifactTLSError',
+  'ArtifactCheckFailed',
+]);
 
 /**
  * Verifies artifacts before anything serves them: fetch, sha256, the graph's signature against
@@ -143,10 +174,12 @@ export class ArtifactVerifier {
   readonly #verified = new Set<string>();
   readonly #fetch: typeof fetchArtifact;
   readonly #loadCheck: LoadCheck;
+  readonly #limits: ArtifactLimits;
 
-  constructor(deps: { fetch?: typeof fetchArtifact; loadCheck?: LoadCheck } = {}) {
+  constructor(deps: { fetch?: typeof fetchArtifact; loadCheck?: LoadCheck; limits?: ArtifactLimits } = {}) {
     this.#fetch = deps.fetch ?? fetchArtifact;
     this.#loadCheck = deps.loadCheck ?? runtimeLoadCheck;
+    this.#limits = deps.limits ?? DEFAULT_ARTIFACT_LIMITS;
   }
 
   isVerified(uri: string, sha256: string): boolean {
@@ -154,7 +187,8 @@ export class ArtifactVerifier {
   }
 
   verify(spec: ArtifactSpec, nats: () => Promise<NatsConnection>): Promise<VerifyResult> {
-    const key = JSON.stringify([spec.uri, spec.sha256, spec.task, spec.inputs, spec.output ?? null]);
+    const ca = spec.ca === undefined ? null : sha256Hex(new TextEncoder().encode(spec.ca));
+    const key = JSON.stringify([spec.uri, spec.sha256, spec.task, spec.inputs, spec.output ?? null, ca]);
     const known = this.#verdicts.get(key);
     if (known) return known;
     const verdict = this.#check(spec, nats);
@@ -180,8 +214,8 @@ export class ArtifactVerifier {
   }
 
   async #check(spec: ArtifactSpec, nats: () => Promise<NatsConnection>): Promise<VerifyResult> {
-    const { uri, sha256 } = spec;
-    const fetched = await this.#fetch(uri, nats);
+    const { uri, sha256, ca, ...modelSpec } = spec;
+    const fetched = await this.#fetch(uri, nats, { ...this.#limits, ...(ca !== undefined ? { ca } : {}) });
     if (!fetched.ok) return fetched;
     const digest = sha256Hex(fetched.bytes);
     if (digest !== sha256) {
@@ -207,7 +241,7 @@ export class ArtifactVerifier {
     }
     const mismatch = checkOnnxInputs(signature, spec.inputs, spec.output);
     if (mismatch) return { ok: false, refusal: mismatch };
-    const loaded = await this.#loadCheck(fetched.bytes, spec);
+    const loaded = await this.#loadCheck(fetched.bytes, { ...modelSpec, uri, sha256 });
     if (!loaded.ok) {
       return {
         ok: false,

@@ -1,9 +1,9 @@
-import type { V1Deployment, V1Volume, V1VolumeMount } from '@kubernetes/client-node';
+import type { V1Deployment, V1KeyToPath, V1Volume, V1VolumeMount } from '@kubernetes/client-node';
 import type { MaintenanceModel } from '../../api/maintenanceModel.ts';
 import type { SensorFleet } from '../../api/sensorFleet.ts';
 import { configMapName } from './configMap.ts';
 import { commonLabels, childMeta, selectorLabels } from './objectMeta.ts';
-import { CONFIG_FILE, HTTP_PORT, MOUNTS } from './runtimeConfig.ts';
+import { ARTIFACT_CA_FILE, CONFIG_FILE, HTTP_PORT, MOUNTS } from './runtimeConfig.ts';
 
 export const DEFAULT_INFERENCE_IMAGE = 'ghcr.io/prognos/prognos:0.1.0';
 export const CONFIG_HASH_ANNOTATION = 'prognos.dev/config-hash';
@@ -37,8 +37,8 @@ const TERMINATION_GRACE_SECONDS = 30;
 function secretVolumes({ model, fleet }: DeploymentInputs): { volumes: V1Volume[]; mounts: V1VolumeMount[] } {
   const volumes: V1Volume[] = [];
   const mounts: V1VolumeMount[] = [];
-  const add = (name: string, secretName: string, mountPath: string) => {
-    volumes.push({ name, secret: { secretName, defaultMode: 0o440 } });
+  const add = (name: string, secretName: string, mountPath: string, items?: V1KeyToPath[]) => {
+    volumes.push({ name, secret: { secretName, defaultMode: 0o440, ...(items ? { items } : {}) } });
     mounts.push({ name, mountPath, readOnly: true });
   };
   if (fleet.spec.nats.credentialsSecretRef)
@@ -46,6 +46,8 @@ function secretVolumes({ model, fleet }: DeploymentInputs): { volumes: V1Volume[
   if (fleet.spec.nats.tlsSecretRef) add('nats-tls', fleet.spec.nats.tlsSecretRef.name, MOUNTS.natsTls);
   if (model.spec.serving.grpc.tlsSecretRef)
     add('grpc-tls', model.spec.serving.grpc.tlsSecretRef.name, MOUNTS.grpcTls);
+  const ca = model.spec.model.caSecretRef;
+  if (ca) add('artifact-ca', ca.name, MOUNTS.artifactCa, [{ key: ca.key, path: ARTIFACT_CA_FILE }]);
   return { volumes, mounts };
 }
 

@@ -9,6 +9,7 @@ import type { NatsConnection } from '@nats-io/transport-node';
 import type { Logger } from 'pino';
 import { parse as parseYaml } from 'yaml';
 import type { MaintenanceModel } from '../../api/maintenanceModel.ts';
+import type { SecretKeySelector } from '../../api/meta.ts';
 import type { SensorFleet } from '../../api/sensorFleet.ts';
 import { apply, applyIfNeeded } from '../../framework/apply.ts';
 import { getCondition } from '../../framework/conditions.ts';
@@ -60,6 +61,8 @@ export interface ModelReconcilerDeps {
   verifier: ArtifactVerifier;
   events: EventRecorder;
   image: string;
+  /** Largest artifact the runtimes read (the operator's --max-artifact-bytes, passed on in their config). */
+  maxArtifactBytes?: number;
   log: Logger;
   now?: () => Date;
 }
@@ -187,10 +190,18 @@ export class MaintenanceModelReconciler {
         ? this.#deps.pool.get(target)
         : Promise.reject(new Error('the fleet has no usable NATS connection'));
 
-    const { uri, sha256, inputs, output, version } = model.spec.model;
+    const { uri, sha256, inputs, output, version, caSecretRef } = model.spec.model;
     const artifact: ServedArtifact = { version, uri, sha256, inputs, ...(output ? { output } : {}) };
-    const verified = await this.#deps.verifier.verify({ ...artifact, task: model.spec.task }, nats);
-    const artifactRefusal = verified.ok ? undefined : verified.refusal;
+    const ca = caSecretRef ? await readArtifactCa(ns, caSecretRef, lookups.secret) : undefined;
+    let artifactRefusal: Refusal | undefined;
+    if (ca && !ca.ok) artifactRefusal = ca.refusal;
+    else {
+      const verified = await this.#deps.verifier.verify(
+        { ...artifact, task: model.spec.task, ...(ca ? { ca: ca.pem } : {}) },
+        nats,
+      );
+      artifactRefusal = verified.ok ? undefined : verified.refusal;
+    }
     const specArtifact = !artifactRefusal && !fleetRefusal ? artifact : undefined;
 
     const fromCm = servedFromConfigMap(lookups.configMap(ns, configMapName(model)));
@@ -221,7 +232,9 @@ export class MaintenanceModelReconciler {
     for (const choice of choices) {
       if (!fleet) break;
       try {
-        rendered = renderRuntimeConfig(desiredRuntimeConfig(model, fleet, choice));
+        rendered = renderRuntimeConfig(
+          desiredRuntimeConfig(model, fleet, choice, this.#deps.maxArtifactBytes),
+        );
         served = choice;
         break;
       } catch (error) {
@@ -367,4 +380,26 @@ export class MaintenanceModelReconciler {
     await purgeSplit(await this.#deps.pool.get(target), key);
     this.#splitTargets.delete(key);
   }
+}
+
+/** The PEM CA bundle of spec.model.caSecretRef, read from the watched Secret. */
+async function readArtifactCa(
+  namespace: string,
+  ref: SecretKeySelector,
+  readSecret: ReadSecret,
+): Promise<{ ok: true; pem: string } | { ok: false; refusal: Refusal }> {
+  const refusal = (message: string) => ({
+    ok: false as const,
+    refusal: { reason: 'ArtifactCASecretInvalid', message },
+  });
+  const secret = await readSecret(namespace, ref.name);
+  if (!secret) return refusal(`spec.model.caSecretRef: Secret ${namespace}/${ref.name} does not exist`);
+  const data = secret.data?.[ref.key];
+  const pem =
+    data !== undefined ? Buffer.from(data, 'base64').toString('utf8') : secret.stringData?.[ref.key];
+  if (!pem?.includes('-----BEGIN CERTIFICATE-----'))
+    return refusal(
+      `spec.model.caSecretRef: key ${ref.key} of Secret ${namespace}/${ref.name} holds no PEM certificate`,
+    );
+  return { ok: true, pem };
 }

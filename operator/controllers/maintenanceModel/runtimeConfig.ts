@@ -1,4 +1,5 @@
 import { parseDuration } from '../../api/duration.ts';
+import { DEFAULT_MAX_ARTIFACT_BYTES } from '../../../contracts/artifactStore.ts';
 import type { MaintenanceModel } from '../../api/maintenanceModel.ts';
 import type { SensorFleet } from '../../api/sensorFleet.ts';
 import { parseRuntimeConfig, type RuntimeConfig } from '../../../contracts/runtimeConfig.ts';
@@ -19,7 +20,11 @@ export const MOUNTS = {
   natsCredentials: '/var/run/secrets/prognos/nats',
   natsTls: '/var/run/secrets/prognos/nats-tls',
   grpcTls: '/var/run/secrets/prognos/grpc-tls',
+  artifactCa: '/var/run/secrets/prognos/artifact-ca',
 } as const;
+
+/** The file name of spec.model.caSecretRef's key inside its mount. */
+export const ARTIFACT_CA_FILE = 'ca.crt';
 
 export const CONFIG_FILE = 'runtime.yaml';
 
@@ -51,6 +56,7 @@ export function desiredRuntimeConfig(
   model: MaintenanceModel,
   fleet: SensorFleet,
   artifact: ServedArtifact | undefined,
+  maxArtifactBytes = DEFAULT_MAX_ARTIFACT_BYTES,
 ): RuntimeConfig {
   const { spec } = model;
   const fs = fleet.spec;
@@ -121,6 +127,9 @@ export function desiredRuntimeConfig(
             sha256: artifact.sha256,
             inputs: artifact.inputs,
             ...(artifact.output !== undefined ? { output: artifact.output } : {}),
+            ...(spec.model.caSecretRef ? { caFile: `${MOUNTS.artifactCa}/${ARTIFACT_CA_FILE}` } : {}),
+            // Rendered only when not the default, so the flag's default changes no config hash.
+            ...(maxArtifactBytes !== DEFAULT_MAX_ARTIFACT_BYTES ? { maxBytes: maxArtifactBytes } : {}),
           },
         }
       : {}),
