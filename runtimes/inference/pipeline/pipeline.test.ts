@@ -449,6 +449,47 @@ describe('pipeline with real ONNX models', () => {
 });
 
 describe('processEncoded', () => {
+  it('decides fallback readings exactly as process() does: predictions, alerts and health', async () => {
+    const config = configFor('classification', { uri: 'file:///unused', sha256: 'a'.repeat(64) });
+    delete config.artifact;
+    const a = await createPipeline(config, { now: nowFn });
+    const b = await createPipeline(config, { now: nowFn });
+    const messages = [
+      reading('m1', 1, 20),
+      reading('m2', 1, 99),
+      reading('m2', 1, 99, NOW + 1),
+      reading('m2', 1, 20, NOW + 2),
+      reading('m1', 1, 120, NOW + 3),
+    ];
+    const objects = await a.process(messages);
+    const encoded = await b.processEncoded(messages, { healthIntervalMs: 5000 });
+    const text = new TextDecoder().decode(encoded.predictionBytes);
+    const docs = objects.predictions.map((_, k) =>
+      JSON.parse(text.slice(k === 0 ? 0 : encoded.predictionEnds[k - 1], encoded.predictionEnds[k])),
+    );
+    expect(docs).toEqual(objects.predictions);
+    expect(objects.predictions.map((p) => p.severity)).toEqual([
+      'ok',
+      'critical',
+      'critical',
+      'ok',
+      'critical',
+    ]);
+    expect(encoded.alerts).toEqual(objects.alerts);
+    expect(objects.alerts.map((x) => `${x.machineId}:${x.from}>${x.to}`)).toEqual([
+      'm2:ok>critical',
+      'm2:critical>ok',
+      'm1:ok>critical',
+    ]);
+    expect(encoded.health.map((h) => [h.machineId, h.severity])).toEqual([
+      ['m1', 'ok'],
+      ['m2', 'critical'],
+      ['m2', 'ok'],
+      ['m1', 'critical'],
+    ]);
+    await Promise.all([a.close(), b.close()]);
+  });
+
   it('encodes the same predictions, dispositions, alerts and health entries as process()', async () => {
     const layers = randomLayers([3, 8, 1], 11);
     const built = buildMlpClassifier(layers, { baseline: { inputs: INPUTS, means: [5, 60, 5] } });

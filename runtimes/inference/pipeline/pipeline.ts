@@ -27,12 +27,12 @@ import {
 import { contributionGroups, type ContributionGroups } from '../scoring/contributions.ts';
 import { explainMethodFor, scoreBatch, type ExplainMethod, type ScoredBatch } from '../scoring/scoring.ts';
 import {
-  healthScoreOf,
-  scoreBinEdges,
-  severityOf,
-  severityWithMargin,
-  type Severity,
-} from '../decision/severity.ts';
+  decideFromRules,
+  decideFromScore,
+  emptyDecision,
+  type ReadingDecision,
+} from '../decision/readingDecision.ts';
+import { scoreBinEdges, type Severity } from '../decision/severity.ts';
 import { shouldHandle, type Role, type Split } from '../../../contracts/split.ts';
 import { WindowStore } from '../features/windows.ts';
 
@@ -153,7 +153,6 @@ interface Accepted {
   index: number;
   machineId: string;
   ts: number;
-  slot: number;
 }
 
 /** What #score hands to the result builders; release() returns the row buffer and the model lease. */
@@ -280,7 +279,8 @@ class InferencePipeline implements Pipeline {
   readonly #alerts = new AlertTracker();
   readonly #fallbackInputs: string[];
   readonly #fallbackBuilder: FeatureVectorBuilder;
-  readonly #fallbackRow: Float32Array;
+  /** The fallback rules' inputs of each accepted reading of a batch, taken as it enters its window. */
+  #fallbackRows: Float32Array;
   #split: Split | undefined;
   #identityVersion: string;
   #lastError: ServingState['lastError'];
@@ -318,7 +318,7 @@ class InferencePipeline implements Pipeline {
     this.#windows = new WindowStore(windowSpecsOf(config), config.schema.features.length);
     this.#fallbackInputs = fallbackInputs(config.fallback.rules);
     this.#fallbackBuilder = createFeatureVectorBuilder(config, this.#fallbackInputs);
-    this.#fallbackRow = new Float32Array(this.#fallbackInputs.length);
+    this.#fallbackRows = new Float32Array(0);
     this.#identityVersion = config.version;
     this.#lastEviction = this.#now();
     this.#scores = new Histogram(scoreBinEdges(config.task, config.thresholds));
@@ -327,65 +327,34 @@ class InferencePipeline implements Pipeline {
   async process(messages: readonly PipelineMessage[], opts: ProcessOptions = {}): Promise<PipelineResult> {
     const batch = await this.#score(messages, opts);
     try {
-      const { model, context, accepted, scored } = batch;
-      const { task, thresholds, model: modelName, role } = this.#config;
+      const { model: modelName, role } = this.#config;
+      const names = batch.context?.groups.names ?? [];
+      const contributions = batch.scored?.contributions;
       const predictions: Prediction[] = [];
-      const alerts: AlertEvent[] = [];
-      for (let k = 0; k < accepted.length; k++) {
-        const a = accepted[k]!;
-        let prediction: Prediction;
-        let relaxed: Severity;
-        if (scored && model && context) {
-          const score = scored.scores[k]!;
-          relaxed = severityWithMargin(task, score, thresholds, this.#config.alerts.hysteresis);
-          const contributions: Record<string, number> = {};
-          if (scored.contributions) {
-            const names = context.groups.names;
+      const alerts = this.#decideEach(batch, (a, k, d, modelVersion) => {
+        let byFeature = d.ruleContributions;
+        if (!byFeature) {
+          byFeature = {};
+          if (contributions)
             for (let g = 0; g < names.length; g++)
-              contributions[names[g]!] = scored.contributions[k * names.length + g]!;
-          }
-          prediction = {
-            machineId: a.machineId,
-            ts: a.ts,
-            score,
-            severity: severityOf(task, score, thresholds),
-            healthScore: healthScoreOf(task, score, thresholds),
-            contributions,
-            model: modelName,
-            modelVersion: model.version,
-            role,
-            fallback: false,
-          };
-          if (task === 'regression') prediction.rulCycles = score;
-        } else {
-          const r = this.#fallbackScore(a.slot);
-          relaxed = r.severity;
-          prediction = {
-            machineId: a.machineId,
-            ts: a.ts,
-            score: r.score,
-            severity: r.severity,
-            healthScore: r.healthScore,
-            contributions: r.contributions,
-            model: modelName,
-            modelVersion: 'fallback',
-            role,
-            fallback: true,
-          };
+              byFeature[names[g]!] = contributions[k * names.length + g]!;
         }
+        const prediction: Prediction = {
+          machineId: a.machineId,
+          ts: a.ts,
+          score: d.score,
+          severity: d.severity,
+          healthScore: d.healthScore,
+          contributions: byFeature,
+          model: modelName,
+          modelVersion,
+          role,
+          fallback: d.fallback,
+        };
+        if (d.rulCycles !== undefined) prediction.rulCycles = d.rulCycles;
         predictions.push(prediction);
         batch.outcomes[a.index] = { kind: 'prediction', prediction };
-        const alert = this.#observe(
-          a,
-          prediction.severity,
-          relaxed,
-          prediction.score,
-          prediction.healthScore,
-          prediction.modelVersion,
-          prediction.fallback,
-        );
-        if (alert) alerts.push(alert);
-      }
+      });
       this.#finish(batch, alerts.length);
       return { outcomes: batch.outcomes, predictions, deadLetters: batch.deadLetters, alerts };
     } finally {
@@ -399,86 +368,59 @@ class InferencePipeline implements Pipeline {
   ): Promise<EncodedBatch> {
     const batch = await this.#score(messages, opts);
     try {
-      const { model, context, accepted, scored } = batch;
-      const { task, thresholds, model: modelName, role } = this.#config;
-      const n = accepted.length;
-      const groupCount = context ? context.groups.names.length : 0;
-      const alerts: AlertEvent[] = [];
+      const { model: modelName, role } = this.#config;
+      const n = batch.accepted.length;
+      const groupCount = batch.context ? batch.context.groups.names.length : 0;
       const health: MachineHealthUpdate[] = [];
       const healthIntervalMs = opts.healthIntervalMs;
       const now = this.#now();
-      const hysteresis = this.#config.alerts.hysteresis;
-      const encoder = model && context ? context.encoder : undefined;
+      const encoder = batch.context?.encoder;
       const fields: PredictionFields = { machineId: '', ts: 0, score: 0, severity: 'ok', healthScore: 0 };
       let text = '';
       const ends = new Uint32Array(n);
       let ids = '';
-      for (let k = 0; k < n; k++) {
-        const a = accepted[k]!;
-        let relaxed: Severity;
-        let doc: string;
-        let fallback = false;
-        fields.machineId = a.machineId;
-        fields.ts = a.ts;
-        if (scored && encoder) {
-          const score = scored.scores[k]!;
-          fields.score = score;
-          fields.severity = severityOf(task, score, thresholds);
-          fields.healthScore = healthScoreOf(task, score, thresholds);
-          if (task === 'regression') fields.rulCycles = score;
-          relaxed = severityWithMargin(task, score, thresholds, hysteresis);
-          doc = encoder.encode(fields, scored.contributions, k * groupCount);
-        } else {
-          const r = this.#fallbackScore(a.slot);
-          relaxed = r.severity;
-          fields.score = r.score;
-          fields.severity = r.severity;
-          fields.healthScore = r.healthScore;
-          fallback = true;
-          doc = JSON.stringify({
+      const alerts = this.#decideEach(batch, (a, k, d, modelVersion) => {
+        if (d.fallback || !encoder) {
+          text += JSON.stringify({
             machineId: a.machineId,
             ts: a.ts,
-            score: r.score,
-            severity: r.severity,
-            healthScore: r.healthScore,
-            contributions: r.contributions,
+            score: d.score,
+            severity: d.severity,
+            healthScore: d.healthScore,
+            contributions: d.ruleContributions ?? {},
             model: modelName,
-            modelVersion: 'fallback',
+            modelVersion,
             role,
             fallback: true,
           } satisfies Prediction);
+        } else {
+          fields.machineId = a.machineId;
+          fields.ts = a.ts;
+          fields.score = d.score;
+          fields.severity = d.severity;
+          fields.healthScore = d.healthScore;
+          if (d.rulCycles !== undefined) fields.rulCycles = d.rulCycles;
+          text += encoder.encode(fields, batch.scored!.contributions, k * groupCount);
         }
-        text += doc;
         ends[k] = text.length;
         ids += k === 0 ? a.machineId : '\n' + a.machineId;
-        const modelVersion = fallback ? 'fallback' : model!.version;
-        const alert = this.#observe(
-          a,
-          fields.severity,
-          relaxed,
-          fields.score,
-          fields.healthScore,
-          modelVersion,
-          fallback,
-        );
-        if (alert) alerts.push(alert);
         if (
           healthIntervalMs !== undefined &&
-          this.#healthDue(a.machineId, fields.severity, now, healthIntervalMs, opts.healthRefreshesPerSecond)
+          this.#healthDue(a.machineId, d.severity, now, healthIntervalMs, opts.healthRefreshesPerSecond)
         ) {
           const h: MachineHealthUpdate = {
             machineId: a.machineId,
-            severity: fields.severity,
-            healthScore: fields.healthScore,
-            score: fields.score,
+            severity: d.severity,
+            healthScore: d.healthScore,
+            score: d.score,
             modelVersion,
             role,
             ts: a.ts,
           };
-          if (fields.rulCycles !== undefined) h.rul = fields.rulCycles;
+          if (d.rulCycles !== undefined) h.rul = d.rulCycles;
           health.push(h);
         }
-      }
+      });
       this.#finish(batch, alerts.length);
       const dispositions = new Uint8Array(messages.length);
       const deadLetterReasons: DeadLetterReason[] = [];
@@ -507,6 +449,32 @@ class InferencePipeline implements Pipeline {
     }
   }
 
+  /**
+   * The one per-reading decision path, whatever the output: the model's score (or, without one, the
+   * fallback rules) → severity, health and RUL (readingDecision.ts), handed to `each`, then the alert
+   * hysteresis. Returns the alerts of the batch.
+   */
+  #decideEach(
+    batch: ScoringPass,
+    each: (a: Accepted, k: number, d: ReadingDecision, modelVersion: string) => void,
+  ): AlertEvent[] {
+    const { model, context, accepted, scored } = batch;
+    const { task, thresholds } = this.#config;
+    const hysteresis = this.#config.alerts.hysteresis;
+    const alerts: AlertEvent[] = [];
+    const d = emptyDecision();
+    for (let k = 0; k < accepted.length; k++) {
+      const a = accepted[k]!;
+      if (scored && model && context) decideFromScore(task, thresholds, hysteresis, scored.scores[k]!, d);
+      else decideFromRules(this.#fallbackScore(k), d);
+      const modelVersion = d.fallback ? 'fallback' : model!.version;
+      each(a, k, d, modelVersion);
+      const alert = this.#observe(a, d, modelVersion);
+      if (alert) alerts.push(alert);
+    }
+    return alerts;
+  }
+
   /** Decode, split, windows and rows (synchronous, so batches never interleave a machine's windows), then one ORT run. */
   async #score(messages: readonly PipelineMessage[], opts: ProcessOptions): Promise<ScoringPass> {
     const started = performance.now();
@@ -522,6 +490,9 @@ class InferencePipeline implements Pipeline {
     // Room for the rows and, when explaining by occlusion, one variant per group of each behind them.
     const stride = context?.method === 'occlusion' ? 1 + context.groups.members.length : 1;
     const buffer = this.#takeBuffer(Math.max(1, messages.length * width * stride));
+    const fallbackWidth = this.#fallbackInputs.length;
+    if (this.#fallbackRows.length < messages.length * fallbackWidth)
+      this.#fallbackRows = new Float32Array(messages.length * fallbackWidth);
     const release = (): void => {
       this.#buffers.push(buffer);
       lease?.release();
@@ -549,7 +520,16 @@ class InferencePipeline implements Pipeline {
         // The row is built right after its reading enters the window, before any later reading of the same machine.
         const slot = this.#windows.push(machineId, values, receivedAt);
         if (context) context.builder.fill(this.#windows, slot, buffer, accepted.length * width);
-        accepted.push({ index: i, machineId, ts, slot });
+        // Rules too may score this reading (no model, or a failed run): they see it as it entered,
+        // not the machine's window after the whole batch.
+        if (fallbackWidth > 0)
+          this.#fallbackBuilder.fill(
+            this.#windows,
+            slot,
+            this.#fallbackRows,
+            accepted.length * fallbackWidth,
+          );
+        accepted.push({ index: i, machineId, ts });
       }
       const n = accepted.length;
       let blockingMs = performance.now() - started;
@@ -597,34 +577,30 @@ class InferencePipeline implements Pipeline {
     }
   }
 
-  #fallbackScore(slot: number): ReturnType<typeof scoreByRules> {
-    this.#fallbackBuilder.fill(this.#windows, slot, this.#fallbackRow, 0);
-    const r = scoreByRules(this.#config.fallback.rules, this.#fallbackInputs, this.#fallbackRow);
+  /** The rules on the k-th accepted reading's inputs (filled by #score). */
+  #fallbackScore(k: number): ReturnType<typeof scoreByRules> {
+    const w = this.#fallbackInputs.length;
+    const r = scoreByRules(
+      this.#config.fallback.rules,
+      this.#fallbackInputs,
+      this.#fallbackRows.subarray(k * w, k * w + w),
+    );
     this.#scores.observe(r.score);
     this.#counts.fallback += 1;
     return r;
   }
 
-  /** Fallback severities are rule outcomes, not scores: relaxed equals the severity (no margin). */
-  #observe(
-    a: Accepted,
-    severity: Severity,
-    relaxed: Severity,
-    score: number,
-    healthScore: number,
-    modelVersion: string,
-    fallback: boolean,
-  ): AlertEvent | undefined {
-    const transition = this.#alerts.observe(a.machineId, a.ts, severity, relaxed);
+  #observe(a: Accepted, d: ReadingDecision, modelVersion: string): AlertEvent | undefined {
+    const transition = this.#alerts.observe(a.machineId, a.ts, d.severity, d.relaxed);
     if (!transition) return undefined;
     return {
       ...transition,
-      score,
-      healthScore,
+      score: d.score,
+      healthScore: d.healthScore,
       model: this.#config.model,
       modelVersion,
       role: this.#config.role,
-      fallback,
+      fallback: d.fallback,
     };
   }
 
