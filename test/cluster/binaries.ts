@@ -13,9 +13,10 @@ export interface Binaries {
   kubectl: string;
   natsServer: string;
   helm: string;
+  grpcurl: string;
 }
 
-/** Ensures the control-plane binaries and nats-server exist (building them once into the cache) and returns their paths. */
+/** Ensures the control-plane binaries, nats-server and the test clients (helm, grpcurl) exist (building them once into the cache) and returns their paths. */
 export async function ensureBinaries(): Promise<Binaries> {
   const { stdout } = await promisify(execFile)('bash', [join(repoRoot, 'test/cluster/build-binaries.sh')], {
     maxBuffer: 16 * 1024 * 1024,
@@ -36,5 +37,6 @@ export async function ensureBinaries(): Promise<Binaries> {
     kubectl: bin('kubectl'),
     natsServer: bin('nats-server'),
     helm: bin('helm'),
+    grpcurl: bin('grpcurl'),
   };
 }
