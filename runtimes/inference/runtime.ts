@@ -9,7 +9,8 @@ import { Objm } from '@nats-io/obj';
 import { pino, type Logger } from 'pino';
 import { DEFAULT_ACK_WAIT_MS, IN_FLIGHT_BATCHES, rolloutKey, type RuntimeConfig } from './config.ts';
 import { startGrpcServer, type RuntimeGrpcServer } from './grpcServer.ts';
-import { startHttpServer, type Readiness } from './httpServer.ts';
+import { startHttpServer, type Liveness, type Readiness } from './httpServer.ts';
+import { livenessOf } from './liveness.ts';
 import { readinessOf } from './readiness.ts';
 import { createInferenceBackend } from './inferenceBackend.ts';
 import { RESETTING_EVENTS } from './labels.ts';
@@ -42,6 +43,7 @@ export interface Runtime {
   /** The NATS-fed pipeline (in its worker thread). */
   pipeline: WorkerPipeline;
   readiness(): Readiness;
+  liveness(): Liveness;
   /** Graceful stop; bounded by graceMs for the parts that wait on clients. */
   stop(graceMs?: number): Promise<void>;
 }
@@ -62,6 +64,8 @@ export async function startRuntime(config: RuntimeConfig, opts: RuntimeOptions =
     parts.pipeline && parts.conn
       ? readinessOf(parts.conn.connected(), parts.pipeline.serving(), config.fallback.rules.length)
       : { ready: false, reason: parts.conn ? 'loading model' : 'connecting to NATS' };
+  // Until the worker exists the runtime is starting (connecting to NATS may take forever, by design).
+  const liveness = (): Liveness => livenessOf(parts.pipeline?.progress(), performance.now(), config.liveness);
   const refreshHealth = (): void => parts.grpc?.setServing(readiness().ready);
   const onServingChange = (state: ServingState): void => {
     metrics.modelInfo.reset();
@@ -94,6 +98,7 @@ export async function startRuntime(config: RuntimeConfig, opts: RuntimeOptions =
     port: config.http.port,
     registry: metrics.registry,
     readiness,
+    liveness,
   });
   const conn = await openNatsConnection({
     config,
@@ -239,6 +244,7 @@ export async function startRuntime(config: RuntimeConfig, opts: RuntimeOptions =
     metrics,
     pipeline: natsPipeline,
     readiness,
+    liveness,
     stop(graceMs = 25_000) {
       stopped ??= (async () => {
         grpc.setServing(false);
