@@ -25,6 +25,13 @@ export type TimestampFormat = (typeof TIMESTAMP_FORMATS)[number];
 export const IN_FLIGHT_BATCHES = 4;
 /** Default `input.ackWaitMs`. */
 export const DEFAULT_ACK_WAIT_MS = 30_000;
+/** How often the pipeline worker reports that its thread runs (`liveness.heartbeatTimeoutMs` is a multiple). */
+export const WORKER_HEARTBEAT_INTERVAL_MS = 500;
+/**
+ * Default liveness limits. Generous next to a healthy worker (a heartbeat every 500 ms, a batch in
+ * milliseconds) because loading an ONNX session holds the worker's thread for as long as it takes.
+ */
+export const DEFAULT_LIVENESS = { heartbeatTimeoutMs: 30_000, maxBatchAgeMs: 60_000 } as const;
 
 const Port = T.Integer({ minimum: 0, maximum: 65535, description: 'TCP port (0 = pick a free port).' });
 const TlsFiles = T.Object(
@@ -374,6 +381,27 @@ export const RuntimeConfigSchema = T.Object(
     http: T.Object(
       { port: Port, host: T.String({ default: '0.0.0.0' }) },
       { additionalProperties: false, default: { port: 8080 }, description: '/metrics, /healthz, /readyz.' },
+    ),
+    liveness: T.Object(
+      {
+        heartbeatTimeoutMs: T.Integer({
+          minimum: 2 * WORKER_HEARTBEAT_INTERVAL_MS,
+          default: DEFAULT_LIVENESS.heartbeatTimeoutMs,
+          description:
+            '/healthz fails when the pipeline worker thread has not reported for this long (it reports every 500 ms).',
+        }),
+        maxBatchAgeMs: T.Integer({
+          minimum: 100,
+          default: DEFAULT_LIVENESS.maxBatchAgeMs,
+          description:
+            '/healthz fails when the oldest batch handed to the pipeline worker (so not yet acknowledged) is older than this.',
+        }),
+      },
+      {
+        additionalProperties: false,
+        default: {},
+        description: 'When /healthz reports the pipeline stuck, so that Kubernetes restarts the pod.',
+      },
     ),
     telemetry: T.Object(
       { intervalMs: T.Integer({ minimum: 100, default: 5000, description: 'Telemetry publish period.' }) },

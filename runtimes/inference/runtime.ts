@@ -15,7 +15,8 @@ import {
   type RuntimeConfig,
 } from '../../contracts/runtimeConfig.ts';
 import { startGrpcServer, type RuntimeGrpcServer } from './serve/grpcServer.ts';
-import { startHttpServer, type Readiness } from './serve/httpServer.ts';
+import { startHttpServer, type Liveness, type Readiness } from './serve/httpServer.ts';
+import { livenessOf } from './serve/liveness.ts';
 import { readinessOf } from './serve/readiness.ts';
 import { createInferenceBackend } from './serve/inferenceBackend.ts';
 import { RESETTING_EVENTS } from './input/labels.ts';
@@ -48,6 +49,7 @@ export interface Runtime {
   /** The NATS-fed pipeline (in its worker thread). */
   pipeline: WorkerPipeline;
   readiness(): Readiness;
+  liveness(): Liveness;
   /** Graceful stop; bounded by graceMs for the parts that wait on clients. */
   stop(graceMs?: number): Promise<void>;
 }
@@ -68,6 +70,8 @@ export async function startRuntime(config: RuntimeConfig, opts: RuntimeOptions =
     parts.pipeline && parts.conn
       ? readinessOf(parts.conn.connected(), parts.pipeline.serving(), config.fallback.rules.length)
       : { ready: false, reason: parts.conn ? 'loading model' : 'connecting to NATS' };
+  // Until the worker exists the runtime is starting (connecting to NATS may take forever, by design).
+  const liveness = (): Liveness => livenessOf(parts.pipeline?.progress(), performance.now(), config.liveness);
   const refreshHealth = (): void => parts.grpc?.setServing(readiness().ready);
   const onServingChange = (state: ServingState): void => {
     metrics.modelInfo.reset();
@@ -100,6 +104,7 @@ export async function startRuntime(config: RuntimeConfig, opts: RuntimeOptions =
     port: config.http.port,
     registry: metrics.registry,
     readiness,
+    liveness,
   });
   const conn = await openNatsConnection({
     config,
@@ -246,6 +251,7 @@ export async function startRuntime(config: RuntimeConfig, opts: RuntimeOptions =
     metrics,
     pipeline: natsPipeline,
     readiness,
+    liveness,
     stop(graceMs = 25_000) {
       stopped ??= (async () => {
         grpc.setServing(false);

@@ -13,6 +13,7 @@ export interface Binaries {
   kubectl: string;
   natsServer: string;
   helm: string;
+  grpcurl: string;
 }
 
 /** A step of the one-time build, as build-binaries.sh announces it ("==> <step>" on stderr). */
@@ -63,6 +64,7 @@ export async function ensureBinaries(opts: EnsureBinariesOptions = {}): Promise<
     kubectl: bin('kubectl'),
     natsServer: bin('nats-server'),
     helm: bin('helm'),
+    grpcurl: bin('grpcurl'),
   };
 }
 

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Builds the real control-plane binaries the local cluster runs (etcd, kube-apiserver,
-# kube-controller-manager, kubectl), nats-server and helm (to render the chart in tests) from the Go module proxy, once, into a cache
+# kube-controller-manager, kubectl), nats-server, helm (to render the chart in tests) and grpcurl (to call the
+# runtime's gRPC API through reflection in tests) from the Go module proxy, once, into a cache
 # outside the repository. Reuses what is already there. See docs/adr/0002-local-cluster-without-docker.md.
 #
 # Env:
@@ -16,7 +17,8 @@ K8S_VERSION=1.36.3
 ETCD_VERSION=3.6.8
 NATS_VERSION=2.15.2
 HELM_VERSION=3.22.0
-BINARIES=(etcd kube-apiserver kube-controller-manager kubectl nats-server helm)
+GRPCURL_VERSION=1.9.4
+BINARIES=(etcd kube-apiserver kube-controller-manager kubectl nats-server helm grpcurl)
 
 cache_root=${PROGNOS_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/prognos}
 out=${PROGNOS_ASSETS:-$cache_root/bin/k8s-v$K8S_VERSION-etcd-v$ETCD_VERSION-nats-v$NATS_VERSION}
@@ -93,6 +95,12 @@ if want helm; then
   step "building helm v$HELM_VERSION"
   GOBIN=$work/gobin go install -trimpath -ldflags "-s -w -X helm.sh/helm/v3/internal/version.version=v$HELM_VERSION" "helm.sh/helm/v3/cmd/helm@v$HELM_VERSION"
   cp "$work/gobin/helm" "$out/helm"
+fi
+
+if want grpcurl; then
+  echo "building grpcurl v$GRPCURL_VERSION" >&2
+  GOBIN=$work/gobin go install -trimpath -ldflags "-s -w -X main.version=v$GRPCURL_VERSION" "github.com/fullstorydev/grpcurl/cmd/grpcurl@v$GRPCURL_VERSION"
+  cp "$work/gobin/grpcurl" "$out/grpcurl"
 fi
 
 echo "$out"

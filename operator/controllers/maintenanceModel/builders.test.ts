@@ -3,7 +3,8 @@ import { parse } from 'yaml';
 import { parseSplit, shouldHandle } from '../../../contracts/split.ts';
 import { fleetFixture, modelFixture } from '../testdata/fixtures.ts';
 import { configHash, desiredConfigMap, renderRuntimeConfig } from './configMap.ts';
-import { CONFIG_HASH_ANNOTATION, desiredDeployment } from './deployment.ts';
+import { DEFAULT_LIVENESS } from '../../../contracts/runtimeConfig.ts';
+import { CONFIG_HASH_ANNOTATION, desiredDeployment, LIVENESS_PROBE } from './deployment.ts';
 import { desiredPodDisruptionBudget } from './podDisruptionBudget.ts';
 import { servedFromConfigMap } from './reconciler.ts';
 import { desiredRuntimeConfig, FALLBACK_VERSION, type ServedArtifact } from './runtimeConfig.ts';
@@ -245,6 +246,20 @@ describe('desiredDeployment', () => {
     expect(pod.terminationGracePeriodSeconds).toBe(30);
     expect(c.readinessProbe!.httpGet).toEqual({ path: '/readyz', port: 'http' });
     expect(c.livenessProbe!.httpGet).toEqual({ path: '/healthz', port: 'http' });
+  });
+
+  it('probes liveness in step with the limits it renders into the runtime config', () => {
+    const { liveness } = desiredRuntimeConfig(modelFixture(), fleetFixture(), artifact);
+    expect(liveness).toEqual(DEFAULT_LIVENESS);
+    expect(c.livenessProbe).toEqual(LIVENESS_PROBE);
+    const periodMs = LIVENESS_PROBE.periodSeconds! * 1000;
+    // The probe looks at least twice within each limit, so it sees a stall soon after the runtime does …
+    expect(periodMs * 2).toBeLessThanOrEqual(Math.min(liveness.heartbeatTimeoutMs, liveness.maxBatchAgeMs));
+    // … and, because it fails only on the runtime's verdict, tolerates a slow answer (not one miss).
+    expect(LIVENESS_PROBE.failureThreshold).toBeGreaterThan(1);
+    expect(LIVENESS_PROBE.timeoutSeconds! * 1000).toBeLessThan(periodMs);
+    // A stuck worker is restarted within the limit plus the probe's failures: under two minutes.
+    expect(liveness.maxBatchAgeMs + periodMs * LIVENESS_PROBE.failureThreshold!).toBeLessThanOrEqual(120_000);
     expect(c.resources).toEqual({ requests: { cpu: '1', memory: '256Mi' } });
     expect(c.env).toContainEqual({ name: 'POD_IP', valueFrom: { fieldRef: { fieldPath: 'status.podIP' } } });
     expect(c.env).toContainEqual({

@@ -1,4 +1,4 @@
-import type { V1Deployment, V1KeyToPath, V1Volume, V1VolumeMount } from '@kubernetes/client-node';
+import type { V1Deployment, V1KeyToPath, V1Probe, V1Volume, V1VolumeMount } from '@kubernetes/client-node';
 import type { MaintenanceModel } from '../../api/maintenanceModel.ts';
 import type { SensorFleet } from '../../api/sensorFleet.ts';
 import { configMapName } from './configMap.ts';
@@ -30,6 +30,21 @@ function quantities(
     ...(resources.limits ? { limits: str(resources.limits) } : {}),
   };
 }
+
+/**
+ * The runtime's /healthz already waits out its own limits (config `liveness`, which the operator
+ * leaves at DEFAULT_LIVENESS: worker silent 30 s, or a batch unanswered 60 s) before it fails, so
+ * the probe looks more often than the shorter limit and only rides out a slow answer: a stuck worker
+ * is restarted about 30 s after /healthz starts failing. /healthz reports "starting" (live) while
+ * the process connects to NATS and loads its first model; the initial delay only covers Node's boot.
+ */
+export const LIVENESS_PROBE: V1Probe = {
+  httpGet: { path: '/healthz', port: 'http' },
+  initialDelaySeconds: 10,
+  periodSeconds: 10,
+  timeoutSeconds: 2,
+  failureThreshold: 3,
+};
 
 /** Long enough for the runtime to drain NATS and ack its last batch before SIGKILL. */
 const TERMINATION_GRACE_SECONDS = 30;
@@ -101,13 +116,7 @@ export function desiredDeployment(inputs: DeploymentInputs): V1Deployment {
                 periodSeconds: 2,
                 failureThreshold: 3,
               },
-              livenessProbe: {
-                httpGet: { path: '/healthz', port: 'http' },
-                // Loading an ONNX session can take a while on a busy node; do not kill it for that.
-                initialDelaySeconds: 10,
-                periodSeconds: 10,
-                failureThreshold: 3,
-              },
+              livenessProbe: LIVENESS_PROBE,
               securityContext: {
                 allowPrivilegeEscalation: false,
                 readOnlyRootFilesystem: true,

@@ -7,6 +7,7 @@
 import { Worker } from 'node:worker_threads';
 import type { ObjectStoreReader } from '../scoring/artifact.ts';
 import type { RuntimeConfig } from '../../../contracts/runtimeConfig.ts';
+import type { WorkerProgress } from '../serve/liveness.ts';
 import type { ArtifactSpec, EncodedBatch, EncodeOptions, PipelineStats, ServingState } from './pipeline.ts';
 import type { Split } from '../../../contracts/split.ts';
 
@@ -27,11 +28,14 @@ export type HostRequest =
   | { type: 'swap'; id: number; artifact: ArtifactSpec }
   | { type: 'stats'; id: number }
   | { type: 'close'; id: number }
-  | { type: 'object'; id: number; bytes?: Uint8Array; error?: string };
+  | { type: 'object'; id: number; bytes?: Uint8Array; error?: string }
+  /** Blocks the worker's thread until signal[0] becomes non-zero (tests: a stuck scorer). */
+  | { type: 'block'; signal: SharedArrayBuffer };
 
 export type WorkerEvent =
   | { type: 'ready'; serving: ServingState; stats: PipelineStats }
   | { type: 'failed'; error: string }
+  | { type: 'heartbeat' }
   | { type: 'serving'; state: ServingState }
   | { type: 'batch'; id: number; batch?: EncodedBatch; stats?: PipelineStats | undefined; error?: string }
   | { type: 'swapped'; id: number; state?: ServingState; error?: string }
@@ -55,6 +59,13 @@ export interface WorkerPipeline {
   stats(): PipelineStats;
   /** Asks the worker for a snapshot now (e.g. before the last telemetry message). */
   refreshStats(): Promise<PipelineStats>;
+  /** The worker's last sign of life and its oldest unanswered batch, for /healthz. */
+  progress(): WorkerProgress;
+  /**
+   * Blocks the worker's thread, as a scorer stuck in native code would, until the returned function
+   * is called. For tests of liveness; nothing in the runtime calls it.
+   */
+  block(): () => void;
   close(): Promise<void>;
 }
 
@@ -83,6 +94,9 @@ export async function startPipelineWorker(
   let serving: ServingState | undefined;
   let stats: PipelineStats | undefined;
   let ready: Pending | undefined;
+  let lastHeartbeatAt = performance.now();
+  // Hand-over time of each batch the worker has not answered, in id (so hand-over) order.
+  const batchesAt = new Map<number, number>();
   const readyEvent = new Promise<WorkerEvent>((resolve, reject) => (ready = { resolve, reject }));
 
   const fail = (error: Error): void => {
@@ -96,7 +110,11 @@ export async function startPipelineWorker(
   worker.on('error', fail);
   worker.on('exit', (code) => fail(new Error(`pipeline worker exited with code ${code}`)));
   worker.on('message', (event: WorkerEvent) => {
+    // Any message shows the worker's thread runs; heartbeats cover the quiet times.
+    lastHeartbeatAt = performance.now();
     switch (event.type) {
+      case 'heartbeat':
+        return;
       case 'ready':
         serving = event.serving;
         stats = event.stats;
@@ -173,7 +191,10 @@ export async function startPipelineWorker(
         receivedAt,
         encode: opts,
       };
-      const reply = await request(message, [data.buffer, ends.buffer, receivedAt.buffer]);
+      batchesAt.set(message.id, performance.now());
+      const reply = await request(message, [data.buffer, ends.buffer, receivedAt.buffer]).finally(() =>
+        batchesAt.delete(message.id),
+      );
       if (reply.type !== 'batch') throw new Error('pipeline worker: unexpected reply to a batch');
       if (!reply.batch) throw new Error(`pipeline worker: ${reply.error}`);
       return reply.batch;
@@ -196,6 +217,16 @@ export async function startPipelineWorker(
       const reply = await request({ type: 'stats', id: nextId++ });
       if (reply.type === 'stats') stats = reply.stats;
       return stats!;
+    },
+    progress: () => ({ lastHeartbeatAt, oldestBatchAt: batchesAt.values().next().value }),
+    block() {
+      const signal = new SharedArrayBuffer(4);
+      post({ type: 'block', signal });
+      return () => {
+        const flag = new Int32Array(signal);
+        Atomics.store(flag, 0, 1);
+        Atomics.notify(flag, 0);
+      };
     },
     async close() {
       closing = true;

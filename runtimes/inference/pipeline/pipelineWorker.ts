@@ -6,7 +6,7 @@
 import { readlinkSync } from 'node:fs';
 import { setPriority } from 'node:os';
 import { parentPort, workerData } from 'node:worker_threads';
-import type { RuntimeConfig } from '../../../contracts/runtimeConfig.ts';
+import { WORKER_HEARTBEAT_INTERVAL_MS, type RuntimeConfig } from '../../../contracts/runtimeConfig.ts';
 import type { PipelineMessage } from './pipeline.ts';
 import { createPipeline } from './pipeline.ts';
 import type { HostRequest, WorkerEvent } from './pipelineHost.ts';
@@ -31,6 +31,10 @@ const STATS_INTERVAL_MS = 200;
 
 const send = (event: WorkerEvent, transfer: ArrayBuffer[] = []): void => port.postMessage(event, transfer);
 
+// Liveness: the host's /healthz fails when these stop (liveness.ts). A timer, so they stop exactly
+// when this thread does not get back to its event loop.
+setInterval(() => send({ type: 'heartbeat' }), WORKER_HEARTBEAT_INTERVAL_MS).unref();
+
 const reads = new Map<number, { resolve: (bytes: Uint8Array) => void; reject: (error: Error) => void }>();
 let nextRead = 0;
 const readObject = (uri: string, maxBytes: number): Promise<Uint8Array> =>
@@ -52,6 +56,10 @@ port.on('message', (request: HostRequest) => {
     else r?.reject(new Error(request.error ?? 'object store read failed'));
     return;
   }
+  if (request.type === 'block') {
+    Atomics.wait(new Int32Array(request.signal), 0, 0);
+    return;
+  }
   if (request.type === 'swap') {
     // Loads beside the serving model; the pipeline switches between batches.
     void pipelineReady.then((pipeline) =>
@@ -65,7 +73,7 @@ port.on('message', (request: HostRequest) => {
   chain = chain.then(() => handle(request));
 });
 
-async function handle(request: Exclude<HostRequest, { type: 'object' | 'swap' }>): Promise<void> {
+async function handle(request: Exclude<HostRequest, { type: 'object' | 'swap' | 'block' }>): Promise<void> {
   const pipeline = await pipelineReady;
   switch (request.type) {
     case 'batch': {

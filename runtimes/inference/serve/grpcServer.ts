@@ -5,6 +5,7 @@ import * as protoLoader from '@grpc/proto-loader';
 import { ReflectionService } from '@grpc/reflection';
 import { HealthImplementation, protoPath as healthProtoPath } from 'grpc-health-check';
 import type { RuntimeConfig } from '../../../contracts/runtimeConfig.ts';
+import { reflectionDefinition } from './reflectionDescriptors.ts';
 
 export const INFERENCE_SERVICE = 'prognos.inference.v1.InferenceService';
 export const PROTO_FILE = fileURLToPath(
@@ -106,8 +107,7 @@ export const PROTO_LOADER_OPTIONS: protoLoader.Options = {
 };
 
 function loadDefinition(): protoLoader.PackageDefinition {
-  // One definition for our service and grpc.health.v1, so reflection describes both.
-  return protoLoader.loadSync([PROTO_FILE, healthProtoPath], PROTO_LOADER_OPTIONS);
+  return protoLoader.loadSync(PROTO_FILE, PROTO_LOADER_OPTIONS);
 }
 
 type ServiceHandlers = {
@@ -308,7 +308,8 @@ export async function startGrpcServer(opts: GrpcServerOptions): Promise<RuntimeG
   server.addService(pkg.prognos.inference.v1.InferenceService.service, handlers(opts.config, opts.backend));
   const health = new HealthImplementation({ '': 'NOT_SERVING', [INFERENCE_SERVICE]: 'NOT_SERVING' });
   health.addToServer(server);
-  new ReflectionService(definition).addToServer(server);
+  // One definition for our service and grpc.health.v1, so reflection describes both.
+  new ReflectionService(reflectionDefinition([PROTO_FILE, healthProtoPath])).addToServer(server);
 
   const port = await new Promise<number>((resolve, reject) => {
     server.bindAsync(`${opts.host}:${opts.config.grpc.port}`, credentials(opts.config), (err, bound) =>

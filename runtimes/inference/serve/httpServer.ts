@@ -9,11 +9,18 @@ export interface Readiness {
   degraded?: string;
 }
 
+/** What /healthz reports: whether the pipeline still makes progress (liveness.ts). */
+export interface Liveness {
+  live: boolean;
+  reason: string;
+}
+
 export interface HttpServerOptions {
   host: string;
   port: number;
   registry: Registry;
   readiness(): Readiness;
+  liveness(): Liveness;
 }
 
 export interface RuntimeHttpServer {
@@ -22,8 +29,9 @@ export interface RuntimeHttpServer {
 }
 
 /**
- * `/metrics` (Prometheus), `/healthz` (liveness: the event loop answers) and `/readyz` (503 until
- * NATS is connected and a model or the fallback serves; 200 with "Degraded: <reason>" on fallback).
+ * `/metrics` (Prometheus), `/healthz` (liveness: the event loop answers and the pipeline worker makes
+ * progress; 503 with the reason otherwise) and `/readyz` (503 until NATS is connected and a model or
+ * the fallback serves; 200 with "Degraded: <reason>" on fallback).
  */
 export async function startHttpServer(opts: HttpServerOptions): Promise<RuntimeHttpServer> {
   const server: Server = createServer((req, res) => {
@@ -33,7 +41,10 @@ export async function startHttpServer(opts: HttpServerOptions): Promise<RuntimeH
       return;
     }
     if (path === '/healthz') {
-      res.writeHead(200, { 'content-type': 'text/plain' }).end('ok\n');
+      const l = opts.liveness();
+      res
+        .writeHead(l.live ? 200 : 503, { 'content-type': 'text/plain' })
+        .end(l.live ? 'ok\n' : `not live: ${l.reason}\n`);
     } else if (path === '/readyz') {
       const r = opts.readiness();
       const body = r.ready
