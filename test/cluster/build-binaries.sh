@@ -98,7 +98,7 @@ if want helm; then
 fi
 
 if want grpcurl; then
-  echo "building grpcurl v$GRPCURL_VERSION" >&2
+  step "building grpcurl v$GRPCURL_VERSION"
   GOBIN=$work/gobin go install -trimpath -ldflags "-s -w -X main.version=v$GRPCURL_VERSION" "github.com/fullstorydev/grpcurl/cmd/grpcurl@v$GRPCURL_VERSION"
   cp "$work/gobin/grpcurl" "$out/grpcurl"
 fi
