@@ -1,6 +1,7 @@
 // Builds real .onnx bytes in TypeScript for tests, benchmarks and the demo: an MLP failure
-// classifier, a linear RUL regressor, an autoencoder and an ai.onnx.ml tree ensemble. Every model
-// takes one float input `features` [N, F] (the runtime's contract) and returns one float output.
+// classifier, a linear RUL regressor, an autoencoder, an ai.onnx.ml tree ensemble and an isolation
+// forest (anomaly score). Every model takes one float input `features` [N, F] (the runtime's
+// contract) and returns one float output.
 import { encodeModel } from './onnxProto.ts';
 
 const FLOAT = 1;
@@ -223,6 +224,99 @@ export function buildTreeEnsembleRegressor(
   baseValue = 0,
   metadata: ModelMetadata = {},
 ): BuiltModel {
+  const nodes = [treeEnsembleNode(trees, width, baseValue, 'SUM', 'variable')];
+  return assemble('tree-ensemble', nodes, [], width, { name: 'variable', dims: ['N', 1] }, metadata, true);
+}
+
+/** Average path length of an unsuccessful search in a binary search tree of n points (Liu et al. 2008). */
+export function isolationPathNorm(n: number): number {
+  if (n <= 1) return 0;
+  if (n === 2) return 1;
+  return 2 * (Math.log(n - 1) + 0.5772156649) - (2 * (n - 1)) / n;
+}
+
+/**
+ * Grows an isolation forest on `rows` (Liu, Ting and Zhou 2008): each tree isolates a random
+ * subsample by random splits; a leaf holds its depth plus the expected depth of the points left in
+ * it. Deterministic for a seed; a test and demo model builder, not a trainer.
+ */
+export function growIsolationForest(
+  rows: readonly (readonly number[])[],
+  opts: { trees: number; sampleSize: number; seed: number },
+): { trees: TreeNode[]; sampleSize: number } {
+  let state = opts.seed >>> 0 || 1;
+  const next = () => {
+    state = (Math.imul(state, 1664525) + 1013904223) >>> 0;
+    return state / 2 ** 32;
+  };
+  const sampleSize = Math.min(opts.sampleSize, rows.length);
+  const maxDepth = Math.ceil(Math.log2(Math.max(2, sampleSize)));
+  const grow = (sample: readonly (readonly number[])[], depth: number): TreeNode => {
+    if (depth >= maxDepth || sample.length <= 1) return { leaf: depth + isolationPathNorm(sample.length) };
+    const feature = Math.floor(next() * sample[0]!.length);
+    const values = sample.map((r) => r[feature]!);
+    const lo = Math.min(...values);
+    const hi = Math.max(...values);
+    if (lo === hi) return { leaf: depth + isolationPathNorm(sample.length) };
+    const threshold = lo + next() * (hi - lo);
+    return {
+      feature,
+      threshold,
+      left: grow(
+        sample.filter((r) => r[feature]! <= threshold),
+        depth + 1,
+      ),
+      right: grow(
+        sample.filter((r) => r[feature]! > threshold),
+        depth + 1,
+      ),
+    };
+  };
+  const trees = Array.from({ length: opts.trees }, () => {
+    const sample = Array.from({ length: sampleSize }, () => rows[Math.floor(next() * rows.length)]!);
+    return grow(sample, 0);
+  });
+  return { trees, sampleSize };
+}
+
+/**
+ * An isolation forest's anomaly score s = 2^(−E[h(x)] / c(ψ)) in (0, 1], higher = more anomalous:
+ * an ai.onnx.ml TreeEnsembleRegressor averages the path lengths, then Mul and Pow → `score` [N, 1].
+ * Marked `prognos.anomaly_output: score` so a one-input forest is not read as an autoencoder.
+ */
+export function buildIsolationForest(
+  forest: { trees: TreeNode[]; sampleSize: number },
+  width: number,
+  metadata: ModelMetadata = {},
+): BuiltModel {
+  const nodes = [
+    treeEnsembleNode(forest.trees, width, 0, 'AVERAGE', 'path'),
+    node('Mul', ['path', 'neg_inv_norm'], ['exponent']),
+    node('Pow', ['two', 'exponent'], ['score']),
+  ];
+  const initializer = [
+    tensor('neg_inv_norm', [1], [-1 / isolationPathNorm(forest.sampleSize)]),
+    tensor('two', [1], [2]),
+  ];
+  const withKind = { ...metadata, extra: { 'prognos.anomaly_output': 'score', ...metadata.extra } };
+  return assemble(
+    'isolation-forest',
+    nodes,
+    initializer,
+    width,
+    { name: 'score', dims: ['N', 1] },
+    withKind,
+    true,
+  );
+}
+
+function treeEnsembleNode(
+  trees: TreeNode[],
+  width: number,
+  baseValue: number,
+  aggregate: 'SUM' | 'AVERAGE',
+  output: string,
+): ReturnType<typeof node> {
   const a = {
     treeIds: [] as number[],
     nodeIds: [] as number[],
@@ -271,7 +365,7 @@ export function buildTreeEnsembleRegressor(
   const text = (s: string) => new TextEncoder().encode(s);
   const attributes: Attribute[] = [
     { name: 'n_targets', type: ATTR_INT, i: 1 },
-    { name: 'aggregate_function', type: ATTR_STRING, s: text('SUM') },
+    { name: 'aggregate_function', type: ATTR_STRING, s: text(aggregate) },
     { name: 'post_transform', type: ATTR_STRING, s: text('NONE') },
     floats('base_values', [baseValue]),
     ints('nodes_treeids', a.treeIds),
@@ -289,6 +383,5 @@ export function buildTreeEnsembleRegressor(
     ),
     floats('target_weights', a.targetWeights),
   ];
-  const nodes = [node('TreeEnsembleRegressor', [INPUT_NAME], ['variable'], attributes, 'ai.onnx.ml')];
-  return assemble('tree-ensemble', nodes, [], width, { name: 'variable', dims: ['N', 1] }, metadata, true);
+  return node('TreeEnsembleRegressor', [INPUT_NAME], [output], attributes, 'ai.onnx.ml');
 }

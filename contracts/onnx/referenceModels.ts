@@ -23,3 +23,13 @@ export function treeForward(trees: TreeNode[], x: ArrayLike<number>, baseValue =
   }
   return sum;
 }
+
+/** The isolation forest score buildIsolationForest computes, in plain JS. */
+export function isolationScore(
+  forest: { trees: TreeNode[]; sampleSize: number },
+  x: ArrayLike<number>,
+  pathNorm: (n: number) => number,
+): number {
+  const mean = forest.trees.reduce((sum, t) => sum + treeForward([t], x), 0) / forest.trees.length;
+  return 2 ** (-mean / pathNorm(forest.sampleSize));
+}

@@ -103,7 +103,7 @@ function Artifact(description: string) {
 }
 
 const Thresholds = Obj(
-  'Where a score becomes a warning or critical severity; the 0-100 health score is derived from the same values. classification: failure probability in [0, 1], severity when the score reaches the threshold, so warning < critical. anomaly: reconstruction error of the autoencoder (same units as its output), severity when the error reaches the threshold, so warning < critical. regression: remaining useful life (in the units the model predicts, e.g. cycles), severity when the RUL falls to the threshold, so critical < warning.',
+  'Where a score becomes a warning or critical severity; the 0-100 health score is derived from the same values. classification: failure probability in [0, 1], severity when the score reaches the threshold, so warning < critical. anomaly: the anomaly score, either the reconstruction error of an autoencoder (an output as wide as the inputs; mean squared error, in the units of the inputs) or a score output of the model [N, 1] where higher is more anomalous (the isolation forest score 2^(-E[h]/c), PCA T² or Q, or a negated IsolationForest decision function), severity when it reaches the threshold, so warning < critical. regression: remaining useful life (in the units the model predicts, e.g. cycles), severity when the RUL falls to the threshold, so critical < warning.',
   {
     warning: Type.Number({
       description: 'Score at which a machine becomes warning (see thresholds).',
@@ -394,7 +394,7 @@ export const MaintenanceModelSpec = Obj(
     fleetRef: LocalObjectReference('The SensorFleet whose readings this model scores.', 'SensorFleet'),
     task: StringEnum(TASKS, {
       description:
-        'What the model predicts: classification (failure probability), regression (remaining useful life) or anomaly (autoencoder reconstruction error). Decides how thresholds read.',
+        'What the model predicts: classification (failure probability), regression (remaining useful life) or anomaly (the reconstruction error of an autoencoder, or a score output where higher is more anomalous). Decides how thresholds read.',
     }),
     model: Artifact(
       'The ONNX artifact to serve as the stable version. Changing it starts a rollout (see rollout).',

@@ -8,11 +8,15 @@ import type { ModelSpec } from '../../../contracts/loadCheck.ts';
 import { loadModel } from './model.ts';
 import {
   buildAutoencoder,
+  buildIsolationForest,
   buildLinearRegressor,
   buildMlpClassifier,
   buildTreeEnsembleRegressor,
+  growIsolationForest,
+  isolationPathNorm,
   randomLayers,
 } from '../../../contracts/onnx/buildModel.ts';
+import { isolationScore } from '../../../contracts/onnx/referenceModels.ts';
 
 const threads = { intraOpThreads: 1, interOpThreads: 1, worker: false };
 const inputs = ['a', 'b', 'c'];
@@ -78,6 +82,43 @@ describe('artifact fetching', () => {
   });
 });
 
+describe('anomaly models with a score output', () => {
+  const normal = Array.from({ length: 256 }, (_, i) => [
+    Math.sin(i) * 0.5,
+    Math.cos(i * 0.7) * 0.5,
+    (i % 7) / 14,
+  ]);
+  const forest = growIsolationForest(normal, { trees: 50, sampleSize: 64, seed: 7 });
+
+  it('scores an isolation forest as it is (higher = more anomalous), equal to the JS reference', async () => {
+    const built = buildIsolationForest(forest, 3);
+    const model = await loadModel(built.bytes, spec(built.bytes, { task: 'anomaly' }), threads);
+    expect(model.scoreFrom).toBe('output');
+    const rows = [
+      [0, 0, 0.2],
+      [0.4, -0.4, 0.3],
+      [5, 5, 3],
+    ];
+    const out = await model.run(Float32Array.from(rows.flat()), rows.length);
+    rows.forEach((x, r) => expect(out[r]).toBeCloseTo(isolationScore(forest, x, isolationPathNorm), 5));
+    expect(out[2]!).toBeGreaterThan(out[0]!);
+    expect(out[2]!).toBeGreaterThan(out[1]! + 0.05);
+    await model.release();
+  });
+
+  it('reads a one-input model as a score when its metadata says so, else as a reconstruction', async () => {
+    const oneInput = growIsolationForest(
+      normal.map((r) => [r[0]!]),
+      { trees: 10, sampleSize: 32, seed: 3 },
+    );
+    const built = buildIsolationForest(oneInput, 1);
+    const one = { task: 'anomaly' as const, inputs: ['a'] };
+    expect((await loadModel(built.bytes, spec(built.bytes, one), threads)).scoreFrom).toBe('output');
+    const ae = buildAutoencoder(randomLayers([1, 1]));
+    expect((await loadModel(ae.bytes, spec(ae.bytes, one), threads)).scoreFrom).toBe('reconstruction');
+  });
+});
+
 describe('model loading', () => {
   it('loads a classifier and runs a batch', async () => {
     const built = buildMlpClassifier(randomLayers([3, 4, 1]));
@@ -108,7 +149,6 @@ describe('model loading', () => {
       () => buildAutoencoder(randomLayers([2, 1, 2])),
       { task: 'anomaly', inputs: ['a', 'b', 'c'] },
     ],
-    ['classifier used as autoencoder', () => buildMlpClassifier(randomLayers([3, 1])), { task: 'anomaly' }],
     ['unknown output name', () => buildMlpClassifier(randomLayers([3, 1])), { output: 'nope' }],
     [
       'baseline trained on other inputs',

@@ -7,6 +7,12 @@ import { type ModelMetadataInfo, parseModelMetadata } from './modelMetadata.ts';
 import { readModelMetadata } from '../../../contracts/onnx/onnxProto.ts';
 import { createWorkerSession, type ScoringSession } from './workerSession.ts';
 
+/**
+ * `reconstruction`: an autoencoder (output as wide as the input), scored by its mean squared error;
+ * `output`: the output is the score (classification, regression, an anomaly score model).
+ */
+export type ScoreFrom = 'reconstruction' | 'output';
+
 export interface LoadedModel {
   readonly version: string;
   readonly sha256: string;
@@ -16,6 +22,8 @@ export interface LoadedModel {
   readonly outputName: string;
   /** Columns per output row: 1 for a score, 2 for [p(ok), p(fail)], the input width for an autoencoder. */
   readonly outputWidth: number;
+  /** How the task score comes out of the output: read as it is, or as the reconstruction error. */
+  readonly scoreFrom: ScoreFrom;
   readonly metadata: ModelMetadataInfo;
   /** True when runs execute on the event loop (in-process ORT) rather than in a worker thread. */
   readonly blocksEventLoop: boolean;
@@ -86,7 +94,7 @@ export async function loadModel(
     throw new ArtifactError('invalid_onnx', spec.uri, (error as Error).message, { cause: error });
   }
   try {
-    const { inputName, outputName, outputWidth } = checkSignature(session, spec);
+    const { inputName, outputName, outputWidth, scoreFrom } = checkSignature(session, spec, metadata);
     let released = false;
     return {
       version: spec.version,
@@ -96,6 +104,7 @@ export async function loadModel(
       inputName,
       outputName,
       outputWidth,
+      scoreFrom,
       metadata,
       blocksEventLoop: !threads.worker,
       async run(rows, n) {
@@ -119,7 +128,7 @@ export async function loadModel(
   }
 }
 
-function checkSignature(session: ScoringSession, spec: ModelSpec) {
+function checkSignature(session: ScoringSession, spec: ModelSpec, metadata: ModelMetadataInfo) {
   const width = spec.inputs.length;
   const mismatch = (message: string) => new ArtifactError('input_mismatch', spec.uri, message);
   if (session.inputMetadata.length !== 1)
@@ -139,11 +148,18 @@ function checkSignature(session: ScoringSession, spec: ModelSpec) {
   if (!output.isTensor || output.type !== 'float32')
     throw mismatch(`output ${output.name} must be a float32 tensor`);
   const columns = output.shape.length === 1 ? 1 : output.shape.length === 2 ? output.shape[1] : undefined;
-  const allowed = spec.task === 'anomaly' ? [width] : spec.task === 'classification' ? [1, 2] : [1];
+  // anomaly: an autoencoder's reconstruction [N, inputs] or a score [N, 1] (metadata decides at one input).
+  const allowed =
+    spec.task === 'anomaly' ? [...new Set([width, 1])] : spec.task === 'classification' ? [1, 2] : [1];
   if (typeof columns !== 'number' || !allowed.includes(columns)) {
     throw mismatch(
       `output ${output.name} has shape [${output.shape}], ${spec.task} needs [N, ${allowed.join(' or ')}]`,
     );
   }
-  return { inputName: input.name, outputName: output.name, outputWidth: columns };
+  const reconstruction =
+    spec.task === 'anomaly' &&
+    columns === width &&
+    (metadata.anomalyOutput ?? 'reconstruction') === 'reconstruction';
+  const scoreFrom: ScoreFrom = reconstruction ? 'reconstruction' : 'output';
+  return { inputName: input.name, outputName: output.name, outputWidth: columns, scoreFrom };
 }

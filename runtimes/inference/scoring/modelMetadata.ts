@@ -5,6 +5,12 @@ import { Value } from '@sinclair/typebox/value';
 
 export const BASELINE_KEY = 'prognos.baseline';
 export const LINEAR_KEY = 'prognos.linear';
+/**
+ * anomaly models: `score` when the output is an anomaly score (higher = more anomalous, e.g. PCA
+ * T²/Q, or an IsolationForest's negated decision function). Needed only for a one-input model, whose
+ * [N, 1] output could also be a reconstruction; with more inputs the output's width tells.
+ */
+export const ANOMALY_OUTPUT_KEY = 'prognos.anomaly_output';
 
 const Baseline = T.Object({
   inputs: T.Array(T.String(), { description: 'Input names the model was trained on, in order.' }),
@@ -26,6 +32,7 @@ export type LinearMetadata = Static<typeof Linear>;
 export interface ModelMetadataInfo {
   baseline?: Baseline;
   linear?: LinearMetadata;
+  anomalyOutput?: 'score' | 'reconstruction';
 }
 
 /** Parses and validates the Prognos keys; throws with the offending key on malformed values. */
@@ -52,6 +59,12 @@ export function parseModelMetadata(props: ReadonlyMap<string, string>, width: nu
       throw new Error(`${LINEAR_KEY}: expected {coefficients: number[${width}], intercept}`);
     }
     info.linear = value;
+  }
+  const anomalyOutput = props.get(ANOMALY_OUTPUT_KEY);
+  if (anomalyOutput !== undefined) {
+    if (anomalyOutput !== 'score' && anomalyOutput !== 'reconstruction')
+      throw new Error(`${ANOMALY_OUTPUT_KEY}: expected score or reconstruction, got ${anomalyOutput}`);
+    info.anomalyOutput = anomalyOutput;
   }
   return info;
 }

@@ -11,6 +11,7 @@ function fakeModel(version: string, released: string[]): LoadedModel {
     inputName: 'features',
     outputName: 'probability',
     outputWidth: 1,
+    scoreFrom: 'output',
     metadata: {},
     blocksEventLoop: false,
     run: async (_rows, n) => new Float32Array(n),

@@ -6,8 +6,7 @@ import {
   writeOcclusionVariants,
   type ContributionGroups,
 } from './contributions.ts';
-import type { Task } from '../../../contracts/loadCheck.ts';
-import type { LoadedModel } from './model.ts';
+import type { LoadedModel, ScoreFrom } from './model.ts';
 
 export type ExplainMethod = 'none' | 'linear' | 'occlusion';
 
@@ -22,7 +21,7 @@ export interface ScoredBatch {
 
 /** Task score per row from model output; `rows` are the inputs (needed for reconstruction error). */
 export function scoresFromOutput(
-  task: Task,
+  scoreFrom: ScoreFrom,
   output: Float32Array,
   outputWidth: number,
   rows: Float32Array,
@@ -31,7 +30,7 @@ export function scoresFromOutput(
   scales?: ArrayLike<number>,
 ): Float64Array {
   const scores = new Float64Array(n);
-  if (task === 'anomaly') {
+  if (scoreFrom === 'reconstruction') {
     for (let r = 0; r < n; r++) {
       let sum = 0;
       for (let j = 0; j < width; j++) {
@@ -74,7 +73,7 @@ export async function scoreBatch(
   const total = method === 'occlusion' ? n * (1 + groups.members.length) : n;
   if (method === 'occlusion') writeOcclusionVariants(buffer, n, width, baseline, groups);
   const output = await model.run(buffer, total);
-  const all = scoresFromOutput(model.task, output, model.outputWidth, buffer, total, width, scales);
+  const all = scoresFromOutput(model.scoreFrom, output, model.outputWidth, buffer, total, width, scales);
   const scores = all.subarray(0, n);
   if (method === 'none') return { scores, method, rowsRun: total };
   const contributions =
