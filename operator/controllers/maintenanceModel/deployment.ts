@@ -61,6 +61,9 @@ function secretVolumes({ model, fleet }: DeploymentInputs): { volumes: V1Volume[
   if (fleet.spec.nats.tlsSecretRef) add('nats-tls', fleet.spec.nats.tlsSecretRef.name, MOUNTS.natsTls);
   if (model.spec.serving.grpc.tlsSecretRef)
     add('grpc-tls', model.spec.serving.grpc.tlsSecretRef.name, MOUNTS.grpcTls);
+  const jwks = model.spec.serving.grpc.auth?.jwt.jwksSecretRef;
+  // A Secret volume (not subPath) so the kubelet updates the file in place when the keys rotate.
+  if (jwks) add('grpc-jwks', jwks.name, MOUNTS.grpcJwks);
   return { volumes, mounts };
 }
 

@@ -19,6 +19,7 @@ export const MOUNTS = {
   natsCredentials: '/var/run/secrets/prognos/nats',
   natsTls: '/var/run/secrets/prognos/nats-tls',
   grpcTls: '/var/run/secrets/prognos/grpc-tls',
+  grpcJwks: '/var/run/secrets/prognos/grpc-jwks',
 } as const;
 
 export const CONFIG_FILE = 'runtime.yaml';
@@ -87,6 +88,19 @@ export function desiredRuntimeConfig(
       ...(spec.serving.grpc.mutualTLS ? { caFile: `${MOUNTS.grpcTls}/ca.crt`, requireClientCert: true } : {}),
     };
   }
+  const jwt = spec.serving.grpc.auth?.jwt;
+  if (jwt) {
+    grpc['auth'] = {
+      jwt: {
+        ...(jwt.jwksSecretRef
+          ? { jwksFile: `${MOUNTS.grpcJwks}/${jwt.jwksSecretRef.key}` }
+          : { jwksUrl: jwt.jwksURL }),
+        issuer: jwt.issuer,
+        audiences: jwt.audiences,
+      },
+    };
+  }
+  if (spec.serving.grpc.rateLimit) grpc['rateLimit'] = { ...spec.serving.grpc.rateLimit };
   const doc = {
     namespace: model.metadata.namespace,
     fleet: fleet.metadata.name,
