@@ -6,6 +6,8 @@ import { ConfigError, loadRuntimeConfig, parseRuntimeConfig, rolloutKey } from '
 
 const examplePath = new URL('../runtimes/inference/example.runtime.yaml', import.meta.url).pathname;
 
+const jwt = { jwksFile: '/jwks.json', issuer: 'https://idp', audiences: ['prognos'] };
+
 function minimal(): Record<string, unknown> {
   return {
     namespace: 'ns',
@@ -41,6 +43,18 @@ describe('runtime config', () => {
     expect(config.schema.timestampFormat).toBe('RFC3339');
     expect(config.grpc.port).toBe(50051);
     expect(config.rollout.kvBucket).toBe('prognos-rollouts');
+    expect(config.liveness).toEqual({ heartbeatTimeoutMs: 30_000, maxBatchAgeMs: 60_000 });
+    expect(config.grpc.auth).toBeUndefined();
+    expect(config.grpc.rateLimit).toBeUndefined();
+  });
+
+  it('takes gRPC auth and a rate limit', () => {
+    const config = parseRuntimeConfig({
+      ...minimal(),
+      grpc: { port: 1, auth: { jwt }, rateLimit: { requestsPerSecond: 0.5, burst: 3 } },
+    });
+    expect(config.grpc.auth?.jwt).toEqual({ ...jwt, clockToleranceSeconds: 30 });
+    expect(config.grpc.rateLimit).toEqual({ requestsPerSecond: 0.5, burst: 3 });
   });
 
   it('needs no artifact: fallback rules alone may serve, and are still checked', () => {
@@ -90,6 +104,31 @@ describe('runtime config', () => {
       '/fallback/rules/0',
     ],
     ['no servers', (c) => (c.nats.servers = []), '/nats/servers'],
+    [
+      'jwt auth with both JWKS sources',
+      (c) => (c.grpc = { port: 1, auth: { jwt: { ...jwt, jwksUrl: 'https://idp/jwks' } } }),
+      '/grpc/auth/jwt',
+    ],
+    [
+      'jwt auth with no JWKS source',
+      (c) => (c.grpc = { port: 1, auth: { jwt: { issuer: 'i', audiences: ['a'] } } }),
+      '/grpc/auth/jwt',
+    ],
+    [
+      'jwt auth without audiences',
+      (c) => (c.grpc = { port: 1, auth: { jwt: { ...jwt, audiences: [] } } }),
+      '/grpc/auth/jwt/audiences',
+    ],
+    [
+      'rate limit of zero',
+      (c) => (c.grpc = { port: 1, rateLimit: { requestsPerSecond: 0, burst: 1 } }),
+      '/grpc/rateLimit/requestsPerSecond',
+    ],
+    [
+      'rate limit without burst',
+      (c) => (c.grpc = { port: 1, rateLimit: { requestsPerSecond: 5, burst: 0 } }),
+      '/grpc/rateLimit/burst',
+    ],
   ];
   it.each(bad)('rejects %s with the field path', (_name, mutate, path) => {
     const doc = minimal();

@@ -45,6 +45,56 @@ const TlsFiles = T.Object(
   { additionalProperties: false, description: 'TLS material read from mounted files.' },
 );
 
+const GrpcJwtAuth = T.Object(
+  {
+    jwksFile: T.Optional(
+      T.String({
+        minLength: 1,
+        description:
+          'JWKS (JSON) file that verifies the tokens, e.g. a mounted Secret key; re-read when it changes.',
+      }),
+    ),
+    jwksUrl: T.Optional(
+      T.String({
+        pattern: '^https?://',
+        description:
+          "URL of a JWKS (an OIDC provider's jwks_uri); fetched on first use and again for an unknown key id.",
+      }),
+    ),
+    issuer: T.String({ minLength: 1, description: 'Required `iss` claim.' }),
+    audiences: T.Array(T.String({ minLength: 1 }), {
+      minItems: 1,
+      description: 'Accepted `aud` values: a token must name at least one.',
+    }),
+    clockToleranceSeconds: T.Integer({
+      minimum: 0,
+      maximum: 300,
+      default: 30,
+      description: 'Clock skew allowed when checking `exp` and `nbf`.',
+    }),
+  },
+  {
+    additionalProperties: false,
+    description:
+      'Bearer JWTs (`authorization: Bearer <jwt>`) signed by a key of the JWKS, with this issuer, an accepted audience, `exp` and `sub`. Exactly one of jwksFile or jwksUrl.',
+  },
+);
+
+const GrpcRateLimit = T.Object(
+  {
+    requestsPerSecond: T.Number({
+      exclusiveMinimum: 0,
+      description: 'Sustained calls per second per caller (token bucket refill).',
+    }),
+    burst: T.Integer({ minimum: 1, description: 'Calls a caller may make at once (token bucket size).' }),
+  },
+  {
+    additionalProperties: false,
+    description:
+      'Per-caller limit on InferenceService calls; over it a call gets RESOURCE_EXHAUSTED. The caller is the token subject when auth is on, else the peer IP address.',
+  },
+);
+
 const Feature = T.Object(
   {
     name: T.String({
@@ -375,6 +425,17 @@ export const RuntimeConfigSchema = T.Object(
             { additionalProperties: false },
           ),
         ),
+        auth: T.Optional(
+          T.Object(
+            { jwt: GrpcJwtAuth },
+            {
+              additionalProperties: false,
+              description:
+                'Who may call InferenceService (UNAUTHENTICATED otherwise); grpc.health.v1 and reflection stay open.',
+            },
+          ),
+        ),
+        rateLimit: T.Optional(GrpcRateLimit),
       },
       { additionalProperties: false, default: { port: 50051 }, description: 'gRPC server.' },
     ),
@@ -508,6 +569,9 @@ function checkCrossFieldRules(config: RuntimeConfig): void {
       config.task === 'regression' ? 'critical <= warning (lower RUL is worse)' : 'warning <= critical';
     throw new ConfigError('/thresholds', `expected ${order}`);
   }
+  const jwt = config.grpc.auth?.jwt;
+  if (jwt && (jwt.jwksFile === undefined) === (jwt.jwksUrl === undefined))
+    throw new ConfigError('/grpc/auth/jwt', 'needs exactly one of jwksFile or jwksUrl');
   if (config.input.mode === 'jetstream' && (!config.input.stream || !config.input.durable)) {
     throw new ConfigError('/input', 'jetstream mode needs stream and durable');
   }

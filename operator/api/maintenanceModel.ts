@@ -157,6 +157,68 @@ const Fallback = Obj(
   },
 );
 
+const GrpcJwt = Obj(
+  "Bearer JWTs (metadata `authorization: Bearer <jwt>`) signed by a key of a JWKS, with this issuer, one of the audiences, exp and sub. Covers OIDC providers and Kubernetes projected ServiceAccount tokens (issuer: the cluster's --service-account-issuer; JWKS: its /openid/v1/jwks).",
+  {
+    jwksSecretRef: Type.Optional(
+      SecretKeySelector(
+        'Secret key holding the JWKS (JSON, {"keys": [...]}), mounted into the pods; the runtime re-reads it when the Secret changes.',
+        'jwks.json',
+        'Key of the JWKS in the Secret.',
+      ),
+    ),
+    jwksURL: Type.Optional(
+      Type.String({
+        description:
+          "HTTPS URL of the JWKS (the OIDC provider's jwks_uri), fetched by the pods on first use and again for an unknown key id.",
+        minLength: 9,
+        maxLength: 2048,
+        pattern: '^https://[^\\s]+$',
+      }),
+    ),
+    issuer: Type.String({
+      description: 'Required iss claim, e.g. https://accounts.example.com or https://kubernetes.default.svc.',
+      minLength: 1,
+      maxLength: 2048,
+    }),
+    audiences: Type.Array(Type.String({ minLength: 1, maxLength: 256 }), {
+      description: 'Accepted aud values; a token must carry at least one.',
+      minItems: 1,
+      maxItems: 16,
+      'x-kubernetes-list-type': 'set',
+    }),
+  },
+  {
+    'x-kubernetes-validations': [
+      rule(
+        'has(self.jwksSecretRef) != has(self.jwksURL)',
+        'auth.jwt needs exactly one of jwksSecretRef or jwksURL',
+      ),
+    ],
+  },
+);
+
+const GrpcAuth = Obj(
+  'Who may call the InferenceService methods; others get UNAUTHENTICATED. grpc.health.v1 and server reflection stay open. Omitted: anyone who can reach the Service (and passes mTLS, when set).',
+  { jwt: GrpcJwt },
+);
+
+const GrpcRateLimit = Obj(
+  'A token bucket per caller for the InferenceService methods; a call over it gets RESOURCE_EXHAUSTED. The caller is the token subject with auth.jwt, else the client IP address. Per replica: with N replicas a caller may get up to N times the rate.',
+  {
+    requestsPerSecond: Type.Number({
+      description: 'Sustained calls per second per caller.',
+      exclusiveMinimum: 0,
+      maximum: 1_000_000,
+    }),
+    burst: Type.Integer({
+      description: 'Calls a caller may make at once.',
+      minimum: 1,
+      maximum: 1_000_000,
+    }),
+  },
+);
+
 const Serving = Obj(
   'How the inference runtime is run: replicas, resources, batching, input mode, gRPC and ONNX Runtime threads.',
   {
@@ -215,6 +277,8 @@ const Serving = Obj(
           description: 'Require clients to present a certificate signed by ca.crt from tlsSecretRef (mTLS).',
           default: false,
         }),
+        auth: Type.Optional(GrpcAuth),
+        rateLimit: Type.Optional(GrpcRateLimit),
       },
       {
         default: {},

@@ -273,6 +273,34 @@ const invalidModels: Invalid[] = [
     variant(pumpModel, (s) => (s.serving.grpc = { mutualTLS: true })),
     ['spec.serving.grpc', 'grpc.mutualTLS needs grpc.tlsSecretRef'],
   ],
+  [
+    'JWT auth with both a JWKS Secret and a JWKS URL',
+    variant(pumpModel, (s) => (s.serving.grpc.auth.jwt.jwksURL = 'https://idp.example.com/jwks')),
+    ['spec.serving.grpc.auth.jwt', 'exactly one of jwksSecretRef or jwksURL'],
+  ],
+  [
+    'JWT auth without a JWKS',
+    variant(pumpModel, (s) => delete s.serving.grpc.auth.jwt.jwksSecretRef),
+    ['spec.serving.grpc.auth.jwt', 'exactly one of jwksSecretRef or jwksURL'],
+  ],
+  [
+    'a JWKS URL over plain HTTP',
+    variant(pumpModel, (s) => {
+      delete s.serving.grpc.auth.jwt.jwksSecretRef;
+      s.serving.grpc.auth.jwt.jwksURL = 'http://idp.example.com/jwks';
+    }),
+    ['spec.serving.grpc.auth.jwt.jwksURL'],
+  ],
+  [
+    'JWT auth without an audience',
+    variant(pumpModel, (s) => (s.serving.grpc.auth.jwt.audiences = [])),
+    ['spec.serving.grpc.auth.jwt.audiences'],
+  ],
+  [
+    'a rate limit of zero calls per second',
+    variant(pumpModel, (s) => (s.serving.grpc.rateLimit.requestsPerSecond = 0)),
+    ['spec.serving.grpc.rateLimit.requestsPerSecond'],
+  ],
   ['an unknown task', variant(pumpModel, (s) => (s.task = 'forecast')), ['spec.task', 'Unsupported value']],
   ['an unknown field', variant(pumpModel, (s) => (s.replicas = 2)), ['unknown field "spec.replicas"']],
 ];

@@ -69,8 +69,69 @@ describe('desiredRuntimeConfig', () => {
         },
       },
     ],
+    [
+      'gRPC JWT auth reads the JWKS from the mounted Secret key; the rate limit is passed on',
+      (m: ReturnType<typeof modelFixture>) =>
+        (m.spec.serving.grpc = {
+          port: 50051,
+          mutualTLS: false,
+          auth: {
+            jwt: {
+              jwksSecretRef: { name: 'cluster-jwks', key: 'keys.json' },
+              issuer: 'https://kubernetes.default.svc',
+              audiences: ['prognos'],
+            },
+          },
+          rateLimit: { requestsPerSecond: 20, burst: 40 },
+        }),
+      {
+        grpc: {
+          auth: {
+            jwt: {
+              jwksFile: '/var/run/secrets/prognos/grpc-jwks/keys.json',
+              issuer: 'https://kubernetes.default.svc',
+              audiences: ['prognos'],
+              clockToleranceSeconds: 30,
+            },
+          },
+          rateLimit: { requestsPerSecond: 20, burst: 40 },
+        },
+      },
+    ],
+    [
+      'gRPC JWT auth from a JWKS URL',
+      (m: ReturnType<typeof modelFixture>) =>
+        (m.spec.serving.grpc = {
+          port: 50051,
+          mutualTLS: false,
+          auth: {
+            jwt: {
+              jwksURL: 'https://idp.example.com/jwks',
+              issuer: 'https://idp.example.com',
+              audiences: ['a', 'b'],
+            },
+          },
+        }),
+      {
+        grpc: {
+          auth: {
+            jwt: {
+              jwksUrl: 'https://idp.example.com/jwks',
+              issuer: 'https://idp.example.com',
+              audiences: ['a', 'b'],
+            },
+          },
+        },
+      },
+    ],
   ])('%s', (_, patch, want) => {
     expect(desiredRuntimeConfig(modelFixture(patch), fleetFixture(), artifact)).toMatchObject(want);
+  });
+
+  it('renders no gRPC auth or rate limit unless asked', () => {
+    const { grpc } = desiredRuntimeConfig(modelFixture(), fleetFixture(), artifact);
+    expect(grpc.auth).toBeUndefined();
+    expect(grpc.rateLimit).toBeUndefined();
   });
 
   it.each(['RFC3339', 'UnixMillis', 'UnixSeconds'] as const)(
@@ -221,6 +282,31 @@ describe('desiredDeployment', () => {
       mountPath: '/var/run/secrets/prognos/nats',
       readOnly: true,
     });
+  });
+
+  it('mounts the JWKS Secret where the runtime config points, as a whole volume that follows rotation', () => {
+    const withJwks = desiredDeployment({
+      model: modelFixture((m) => {
+        m.spec.serving.grpc.auth = {
+          jwt: { jwksSecretRef: { name: 'cluster-jwks', key: 'jwks.json' }, issuer: 'i', audiences: ['a'] },
+        };
+      }),
+      fleet,
+      image: 'img',
+      configHash: 'abc',
+      version: 'v1',
+    }).spec!.template.spec!;
+    expect(withJwks.volumes).toContainEqual({
+      name: 'grpc-jwks',
+      secret: { secretName: 'cluster-jwks', defaultMode: 0o440 },
+    });
+    const mount = withJwks.containers[0]!.volumeMounts!.find((m) => m.name === 'grpc-jwks');
+    expect(mount).toEqual({
+      name: 'grpc-jwks',
+      mountPath: '/var/run/secrets/prognos/grpc-jwks',
+      readOnly: true,
+    });
+    expect(pod.volumes!.map((v) => v.name)).not.toContain('grpc-jwks');
   });
 
   it('rolls pods on config change and never scales the stable down first', () => {

@@ -63,6 +63,9 @@ function secretVolumes({ model, fleet }: DeploymentInputs): { volumes: V1Volume[
     add('grpc-tls', model.spec.serving.grpc.tlsSecretRef.name, MOUNTS.grpcTls);
   const ca = model.spec.model.caSecretRef;
   if (ca) add('artifact-ca', ca.name, MOUNTS.artifactCa, [{ key: ca.key, path: ARTIFACT_CA_FILE }]);
+  const jwks = model.spec.serving.grpc.auth?.jwt.jwksSecretRef;
+  // A Secret volume (not subPath) so the kubelet updates the file in place when the keys rotate.
+  if (jwks) add('grpc-jwks', jwks.name, MOUNTS.grpcJwks);
   return { volumes, mounts };
 }
 

@@ -21,6 +21,7 @@ export const MOUNTS = {
   natsTls: '/var/run/secrets/prognos/nats-tls',
   grpcTls: '/var/run/secrets/prognos/grpc-tls',
   artifactCa: '/var/run/secrets/prognos/artifact-ca',
+  grpcJwks: '/var/run/secrets/prognos/grpc-jwks',
 } as const;
 
 /** The file name of spec.model.caSecretRef's key inside its mount. */
@@ -93,6 +94,19 @@ export function desiredRuntimeConfig(
       ...(spec.serving.grpc.mutualTLS ? { caFile: `${MOUNTS.grpcTls}/ca.crt`, requireClientCert: true } : {}),
     };
   }
+  const jwt = spec.serving.grpc.auth?.jwt;
+  if (jwt) {
+    grpc['auth'] = {
+      jwt: {
+        ...(jwt.jwksSecretRef
+          ? { jwksFile: `${MOUNTS.grpcJwks}/${jwt.jwksSecretRef.key}` }
+          : { jwksUrl: jwt.jwksURL }),
+        issuer: jwt.issuer,
+        audiences: jwt.audiences,
+      },
+    };
+  }
+  if (spec.serving.grpc.rateLimit) grpc['rateLimit'] = { ...spec.serving.grpc.rateLimit };
   const doc = {
     namespace: model.metadata.namespace,
     fleet: fleet.metadata.name,

@@ -5,6 +5,7 @@ import * as protoLoader from '@grpc/proto-loader';
 import { ReflectionService } from '@grpc/reflection';
 import { HealthImplementation, protoPath as healthProtoPath } from 'grpc-health-check';
 import type { RuntimeConfig } from '../../../contracts/runtimeConfig.ts';
+import { callerGate, jwtVerifier } from './grpcAuth.ts';
 import { reflectionDefinition } from './reflectionDescriptors.ts';
 
 export const INFERENCE_SERVICE = 'prognos.inference.v1.InferenceService';
@@ -295,15 +296,31 @@ function credentials(config: RuntimeConfig): grpc.ServerCredentials {
   );
 }
 
-/** Starts the gRPC server: InferenceService, grpc.health.v1 and server reflection. */
+/**
+ * Starts the gRPC server: InferenceService (behind grpc.auth and grpc.rateLimit when configured),
+ * grpc.health.v1 and server reflection (always open).
+ */
 export async function startGrpcServer(opts: GrpcServerOptions): Promise<RuntimeGrpcServer> {
   const definition = loadDefinition();
   const pkg = grpc.loadPackageDefinition(definition) as unknown as {
     prognos: { inference: { v1: { InferenceService: grpc.ServiceClientConstructor } } };
   };
+  const { auth, rateLimit } = opts.config.grpc;
   const server = new grpc.Server({
     'grpc.max_receive_message_length': MAX_RECEIVE_BYTES,
     'grpc.max_send_message_length': MAX_SEND_BYTES,
+    ...(auth || rateLimit
+      ? {
+          interceptors: [
+            callerGate({
+              service: INFERENCE_SERVICE,
+              ...(auth ? { verifier: jwtVerifier(auth.jwt) } : {}),
+              ...(rateLimit ? { rateLimit } : {}),
+              onRefused: (method, code) => opts.backend.observeCall(method, code),
+            }),
+          ],
+        }
+      : {}),
   });
   server.addService(pkg.prognos.inference.v1.InferenceService.service, handlers(opts.config, opts.backend));
   const health = new HealthImplementation({ '': 'NOT_SERVING', [INFERENCE_SERVICE]: 'NOT_SERVING' });
