@@ -4,7 +4,10 @@ import { parseArgs } from 'node:util';
 import { KubeConfig } from '@kubernetes/client-node';
 import { pino } from 'pino';
 import { DEFAULT_INFERENCE_IMAGE } from './controllers/maintenanceModel/deployment.ts';
-import { DEFAULT_ARTIFACT_LIMITS } from './controllers/maintenanceModel/artifactVerifier.ts';
+import {
+  DEFAULT_ARTIFACT_LIMITS,
+  DEFAULT_MAX_LOAD_CHECKS,
+} from './controllers/maintenanceModel/artifactVerifier.ts';
 import { DEFAULT_MODEL_WORKERS, PrognosOperator } from './prognosOperator.ts';
 
 const USAGE = `prognos-operator [flags]
@@ -15,6 +18,8 @@ const USAGE = `prognos-operator [flags]
   --metrics-port <port>      /metrics, /healthz and /readyz (default 8080; 0 = pick a free port)
   --inference-image <image>  runtime image (default ${DEFAULT_INFERENCE_IMAGE})
   --model-workers <n>        MaintenanceModels reconciled at once (default ${DEFAULT_MODEL_WORKERS})
+  --max-load-checks <n>      artifact load checks (a Node + ONNX Runtime child process each) at once; the
+                             rest wait, reported as ArtifactVerified=Unknown VerificationQueued (default ${DEFAULT_MAX_LOAD_CHECKS})
   --max-artifact-bytes <n>   largest model artifact read, by the operator and the runtimes it configures;
                              a larger one is refused as ArtifactTooLarge (default ${DEFAULT_ARTIFACT_LIMITS.maxBytes}, 256 MiB)
   --artifact-timeout <s>     seconds to read an artifact before ArtifactFetchTimeout (default ${DEFAULT_ARTIFACT_LIMITS.timeoutMs / 1000})
@@ -54,6 +59,7 @@ async function main(): Promise<void> {
       'metrics-port': { type: 'string' },
       'inference-image': { type: 'string' },
       'model-workers': { type: 'string' },
+      'max-load-checks': { type: 'string' },
       'max-artifact-bytes': { type: 'string' },
       'artifact-timeout': { type: 'string' },
       'service-monitors': { type: 'string', default: 'auto' },
@@ -76,6 +82,9 @@ async function main(): Promise<void> {
   const timeoutMs =
     positive(values['artifact-timeout'], DEFAULT_ARTIFACT_LIMITS.timeoutMs / 1000, '--artifact-timeout') *
     1000;
+  const maxLoadChecks = Number(values['max-load-checks'] ?? DEFAULT_MAX_LOAD_CHECKS);
+  if (!Number.isInteger(maxLoadChecks) || maxLoadChecks < 1)
+    throw new Error(`--max-load-checks must be a positive integer, got ${values['max-load-checks']}`);
   const serviceMonitors = values['service-monitors'];
   if (serviceMonitors !== 'auto' && serviceMonitors !== 'off')
     throw new Error(`--service-monitors must be auto or off, got ${serviceMonitors}`);
@@ -93,6 +102,7 @@ async function main(): Promise<void> {
     inferenceImage: values['inference-image'] ?? DEFAULT_INFERENCE_IMAGE,
     modelWorkers,
     artifactLimits: { maxBytes, timeoutMs },
+    maxLoadChecks,
     serviceMonitors: serviceMonitors === 'auto',
     ...(process.env['POD_NAME'] ? { identity: `${process.env['POD_NAME']}_${process.pid}` } : {}),
     logger,

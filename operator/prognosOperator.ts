@@ -37,6 +37,8 @@ export interface PrognosOperatorOptions {
   serviceMonitors?: boolean;
   /** How artifacts are read: size limit and timeout (default DEFAULT_ARTIFACT_LIMITS). */
   artifactLimits?: ArtifactLimits;
+  /** Artifact load checks at once (default DEFAULT_MAX_LOAD_CHECKS). */
+  maxLoadChecks?: number;
   identity?: string;
   handleSignals?: boolean;
   resyncPeriodMs?: number;
@@ -94,7 +96,10 @@ export class PrognosOperator {
       client,
       index,
       pool: this.pool,
-      verifier: new ArtifactVerifier({ limits: options.artifactLimits ?? DEFAULT_ARTIFACT_LIMITS }),
+      verifier: new ArtifactVerifier({
+        limits: options.artifactLimits ?? DEFAULT_ARTIFACT_LIMITS,
+        ...(options.maxLoadChecks ? { maxLoadChecks: options.maxLoadChecks } : {}),
+      }),
       maxArtifactBytes: (options.artifactLimits ?? DEFAULT_ARTIFACT_LIMITS).maxBytes,
       events,
       image: options.inferenceImage ?? DEFAULT_INFERENCE_IMAGE,

@@ -201,4 +201,40 @@ describe('ArtifactVerifier', () => {
     expect(await verifier.verify(spec('file:///m', sha256Hex(bytes)), nats)).toMatchObject({ ok: true });
     expect(calls).toBe(2);
   });
+
+  it('runs at most maxLoadChecks load checks at once; a waiting one reports VerificationQueued', async () => {
+    const models = [1, 2, 3].map((seed) => buildMlpClassifier(randomLayers([3, 4, 1], seed)).bytes);
+    const running: Array<() => void> = [];
+    let concurrent = 0;
+    let peak = 0;
+    const verifier = new ArtifactVerifier({
+      fetch: (uri) => Promise.resolve({ ok: true, bytes: models[Number(uri.slice(-1))]! }),
+      loadCheck: () =>
+        new Promise((resolve) => {
+          peak = Math.max(peak, ++concurrent);
+          running.push(() => {
+            concurrent -= 1;
+            resolve({ ok: true });
+          });
+        }),
+      maxLoadChecks: 2,
+    });
+    const specs = models.map((b, i) => spec(`file:///m${i}`, sha256Hex(b)));
+    const first = verifier.verifyOrQueued(specs[0]!, nats);
+    const second = verifier.verifyOrQueued(specs[1]!, nats);
+    const third = await verifier.verifyOrQueued(specs[2]!, nats);
+    expect(third).toMatchObject({
+      ok: false,
+      refusal: { reason: 'VerificationQueued', pending: true, message: expect.stringContaining('1 in line') },
+    });
+    expect(peak).toBe(2);
+    running.shift()!();
+    expect(await first).toMatchObject({ ok: true });
+    await new Promise((r) => setTimeout(r, 0));
+    expect(running).toHaveLength(2); // the queued check took the freed slot
+    running.splice(0).forEach((release) => release());
+    expect(await second).toMatchObject({ ok: true });
+    expect(await verifier.verifyOrQueued(specs[2]!, nats)).toMatchObject({ ok: true });
+    expect(peak).toBe(2);
+  });
 });

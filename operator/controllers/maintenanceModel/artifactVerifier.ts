@@ -11,7 +11,8 @@ import {
 } from '../../../contracts/artifactStore.ts';
 import type { LoadCheckResult, ModelSpec } from '../../../contracts/loadCheck.ts';
 import { checkOnnxInputs, type OnnxSignature, type Refusal } from './inputsCheck.ts';
-import { runtimeLoadCheck, type LoadCheck } from './runtimeLoadCheck.ts';
+import { LoadCheckSlots } from './loadCheckSlots.ts';
+import { runtimeLoadCheck, type LoadCheck, type LoadVerdict } from './runtimeLoadCheck.ts';
 
 export type FetchResult = { ok: true; bytes: Uint8Array } | { ok: false; refusal: Refusal };
 export type VerifyResult = { ok: true; signature: OnnxSignature } | { ok: false; refusal: Refusal };
@@ -168,18 +169,54 @@ export const RETRIED = new Set([
  * inputs, task, output), so a steady model is not refetched on every reconcile and a changed
  * spec.model is checked once, however many models share the artifact and reconcile at once.
  */
+/** Load checks run at once by default: two ~50 MiB processes beside the operator's own memory. */
+export const DEFAULT_MAX_LOAD_CHECKS = 2;
+
 export class ArtifactVerifier {
   readonly #verdicts = new Map<string, Promise<VerifyResult>>();
+  readonly #slots: LoadCheckSlots;
+  /** Checks waiting for a load-check slot: told once they queue, so a reconcile can report it. */
+  readonly #queued = new Map<string, { promise: Promise<Refusal>; resolve: (r: Refusal) => void }>();
   /** (uri, sha256) pairs that passed every check: what may keep serving. */
   readonly #verified = new Set<string>();
   readonly #fetch: typeof fetchArtifact;
   readonly #loadCheck: LoadCheck;
   readonly #limits: ArtifactLimits;
 
-  constructor(deps: { fetch?: typeof fetchArtifact; loadCheck?: LoadCheck; limits?: ArtifactLimits } = {}) {
+  constructor(
+    deps: {
+      fetch?: typeof fetchArtifact;
+      loadCheck?: LoadCheck;
+      limits?: ArtifactLimits;
+      maxLoadChecks?: number;
+    } = {},
+  ) {
     this.#fetch = deps.fetch ?? fetchArtifact;
     this.#loadCheck = deps.loadCheck ?? runtimeLoadCheck;
     this.#limits = deps.limits ?? DEFAULT_ARTIFACT_LIMITS;
+    this.#slots = new LoadCheckSlots(deps.maxLoadChecks ?? DEFAULT_MAX_LOAD_CHECKS);
+  }
+
+  /**
+   * The verdict, or a pending refusal (VerificationQueued) as soon as the check has to wait for a
+   * load-check slot: the caller reports that and comes back, instead of holding a worker.
+   */
+  async verifyOrQueued(spec: ArtifactSpec, nats: () => Promise<NatsConnection>): Promise<VerifyResult> {
+    const verdict = this.verify(spec, nats);
+    const signal = this.#queued.get(keyOf(spec));
+    if (!signal) return verdict;
+    return Promise.race([verdict, signal.promise.then((refusal) => ({ ok: false as const, refusal }))]);
+  }
+
+  #queuedSignal(key: string): { promise: Promise<Refusal>; resolve: (r: Refusal) => void } {
+    let signal = this.#queued.get(key);
+    if (!signal) {
+      let resolve!: (r: Refusal) => void;
+      const promise = new Promise<Refusal>((r) => (resolve = r));
+      signal = { promise, resolve };
+      this.#queued.set(key, signal);
+    }
+    return signal;
   }
 
   isVerified(uri: string, sha256: string): boolean {
@@ -187,10 +224,10 @@ export class ArtifactVerifier {
   }
 
   verify(spec: ArtifactSpec, nats: () => Promise<NatsConnection>): Promise<VerifyResult> {
-    const ca = spec.ca === undefined ? null : sha256Hex(new TextEncoder().encode(spec.ca));
-    const key = JSON.stringify([spec.uri, spec.sha256, spec.task, spec.inputs, spec.output ?? null, ca]);
+    const key = keyOf(spec);
     const known = this.#verdicts.get(key);
     if (known) return known;
+    this.#queuedSignal(key);
     const verdict = this.#check(spec, nats);
     this.#verdicts.set(key, verdict);
     // Only deterministic verdicts are kept: the same bytes and spec give the same answer. An
@@ -198,6 +235,7 @@ export class ArtifactVerifier {
     // failure to check at all (the reconcile sees the error) is tried again.
     verdict.then(
       (v) => {
+        this.#queued.delete(key);
         if (!v.ok && RETRIED.has(v.refusal.reason)) this.#verdicts.delete(key);
         else {
           if (v.ok) {
@@ -208,7 +246,10 @@ export class ArtifactVerifier {
           if (this.#verdicts.size > CACHE_LIMIT) this.#verdicts.delete(this.#verdicts.keys().next().value!);
         }
       },
-      () => this.#verdicts.delete(key),
+      () => {
+        this.#queued.delete(key);
+        this.#verdicts.delete(key);
+      },
     );
     return verdict;
   }
@@ -241,7 +282,21 @@ export class ArtifactVerifier {
     }
     const mismatch = checkOnnxInputs(signature, spec.inputs, spec.output);
     if (mismatch) return { ok: false, refusal: mismatch };
-    const loaded = await this.#loadCheck(fetched.bytes, { ...modelSpec, uri, sha256 });
+    const turn = this.#slots.take();
+    if (turn.position !== undefined) {
+      this.#queuedSignal(keyOf(spec)).resolve({
+        reason: 'VerificationQueued',
+        message: `${uri} waits for one of ${this.#slots.limit} load-check slots (${turn.position} in line)`,
+        pending: true,
+      });
+    }
+    const release = await turn.ready;
+    let loaded: LoadVerdict;
+    try {
+      loaded = await this.#loadCheck(fetched.bytes, { ...modelSpec, uri, sha256 });
+    } finally {
+      release();
+    }
     if (!loaded.ok) {
       return {
         ok: false,
@@ -253,4 +308,10 @@ export class ArtifactVerifier {
     }
     return { ok: true, signature };
   }
+}
+
+/** One verdict per artifact and what it is checked against (CA included: another CA, another read). */
+function keyOf(spec: ArtifactSpec): string {
+  const ca = spec.ca === undefined ? null : sha256Hex(new TextEncoder().encode(spec.ca));
+  return JSON.stringify([spec.uri, spec.sha256, spec.task, spec.inputs, spec.output ?? null, ca]);
 }

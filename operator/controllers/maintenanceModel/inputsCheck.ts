@@ -13,6 +13,8 @@ export interface OnnxSignature {
 export interface Refusal {
   reason: string;
   message: string;
+  /** Not a verdict yet (the check waits its turn): the condition is Unknown, not False. */
+  pending?: true;
 }
 
 /**

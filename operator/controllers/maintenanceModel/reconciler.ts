@@ -38,6 +38,7 @@ export const MODEL_FINALIZER = 'prognos.dev/rollout-split';
 /** Reasons that are worth retrying soon on their own: the world may fix itself (network, upload). */
 const TRANSIENT = new Set([...RETRIED, 'NatsUnreachable']);
 const TRANSIENT_RETRY_MS = 15_000;
+const QUEUED_RETRY_MS = 1_000;
 const DISCOVERY_RETRY_MS = 1_000;
 
 /** Cached reads (shared informers and watched Secrets): a reconcile reads the cache, never the API server. */
@@ -196,7 +197,7 @@ export class MaintenanceModelReconciler {
     let artifactRefusal: Refusal | undefined;
     if (ca && !ca.ok) artifactRefusal = ca.refusal;
     else {
-      const verified = await this.#deps.verifier.verify(
+      const verified = await this.#deps.verifier.verifyOrQueued(
         { ...artifact, task: model.spec.task, ...(ca ? { ca: ca.pem } : {}) },
         nats,
       );
@@ -301,6 +302,8 @@ export class MaintenanceModelReconciler {
     await updateStatus(this.#deps.client, model, status, this.#statusWrites);
     if (splitError) throw splitError;
     if (serviceMonitorPending) return { requeueAfterMs: DISCOVERY_RETRY_MS };
+    // A check waiting for a load-check slot is looked at again soon; its verdict is cached by then.
+    if (ctx.artifactRefusal?.pending) return { requeueAfterMs: QUEUED_RETRY_MS };
     const reason = ctx.artifactRefusal?.reason ?? fleetRefusal?.reason;
     return reason && TRANSIENT.has(reason) ? { requeueAfterMs: TRANSIENT_RETRY_MS } : {};
   }

@@ -58,7 +58,7 @@ function artifactVerified(
   return refusal
     ? {
         type: 'ArtifactVerified',
-        status: 'False',
+        status: refusal.pending ? 'Unknown' : 'False',
         reason: refusal.reason,
         message: refusal.message,
         observedGeneration: gen,
