@@ -1,4 +1,4 @@
-// Operator control-plane benchmark: `npm run bench:operator -- --json [--sizes 100,500,1000] [--idle-seconds 300]`.
+// Operator control-plane benchmark: `npm run bench:operator -- --json [--sizes 100,500,1000] [--idle-seconds 300] [--distinct-artifacts 50]`.
 //
 // On a fresh local environment (etcd, kube-apiserver, kube-controller-manager, nats-server; the pod
 // runner OFF, so only the control plane is measured) with the operator in its own process
@@ -14,10 +14,15 @@
 //   (POST/PUT/PATCH/DELETE/APPLY), by resource, so lease renewals are told apart from churn.
 // - memory: the operator's VmRSS (/proc/<pid>/status) after two forced GCs (bench/memoryProbe.ts,
 //   SIGUSR2), at baseline (fleet reconciled, 0 models) and after each batch.
+// - distinctArtifacts (with --distinct-artifacts N): N models created at once, each with its own
+//   artifact, so each needs its own load check (a Node + ONNX Runtime child process): seconds until
+//   all are ArtifactVerified=True, how many were seen waiting (VerificationQueued), the most load
+//   checks seen at once, and peak memory: the operator's VmHWM and the peak RSS of the operator with
+//   its children (sampled every 100 ms from /proc).
 // Human-readable progress goes to stderr; with --json, stdout gets exactly one JSON object.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
 import { request as httpsRequest, type RequestOptions } from 'node:https';
 import { availableParallelism, cpus, loadavg, tmpdir, totalmem } from 'node:os';
@@ -50,6 +55,8 @@ const { values: flags } = parseArgs({
     'timeout-seconds': { type: 'string', default: '600' },
     /** The operator's --model-workers (default: the operator's own default). */
     'model-workers': { type: 'string' },
+    /** Also run the distinct-artifacts phase with this many models, each with its own artifact. */
+    'distinct-artifacts': { type: 'string', default: '0' },
     /** Keep the state directory (logs, including logs/operator.log) instead of removing it. */
     keep: { type: 'boolean', default: false },
   },
@@ -466,6 +473,94 @@ async function runBatch(
   }
 }
 
+// ---------------------------------------------------------------- distinct artifacts
+
+function statusKb(pid: number, field: string): number {
+  try {
+    const m = new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? Number(m[1]) * 1024 : 0;
+  } catch {
+    return 0;
+  }
+}
+
+/** The operator's RSS plus its children's, and how many of those children are load checks. */
+function operatorTree(pid: number): { rssBytes: number; loadChecks: number } {
+  let rssBytes = statusKb(pid, 'VmRSS');
+  let loadChecks = 0;
+  for (const entry of readdirSync('/proc')) {
+    const child = Number(entry);
+    if (!Number.isInteger(child)) continue;
+    try {
+      const stat = readFileSync(`/proc/${child}/stat`, 'utf8');
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      if (ppid !== pid) continue;
+      rssBytes += statusKb(child, 'VmRSS');
+      if (readFileSync(`/proc/${child}/cmdline`, 'latin1').includes('loadCheckMain')) loadChecks += 1;
+    } catch {
+      // Gone meanwhile.
+    }
+  }
+  return { rssBytes, loadChecks };
+}
+
+async function distinctArtifactsPhase(client: KubeClient, op: OperatorProcess, dir: string, n: number) {
+  const pid = op.child.pid!;
+  const artifacts = Array.from({ length: n }, (_, i) => {
+    const { bytes } = buildMlpClassifier(randomLayers([MODEL_INPUTS.length, 8, 1], 1000 + i));
+    const path = join(dir, `distinct-${i}.onnx`);
+    writeFileSync(path, bytes);
+    return {
+      version: 'v1',
+      uri: pathToFileURL(path).href,
+      sha256: createHash('sha256').update(bytes).digest('hex'),
+    };
+  });
+  let peakTreeRssBytes = 0;
+  let peakLoadChecks = 0;
+  const sampler = setInterval(() => {
+    const tree = operatorTree(pid);
+    peakTreeRssBytes = Math.max(peakTreeRssBytes, tree.rssBytes);
+    peakLoadChecks = Math.max(peakLoadChecks, tree.loadChecks);
+  }, 100);
+  const label = 'distinct';
+  const t0 = performance.now();
+  await pool(
+    artifacts.map((a, i) => ({ a, i })),
+    CREATE_CONCURRENCY,
+    async ({ a, i }) => void (await client.create(modelManifest(`d-${i}`, a, { [BATCH_LABEL]: label }))),
+  );
+  const seenQueued = new Set<string>();
+  const deadline = t0 + CONVERGE_TIMEOUT_MS;
+  let verifySeconds: number | undefined;
+  while (performance.now() < deadline) {
+    const models = await cachedList(
+      client,
+      `/apis/prognos.dev/v1alpha1/namespaces/${NS}/maintenancemodels`,
+      `${BATCH_LABEL}=${label}`,
+    );
+    const verified = (m: Obj) => m.status?.conditions?.find((c) => c.type === 'ArtifactVerified');
+    for (const m of models)
+      if ((verified(m) as { reason?: string } | undefined)?.reason === 'VerificationQueued')
+        seenQueued.add(m.metadata!.name!);
+    if (models.length === n && models.every((m) => verified(m)?.status === 'True')) {
+      verifySeconds = seconds(performance.now() - t0);
+      break;
+    }
+    await sleep(200);
+  }
+  clearInterval(sampler);
+  if (verifySeconds === undefined) throw new Error(`distinct artifacts: not all ${n} verified in time`);
+  return {
+    artifacts: n,
+    verifySeconds,
+    modelsSeenQueued: seenQueued.size,
+    peakConcurrentLoadChecks: peakLoadChecks,
+    operatorPeakRssBytes: statusKb(pid, 'VmHWM'),
+    operatorWithChildrenPeakRssBytes: peakTreeRssBytes,
+  };
+}
+
 // ---------------------------------------------------------------- main
 
 /** The commit measured, with "+dirty" when the working tree differs from it. */
@@ -539,6 +634,13 @@ async function main(): Promise<void> {
     log(
       `baseline RSS ${(baseline.rssBytes / 2 ** 20).toFixed(1)} MiB, heap ${(baseline.heapUsedBytes / 2 ** 20).toFixed(1)} MiB`,
     );
+
+    const distinctArtifactCount = Number(flags['distinct-artifacts']);
+    const distinctArtifacts =
+      distinctArtifactCount > 0
+        ? await distinctArtifactsPhase(client, operator, dir, distinctArtifactCount)
+        : undefined;
+    if (distinctArtifacts) log(`distinct artifacts: ${JSON.stringify(distinctArtifacts)}`);
 
     const batches: BatchResult[] = [];
     const memoryAfter: (Memory & { models: number })[] = [];
@@ -616,6 +718,7 @@ async function main(): Promise<void> {
         creation: `${CREATE_CONCURRENCY} concurrent POSTs`,
         batches: 'one namespace, one SensorFleet; batches created one after another, earlier ones stay',
       },
+      ...(distinctArtifacts ? { distinctArtifacts } : {}),
       convergeSeconds: Object.fromEntries(batches.map((b) => [String(b.models), b.convergeSeconds])),
       createSeconds: Object.fromEntries(batches.map((b) => [String(b.models), b.createSeconds])),
       quiesceSeconds,
