@@ -71,7 +71,7 @@ export class PrognosOperator {
       ...(options.registry ? { registry: options.registry } : {}),
       ...(options.logger ? { logger: options.logger } : {}),
     });
-    const { client, events, log } = this.operator;
+    const { log } = this.operator;
     this.pool = new NatsPool({ name: `prognos-operator/${this.operator.identity}` });
     const index = new ModelFleetIndex();
     const book = new TrafficBook();
@@ -81,7 +81,6 @@ export class PrognosOperator {
       log,
     });
     const fleets = new SensorFleetReconciler({
-      client,
       pool: this.pool,
       book,
       telemetry: this.#telemetry,
@@ -89,11 +88,9 @@ export class PrognosOperator {
         const [ns = '', name = ''] = key.split('/');
         return index.modelsOf(ns, name).length > 0;
       },
-      events,
       log,
     });
     const models = new MaintenanceModelReconciler({
-      client,
       index,
       pool: this.pool,
       verifier: new ArtifactVerifier({
@@ -101,9 +98,14 @@ export class PrognosOperator {
         ...(options.maxLoadChecks ? { maxLoadChecks: options.maxLoadChecks } : {}),
       }),
       maxArtifactBytes: (options.artifactLimits ?? DEFAULT_ARTIFACT_LIMITS).maxBytes,
-      events,
       image: options.inferenceImage ?? DEFAULT_INFERENCE_IMAGE,
       log,
+    });
+    // After the controllers stopped, before the Lease is released: nothing publishes or reads any more.
+    this.operator.onStop(async () => {
+      this.#telemetry.close();
+      const drained = await this.pool.close();
+      log.info({ connections: drained }, 'NATS connections drained');
     });
     this.operator.register(sensorFleetController(fleets, index, options.namespace));
     this.operator.register(
@@ -119,9 +121,8 @@ export class PrognosOperator {
     return this.operator.start();
   }
 
-  async stop(): Promise<void> {
-    await this.operator.stop();
-    this.#telemetry.close();
-    await this.pool.close();
+  /** The whole shutdown (SIGTERM runs the same): controllers, telemetry, NATS drain, Lease release. */
+  stop(): Promise<void> {
+    return this.operator.stop();
   }
 }

@@ -3,6 +3,7 @@ import { pino } from 'pino';
 import { describe, expect, it, vi } from 'vitest';
 import { Controller, type Reconciler } from './controller.ts';
 import { EventRecorder } from './events.ts';
+import { TermFence } from './fence.ts';
 import { gvkKey } from './gvk.ts';
 import { InformerCache } from './informerCache.ts';
 import type { KubeClient, WatchEvent } from './kubeClient.ts';
@@ -47,6 +48,7 @@ function fakeApi(initial: Record<string, KubernetesObject[]>) {
 async function run(
   controller: Controller,
   api: ReturnType<typeof fakeApi>,
+  fence = new TermFence(),
 ): Promise<{ informers: InformerCache; metrics: ReturnType<typeof createMetrics> }> {
   const informers = new InformerCache(api.lwFor, log, 0);
   const metrics = createMetrics();
@@ -56,6 +58,7 @@ async function run(
     informers,
     metrics,
     log,
+    fence,
     events: new EventRecorder(client, { controller: 'c', instance: 'i', log }),
   });
   informers.start();
@@ -191,5 +194,39 @@ describe('Controller', () => {
     expect(performance.now() - t0).toBeLessThan(1_000);
     expect(hung).toBe(true);
     await r.informers.stop();
+  });
+
+  it('a lost term aborts the reconcile at once and counts it as fenced: no error, no retry', async () => {
+    const fence = new TermFence();
+    let calls = 0;
+    let abortedAt: number | undefined;
+    const c = new Controller('mm', {
+      reconcile: ({ signal, fence: f }) =>
+        new Promise<void>((_, reject) => {
+          calls++;
+          signal.addEventListener('abort', () => {
+            abortedAt = performance.now();
+            try {
+              f.check(); // what a write would do next
+            } catch (error) {
+              reject(error as Error);
+            }
+          });
+        }),
+      rateLimiter: () => new ItemExponentialRateLimiter(5, 10),
+    }).for(MM);
+    const { informers, metrics } = await run(c, fakeApi({ [gvkKey(MM)]: [obj(MM, 'a')] }), fence);
+    await vi.waitFor(() => expect(calls).toBe(1));
+    const t0 = performance.now();
+    fence.revoke('lost the lease');
+    await vi.waitFor(() => expect(abortedAt).toBeDefined());
+    expect(abortedAt! - t0).toBeLessThan(50); // not after a grace period
+    await new Promise((res) => setTimeout(res, 100));
+    expect(calls).toBe(1);
+    const text = await metrics.registry.metrics();
+    expect(text).toContain('controller_runtime_reconcile_total{controller="mm",result="fenced"} 1');
+    expect(text).not.toContain('controller_runtime_reconcile_errors_total{controller="mm"} 1');
+    await c.stop(1_000);
+    await informers.stop();
   });
 });

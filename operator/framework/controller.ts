@@ -2,6 +2,7 @@ import type { KubernetesObject } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import { sleep } from './backoff.ts';
 import type { EventRecorder } from './events.ts';
+import { isFenced, type Fence } from './fence.ts';
 import { keyOf, splitKey, type GroupVersionKind } from './gvk.ts';
 import type { EventHandler } from './informer.ts';
 import type { InformerCache } from './informerCache.ts';
@@ -32,11 +33,18 @@ export interface ReconcileContext<T extends KubernetesObject> {
   request: Request;
   /** The primary object from the cache (shared: never mutate it); undefined once it is deleted. */
   object: T | undefined;
+  /** The API client of this term as leader: writes pass the fence, requests end with the term. */
   client: KubeClient;
+  /** Events, written through the same fenced client. */
   events: EventRecorder;
   log: Logger;
-  /** Aborted when the controller stops and the grace period for in-flight reconciles is over. */
+  /**
+   * Aborted when the term as leader ends (lost lease: at once) or when the controller stops and the
+   * grace period for in-flight reconciles is over. Pass it to fetches, child processes and waits.
+   */
   signal: AbortSignal;
+  /** Call `fence.check()` right before a write that does not go through `client` (NATS, for one). */
+  fence: Fence;
   /** Reads an object of a kind this controller watches (for, owns or watches) from the shared cache (read-only). */
   cached<U extends KubernetesObject>(kind: WatchSpec, key: string): U | undefined;
   /**
@@ -50,6 +58,9 @@ export interface ReconcileContext<T extends KubernetesObject> {
     name: string,
   ): Promise<U | undefined>;
 }
+
+/** What a reconciler writes through, per reconcile: pass it on to the code that does the writing. */
+export type ReconcileIo = Pick<ReconcileContext<KubernetesObject>, 'client' | 'events' | 'signal' | 'fence'>;
 
 /**
  * Brings the world in line with the object named by the request. Must be idempotent. Throwing (or
@@ -81,10 +92,12 @@ export interface ControllerOptions<T extends KubernetesObject> {
 }
 
 export interface ControllerDeps {
+  /** Fenced by `fence` (KubeClient.fenced). */
   client: KubeClient;
   informers: InformerCache;
   metrics: FrameworkMetrics;
   events: EventRecorder;
+  fence: Fence;
   log: Logger;
 }
 
@@ -94,6 +107,8 @@ interface Run {
   deps: ControllerDeps;
   log: Logger;
   abort: AbortController;
+  /** The reconciles' signal: the run's abort or the end of the term. */
+  signal: AbortSignal;
   workers: Promise<void>[];
 }
 
@@ -148,7 +163,9 @@ export class Controller<T extends KubernetesObject = KubernetesObject> {
       },
       log,
     });
-    this.#run = { queue, references, deps, log, abort: new AbortController(), workers: [] };
+    const abort = new AbortController();
+    const signal = AbortSignal.any([abort.signal, deps.fence.signal]);
+    this.#run = { queue, references, deps, log, abort, signal, workers: [] };
     const informers = deps.informers;
     informers.informerFor(primary).addEventHandler(handler(primary.predicate, (o) => [keyOf(o)], queue));
     for (const spec of this.#owned) {
@@ -218,15 +235,16 @@ export class Controller<T extends KubernetesObject = KubernetesObject> {
       client: deps.client,
       events: deps.events,
       log,
-      signal: run.abort.signal,
+      signal: run.signal,
+      fence: deps.fence,
       cached: <U extends KubernetesObject>(spec: WatchSpec, k: string) =>
         deps.informers.get(spec)?.get(k) as U | undefined,
       readReferenced: <U extends KubernetesObject>(kind: GroupVersionKind, namespace: string, name: string) =>
-        run.references.read<U>(key, kind, namespace, name, run.abort.signal),
+        run.references.read<U>(key, kind, namespace, name, run.signal),
     };
     deps.metrics.activeWorkers.inc(labels);
     const end = deps.metrics.reconcileTime.startTimer(labels);
-    let result: 'success' | 'error' | 'requeue' | 'requeue_after';
+    let result: 'success' | 'error' | 'requeue' | 'requeue_after' | 'fenced';
     try {
       // Via then(): a reconciler that throws synchronously is caught the same way.
       const res = await Promise.resolve().then(() => this.#options.reconcile(ctx));
@@ -242,10 +260,16 @@ export class Controller<T extends KubernetesObject = KubernetesObject> {
         result = 'success';
       }
     } catch (err) {
-      deps.metrics.reconcileErrors.inc(labels);
-      log.error({ err, retries: queue.numRequeues(key) }, 'reconcile failed');
-      queue.addRateLimited(key);
-      result = 'error';
+      if (isFenced(err, deps.fence)) {
+        // The term is over: the next leader reconciles this key from its own fresh cache.
+        log.info({ reason: String(deps.fence.signal.reason ?? err) }, 'reconcile stopped: no longer leading');
+        result = 'fenced';
+      } else {
+        deps.metrics.reconcileErrors.inc(labels);
+        log.error({ err, retries: queue.numRequeues(key) }, 'reconcile failed');
+        queue.addRateLimited(key);
+        result = 'error';
+      }
     } finally {
       end();
       deps.metrics.activeWorkers.dec(labels);

@@ -1,5 +1,6 @@
 import type { KubernetesObject } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
+import { FencedError } from './fence.ts';
 import type { KubeClient } from './kubeClient.ts';
 import { microTime } from './microTime.ts';
 
@@ -76,7 +77,10 @@ export class EventRecorder {
       ? () => this.#patchSeries(obj, event, tracked, now)
       : () => this.#create(obj, event, tracked, now);
     tracked.chain = tracked.chain.then(write).catch((err: unknown) => {
-      this.#opts.log.warn({ err, reason: event.reason }, 'could not record event');
+      // A replica that no longer leads records nothing; that is the fence working, not a failure.
+      if (err instanceof FencedError)
+        this.#opts.log.debug({ reason: event.reason }, 'event not recorded: fenced');
+      else this.#opts.log.warn({ err, reason: event.reason }, 'could not record event');
     });
     // Re-insert to keep the Map in least-recently-used order, and bound it.
     this.#tracked.delete(key);

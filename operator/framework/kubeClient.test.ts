@@ -2,6 +2,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import { KubeConfig } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { FencedError, TermFence } from './fence.ts';
 import { ApiError, KubeClient, type WatchEvent } from './kubeClient.ts';
 
 type Route = (req: IncomingMessage, res: ServerResponse, url: URL) => void;
@@ -151,5 +152,39 @@ describe('KubeClient against a scripted HTTP server', () => {
     const abort = new AbortController();
     const watching = client.watch(CM, watchOpts, () => abort.abort(), abort.signal);
     await expect(watching).resolves.toBeUndefined();
+  });
+
+  it('a fenced view refuses writes once its fence trips, and ends its requests with the term', async () => {
+    const methods: string[] = [];
+    let hold: (() => void) | undefined;
+    route = (req, res) => {
+      methods.push(req.method ?? '');
+      if (req.method === 'GET') {
+        hold = () => res.end(JSON.stringify({ metadata: { name: 'x' } }));
+        return;
+      }
+      res.end(JSON.stringify({ metadata: { name: 'x' } }));
+    };
+    const fence = new TermFence();
+    const view = client.fenced(fence);
+    await view.create({ ...CM, metadata: { name: 'x', namespace: 'ns' } });
+    expect(methods).toEqual(['POST']);
+
+    const reading = view.get({ ...CM, namespace: 'ns', name: 'x' });
+    await expect.poll(() => hold).toBeDefined();
+    fence.revoke('lost the lease');
+    await expect(reading).rejects.toBeInstanceOf(FencedError); // cut off, and says why
+    await expect(view.create({ ...CM, metadata: { name: 'y', namespace: 'ns' } })).rejects.toThrow(
+      'lost the lease',
+    );
+    await expect(
+      view.patch({ ...CM, namespace: 'ns', name: 'x' }, {}, 'application/merge-patch+json'),
+    ).rejects.toBeInstanceOf(FencedError);
+    await expect(view.delete({ ...CM, namespace: 'ns', name: 'x' })).rejects.toBeInstanceOf(FencedError);
+    expect(methods).toEqual(['POST', 'GET']); // nothing was sent after the fence tripped
+    hold?.();
+    // The client it came from is not fenced.
+    await client.create({ ...CM, metadata: { name: 'z', namespace: 'ns' } });
+    expect(methods).toEqual(['POST', 'GET', 'POST']);
   });
 });

@@ -5,6 +5,7 @@ import {
   type RequestOptions as HttpsRequestOptions,
 } from 'node:https';
 import type { KubeConfig, KubernetesObject } from '@kubernetes/client-node';
+import type { Fence } from './fence.ts';
 import { collectionPath, objectPath, type GroupVersionKind, type ResourceInfo } from './gvk.ts';
 
 /** A non-2xx answer of the API server, with the code and reason of its Status body. */
@@ -75,14 +76,39 @@ const listPageSize = 500;
  */
 export class KubeClient {
   readonly kubeConfig: KubeConfig;
-  readonly #discovery = new Map<string, Promise<ResourceInfo[]>>();
-  #agent: HttpAgent | undefined;
+  /** Discovery and connections, shared with the fenced views of this client. */
+  readonly #shared: { discovery: Map<string, Promise<ResourceInfo[]>>; agent?: HttpAgent };
+  readonly #fence: Fence | undefined;
 
-  constructor(kubeConfig: KubeConfig) {
+  constructor(kubeConfig: KubeConfig, view?: { of: KubeClient; fence: Fence }) {
     this.kubeConfig = kubeConfig;
+    this.#shared = view ? view.of.#shared : { discovery: new Map() };
+    this.#fence = view?.fence;
+  }
+
+  /**
+   * This client for one term as leader: every write first passes `fence.check()`, and every request
+   * (reads too) is aborted when the term ends. Shares discovery and connections with this client.
+   */
+  fenced(fence: Fence): KubeClient {
+    return new KubeClient(this.kubeConfig, { of: this, fence });
   }
 
   async request<T>(options: RequestOptions): Promise<T> {
+    const fence = this.#fence;
+    if (!fence) return this.#request(options);
+    if ((options.method ?? 'GET') !== 'GET') fence.check();
+    const signal = options.signal ? AbortSignal.any([options.signal, fence.signal]) : fence.signal;
+    try {
+      return await this.#request<T>({ ...options, signal });
+    } catch (error) {
+      // A request cut off by the end of the term reports why (FencedError), not a socket error.
+      if (fence.signal.aborted) throw fence.signal.reason;
+      throw error;
+    }
+  }
+
+  async #request<T>(options: RequestOptions): Promise<T> {
     const res = await this.#send(options, requestTimeoutMs);
     const text = await readBody(res);
     const status = res.statusCode ?? 0;
@@ -93,12 +119,12 @@ export class KubeClient {
   /** Kind → plural and scope, from the discovery document of its group version (cached). */
   async resource(gvk: GroupVersionKind): Promise<ResourceInfo> {
     const find = (list: ResourceInfo[]) => list.find((r) => r.kind === gvk.kind);
-    const cached = this.#discovery.get(gvk.apiVersion);
+    const cached = this.#shared.discovery.get(gvk.apiVersion);
     const hit = cached && find(await cached.catch(() => []));
     if (hit) return hit;
     // A miss refreshes: the CRD may have been installed since.
     const fresh = this.#discover(gvk.apiVersion);
-    this.#discovery.set(gvk.apiVersion, fresh);
+    this.#shared.discovery.set(gvk.apiVersion, fresh);
     const found = find(await fresh);
     if (!found)
       throw new ApiError(404, 'NotFound', `the server does not serve ${gvk.kind} in ${gvk.apiVersion}`);
@@ -288,8 +314,8 @@ export class KubeClient {
 
   // client-node's agents do not keep connections alive; a TLS handshake per request would dominate.
   #keepAliveAgent(url: URL, tls: HttpsRequestOptions): HttpAgent {
-    if (!this.#agent) {
-      this.#agent =
+    if (!this.#shared.agent) {
+      this.#shared.agent =
         url.protocol === 'https:'
           ? new HttpsAgent({
               keepAlive: true,
@@ -301,7 +327,7 @@ export class KubeClient {
             })
           : new HttpAgent({ keepAlive: true });
     }
-    return this.#agent;
+    return this.#shared.agent;
   }
 }
 

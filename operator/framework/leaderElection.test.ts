@@ -1,5 +1,6 @@
 import { pino } from 'pino';
 import { describe, expect, it, vi } from 'vitest';
+import type { Fence } from './fence.ts';
 import { ApiError, type KubeClient, type RequestOptions } from './kubeClient.ts';
 import { LeaderElector } from './leaderElection.ts';
 import { createMetrics } from './metrics.ts';
@@ -11,6 +12,13 @@ function leaseServer() {
   let lease: { metadata: { resourceVersion: string }; spec: Record<string, unknown> } | undefined;
   let rv = 0;
   const state = { down: false, writes: 0 };
+  /** Another party writes the Lease (an admin, or a replica that wrongly saw it expire). */
+  const takeOver = (identity: string) => {
+    lease = {
+      metadata: { resourceVersion: String(++rv) },
+      spec: { ...lease?.spec, holderIdentity: identity, leaseDurationSeconds: 60, renewTime: 'now' },
+    };
+  };
   const client = {
     request: async (o: RequestOptions) => {
       if (state.down) throw new Error('ECONNREFUSED');
@@ -28,7 +36,7 @@ function leaseServer() {
       return structuredClone(lease);
     },
   } as unknown as KubeClient;
-  return { client, state, holder: () => lease?.spec.holderIdentity };
+  return { client, state, takeOver, holder: () => lease?.spec.holderIdentity };
 }
 
 const fast = {
@@ -41,17 +49,21 @@ const fast = {
 
 function elector(server: ReturnType<typeof leaseServer>, identity: string, metrics = createMetrics()) {
   const events: string[] = [];
+  const fences: Fence[] = [];
   const e = new LeaderElector(
     server.client,
     { ...fast, identity },
     {
-      onStartedLeading: () => void events.push('started'),
+      onStartedLeading: (fence) => {
+        fences.push(fence);
+        events.push('started');
+      },
       onStoppedLeading: () => void events.push('stopped'),
     },
     log,
     metrics,
   );
-  return { e, events, metrics };
+  return { e, events, fences, metrics };
 }
 
 describe('LeaderElector', () => {
@@ -88,6 +100,44 @@ describe('LeaderElector', () => {
     abort.abort();
     await running;
     expect(events).toEqual(['started', 'stopped', 'started', 'stopped']);
+  });
+
+  it('steps down at the first renewal that finds another holder, revoking the term fence', async () => {
+    const s = leaseServer();
+    const { e, events, fences } = elector(s, 'a');
+    const abort = new AbortController();
+    const running = e.run(abort.signal);
+    await vi.waitFor(() => expect(e.isLeader()).toBe(true));
+    const fence = fences[0]!;
+    expect(() => fence.check()).not.toThrow();
+    s.takeOver('intruder');
+    const t0 = performance.now();
+    await vi.waitFor(() => expect(fence.signal.aborted).toBe(true), 2_000);
+    // One retry period (50 ms here), not the renew deadline (400 ms).
+    expect(performance.now() - t0).toBeLessThan(300);
+    expect(() => fence.check()).toThrow('lost the lease');
+    expect(e.isLeader()).toBe(false);
+    expect(events).toEqual(['started', 'stopped']);
+    await new Promise((r) => setTimeout(r, 200));
+    expect(e.isLeader()).toBe(false); // the intruder's 60 s lease is waited out
+    abort.abort();
+    await running;
+    expect(s.holder()).toBe('intruder'); // not ours to release
+  });
+
+  it("the fence refuses writes once the renew deadline passed, even before the elector's loop notices", async () => {
+    const s = leaseServer();
+    const { e, fences } = elector(s, 'a');
+    const abort = new AbortController();
+    const running = e.run(abort.signal);
+    await vi.waitFor(() => expect(e.isLeader()).toBe(true));
+    s.state.down = true;
+    // Block the event loop past the renew deadline (0.4 s): the elector's timers cannot run.
+    const until = performance.now() + 450;
+    while (performance.now() < until);
+    expect(() => fences[0]!.check()).toThrow('renew deadline');
+    abort.abort();
+    await running;
   });
 
   it('only one of two candidates leads; the other takes over after a release', async () => {

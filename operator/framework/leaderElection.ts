@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import { sleep } from './backoff.ts';
+import { TermFence, type Fence } from './fence.ts';
 import { isConflict, isNotFound, type KubeClient } from './kubeClient.ts';
 import {
   decideLease,
@@ -22,10 +23,14 @@ export interface LeaderElectionOptions {
 }
 
 export interface LeaderCallbacks {
-  onStartedLeading(): void | Promise<void>;
+  /** `fence` guards every write of this term: revoked as the term ends, and lapsing with the renewals. */
+  onStartedLeading(fence: Fence): void | Promise<void>;
   /** Awaited before this replica campaigns again: stop everything that acts as leader. */
   onStoppedLeading(): void | Promise<void>;
 }
+
+/** One attempt: written (acquired or renewed), someone else holds the lease, or it failed. */
+type Attempt = 'held' | 'taken' | 'failed';
 
 interface Lease {
   apiVersion: 'coordination.k8s.io/v1';
@@ -45,8 +50,9 @@ export const LEASE_TIMING = { leaseDurationSeconds: 9, renewDeadlineSeconds: 6, 
 /**
  * Leader election on a coordination.k8s.io/v1 Lease, as client-go's leaderelection: candidates try
  * every retryPeriod (jittered); the leader renews every retryPeriod and steps down when it could not
- * renew for renewDeadline. Since renewDeadline (6 s) < leaseDuration (9 s), a leader that lost
- * contact stops acting 3 s before anyone else may take over.
+ * renew for renewDeadline, or at once when it finds the Lease held by someone else. Since renewDeadline
+ * (6 s) < leaseDuration (9 s), a leader that lost contact stops acting 3 s before anyone else may take
+ * over; the term's fence (fence.ts) enforces that at each write, not only when the loop notices.
  *
  * On a lost lease we do not exit the process (controller-runtime does): the callbacks stop every
  * controller and informer of this Operator, which is all that acts as leader in this process, and
@@ -86,8 +92,9 @@ export class LeaderElector {
     this.#setLeading(false); // a standby reports 0, not nothing
     while (!signal.aborted) {
       try {
-        if (await this.#tryAcquireOrRenew(signal)) {
-          await this.#lead(signal);
+        const started = performance.now();
+        if ((await this.#tryAcquireOrRenew(signal)) === 'held') {
+          await this.#lead(signal, started);
           continue;
         }
       } catch (err) {
@@ -98,31 +105,44 @@ export class LeaderElector {
     }
   }
 
-  async #lead(signal: AbortSignal): Promise<void> {
+  async #lead(signal: AbortSignal, acquiredAtMs: number): Promise<void> {
+    const deadlineMs = this.#opts.renewDeadlineSeconds * 1000;
+    const fence = new TermFence(acquiredAtMs + deadlineMs);
     this.#setLeading(true);
     this.#log.info('became leader');
     try {
-      await this.#callbacks.onStartedLeading();
-      await this.#renewUntilLost(signal);
+      await this.#callbacks.onStartedLeading(fence);
+      await this.#renewUntilLost(signal, fence, acquiredAtMs);
     } finally {
-      // Stop acting as leader before the lease can go to anyone else.
+      // Stop acting as leader before the lease can go to anyone else: no write passes the fence now.
+      fence.revoke(signal.aborted ? 'this replica is shutting down' : 'this replica lost the lease');
       this.#setLeading(false);
       await this.#callbacks.onStoppedLeading();
     }
     if (signal.aborted) await this.#release();
   }
 
-  /** Returns when `signal` aborts or no renewal succeeded within the renew deadline. */
-  async #renewUntilLost(signal: AbortSignal): Promise<void> {
+  /** Returns when `signal` aborts, someone else holds the lease, or no renewal succeeded within the renew deadline. */
+  async #renewUntilLost(signal: AbortSignal, fence: TermFence, acquiredAtMs: number): Promise<void> {
     const retryMs = this.#opts.retryPeriodSeconds * 1000;
     const deadlineMs = this.#opts.renewDeadlineSeconds * 1000;
-    let lastRenew = performance.now();
+    // When the last successful renewal was sent: the lease runs from no earlier than that.
+    let lastRenew = acquiredAtMs;
     while (!signal.aborted) {
       await sleep(retryMs, signal);
       if (signal.aborted) return;
-      const left = Math.ceil(deadlineMs - (performance.now() - lastRenew));
-      if (left > 0 && (await this.#tryAcquireOrRenew(AbortSignal.any([signal, AbortSignal.timeout(left)])))) {
-        lastRenew = performance.now();
+      const started = performance.now();
+      const left = Math.ceil(deadlineMs - (started - lastRenew));
+      const attempt =
+        left > 0
+          ? await this.#tryAcquireOrRenew(AbortSignal.any([signal, AbortSignal.timeout(left)]))
+          : 'failed';
+      if (attempt === 'held') {
+        lastRenew = started;
+        fence.renewed(started, deadlineMs);
+      } else if (attempt === 'taken') {
+        this.#log.warn('the lease is held by another replica: stepping down');
+        return;
       } else if (!signal.aborted && performance.now() - lastRenew >= deadlineMs) {
         this.#log.warn('could not renew the lease within the renew deadline: stepping down');
         return;
@@ -130,7 +150,7 @@ export class LeaderElector {
     }
   }
 
-  async #tryAcquireOrRenew(signal: AbortSignal): Promise<boolean> {
+  async #tryAcquireOrRenew(signal: AbortSignal): Promise<Attempt> {
     const { namespace, name, identity, leaseDurationSeconds } = this.#opts;
     try {
       const current = await this.#get(signal);
@@ -141,7 +161,7 @@ export class LeaderElector {
         performance.now(),
       );
       this.#observed = observed;
-      if (action === 'wait') return false;
+      if (action === 'wait') return 'taken';
       const spec = nextLeaseSpec(
         current?.spec,
         identity,
@@ -162,11 +182,11 @@ export class LeaderElector {
         signal,
       });
       if (action !== 'renew') this.#log.info({ action }, 'acquired the lease');
-      return true;
+      return 'held';
     } catch (err) {
-      // 409: someone else wrote first; any other error: retry at the next period.
+      // 409: someone else wrote first (the next attempt reads who); any other error: retry at the next period.
       if (!isConflict(err) && !signal.aborted) this.#log.warn({ err }, 'lease attempt failed');
-      return false;
+      return 'failed';
     }
   }
 

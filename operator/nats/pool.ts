@@ -108,9 +108,11 @@ export class NatsPool {
     return settled.flatMap((s) => (s.status === 'fulfilled' ? [s.value] : []));
   }
 
-  async close(): Promise<void> {
+  /** Drains every connection (pending publishes flushed, subscriptions ended); resolves to how many. */
+  async close(): Promise<number> {
     const conns = await this.connections();
     this.#conns.clear();
     await Promise.allSettled(conns.map((nc) => nc.drain()));
+    return conns.length;
   }
 }

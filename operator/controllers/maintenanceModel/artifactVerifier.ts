@@ -44,7 +44,7 @@ const READ_REASONS: Record<ArtifactReadFailure, string> = {
 export async function fetchArtifact(
   uri: string,
   nats: () => Promise<NatsConnection>,
-  opts: ArtifactLimits & { ca?: string },
+  opts: ArtifactLimits & { ca?: string; signal?: AbortSignal },
 ): Promise<FetchResult> {
   try {
     const bytes = await readArtifact(uri, {
@@ -53,6 +53,8 @@ export async function fetchArtifact(
     });
     return { ok: true, bytes };
   } catch (error) {
+    // Called off (the term as leader ended): not a verdict about the artifact.
+    if (opts.signal?.aborted) throw opts.signal.reason;
     const failure = error instanceof ArtifactReadError ? error.failure : 'unreachable';
     return {
       ok: false,
@@ -201,11 +203,15 @@ export class ArtifactVerifier {
    * The verdict, or a pending refusal (VerificationQueued) as soon as the check has to wait for a
    * load-check slot: the caller reports that and comes back, instead of holding a worker.
    */
-  async verifyOrQueued(spec: ArtifactSpec, nats: () => Promise<NatsConnection>): Promise<VerifyResult> {
-    const verdict = this.verify(spec, nats);
-    const signal = this.#queued.get(keyOf(spec));
-    if (!signal) return verdict;
-    return Promise.race([verdict, signal.promise.then((refusal) => ({ ok: false as const, refusal }))]);
+  async verifyOrQueued(
+    spec: ArtifactSpec,
+    nats: () => Promise<NatsConnection>,
+    signal?: AbortSignal,
+  ): Promise<VerifyResult> {
+    const verdict = this.verify(spec, nats, signal);
+    const queued = this.#queued.get(keyOf(spec));
+    if (!queued) return verdict;
+    return Promise.race([verdict, queued.promise.then((refusal) => ({ ok: false as const, refusal }))]);
   }
 
   #queuedSignal(key: string): { promise: Promise<Refusal>; resolve: (r: Refusal) => void } {
@@ -223,12 +229,21 @@ export class ArtifactVerifier {
     return this.#verified.has(`${uri}|${sha256}`);
   }
 
-  verify(spec: ArtifactSpec, nats: () => Promise<NatsConnection>): Promise<VerifyResult> {
+  /**
+   * `signal` calls the check off (fetch, place in line, load check) and rejects with its reason. A
+   * check is shared by every caller that asks while it runs; they all reconcile in one controller run,
+   * so they share that run's signal.
+   */
+  verify(
+    spec: ArtifactSpec,
+    nats: () => Promise<NatsConnection>,
+    signal?: AbortSignal,
+  ): Promise<VerifyResult> {
     const key = keyOf(spec);
     const known = this.#verdicts.get(key);
     if (known) return known;
     this.#queuedSignal(key);
-    const verdict = this.#check(spec, nats);
+    const verdict = this.#check(spec, nats, signal);
     this.#verdicts.set(key, verdict);
     // Only deterministic verdicts are kept: the same bytes and spec give the same answer. An
     // unreachable artifact may come back, a crashed or timed-out check may pass next time, and a
@@ -254,9 +269,17 @@ export class ArtifactVerifier {
     return verdict;
   }
 
-  async #check(spec: ArtifactSpec, nats: () => Promise<NatsConnection>): Promise<VerifyResult> {
+  async #check(
+    spec: ArtifactSpec,
+    nats: () => Promise<NatsConnection>,
+    signal: AbortSignal | undefined,
+  ): Promise<VerifyResult> {
     const { uri, sha256, ca, ...modelSpec } = spec;
-    const fetched = await this.#fetch(uri, nats, { ...this.#limits, ...(ca !== undefined ? { ca } : {}) });
+    const fetched = await this.#fetch(uri, nats, {
+      ...this.#limits,
+      ...(ca !== undefined ? { ca } : {}),
+      ...(signal ? { signal } : {}),
+    });
     if (!fetched.ok) return fetched;
     const digest = sha256Hex(fetched.bytes);
     if (digest !== sha256) {
@@ -282,7 +305,7 @@ export class ArtifactVerifier {
     }
     const mismatch = checkOnnxInputs(signature, spec.inputs, spec.output);
     if (mismatch) return { ok: false, refusal: mismatch };
-    const turn = this.#slots.take();
+    const turn = this.#slots.take(signal);
     if (turn.position !== undefined) {
       this.#queuedSignal(keyOf(spec)).resolve({
         reason: 'VerificationQueued',
@@ -293,7 +316,7 @@ export class ArtifactVerifier {
     const release = await turn.ready;
     let loaded: LoadVerdict;
     try {
-      loaded = await this.#loadCheck(fetched.bytes, { ...modelSpec, uri, sha256 });
+      loaded = await this.#loadCheck(fetched.bytes, { ...modelSpec, uri, sha256 }, signal);
     } finally {
       release();
     }

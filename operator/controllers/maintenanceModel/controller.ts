@@ -61,17 +61,22 @@ export function maintenanceModelController(
   const controller = new Controller<MaintenanceModel>('maintenancemodel', {
     ...(options.concurrency ? { concurrency: options.concurrency } : {}),
     reconcile: (ctx) =>
-      reconciler.reconcile(ctx.request.key, ctx.object, {
-        fleet: (ns, name) => ctx.cached<SensorFleet>(kinds.sensorFleet, objectKey(ns, name)),
-        configMap: (ns, name) => ctx.cached<V1ConfigMap>(kinds.configMap, objectKey(ns, name)),
-        deployment: (ns, name) => ctx.cached<V1Deployment>(kinds.deployment, objectKey(ns, name)),
-        service: (ns, name) => ctx.cached<V1Service>(kinds.service, objectKey(ns, name)),
-        podDisruptionBudget: (ns, name) =>
-          ctx.cached<V1PodDisruptionBudget>(kinds.podDisruptionBudget, objectKey(ns, name)),
-        secret: (ns, name) => ctx.readReferenced<V1Secret>(SECRET, ns, name),
-        serviceMonitorCrd: () =>
-          serviceMonitors ? ctx.cached(kinds.serviceMonitorCrd, SERVICE_MONITOR_CRD) : undefined,
-      }),
+      reconciler.reconcile(
+        ctx.request.key,
+        ctx.object,
+        {
+          fleet: (ns, name) => ctx.cached<SensorFleet>(kinds.sensorFleet, objectKey(ns, name)),
+          configMap: (ns, name) => ctx.cached<V1ConfigMap>(kinds.configMap, objectKey(ns, name)),
+          deployment: (ns, name) => ctx.cached<V1Deployment>(kinds.deployment, objectKey(ns, name)),
+          service: (ns, name) => ctx.cached<V1Service>(kinds.service, objectKey(ns, name)),
+          podDisruptionBudget: (ns, name) =>
+            ctx.cached<V1PodDisruptionBudget>(kinds.podDisruptionBudget, objectKey(ns, name)),
+          secret: (ns, name) => ctx.readReferenced<V1Secret>(SECRET, ns, name),
+          serviceMonitorCrd: () =>
+            serviceMonitors ? ctx.cached(kinds.serviceMonitorCrd, SERVICE_MONITOR_CRD) : undefined,
+        },
+        ctx,
+      ),
   })
     .for(kinds.maintenanceModel)
     .owns(kinds.configMap)

@@ -33,4 +33,20 @@ describe('LoadCheckSlots', () => {
   it('refuses a limit below one', () => {
     expect(() => new LoadCheckSlots(0)).toThrow(/≥ 1/);
   });
+
+  it('a waiter whose signal aborts leaves the line; the next one gets the slot', async () => {
+    const slots = new LoadCheckSlots(1);
+    const release = await slots.take().ready;
+    const abort = new AbortController();
+    const gone = slots.take(abort.signal);
+    const next = slots.take();
+    expect(next.position).toBe(2);
+    abort.abort(new Error('term over'));
+    await expect(gone.ready).rejects.toThrow('term over');
+    expect(slots.waiting).toBe(1);
+    release();
+    await next.ready; // not handed to the departed waiter
+    expect(slots.waiting).toBe(0);
+    await expect(slots.take(AbortSignal.abort(new Error('already'))).ready).rejects.toThrow('already');
+  });
 });

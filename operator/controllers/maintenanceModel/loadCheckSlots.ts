@@ -27,7 +27,8 @@ export class LoadCheckSlots {
     return this.#waiting.length;
   }
 
-  take(): SlotTurn {
+  /** A turn; one still waiting when `signal` aborts leaves the line and its `ready` rejects. */
+  take(signal?: AbortSignal): SlotTurn {
     const release = (): void => {
       const next = this.#waiting.shift();
       if (next) next();
@@ -38,10 +39,22 @@ export class LoadCheckSlots {
       return { position: undefined, ready: Promise.resolve(once(release)) };
     }
     // A released slot passes straight to the next in line, so #running stays at the limit.
-    return {
-      position: this.#waiting.length + 1,
-      ready: new Promise((resolve) => this.#waiting.push(() => resolve(once(release)))),
-    };
+    const position = this.#waiting.length + 1;
+    const ready = new Promise<() => void>((resolve, reject) => {
+      const onAbort = (): void => {
+        const at = this.#waiting.indexOf(grant);
+        if (at >= 0) this.#waiting.splice(at, 1);
+        reject(signal!.reason);
+      };
+      const grant = (): void => {
+        signal?.removeEventListener('abort', onAbort);
+        resolve(once(release));
+      };
+      if (signal?.aborted) return reject(signal.reason);
+      signal?.addEventListener('abort', onAbort, { once: true });
+      this.#waiting.push(grant);
+    });
+    return { position, ready };
   }
 }
 

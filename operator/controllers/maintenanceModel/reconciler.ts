@@ -13,9 +13,10 @@ import type { SecretKeySelector } from '../../api/meta.ts';
 import type { SensorFleet } from '../../api/sensorFleet.ts';
 import { apply, applyIfNeeded } from '../../framework/apply.ts';
 import { getCondition } from '../../framework/conditions.ts';
-import type { EventRecorder } from '../../framework/events.ts';
+import type { ReconcileIo } from '../../framework/controller.ts';
+import { isFenced } from '../../framework/fence.ts';
 import { reconcileFinalizer } from '../../framework/finalizers.ts';
-import { isNotFound, type KubeClient } from '../../framework/kubeClient.ts';
+import { isNotFound } from '../../framework/kubeClient.ts';
 import { pruneIfOwned } from '../../framework/prune.ts';
 import { StatusWrites, updateStatus } from '../../framework/status.ts';
 import { resolveNatsTarget, type ReadSecret } from '../../nats/credentials.ts';
@@ -55,12 +56,10 @@ export interface ModelLookups {
 }
 
 export interface ModelReconcilerDeps {
-  client: KubeClient;
   /** Told which fleet each model scores, so fleet changes and telemetry find their models. */
   index: ModelFleetIndex;
   pool: NatsPool;
   verifier: ArtifactVerifier;
-  events: EventRecorder;
   image: string;
   /** Largest artifact the runtimes read (the operator's --max-artifact-bytes, passed on in their config). */
   maxArtifactBytes?: number;
@@ -74,6 +73,7 @@ export interface ReconcileResult {
 
 /** Everything one reconcile of one model learned before it writes anything. */
 interface ModelContext {
+  io: ReconcileIo;
   model: MaintenanceModel;
   fleet: SensorFleet | undefined;
   target: NatsTarget | undefined;
@@ -153,6 +153,7 @@ export class MaintenanceModelReconciler {
     key: string,
     cached: MaintenanceModel | undefined,
     lookups: ModelLookups,
+    io: ReconcileIo,
   ): Promise<ReconcileResult> {
     if (!cached) {
       this.#deps.index.remove(key);
@@ -160,15 +161,15 @@ export class MaintenanceModelReconciler {
       return {};
     }
     this.#deps.index.set(key, cached.spec.fleetRef.name);
-    const outcome = await reconcileFinalizer(this.#deps.client, cached, MODEL_FINALIZER, (m) =>
-      this.#cleanup(m, lookups),
+    const outcome = await reconcileFinalizer(io.client, cached, MODEL_FINALIZER, (m) =>
+      this.#cleanup(m, lookups, io),
     );
     if (outcome.deleting) return {};
-    const ctx = await this.#gather(this.#statusWrites.fresh(outcome.obj), lookups);
+    const ctx = await this.#gather(this.#statusWrites.fresh(outcome.obj), lookups, io);
     return this.#act(ctx, lookups);
   }
 
-  async #gather(model: MaintenanceModel, lookups: ModelLookups): Promise<ModelContext> {
+  async #gather(model: MaintenanceModel, lookups: ModelLookups, io: ReconcileIo): Promise<ModelContext> {
     const ns = model.metadata.namespace!;
     const fleet = lookups.fleet(ns, model.spec.fleetRef.name);
     let target: NatsTarget | undefined;
@@ -200,6 +201,7 @@ export class MaintenanceModelReconciler {
       const verified = await this.#deps.verifier.verifyOrQueued(
         { ...artifact, task: model.spec.task, ...(ca ? { ca: ca.pem } : {}) },
         nats,
+        io.signal,
       );
       artifactRefusal = verified.ok ? undefined : verified.refusal;
     }
@@ -213,11 +215,11 @@ export class MaintenanceModelReconciler {
         this.#deps.verifier.isVerified(fromCm.uri, fromCm.sha256))
         ? fromCm
         : undefined;
-    return { model, fleet, target, nats, fleetRefusal, artifactRefusal, specArtifact, lastServed };
+    return { io, model, fleet, target, nats, fleetRefusal, artifactRefusal, specArtifact, lastServed };
   }
 
   async #act(ctx: ModelContext, lookups: ModelLookups): Promise<ReconcileResult> {
-    const { model, fleet } = ctx;
+    const { io, model, fleet } = ctx;
     const ns = model.metadata.namespace!;
     const now = this.#deps.now?.() ?? new Date();
     let fleetRefusal = ctx.fleetRefusal;
@@ -259,7 +261,7 @@ export class MaintenanceModelReconciler {
       // intent changed): a reconcile woken by a child's status writes nothing. The ConfigMap goes
       // first (the pods mount it); the rest are independent and go together, so a reconcile waits
       // for two API round trips rather than five.
-      const client = this.#deps.client;
+      const client = io.client;
       const name = model.metadata.name!;
       await applyIfNeeded(
         client,
@@ -273,7 +275,7 @@ export class MaintenanceModelReconciler {
           deployment,
         ),
         applyIfNeeded(client, desiredService(model), lookups.service(ns, name)),
-        this.#podDisruptionBudget(model, lookups.podDisruptionBudget(ns, name)),
+        this.#podDisruptionBudget(io, model, lookups.podDisruptionBudget(ns, name)),
         servesServiceMonitors(lookups.serviceMonitorCrd())
           ? apply(client, desiredServiceMonitor(model) as KubernetesObject).catch((error: unknown) => {
               // Established CRDs reach API discovery a moment later: not a failure, look again soon.
@@ -298,8 +300,8 @@ export class MaintenanceModelReconciler {
       endpoint: grpcEndpoint(model),
       now,
     });
-    await this.#recordTransitions(model, status.conditions ?? []);
-    await updateStatus(this.#deps.client, model, status, this.#statusWrites);
+    this.#recordTransitions(io, model, status.conditions ?? []);
+    await updateStatus(io.client, model, status, this.#statusWrites);
     if (splitError) throw splitError;
     if (serviceMonitorPending) return { requeueAfterMs: DISCOVERY_RETRY_MS };
     // A check waiting for a load-check slot is looked at again soon; its verdict is cached by then.
@@ -309,20 +311,25 @@ export class MaintenanceModelReconciler {
   }
 
   /** The budget where replicas can share a disruption; a scale-down to one replica removes it. */
-  async #podDisruptionBudget(model: MaintenanceModel, live: V1PodDisruptionBudget | undefined) {
+  async #podDisruptionBudget(
+    io: ReconcileIo,
+    model: MaintenanceModel,
+    live: V1PodDisruptionBudget | undefined,
+  ) {
     const desired = desiredPodDisruptionBudget(model);
-    if (desired) return applyIfNeeded(this.#deps.client, desired, live);
-    await pruneIfOwned(this.#deps.client, live, model);
+    if (desired) return applyIfNeeded(io.client, desired, live);
+    await pruneIfOwned(io.client, live, model);
     return undefined;
   }
 
   async #split(ctx: ModelContext, split: ReturnType<typeof desiredSplit>): Promise<unknown> {
     if (!ctx.target) return undefined;
     try {
-      await writeSplit(await ctx.nats(), splitKey(ctx.model), split);
+      await writeSplit(await ctx.nats(), splitKey(ctx.model), split, ctx.io.fence);
       this.#splitTargets.set(splitKey(ctx.model), ctx.target);
       return undefined;
     } catch (error) {
+      if (isFenced(error, ctx.io.fence)) throw error;
       this.#deps.log.warn({ err: error, model: splitKey(ctx.model) }, 'could not write the rollout split');
       return error;
     }
@@ -333,7 +340,8 @@ export class MaintenanceModelReconciler {
    * Transitions into True in the same reconcile share one Normal Event (a new model's fleet binding and
    * artifact verification are one write, not two).
    */
-  async #recordTransitions(
+  #recordTransitions(
+    io: ReconcileIo,
     model: MaintenanceModel,
     next: { type: string; status: string; reason: string; message: string }[],
   ) {
@@ -343,7 +351,7 @@ export class MaintenanceModelReconciler {
       const after = next.find((c) => c.type === type);
       if (!after) continue;
       if (after.status === 'False' && (before?.status !== 'False' || before.reason !== after.reason)) {
-        void this.#deps.events.emit(model, {
+        void io.events.emit(model, {
           type: 'Warning',
           reason: after.reason,
           message: after.message,
@@ -355,7 +363,7 @@ export class MaintenanceModelReconciler {
     }
     const last = cleared.at(-1);
     if (last) {
-      void this.#deps.events.emit(model, {
+      void io.events.emit(model, {
         type: 'Normal',
         reason: last.reason,
         message: cleared.map((c) => c.message).join('; '),
@@ -365,7 +373,7 @@ export class MaintenanceModelReconciler {
   }
 
   /** Children go with the garbage collector (owner references); the KV key is ours to remove. */
-  async #cleanup(model: MaintenanceModel, lookups: ModelLookups): Promise<void> {
+  async #cleanup(model: MaintenanceModel, lookups: ModelLookups, io: ReconcileIo): Promise<void> {
     const key = splitKey(model);
     const fleet = lookups.fleet(model.metadata.namespace!, model.spec.fleetRef.name);
     let target = this.#splitTargets.get(key);
@@ -380,7 +388,7 @@ export class MaintenanceModelReconciler {
       );
       return;
     }
-    await purgeSplit(await this.#deps.pool.get(target), key);
+    await purgeSplit(await this.#deps.pool.get(target), key, io.fence);
     this.#splitTargets.delete(key);
   }
 }

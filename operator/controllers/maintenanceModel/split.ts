@@ -1,6 +1,7 @@
 import { Kvm, type KV } from '@nats-io/kv';
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { MaintenanceModel } from '../../api/maintenanceModel.ts';
+import type { Fence } from '../../framework/fence.ts';
 import type { Split } from '../../../contracts/split.ts';
 
 export const ROLLOUTS_BUCKET = 'prognos-rollouts';
@@ -26,22 +27,33 @@ async function bucket(nc: NatsConnection): Promise<KV> {
 }
 
 /** Writes the split only when it differs from the stored one, so a steady model costs no KV writes. */
-export async function writeSplit(nc: NatsConnection, key: string, split: Split | null): Promise<boolean> {
+export async function writeSplit(
+  nc: NatsConnection,
+  key: string,
+  split: Split | null,
+  fence: Fence,
+): Promise<boolean> {
+  fence.check(); // creating the bucket is a write too
   const kv = await bucket(nc);
   const current = await kv.get(key);
   const stored = current && current.operation === 'PUT' ? current.string() : undefined;
   if (split === null) {
     if (stored === undefined) return false;
+    fence.check();
     await kv.delete(key);
     return true;
   }
   const next = JSON.stringify(split);
   if (stored === next) return false;
+  fence.check();
   await kv.put(key, next);
   return true;
 }
 
 /** Removes the model's key for good (finalizer): purge leaves no history for a future model of that name. */
-export async function purgeSplit(nc: NatsConnection, key: string): Promise<void> {
-  await (await bucket(nc)).purge(key);
+export async function purgeSplit(nc: NatsConnection, key: string, fence: Fence): Promise<void> {
+  fence.check();
+  const kv = await bucket(nc);
+  fence.check();
+  await kv.purge(key);
 }

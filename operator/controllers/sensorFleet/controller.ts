@@ -25,8 +25,11 @@ export function sensorFleetController(
   const kinds = watchSpecs(namespace);
   return new Controller<SensorFleet>('sensorfleet', {
     reconcile: (ctx) =>
-      reconciler.reconcile(ctx.request.key, ctx.object, (ns, name) =>
-        ctx.readReferenced<V1Secret>(SECRET, ns, name),
+      reconciler.reconcile(
+        ctx.request.key,
+        ctx.object,
+        (ns, name) => ctx.readReferenced<V1Secret>(SECRET, ns, name),
+        ctx,
       ),
   })
     .for(kinds.sensorFleet)

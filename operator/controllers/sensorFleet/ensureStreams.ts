@@ -6,6 +6,7 @@ import {
   type StreamUpdateConfig,
 } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
+import type { Fence } from '../../framework/fence.ts';
 import { FLEET_METADATA_KEY, streamDrift, type DesiredStream } from './desiredStreams.ts';
 
 const STREAM_NOT_FOUND = 10059;
@@ -28,12 +29,17 @@ export class StreamImmutableError extends Error {
  * Creates each stream that is missing and updates each whose managed fields drifted; a stream that
  * matches costs one info call. Returns the infos (for the stored counts in status).
  */
-export async function ensureStreams(nc: NatsConnection, desired: DesiredStream[]): Promise<StreamInfo[]> {
+export async function ensureStreams(
+  nc: NatsConnection,
+  desired: DesiredStream[],
+  fence: Fence,
+): Promise<StreamInfo[]> {
   const jsm = await jetstreamManager(nc);
   const infos: StreamInfo[] = [];
   for (const want of desired) {
     const current = await infoOrUndefined(jsm, want.name);
     if (!current) {
+      fence.check();
       infos.push(await jsm.streams.add(want));
       continue;
     }
@@ -61,19 +67,25 @@ export async function ensureStreams(nc: NatsConnection, desired: DesiredStream[]
     const transform =
       want.subject_transform ?? (current.config.subject_transform ? { src: '', dest: '' } : undefined);
     if (transform) update.subject_transform = transform;
+    fence.check();
     infos.push(await jsm.streams.update(want.name, update));
   }
   return infos;
 }
 
 /** Deletes the fleet's streams (deletionPolicy Delete), sparing any stream not marked as this fleet's. */
-export async function deleteStreams(nc: NatsConnection, desired: DesiredStream[]): Promise<string[]> {
+export async function deleteStreams(
+  nc: NatsConnection,
+  desired: DesiredStream[],
+  fence: Fence,
+): Promise<string[]> {
   const jsm = await jetstreamManager(nc);
   const deleted: string[] = [];
   for (const want of desired) {
     const current = await infoOrUndefined(jsm, want.name);
     if (!current) continue;
     if (current.config.metadata?.[FLEET_METADATA_KEY] !== want.metadata?.[FLEET_METADATA_KEY]) continue;
+    fence.check();
     await jsm.streams.delete(want.name);
     deleted.push(want.name);
   }

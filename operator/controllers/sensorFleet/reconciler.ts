@@ -1,9 +1,8 @@
 import type { Logger } from 'pino';
 import type { SensorFleet } from '../../api/sensorFleet.ts';
-import type { Result } from '../../framework/controller.ts';
-import type { EventRecorder } from '../../framework/events.ts';
+import type { ReconcileIo, Result } from '../../framework/controller.ts';
+import { isFenced } from '../../framework/fence.ts';
 import { reconcileFinalizer } from '../../framework/finalizers.ts';
-import type { KubeClient } from '../../framework/kubeClient.ts';
 import { StatusWrites, updateStatus } from '../../framework/status.ts';
 import { NatsSecretError, resolveNatsTarget, type ReadSecret } from '../../nats/credentials.ts';
 import type { NatsPool } from '../../nats/pool.ts';
@@ -25,13 +24,11 @@ export const FLEET_FINALIZER = 'prognos.dev/streams';
 export const TRAFFIC_WRITE_INTERVAL_MS = 15_000;
 
 export interface FleetReconcilerDeps {
-  client: KubeClient;
   pool: NatsPool;
   book: TrafficBook;
   telemetry: TelemetrySubscriber;
   /** Whether any MaintenanceModel scores this fleet (its runtimes are what report traffic). */
   hasModels(fleetKey: string): boolean;
-  events: EventRecorder;
   log: Logger;
   now?: () => Date;
 }
@@ -69,6 +66,7 @@ export class SensorFleetReconciler {
     key: string,
     cached: SensorFleet | undefined,
     readSecret: ReadSecret,
+    io: ReconcileIo,
   ): Promise<ReconcileResult> {
     if (!cached) {
       this.#deps.book.forget(key);
@@ -76,8 +74,8 @@ export class SensorFleetReconciler {
       this.#statusWrites.forget(key);
       return {};
     }
-    const outcome = await reconcileFinalizer(this.#deps.client, cached, FLEET_FINALIZER, (f) =>
-      this.#cleanup(f, readSecret),
+    const outcome = await reconcileFinalizer(io.client, cached, FLEET_FINALIZER, (f) =>
+      this.#cleanup(f, readSecret, io),
     );
     if (outcome.deleting) return {};
     const fleet = this.#statusWrites.fresh(outcome.obj);
@@ -89,7 +87,7 @@ export class SensorFleetReconciler {
       const target = await resolveNatsTarget(fleet.spec.nats, ns, readSecret);
       const nc = await this.#deps.pool.get(target);
       this.#deps.telemetry.ensure(nc, ns);
-      const [main, dlq] = await ensureStreams(nc, desiredStreams(fleet));
+      const [main, dlq] = await ensureStreams(nc, desiredStreams(fleet), io.fence);
       streams = {
         ok: true,
         name: main!.config.name,
@@ -98,16 +96,17 @@ export class SensorFleetReconciler {
         bytes: main!.state.bytes,
       };
     } catch (error) {
+      if (isFenced(error, io.fence)) throw error;
       streams = { ok: false, ...streamFailure(error) };
     }
 
     const traffic = this.#deps.book.traffic(key, now.getTime());
     const next = fleetStatus({ fleet, streams, traffic, now });
-    const result = await this.#writeStatus(key, fleet, next, now);
+    const result = await this.#writeStatus(io, key, fleet, next, now);
     if (!streams.ok) {
       const previous = fleet.status?.conditions?.find((c) => c.type === 'StreamReady');
       if (previous?.status !== 'False' || previous.reason !== streams.reason) {
-        void this.#deps.events.emit(fleet, {
+        void io.events.emit(fleet, {
           type: 'Warning',
           reason: streams.reason,
           message: streams.message,
@@ -125,6 +124,7 @@ export class SensorFleetReconciler {
   }
 
   async #writeStatus(
+    io: ReconcileIo,
     key: string,
     fleet: SensorFleet,
     next: ReturnType<typeof fleetStatus>,
@@ -141,25 +141,25 @@ export class SensorFleetReconciler {
         ? { requeueAfterMs: RECEIVING_WINDOW_MS }
         : {};
     if (significantChange(current, next)) {
-      await updateStatus(this.#deps.client, fleet, next, this.#statusWrites);
+      await updateStatus(io.client, fleet, next, this.#statusWrites);
       this.#lastTrafficWrite.set(key, now.getTime());
       return recheck;
     }
     if (!trafficChanged(current, next)) return recheck;
     const since = now.getTime() - (this.#lastTrafficWrite.get(key) ?? 0);
     if (since < TRAFFIC_WRITE_INTERVAL_MS) return { requeueAfterMs: TRAFFIC_WRITE_INTERVAL_MS - since };
-    await updateStatus(this.#deps.client, fleet, next, this.#statusWrites);
+    await updateStatus(io.client, fleet, next, this.#statusWrites);
     this.#lastTrafficWrite.set(key, now.getTime());
     return recheck;
   }
 
   /** deletionPolicy Delete removes the streams (only ours); Retain keeps them and the readings. */
-  async #cleanup(fleet: SensorFleet, readSecret: ReadSecret): Promise<void> {
+  async #cleanup(fleet: SensorFleet, readSecret: ReadSecret, io: ReconcileIo): Promise<void> {
     const key = `${fleet.metadata.namespace}/${fleet.metadata.name}`;
     this.#deps.book.forget(key);
     if (fleet.spec.deletionPolicy !== 'Delete') return;
     const target = await resolveNatsTarget(fleet.spec.nats, fleet.metadata.namespace!, readSecret);
-    const deleted = await deleteStreams(await this.#deps.pool.get(target), desiredStreams(fleet));
+    const deleted = await deleteStreams(await this.#deps.pool.get(target), desiredStreams(fleet), io.fence);
     this.#deps.log.info({ fleet: key, deleted }, 'deleted the fleet streams (deletionPolicy Delete)');
   }
 }
