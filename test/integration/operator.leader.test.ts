@@ -29,6 +29,8 @@ interface OperatorProcess {
   port: number;
   child: ChildProcess;
   exited: Promise<number | null>;
+  /** The `msg` of each JSON log line, in order. */
+  messages: string[];
 }
 
 let ns: string;
@@ -54,6 +56,7 @@ async function spawnOperator(name: string): Promise<OperatorProcess> {
   );
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   const stderr: string[] = [];
+  const messages: string[] = [];
   child.stderr!.on('data', (d: Buffer) => stderr.push(d.toString()));
   const port = await new Promise<number>((resolve, reject) => {
     const timer = setTimeout(
@@ -64,6 +67,7 @@ async function spawnOperator(name: string): Promise<OperatorProcess> {
     createInterface({ input: child.stdout! }).on('line', (line) => {
       try {
         const entry = JSON.parse(line) as { msg?: string; healthPort?: number };
+        if (entry.msg) messages.push(entry.msg);
         if (entry.msg === 'prognos operator started' && entry.healthPort) {
           clearTimeout(timer);
           resolve(entry.healthPort);
@@ -73,7 +77,7 @@ async function spawnOperator(name: string): Promise<OperatorProcess> {
       }
     });
   });
-  const op = { name, identity: `${name}_${child.pid}`, port, child, exited };
+  const op = { name, identity: `${name}_${child.pid}`, port, child, exited, messages };
   processes.push(op);
   return op;
 }
@@ -185,9 +189,19 @@ describe('operator processes with --leader-elect', () => {
     expect(await readyz(b)).toBe(200); // a standby is ready: it can take over
   });
 
-  it('SIGTERM on the leader: it releases the Lease and the standby leads in < 15 s', async () => {
+  it('SIGTERM on the leader: the whole shutdown runs, it releases the Lease and the standby leads in < 15 s', async () => {
     const t0 = Date.now();
     expect(await stop(a, 'SIGTERM')).toBe(0);
+    // In order: controllers stopped, then the NATS pool drained, then the Lease released.
+    const steps = [
+      'shutting down',
+      'controller stopped',
+      'NATS connections drained',
+      'released the lease',
+      'stopped',
+    ];
+    const seen = a.messages.filter((m) => steps.includes(m));
+    expect(seen.filter((m, i) => seen.indexOf(m) === i)).toEqual(steps);
     await eventually('operator-b leads', () => isLeader(b), 15_000);
     const handoverMs = Date.now() - t0;
     console.log(`graceful handover: ${(handoverMs / 1000).toFixed(1)} s`);
