@@ -505,7 +505,7 @@ class InferencePipeline implements Pipeline {
           continue;
         }
         // The row is built right after its reading enters the window, before any later reading of the same machine.
-        const slot = this.#windows.push(machineId, values, receivedAt);
+        const slot = this.#windows.push(machineId, values, receivedAt, ts);
         if (context) context.builder.fill(this.#windows, slot, buffer, accepted.length * width);
         // Rules too may score this reading (no model, or a failed run): they see it as it entered,
         // not the machine's window after the whole batch.

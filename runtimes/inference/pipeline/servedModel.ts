@@ -1,7 +1,8 @@
 // The model a runtime serves: loaded once per process and shared by its pipelines (the NATS-fed one
 // and its gRPC sibling). Swaps take effect between batches (ModelSlot); each loaded model carries its
 // context (row builder, explanation method, encoder, feature histograms, occlusion baseline).
-import type { Aggregation, RuntimeConfig } from '../../../contracts/runtimeConfig.ts';
+import { resolveInput } from '../../../contracts/modelInputs.ts';
+import type { RuntimeConfig } from '../../../contracts/runtimeConfig.ts';
 import type { ModelSpec } from '../../../contracts/loadCheck.ts';
 import { createFeatureVectorBuilder, type FeatureVectorBuilder } from '../features/featureVector.ts';
 import { Histogram } from '../features/histogram.ts';
@@ -147,13 +148,15 @@ export class ServedModel {
   #contextFor(model: LoadedModel, builder: FeatureVectorBuilder): ModelContext {
     const bins = model.metadata.baseline?.bins;
     const schema = new Map(this.#config.schema.features.map((f) => [f.name, f]));
+    const names = new Set(schema.keys());
     const features = model.inputs.map((name) => {
       const edges = bins?.[name];
       if (edges) return new Histogram(edges);
       // Without baseline bins, raw features with a declared range get ten equal bins over it.
-      const [feature = '', aggregation] = name.split('.') as [string, Aggregation?];
-      const f = schema.get(feature);
-      const rangeApplies = aggregation === undefined || ['mean', 'min', 'max'].includes(aggregation);
+      const input = resolveInput(name, names, this.#config.windows);
+      const f = input.ok ? schema.get(input.feature) : undefined;
+      const rangeApplies =
+        input.ok && (input.kind === 'latest' || ['mean', 'min', 'max'].includes(input.aggregation));
       if (f && rangeApplies && f.min !== undefined && f.max !== undefined && f.max > f.min) {
         return new Histogram(Array.from({ length: 11 }, (_, i) => f.min! + ((f.max! - f.min!) * i) / 10));
       }
