@@ -6,17 +6,16 @@ import { type Static, Type as T } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
 import { parse as parseYaml } from 'yaml';
 
-export const AGGREGATIONS = [
-  'mean',
-  'std',
-  'min',
-  'max',
-  'rms',
-  'kurtosis',
-  'slope',
-  'count_since_maintenance',
-] as const;
-export type Aggregation = (typeof AGGREGATIONS)[number];
+import {
+  AGGREGATIONS,
+  MODEL_INPUT_PATTERN,
+  resolveInput,
+  WINDOW_NAME_PATTERN,
+  windowNameClashes,
+  type Aggregation,
+} from './modelInputs.ts';
+
+export { AGGREGATIONS, type Aggregation };
 
 export const TIMESTAMP_FORMATS = ['RFC3339', 'UnixMillis', 'UnixSeconds'] as const;
 export type TimestampFormat = (typeof TIMESTAMP_FORMATS)[number];
@@ -141,11 +140,27 @@ const MachineIdSource = T.Union(
 const Window = T.Object(
   {
     feature: T.String({ description: 'Schema feature this window buffers.' }),
+    name: T.Optional(
+      T.String({
+        minLength: 1,
+        maxLength: 63,
+        pattern: WINDOW_NAME_PATTERN,
+        description:
+          'Tells windows over the same feature apart (default: default). Inputs `<feature>.<aggregation>@<name>` read it.',
+      }),
+    ),
     size: T.Integer({
       minimum: 1,
       maximum: 65535,
-      description: 'Number of most recent samples kept per machine.',
+      description: 'Number of most recent samples kept per machine (for a time window: at most this many).',
     }),
+    durationMs: T.Optional(
+      T.Integer({
+        minimum: 1,
+        description:
+          'A time window: the samples whose reading timestamp is within this span of the machine latest reading.',
+      }),
+    ),
     aggregations: T.Array(T.Union(AGGREGATIONS.map((a) => T.Literal(a))), {
       minItems: 1,
       uniqueItems: true,
@@ -257,7 +272,7 @@ export const RuntimeConfigSchema = T.Object(
     ),
     windows: T.Array(Window, {
       default: [],
-      description: 'Per-machine windows over features (one per feature).',
+      description: 'Per-machine windows over features; windows over the same feature need distinct names.',
     }),
     artifact: T.Optional(
       T.Object(
@@ -270,10 +285,10 @@ export const RuntimeConfigSchema = T.Object(
             pattern: '^[a-f0-9]{64}$',
             description: 'Hex sha256 of the artifact; verified before a session is created.',
           }),
-          inputs: T.Array(T.String({ pattern: '^[A-Za-z_][A-Za-z0-9_]*(\\.[a-z_]+)?$' }), {
+          inputs: T.Array(T.String({ pattern: MODEL_INPUT_PATTERN }), {
             minItems: 1,
             description:
-              'Model input columns in order: `<feature>` (latest value) or `<feature>.<aggregation>`.',
+              'Model input columns in order: `<feature>` (latest value), `<feature>.<aggregation>` or `<feature>.<aggregation>@<window>`.',
           }),
           output: T.Optional(
             T.String({ minLength: 1, description: 'Model output to read; default: the first output.' }),
@@ -535,20 +550,16 @@ function checkCrossFieldRules(config: RuntimeConfig): void {
     if (f.min !== undefined && f.max !== undefined && f.min > f.max)
       throw new ConfigError(`/schema/features/${i}`, 'min must not exceed max');
   });
-  const windowed = new Map<string, ReadonlySet<string>>();
   config.windows.forEach((w, i) => {
     if (!features.has(w.feature))
       throw new ConfigError(`/windows/${i}/feature`, `unknown feature "${w.feature}"`);
-    if (windowed.has(w.feature))
-      throw new ConfigError(`/windows/${i}/feature`, `feature "${w.feature}" already has a window`);
-    windowed.set(w.feature, new Set(w.aggregations));
   });
+  const clash = windowNameClashes(config.windows)[0];
+  if (clash) throw new ConfigError(`/windows/${clash.index}/name`, clash.problem);
+  const featureNames = new Set(features.keys());
   const knownInput = (name: string): string | undefined => {
-    const [feature = '', aggregation] = name.split('.');
-    if (!features.has(feature)) return `unknown feature "${feature}"`;
-    if (aggregation !== undefined && !windowed.get(feature)?.has(aggregation))
-      return `no window computes ${aggregation} for "${feature}"`;
-    return undefined;
+    const resolved = resolveInput(name, featureNames, config.windows);
+    return resolved.ok ? undefined : resolved.problem;
   };
   const inputs = config.artifact?.inputs ?? [];
   inputs.forEach((name, i) => {

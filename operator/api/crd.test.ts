@@ -122,9 +122,11 @@ describe.each(crds)('$kind.kind CRD', ({ kind, crd }) => {
       }
       if (schema['x-kubernetes-list-type'] === 'map') {
         const item = schema['items'] as JsonSchema;
+        // The API server wants each key present on every item: required, or defaulted.
+        const props = (item['properties'] ?? {}) as Record<string, JsonSchema>;
         for (const key of schema['x-kubernetes-list-map-keys'] as string[]) {
-          if (!((item['required'] ?? []) as string[]).includes(key))
-            problems.push(`${path}: map key ${key} not required`);
+          if (!((item['required'] ?? []) as string[]).includes(key) && props[key]?.['default'] === undefined)
+            problems.push(`${path}: map key ${key} neither required nor defaulted`);
         }
       }
       for (const validation of (schema['x-kubernetes-validations'] ?? []) as JsonSchema[]) {

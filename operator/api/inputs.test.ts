@@ -17,11 +17,13 @@ describe('unresolvedInputs', () => {
     ['an aggregation the window does not compute', ['vibration.kurtosis'], ['vibration.kurtosis']],
     ['an aggregation of a feature without a window', ['temperature.mean'], ['temperature.mean']],
   ])('%s', (_name, inputs, missing) => {
-    expect(unresolvedInputs(fleet, inputs)).toEqual(missing);
+    expect(unresolvedInputs(fleet, inputs).map((u) => u.input)).toEqual(missing);
   });
 
   it('treats a fleet without windows as raw features only', () => {
     const noWindows = { ...fleet, windows: undefined };
-    expect(unresolvedInputs(noWindows, ['vibration', 'vibration.rms'])).toEqual(['vibration.rms']);
+    expect(unresolvedInputs(noWindows, ['vibration', 'vibration.rms'])).toEqual([
+      { input: 'vibration.rms', problem: 'no window over vibration' },
+    ]);
   });
 });

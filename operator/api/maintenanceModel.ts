@@ -13,7 +13,7 @@ import {
   TypeMeta,
   rule,
 } from './meta.ts';
-import { AGGREGATIONS, FEATURE_NAME_PATTERN } from './sensorFleet.ts';
+import { FEATURE_NAME_PATTERN, MODEL_INPUT_PATTERN } from '../../contracts/modelInputs.ts';
 
 export const MAINTENANCE_MODEL_KIND = 'MaintenanceModel';
 export const MAINTENANCE_MODEL_PLURAL = 'maintenancemodels';
@@ -24,8 +24,7 @@ export type Task = (typeof TASKS)[number];
 export const PHASES = ['Stable', 'Progressing', 'Paused', 'RollingBack', 'Degraded'] as const;
 export type ModelPhase = (typeof PHASES)[number];
 
-/** A model input: a raw feature (`temperature`) or a window aggregation (`vibration.rms`). */
-export const MODEL_INPUT_PATTERN = `${FEATURE_NAME_PATTERN.slice(0, -1)}(\\.(${AGGREGATIONS.join('|')}))?$`;
+export { MODEL_INPUT_PATTERN };
 
 export const URI_SCHEMES = ['file://', 'https://', 'nats-os://'] as const;
 

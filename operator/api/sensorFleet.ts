@@ -12,16 +12,13 @@ import {
   TypeMeta,
   rule,
 } from './meta.ts';
-import { AGGREGATIONS } from '../../contracts/runtimeConfig.ts';
+import { AGGREGATIONS, FEATURE_NAME_PATTERN, WINDOW_NAME_PATTERN } from '../../contracts/modelInputs.ts';
 
 export const SENSOR_FLEET_KIND = 'SensorFleet';
 export const SENSOR_FLEET_PLURAL = 'sensorfleets';
 
-// The API offers exactly the window aggregations the inference runtime computes; one list for both.
-export { AGGREGATIONS, type Aggregation } from '../../contracts/runtimeConfig.ts';
-
-/** Feature names become JSON keys in readings and parts of model input names, so they stay identifier-like. */
-export const FEATURE_NAME_PATTERN = '^[A-Za-z_][A-Za-z0-9_]*$';
+// The API offers exactly the window aggregations and names the inference runtime reads; one list for both.
+export { AGGREGATIONS, FEATURE_NAME_PATTERN, type Aggregation } from '../../contracts/modelInputs.ts';
 
 /**
  * A NATS subject: dot-separated tokens without whitespace, `*` matching one token, `>` only last.
@@ -230,7 +227,7 @@ const ReadingSchema = Obj(
 );
 
 const Window = Obj(
-  'A sliding window over the last readings of each machine for one feature, and the aggregations computed on it. A model reads an aggregation as input <feature>.<aggregation>, e.g. vibration.rms.',
+  'A sliding window over the readings of each machine for one feature, by count (the last size readings) or by time (duration), and the aggregations computed on it. A model reads an aggregation as input <feature>.<aggregation>, e.g. vibration.rms, or <feature>.<aggregation>@<name> when the feature has several windows, e.g. vibration.rms@1h.',
   {
     feature: Type.String({
       description: 'Name of a feature declared in spec.schema.features.',
@@ -238,12 +235,26 @@ const Window = Obj(
       maxLength: 63,
       pattern: FEATURE_NAME_PATTERN,
     }),
+    name: Type.String({
+      description:
+        'Tells windows over the same feature apart, e.g. 5m and 1h; inputs name it after @ (vibration.rms@1h). The window named default is also read without a name.',
+      minLength: 1,
+      maxLength: 63,
+      pattern: WINDOW_NAME_PATTERN,
+      default: 'default',
+    }),
     size: Type.Integer({
-      description: 'Number of most recent readings of the machine in the window.',
+      description:
+        'Number of most recent readings of the machine in the window; for a window with a duration, the most it keeps (older readings of the span are dropped first).',
       minimum: 2,
       maximum: 10000,
       default: 60,
     }),
+    duration: Type.Optional(
+      Duration(
+        'A time window: the readings whose timestamp lies within this span of the machine newest reading, e.g. 5m or 1h (at most size of them). Without it the window is the last size readings.',
+      ),
+    ),
     aggregations: Type.Array(
       StringEnum(AGGREGATIONS, {
         description: 'An aggregation over the window.',
@@ -282,10 +293,11 @@ export const SensorFleetSpec = Obj(
     schema: ReadingSchema,
     windows: Type.Optional(
       Type.Array(Window, {
-        description: 'Sliding windows computed per machine; at most one per feature.',
+        description:
+          'Sliding windows computed per machine; a feature may have several, with distinct names (rms over 5m and over 1h).',
         maxItems: 128,
         'x-kubernetes-list-type': 'map',
-        'x-kubernetes-list-map-keys': ['feature'],
+        'x-kubernetes-list-map-keys': ['feature', 'name'],
       }),
     ),
     labels: Type.Optional(Labels),

@@ -25,7 +25,7 @@ import { createRuntimeMetrics, type RuntimeMetrics } from './serve/metrics.ts';
 import { openNatsConnection, type RuntimeNatsConnection } from './input/natsConnection.ts';
 import { startCoreInput, startJetStreamInput, type BatchHandler, type NatsInput } from './input/natsInput.ts';
 import { createNatsOutput } from './output/natsOutput.ts';
-import { createPipeline, type Pipeline, type ServingState } from './pipeline/pipeline.ts';
+import type { ServingState } from './pipeline/pipeline.ts';
 import { startPipelineWorker, type WorkerPipeline } from './pipeline/pipelineHost.ts';
 import { parseSplit } from '../../contracts/split.ts';
 import { startSplitWatcher } from './input/splitWatcher.ts';
@@ -136,13 +136,6 @@ export async function startRuntime(config: RuntimeConfig, opts: RuntimeOptions =
   });
   parts.pipeline = natsPipeline;
   onServingChange(natsPipeline.serving());
-  // gRPC scores on its own windows (see inferenceBackend.ts), ignoring the split, with the session on
-  // this thread: one Predict row (plus occlusion variants) runs in tens of microseconds, and a
-  // worker hop would cost more than the run.
-  const grpcPipeline: Pipeline = await createPipeline(
-    { ...config, ort: { ...config.ort, worker: false } },
-    { readObject },
-  );
 
   const healthStore = await openMachineHealthStore({
     nc,
@@ -170,8 +163,7 @@ export async function startRuntime(config: RuntimeConfig, opts: RuntimeOptions =
           typeof label.event === 'string' &&
           RESETTING_EVENTS.has(label.event)
         ) {
-          natsPipeline.markMaintenance(label.machineId);
-          grpcPipeline.markMaintenance(label.machineId);
+          natsPipeline.markMaintenance(label.machineId); // both pipelines' windows
         }
       } catch (error) {
         log.warn({ err: error, subject: msg.subject }, 'ignoring malformed label');
@@ -206,7 +198,13 @@ export async function startRuntime(config: RuntimeConfig, opts: RuntimeOptions =
   const grpc = await startGrpcServer({
     config,
     host: opts.bindHost ?? config.grpc.host,
-    backend: createInferenceBackend({ config, nc, pipeline: grpcPipeline, healthStore, metrics }),
+    backend: createInferenceBackend({
+      config,
+      nc,
+      score: (messages) => natsPipeline.predict(messages),
+      healthStore,
+      metrics,
+    }),
   });
   parts.grpc = grpc;
   refreshHealth();
@@ -264,7 +262,7 @@ export async function startRuntime(config: RuntimeConfig, opts: RuntimeOptions =
         healthStore.stop();
         await grpc.close(Math.min(5_000, graceMs / 3));
         await conn.drain();
-        await Promise.all([natsPipeline.close(), grpcPipeline.close()]);
+        await natsPipeline.close();
         await http.close();
         metrics.close();
         log.info('runtime stopped');

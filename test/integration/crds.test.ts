@@ -180,6 +180,21 @@ const invalidFleets: Invalid[] = [
     ['spec.windows[0].aggregations[0]', 'Unsupported value'],
   ],
   [
+    'two windows over one feature with one name',
+    variant(pumps, (s) => s.windows.push({ ...s.windows[0], aggregations: ['max'] })),
+    ['spec.windows[5]', 'Duplicate value'],
+  ],
+  [
+    'a window duration in words',
+    variant(pumps, (s) => (s.windows[0].duration = 'an hour')),
+    ['spec.windows[0].duration'],
+  ],
+  [
+    'a window name with capitals',
+    variant(pumps, (s) => (s.windows[0].name = 'OneHour')),
+    ['spec.windows[0].name'],
+  ],
+  [
     'an unknown deletionPolicy',
     variant(pumps, (s) => (s.deletionPolicy = 'Orphan')),
     ['spec.deletionPolicy'],

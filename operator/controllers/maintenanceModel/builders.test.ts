@@ -191,10 +191,28 @@ describe('desiredRuntimeConfig', () => {
     ).toEqual(artifact);
   });
 
+  it('renders time windows and several windows per feature; a plain window renders as before', () => {
+    const fleet = fleetFixture((f) => {
+      f.spec.windows = [
+        { feature: 'vibration', name: 'default', size: 60, aggregations: ['mean', 'rms'] },
+        { feature: 'vibration', name: '1h', size: 3600, duration: '1h', aggregations: ['rms'] },
+      ];
+    });
+    const config = desiredRuntimeConfig(modelFixture(), fleet, {
+      ...artifact,
+      inputs: ['vibration', 'vibration.rms', 'vibration.rms@1h'],
+    });
+    expect(config.windows).toEqual([
+      { feature: 'vibration', size: 60, aggregations: ['mean', 'rms'] },
+      { feature: 'vibration', name: '1h', size: 3600, durationMs: 3_600_000, aggregations: ['rms'] },
+    ]);
+    expect(config.artifact?.inputs).toEqual(['vibration', 'vibration.rms', 'vibration.rms@1h']);
+  });
+
   it('refuses an artifact whose inputs the fleet cannot compute', () => {
     expect(() =>
       desiredRuntimeConfig(modelFixture(), fleetFixture(), { ...artifact, inputs: ['vibration.kurtosis'] }),
-    ).toThrow(/no window computes kurtosis/);
+    ).toThrow(/window default over vibration does not compute kurtosis/);
   });
 });
 

@@ -46,9 +46,9 @@ describe('checkOnnxInputs', () => {
 describe('checkFleetInputs', () => {
   it.each([
     [['vibration', 'temperature', 'vibration.rms'], undefined],
-    [['pressure'], /fleet has no feature pressure/],
-    [['vibration.kurtosis'], /no window of the fleet computes kurtosis over vibration/],
-    [['temperature.mean'], /no window of the fleet computes mean over temperature/],
+    [['pressure'], /pressure: no feature pressure/],
+    [['vibration.kurtosis'], /window default over vibration does not compute kurtosis/],
+    [['temperature.mean'], /temperature.mean: no window over temperature/],
   ])('%j', (names, problem) => {
     const refusal = checkFleetInputs(names, fleetFixture());
     if (problem === undefined) expect(refusal).toBeUndefined();

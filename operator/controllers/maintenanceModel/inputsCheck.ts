@@ -1,3 +1,4 @@
+import { unresolvedInputs } from '../../api/inputs.ts';
 import type { SensorFleet } from '../../api/sensorFleet.ts';
 
 /** What verification needs to know about an ONNX file's signature. */
@@ -51,18 +52,7 @@ export function checkOnnxInputs(
 
 /** spec.model.inputs against the fleet: each names a declared feature, or an aggregation one of its windows computes. */
 export function checkFleetInputs(inputs: readonly string[], fleet: SensorFleet): Refusal | undefined {
-  const features = new Set(fleet.spec.schema.features.map((f) => f.name));
-  const windows = new Map(
-    (fleet.spec.windows ?? []).map((w) => [w.feature, new Set<string>(w.aggregations)]),
-  );
-  const problems: string[] = [];
-  for (const input of inputs) {
-    const [feature = '', aggregation] = input.split('.');
-    if (!features.has(feature)) problems.push(`${input}: fleet has no feature ${feature}`);
-    else if (aggregation !== undefined && !windows.get(feature)?.has(aggregation)) {
-      problems.push(`${input}: no window of the fleet computes ${aggregation} over ${feature}`);
-    }
-  }
+  const problems = unresolvedInputs(fleet.spec, inputs).map(({ input, problem }) => `${input}: ${problem}`);
   return problems.length === 0
     ? undefined
     : {

@@ -1,4 +1,5 @@
 import { parseDuration } from '../../api/duration.ts';
+import { DEFAULT_WINDOW_NAME } from '../../../contracts/modelInputs.ts';
 import { DEFAULT_MAX_ARTIFACT_BYTES } from '../../../contracts/artifactStore.ts';
 import type { MaintenanceModel } from '../../api/maintenanceModel.ts';
 import type { SensorFleet } from '../../api/sensorFleet.ts';
@@ -128,9 +129,12 @@ export function desiredRuntimeConfig(
       maxMessageBytes: fs.schema.maxMessageBytes,
       maxFutureSkewMs: parseDuration(fs.schema.maxFutureSkew),
     },
+    // Name and duration only when set: a count window renders as it always did (same config hash).
     windows: (fs.windows ?? []).map((w) => ({
       feature: w.feature,
+      ...(w.name !== undefined && w.name !== DEFAULT_WINDOW_NAME ? { name: w.name } : {}),
       size: w.size,
+      ...(w.duration !== undefined ? { durationMs: parseDuration(w.duration) } : {}),
       aggregations: w.aggregations,
     })),
     // In its usual place in the rendered YAML: moving it would change every model's config hash.

@@ -22,7 +22,7 @@ export function fleetFixture(patch: (f: SensorFleet) => void = () => {}): Sensor
         maxMessageBytes: 4096,
         maxFutureSkew: '5m',
       },
-      windows: [{ feature: 'vibration', size: 60, aggregations: ['mean', 'rms'] }],
+      windows: [{ feature: 'vibration', name: 'default', size: 60, aggregations: ['mean', 'rms'] }],
       deletionPolicy: 'Retain',
     },
   };

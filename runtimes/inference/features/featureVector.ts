@@ -1,5 +1,6 @@
 // Turns the configured model inputs (`vibration`, `vibration.mean`, ...) into a compiled plan that
 // fills one Float32Array row per reading straight from the window store, without allocating.
+import { resolveInput } from '../../../contracts/modelInputs.ts';
 import type { Aggregation, RuntimeConfig } from '../../../contracts/runtimeConfig.ts';
 import { WindowStore, type WindowSpec } from './windows.ts';
 
@@ -18,6 +19,7 @@ export function windowSpecsOf(config: Pick<RuntimeConfig, 'schema' | 'windows'>)
   return config.windows.map((w) => ({
     featureIndex: index.get(w.feature)!,
     size: w.size,
+    ...(w.durationMs !== undefined ? { durationMs: w.durationMs } : {}),
     aggregations: w.aggregations,
   }));
 }
@@ -28,17 +30,13 @@ export function createFeatureVectorBuilder(
   inputs: readonly string[],
 ): FeatureVectorBuilder {
   const featureIndex = new Map(config.schema.features.map((f, i) => [f.name, i]));
-  const windowIndex = new Map(config.windows.map((w, i) => [w.feature, i]));
+  const features = new Set(featureIndex.keys());
   const columns: Column[] = inputs.map((name) => {
-    const [feature = '', aggregation] = name.split('.');
-    const f = featureIndex.get(feature);
-    if (f === undefined) throw new Error(`input ${name}: unknown feature`);
-    if (aggregation === undefined) return { kind: 'latest', featureIndex: f };
-    const w = windowIndex.get(feature);
-    if (w === undefined || !config.windows[w]!.aggregations.includes(aggregation as Aggregation)) {
-      throw new Error(`input ${name}: no window computes ${aggregation}`);
-    }
-    return { kind: 'window', window: w, aggregation: aggregation as Aggregation };
+    const r = resolveInput(name, features, config.windows);
+    if (!r.ok) throw new Error(`input ${name}: ${r.problem}`);
+    return r.kind === 'latest'
+      ? { kind: 'latest', featureIndex: featureIndex.get(r.feature)! }
+      : { kind: 'window', window: r.window, aggregation: r.aggregation };
   });
   return {
     width: columns.length,

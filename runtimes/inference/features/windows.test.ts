@@ -103,6 +103,88 @@ describe('window store', () => {
     );
   });
 
+  it('a time window holds the readings of its span of event time, at most `size` (property)', () => {
+    // Readings with increasing timestamps (some gaps long enough to empty the window), values with
+    // ties and offsets; the reference keeps readings with ts > newest ts − duration, the last `size`.
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 12 }),
+        fc.integer({ min: 1, max: 50 }),
+        fc.array(
+          fc.tuple(
+            fc.integer({ min: 0, max: 30 }),
+            fc.oneof(fc.integer({ min: -3, max: 3 }), fc.double({ min: 639, max: 642, noNaN: true })),
+          ),
+          { minLength: 1, maxLength: 150 },
+        ),
+        (size, durationMs, steps) => {
+          const store = new WindowStore(
+            [{ featureIndex: 0, size, durationMs, aggregations: [...MOMENT_AGGS] }],
+            1,
+          );
+          const kept: { ts: number; x: number }[] = [];
+          let ts = 1_000;
+          for (const [gap, x] of steps) {
+            ts += gap;
+            store.push('m', Float64Array.of(x), 0, ts);
+            kept.push({ ts, x: Math.fround(x) });
+          }
+          const window = kept
+            .filter((r) => r.ts > ts - durationMs)
+            .slice(-size)
+            .map((r) => r.x);
+          const slot = store.slotOf('m')!;
+          expect(store.samples(slot, 0)).toEqual(window);
+          const spread = Math.max(...window.map(Math.abs));
+          for (const agg of MOMENT_AGGS) {
+            if (agg === 'kurtosis') continue; // its conditioning is covered by the count-window property
+            const actual = store.aggregate(slot, 0, agg);
+            const expected = window.length === 0 ? 0 : reference[agg]!(window);
+            if (!close(actual, expected, agg === 'slope' || agg === 'std' ? spread : 0, 1e-6)) return false;
+          }
+          return true;
+        },
+      ),
+      { numRuns: 1500 },
+    );
+  });
+
+  it('a late reading does not pull a time window back, and one older than the span is left out', () => {
+    const store = new WindowStore(
+      [{ featureIndex: 0, size: 100, durationMs: 1_000, aggregations: ['mean'] }],
+      1,
+    );
+    store.push('m', Float64Array.of(1), 0, 10_000);
+    store.push('m', Float64Array.of(2), 0, 10_500);
+    store.push('m', Float64Array.of(3), 0, 10_200); // late, still in the span
+    store.push('m', Float64Array.of(99), 0, 8_000); // late and outside it
+    const slot = store.slotOf('m')!;
+    expect(store.samples(slot, 0)).toEqual([1, 2, 3]);
+    store.push('m', Float64Array.of(4), 0, 11_100); // the span is now (10.1 s, 11.1 s]: 10.0 s leaves
+    expect(store.samples(slot, 0)).toEqual([2, 3, 4]);
+    expect(store.aggregate(slot, 0, 'mean')).toBe(3);
+    // Readings leave in arrival order: the late 10.2 s one leaves with the 10.5 s one before it.
+    store.push('m', Float64Array.of(5), 0, 11_300);
+    expect(store.samples(slot, 0)).toEqual([2, 3, 4, 5]);
+    store.push('m', Float64Array.of(6), 0, 11_600);
+    expect(store.samples(slot, 0)).toEqual([4, 5, 6]);
+  });
+
+  it('keeps several windows over one feature apart (5 readings and 1 s of readings)', () => {
+    const store = new WindowStore(
+      [
+        { featureIndex: 0, size: 5, aggregations: ['rms'] },
+        { featureIndex: 0, size: 1_000, durationMs: 1_000, aggregations: ['rms', 'max'] },
+      ],
+      1,
+    );
+    for (let i = 1; i <= 20; i++) store.push('m', Float64Array.of(i), 0, i * 100);
+    const slot = store.slotOf('m')!;
+    expect(store.samples(slot, 0)).toEqual([16, 17, 18, 19, 20]);
+    expect(store.samples(slot, 1)).toEqual([11, 12, 13, 14, 15, 16, 17, 18, 19, 20]);
+    expect(store.aggregate(slot, 1, 'max')).toBe(20);
+  });
+
   it('stays accurate over long streams (drift is reset on every wrap)', () => {
     const store = new WindowStore([{ featureIndex: 0, size: 60, aggregations: [...MOMENT_AGGS] }], 1);
     const stored: number[] = [];

@@ -2,6 +2,9 @@
 // machines cost a few hundred bytes of JS heap each: no per-machine objects besides the id map.
 // Aggregations are incremental (running shifted moments, recompute-on-evict min/max); sums are
 // recomputed exactly whenever a ring wraps, which bounds floating-point drift at O(1) amortised.
+// A window holds the last `size` readings, or with `durationMs` the readings of that span of event
+// time (reading timestamps, so a replayed stream gets the windows it had live), at most `size`.
+// Readings leave a time window in arrival order: a late one leaves with the newer readings before it.
 import type { Aggregation } from '../../../contracts/runtimeConfig.ts';
 import {
   type WindowMoments,
@@ -15,7 +18,10 @@ import {
 export interface WindowSpec {
   /** Index of the feature in the reading's values. */
   featureIndex: number;
+  /** Samples kept: the window itself, or the bound of a time window. */
   size: number;
+  /** A time window: samples whose timestamp is within this many ms of the machine's latest reading. */
+  durationMs?: number;
   aggregations: readonly Aggregation[];
 }
 
@@ -36,11 +42,15 @@ const COUNTERS = 2;
 
 interface Chunk {
   samples: Float32Array;
+  /** Timestamp of each sample of the time windows (laid out by timeOffsets). */
+  times: Float64Array;
   stats: Float64Array;
   counters: Uint16Array;
   latest: Float64Array;
   sinceMaintenance: Uint32Array;
   lastSeen: Float64Array;
+  /** The latest reading timestamp per machine: "now" for its time windows. */
+  lastTs: Float64Array;
 }
 
 export interface WindowStoreOptions {
@@ -53,6 +63,8 @@ export class WindowStore {
   readonly specs: readonly WindowSpec[];
   private readonly offsets: Int32Array; // sample offset of each window inside a machine's record
   private readonly samplesPerMachine: number;
+  private readonly timeOffsets: Int32Array; // offset of a time window's timestamps; -1 for count windows
+  private readonly timesPerMachine: number;
   private readonly tracksExtremes: Uint8Array;
   private readonly chunkMachines: number;
   private readonly chunks: Chunk[] = [];
@@ -66,12 +78,19 @@ export class WindowStore {
     this.featureCount = featureCount;
     this.chunkMachines = options.chunkMachines ?? 4096;
     this.offsets = new Int32Array(specs.length);
+    this.timeOffsets = new Int32Array(specs.length).fill(-1);
     let offset = 0;
+    let timeOffset = 0;
     specs.forEach((s, w) => {
       this.offsets[w] = offset;
       offset += s.size;
+      if (s.durationMs !== undefined) {
+        this.timeOffsets[w] = timeOffset;
+        timeOffset += s.size;
+      }
     });
     this.samplesPerMachine = offset;
+    this.timesPerMachine = timeOffset;
     this.tracksExtremes = Uint8Array.from(specs, (s) =>
       s.aggregations.includes('min') || s.aggregations.includes('max') ? 1 : 0,
     );
@@ -90,8 +109,11 @@ export class WindowStore {
     return this.slots.has(machineId);
   }
 
-  /** Appends one reading's values (NaN = absent, not buffered) and returns the machine's slot. */
-  push(machineId: string, values: Float64Array, now: number): number {
+  /**
+   * Appends one reading's values (NaN = absent, not buffered) and returns the machine's slot. `now`
+   * is when it arrived (idle eviction), `ts` its own timestamp (time windows; default `now`).
+   */
+  push(machineId: string, values: Float64Array, now: number, ts = now): number {
     const slot = this.slotFor(machineId);
     const chunk = this.chunks[Math.floor(slot / this.chunkMachines)]!;
     const local = slot % this.chunkMachines;
@@ -102,9 +124,19 @@ export class WindowStore {
       const v = values[f]!;
       if (!Number.isNaN(v)) chunk.latest[latestBase + f] = v;
     }
+    // Time windows end at the newest reading seen: a late one does not pull them back.
+    const end = Math.max(chunk.lastTs[local]!, ts);
+    chunk.lastTs[local] = end;
     for (let w = 0; w < this.specs.length; w++) {
-      const v = values[this.specs[w]!.featureIndex]!;
-      if (!Number.isNaN(v)) this.pushSample(chunk, local, w, v);
+      const spec = this.specs[w]!;
+      const v = values[spec.featureIndex]!;
+      if (spec.durationMs === undefined) {
+        if (!Number.isNaN(v)) this.pushSample(chunk, local, w, v, ts);
+        continue;
+      }
+      const cutoff = end - spec.durationMs;
+      this.dropUntil(chunk, local, w, cutoff);
+      if (!Number.isNaN(v) && ts > cutoff) this.pushSample(chunk, local, w, v, ts);
     }
     return slot;
   }
@@ -154,7 +186,7 @@ export class WindowStore {
     const size = this.specs[w]!.size;
     const c = (local * this.specs.length + w) * COUNTERS;
     const n = chunk.counters[c + COUNT]!;
-    const start = n === size ? chunk.counters[c + HEAD]! : 0;
+    const start = oldest(chunk.counters[c + HEAD]!, n, size);
     const base = local * this.samplesPerMachine + this.offsets[w]!;
     return Array.from({ length: n }, (_, i) => chunk.samples[base + ((start + i) % size)]!);
   }
@@ -216,11 +248,13 @@ export class WindowStore {
     const first = this.chunks.length * n;
     this.chunks.push({
       samples: new Float32Array(n * this.samplesPerMachine),
+      times: new Float64Array(n * this.timesPerMachine),
       stats: new Float64Array(n * windows * STATS),
       counters: new Uint16Array(n * windows * COUNTERS),
       latest: new Float64Array(n * this.featureCount),
       sinceMaintenance: new Uint32Array(n),
       lastSeen: new Float64Array(n),
+      lastTs: new Float64Array(n),
     });
     // Highest first so pop() hands out low slots first.
     for (let slot = first + n - 1; slot >= first; slot--) this.free.push(slot);
@@ -234,9 +268,67 @@ export class WindowStore {
     chunk.stats.fill(0, local * windows * STATS, (local + 1) * windows * STATS);
     chunk.latest.fill(NaN, local * this.featureCount, (local + 1) * this.featureCount);
     chunk.sinceMaintenance[local] = 0;
+    chunk.lastTs[local] = -Infinity;
   }
 
-  private pushSample(chunk: Chunk, local: number, w: number, value: number): void {
+  /** Drops the oldest samples of time window `w` while they are at or before `cutoff`. */
+  private dropUntil(chunk: Chunk, local: number, w: number, cutoff: number): void {
+    const size = this.specs[w]!.size;
+    const c = (local * this.specs.length + w) * COUNTERS;
+    const timeBase = local * this.timesPerMachine + this.timeOffsets[w]!;
+    const { counters, times } = chunk;
+    let dropped = false;
+    for (let n = counters[c + COUNT]!; n > 0; n--) {
+      if (times[timeBase + oldest(counters[c + HEAD]!, n, size)]! > cutoff) break;
+      this.dropOldest(chunk, local, w);
+      dropped = true;
+    }
+    if (!dropped) return;
+    const n = counters[c + COUNT]!;
+    const b = (local * this.specs.length + w) * STATS;
+    const sampleBase = local * this.samplesPerMachine + this.offsets[w]!;
+    if (n > 0 && this.shiftIsStale(chunk.stats, b, n))
+      this.recompute(
+        chunk.samples,
+        sampleBase,
+        size,
+        oldest(counters[c + HEAD]!, n, size),
+        n,
+        chunk.stats,
+        b,
+      );
+  }
+
+  /** Removes the oldest sample: the moments lose it and every other sample's position moves down one. */
+  private dropOldest(chunk: Chunk, local: number, w: number): void {
+    const size = this.specs[w]!.size;
+    const c = (local * this.specs.length + w) * COUNTERS;
+    const b = (local * this.specs.length + w) * STATS;
+    const sampleBase = local * this.samplesPerMachine + this.offsets[w]!;
+    const { counters, stats, samples } = chunk;
+    const n = counters[c + COUNT]!;
+    const at = oldest(counters[c + HEAD]!, n, size);
+    const removed = samples[sampleBase + at]!;
+    counters[c + COUNT] = n - 1;
+    if (n === 1) {
+      stats.fill(0, b, b + STATS);
+      return;
+    }
+    const e = removed - stats[b + K]!;
+    const e2 = e * e;
+    stats[b + ST] = stats[b + ST]! - (stats[b + S1]! - e);
+    stats[b + S1] = stats[b + S1]! - e;
+    stats[b + S2] = stats[b + S2]! - e2;
+    stats[b + S3] = stats[b + S3]! - e2 * e;
+    stats[b + S4] = stats[b + S4]! - e2 * e2;
+    if (this.tracksExtremes[w] && (removed === stats[b + MIN] || removed === stats[b + MAX])) {
+      const start = (at + 1) % size;
+      stats[b + MIN] = scanMin(samples, sampleBase, size, start, n - 1);
+      stats[b + MAX] = scanMax(samples, sampleBase, size, start, n - 1);
+    }
+  }
+
+  private pushSample(chunk: Chunk, local: number, w: number, value: number, ts: number): void {
     const size = this.specs[w]!.size;
     const c = (local * this.specs.length + w) * COUNTERS;
     const b = (local * this.specs.length + w) * STATS;
@@ -245,6 +337,8 @@ export class WindowStore {
     const n = counters[c + COUNT]!;
     const head = counters[c + HEAD]!;
     const x = Math.fround(value); // exactly what the Float32 slab stores, so eviction subtracts what was added
+    const timeOffset = this.timeOffsets[w]!;
+    if (timeOffset >= 0) chunk.times[local * this.timesPerMachine + timeOffset + head] = ts;
     if (n === 0) {
       stats[b + K] = x;
       stats[b + MIN] = x;
@@ -263,7 +357,9 @@ export class WindowStore {
       counters[c + HEAD] = (head + 1) % size;
       if (x < stats[b + MIN]!) stats[b + MIN] = x;
       if (x > stats[b + MAX]!) stats[b + MAX] = x;
-      if (this.shiftIsStale(stats, b, n + 1)) this.recompute(samples, sampleBase, size, 0, n + 1, stats, b);
+      // A time window may never fill; its sums are rebuilt exactly each time its ring wraps instead.
+      if (counters[c + HEAD] === 0 || this.shiftIsStale(stats, b, n + 1))
+        this.recompute(samples, sampleBase, size, oldest(head, n, size), n + 1, stats, b);
       return;
     }
     const evicted = samples[sampleBase + head]!;
@@ -306,9 +402,9 @@ export class WindowStore {
     const min = stats[b + MIN]!;
     const max = stats[b + MAX]!;
     if (added <= min) stats[b + MIN] = added;
-    else if (evicted === min) stats[b + MIN] = scanMin(samples, base, size);
+    else if (evicted === min) stats[b + MIN] = scanMin(samples, base, size, 0, size);
     if (added >= max) stats[b + MAX] = added;
-    else if (evicted === max) stats[b + MAX] = scanMax(samples, base, size);
+    else if (evicted === max) stats[b + MAX] = scanMax(samples, base, size, 0, size);
   }
 
   /** Exact sums around the window mean for `n` samples, oldest at ring position `start`. */
@@ -322,7 +418,7 @@ export class WindowStore {
     b: number,
   ): void {
     let sum = 0;
-    for (let i = 0; i < n; i++) sum += samples[base + i]!;
+    for (let t = 0; t < n; t++) sum += samples[base + ((start + t) % size)]!;
     const k = sum / n;
     let s1 = 0;
     let s2 = 0;
@@ -347,14 +443,26 @@ export class WindowStore {
   }
 }
 
-function scanMin(samples: Float32Array, base: number, size: number): number {
+/** Ring position of the oldest of `n` samples when the next write goes to `head`. */
+function oldest(head: number, n: number, size: number): number {
+  return (head - n + size) % size;
+}
+
+/** The smallest of `n` samples from ring position `start`. */
+function scanMin(samples: Float32Array, base: number, size: number, start: number, n: number): number {
   let m = Infinity;
-  for (let i = 0; i < size; i++) if (samples[base + i]! < m) m = samples[base + i]!;
+  for (let i = 0; i < n; i++) {
+    const v = samples[base + ((start + i) % size)]!;
+    if (v < m) m = v;
+  }
   return m;
 }
 
-function scanMax(samples: Float32Array, base: number, size: number): number {
+function scanMax(samples: Float32Array, base: number, size: number, start: number, n: number): number {
   let m = -Infinity;
-  for (let i = 0; i < size; i++) if (samples[base + i]! > m) m = samples[base + i]!;
+  for (let i = 0; i < n; i++) {
+    const v = samples[base + ((start + i) % size)]!;
+    if (v > m) m = v;
+  }
   return m;
 }

@@ -401,6 +401,37 @@ describe('pipeline with real ONNX models', () => {
     await pipeline.close();
   });
 
+  it('a sibling shares the loaded model and its swaps, but keeps its own windows, counts and split', async () => {
+    // score = vibration.mean: what each pipeline's window holds shows in its score.
+    const v1 = buildLinearRegressor([0, 0, 1], 0);
+    const pipeline = await createPipeline(configFor('regression', await artifactOf(v1)), { now: nowFn });
+    const grpc = pipeline.sibling();
+    expect(grpc.serving()).toEqual(pipeline.serving());
+    await pipeline.process([reading('m', 10, 20), reading('m', 10, 20)]);
+    // The sibling's window for m starts empty: the NATS-fed readings are not in it.
+    expect((await grpc.process([reading('m', 2, 20)])).predictions[0]!.score).toBeCloseTo(2);
+    expect((await pipeline.process([reading('m', 10, 20)])).predictions[0]!.score).toBeCloseTo(10);
+    expect(grpc.stats().counts.predictions).toBe(1);
+    expect(pipeline.stats().counts.predictions).toBe(3);
+    // The NATS-fed pipeline's split does not filter the sibling's calls.
+    pipeline.setSplit({ stable: { version: 'v0' } });
+    expect((await pipeline.process([reading('m', 10, 20)])).predictions).toHaveLength(0);
+    expect((await grpc.process([reading('m', 2, 20)])).predictions).toHaveLength(1);
+    // One model: a swap through either is what both score with.
+    const v2 = await artifactOf(buildLinearRegressor([0, 0, 0], 7));
+    await pipeline.swapModel({ version: 'v2', ...v2 });
+    expect((await grpc.process([reading('m', 2, 20)])).predictions[0]).toMatchObject({
+      modelVersion: 'v2',
+      score: 7,
+    });
+    // Closing the sibling leaves the model serving; closing the owner releases it.
+    await grpc.close();
+    pipeline.setSplit(null);
+    expect((await pipeline.process([reading('m', 1, 20)])).predictions[0]!.modelVersion).toBe('v2');
+    await pipeline.close();
+    expect(grpc.serving().modelServing).toBe(false);
+  });
+
   it('filters machines by the live split and reacts to a new split at once', async () => {
     const built = buildMlpClassifier(randomLayers([3, 1]));
     const pipeline = await createPipeline(configFor('classification', await artifactOf(built)), {

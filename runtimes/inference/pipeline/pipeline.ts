@@ -2,8 +2,8 @@
 // outcomes (prediction | dead letter | filtered by the rollout split) in input order out, with one
 // ORT run per batch. Decoding, windows and rows run synchronously before that run, so concurrent
 // process() calls never interleave a machine's window updates.
-import type { Aggregation, RuntimeConfig } from '../../../contracts/runtimeConfig.ts';
-import { ArtifactError, fetchArtifact, type FetchArtifactDeps } from '../scoring/artifact.ts';
+import type { RuntimeConfig } from '../../../contracts/runtimeConfig.ts';
+import { ArtifactError, type FetchArtifactDeps } from '../scoring/artifact.ts';
 import { AlertTracker } from '../decision/alerts.ts';
 import type { DeadLetterReason, Rejection } from '../output/deadLetterReason.ts';
 import { fallbackInputs, scoreByRules } from '../decision/fallback.ts';
@@ -14,18 +14,11 @@ import {
 } from '../features/featureVector.ts';
 import { Histogram, LATENCY_EDGES_MS } from '../features/histogram.ts';
 import type { FeatureBins, HistogramSnapshot, TelemetryCounts } from '../../../contracts/telemetry.ts';
-import type { ModelSpec } from '../../../contracts/loadCheck.ts';
-import { loadModel, type LoadedModel } from '../scoring/model.ts';
-import { ModelSlot } from '../scoring/modelSlot.ts';
+import type { LoadedModel } from '../scoring/model.ts';
 import { createReadingDecoder } from '../input/reading.ts';
 import { writeNeed, type LastWrite } from '../decision/healthThrottle.ts';
-import {
-  createPredictionEncoder,
-  type PredictionEncoder,
-  type PredictionFields,
-} from '../output/predictionEncoding.ts';
-import { contributionGroups, type ContributionGroups } from '../scoring/contributions.ts';
-import { explainMethodFor, scoreBatch, type ExplainMethod, type ScoredBatch } from '../scoring/scoring.ts';
+import type { PredictionFields } from '../output/predictionEncoding.ts';
+import { scoreBatch, type ExplainMethod, type ScoredBatch } from '../scoring/scoring.ts';
 import {
   decideFromRules,
   decideFromScore,
@@ -35,6 +28,7 @@ import {
 import { scoreBinEdges, type Severity } from '../decision/severity.ts';
 import { shouldHandle, type Role, type Split } from '../../../contracts/split.ts';
 import { WindowStore } from '../features/windows.ts';
+import { baselineFor, ServedModel, type ModelContext } from './servedModel.ts';
 
 export interface PipelineMessage {
   subject: string;
@@ -229,6 +223,13 @@ export interface Pipeline {
   processEncoded(messages: readonly PipelineMessage[], opts?: EncodeOptions): Promise<EncodedBatch>;
   /** Fetches, verifies and loads `artifact`, then swaps it in between batches. On failure the serving model stays and this rejects with an ArtifactError. */
   swapModel(artifact: ArtifactSpec): Promise<ServingState>;
+  /**
+   * A pipeline over the same loaded model (and its swaps) with its own windows, alert states, counts
+   * and split: what gRPC scores through, so its readings never change what the NATS-fed windows
+   * compute. It does not feed the model's feature histograms (telemetry describes the NATS traffic),
+   * and closing it leaves the model to its owner.
+   */
+  sibling(): Pipeline;
   setSplit(split: Split | null): void;
   markMaintenance(machineId: string): boolean;
   /** Evicts machines idle longer than machineTtlSeconds (also done lazily by process()). */
@@ -236,16 +237,6 @@ export interface Pipeline {
   serving(): ServingState;
   stats(): PipelineStats;
   close(): Promise<void>;
-}
-
-interface ModelContext {
-  builder: FeatureVectorBuilder;
-  method: ExplainMethod;
-  /** What the contributions are keyed by (sensor features or model inputs). */
-  groups: ContributionGroups;
-  encoder: PredictionEncoder;
-  features: Histogram[];
-  featureBins: FeatureBins;
 }
 
 /**
@@ -256,14 +247,15 @@ interface ModelContext {
  * with fallback rules until it restarts, although the operator verified the model.
  */
 export async function createPipeline(config: RuntimeConfig, deps: PipelineDeps = {}): Promise<Pipeline> {
-  const pipeline = new InferencePipeline(config, deps);
+  const served = new ServedModel(config, deps);
+  const pipeline = new InferencePipeline(config, deps, served, true);
   if (!config.artifact) return pipeline;
   const artifact = { version: config.version, ...config.artifact };
   try {
-    await pipeline.swapModel(artifact);
+    await served.swap(artifact);
   } catch (error) {
     if (!(error instanceof ArtifactError)) throw error;
-    if (error.reason === 'fetch_failed') pipeline.retryFetch(artifact, deps.artifactRetry ?? ARTIFACT_RETRY);
+    if (error.reason === 'fetch_failed') served.retryFetch(artifact, deps.artifactRetry ?? ARTIFACT_RETRY);
   }
   return pipeline;
 }
@@ -274,22 +266,16 @@ class InferencePipeline implements Pipeline {
   readonly #now: () => number;
   readonly #decode: ReturnType<typeof createReadingDecoder>;
   readonly #windows: WindowStore;
-  readonly #slot = new ModelSlot();
-  readonly #contexts = new WeakMap<LoadedModel, ModelContext>();
+  readonly #served: ServedModel;
+  /** The pipeline that loaded the model closes it and feeds its feature histograms; a sibling does neither. */
+  readonly #owner: boolean;
   readonly #alerts = new AlertTracker();
   readonly #fallbackInputs: string[];
   readonly #fallbackBuilder: FeatureVectorBuilder;
   /** The fallback rules' inputs of each accepted reading of a batch, taken as it enters its window. */
   #fallbackRows: Float32Array;
   #split: Split | undefined;
-  #identityVersion: string;
-  #lastError: ServingState['lastError'];
-  #retryTimer: ReturnType<typeof setTimeout> | undefined;
-  #closed = false;
   #lastEviction: number;
-  // Running means of scored inputs: the occlusion baseline when the model carries none.
-  #observedMeans: Float64Array = new Float64Array(0);
-  #observedRows = 0;
   readonly #buffers: Float32Array[] = [];
   readonly #healthSent = new Map<string, LastWrite>();
   readonly #healthBudget = { tokens: Infinity, at: 0 };
@@ -310,16 +296,17 @@ class InferencePipeline implements Pipeline {
   readonly #ortRun = new Histogram(LATENCY_EDGES_MS);
   readonly #scores: Histogram;
 
-  constructor(config: RuntimeConfig, deps: PipelineDeps) {
+  constructor(config: RuntimeConfig, deps: PipelineDeps, served: ServedModel, owner: boolean) {
     this.#config = config;
     this.#deps = deps;
+    this.#served = served;
+    this.#owner = owner;
     this.#now = deps.now ?? Date.now;
     this.#decode = createReadingDecoder(config);
     this.#windows = new WindowStore(windowSpecsOf(config), config.schema.features.length);
     this.#fallbackInputs = fallbackInputs(config.fallback.rules);
     this.#fallbackBuilder = createFeatureVectorBuilder(config, this.#fallbackInputs);
     this.#fallbackRows = new Float32Array(0);
-    this.#identityVersion = config.version;
     this.#lastEviction = this.#now();
     this.#scores = new Histogram(scoreBinEdges(config.task, config.thresholds));
   }
@@ -480,9 +467,9 @@ class InferencePipeline implements Pipeline {
     const started = performance.now();
     const now = this.#now();
     this.#maybeEvict(now);
-    const lease = this.#slot.acquire();
+    const lease = this.#served.acquire();
     const model = lease?.model;
-    const context = model ? this.#contexts.get(model)! : undefined;
+    const context = lease?.context;
     const width = model ? model.inputs.length : 0;
     const outcomes: Outcome[] = new Array(messages.length);
     const deadLetters: DeadLetter[] = [];
@@ -512,13 +499,13 @@ class InferencePipeline implements Pipeline {
         const { machineId, ts, values } = decoded.reading;
         if (
           !opts.ignoreSplit &&
-          !shouldHandle(this.#split, this.#identityVersion, this.#config.role, machineId)
+          !shouldHandle(this.#split, this.#served.identityVersion, this.#config.role, machineId)
         ) {
           outcomes[i] = { kind: 'filtered', machineId };
           continue;
         }
         // The row is built right after its reading enters the window, before any later reading of the same machine.
-        const slot = this.#windows.push(machineId, values, receivedAt);
+        const slot = this.#windows.push(machineId, values, receivedAt, ts);
         if (context) context.builder.fill(this.#windows, slot, buffer, accepted.length * width);
         // Rules too may score this reading (no model, or a failed run): they see it as it entered,
         // not the machine's window after the whole batch.
@@ -536,7 +523,7 @@ class InferencePipeline implements Pipeline {
 
       let scored: ScoredBatch | undefined;
       if (model && context && n > 0) {
-        const baseline = this.#baselineFor(model, buffer, n);
+        const baseline = baselineFor(model, context, buffer, n);
         const runStarted = performance.now();
         try {
           scored = await scoreBatch(model, buffer, n, context.method, baseline, context.groups);
@@ -553,7 +540,8 @@ class InferencePipeline implements Pipeline {
         if (scored) {
           for (let k = 0; k < n; k++) {
             this.#scores.observe(scored.scores[k]!);
-            for (let j = 0; j < width; j++) context.features[j]!.observe(buffer[k * width + j]!);
+            if (this.#owner)
+              for (let j = 0; j < width; j++) context.features[j]!.observe(buffer[k * width + j]!);
           }
         }
       }
@@ -654,50 +642,6 @@ class InferencePipeline implements Pipeline {
     return new Float32Array(Math.max(size, buffer?.length ?? 0));
   }
 
-  async swapModel(artifact: ArtifactSpec): Promise<ServingState> {
-    const configured = this.#config.artifact;
-    const spec: ModelSpec = {
-      version: artifact.version,
-      uri: artifact.uri,
-      sha256: artifact.sha256,
-      task: this.#config.task,
-      inputs: artifact.inputs ?? configured?.inputs ?? [],
-    };
-    const output = artifact.output ?? (artifact.inputs ? undefined : configured?.output);
-    if (output !== undefined) spec.output = output;
-    let model: LoadedModel;
-    let builder: FeatureVectorBuilder;
-    try {
-      if (spec.inputs.length === 0)
-        throw new ArtifactError('input_mismatch', spec.uri, 'no inputs given and none configured');
-      try {
-        builder = createFeatureVectorBuilder(this.#config, spec.inputs);
-      } catch (error) {
-        throw new ArtifactError('input_mismatch', spec.uri, (error as Error).message);
-      }
-      const bytes = await fetchArtifact(
-        { ...spec, ...(configured?.caFile ? { caFile: configured.caFile } : {}) },
-        { ...this.#deps, ...(configured?.maxBytes ? { maxBytes: configured.maxBytes } : {}) },
-      );
-      model = await loadModel(bytes, spec, this.#config.ort);
-    } catch (error) {
-      if (error instanceof ArtifactError) {
-        this.#lastError = { reason: error.reason, message: error.message, version: spec.version };
-        this.#deps.onServingChange?.(this.serving());
-      }
-      throw error;
-    }
-    this.#contexts.set(model, this.#contextFor(model, builder));
-    this.#observedMeans = new Float64Array(spec.inputs.length);
-    this.#observedRows = 0;
-    this.#slot.swap(model);
-    this.#identityVersion = model.version;
-    this.#lastError = undefined;
-    const state = this.serving();
-    this.#deps.onServingChange?.(state);
-    return state;
-  }
-
   setSplit(split: Split | null): void {
     this.#split = split ?? undefined;
   }
@@ -717,22 +661,11 @@ class InferencePipeline implements Pipeline {
   }
 
   serving(): ServingState {
-    const model = this.#slot.current;
-    const state: ServingState = {
-      modelServing: model !== undefined,
-      explain: model ? this.#contexts.get(model)!.method : 'none',
-    };
-    if (model) {
-      state.version = model.version;
-      state.sha256 = model.sha256;
-    }
-    if (this.#lastError) state.lastError = this.#lastError;
-    return state;
+    return this.#served.serving();
   }
 
   stats(): PipelineStats {
-    const model = this.#slot.current;
-    const context = model ? this.#contexts.get(model) : undefined;
+    const { model, context } = this.#served.current() ?? {};
     const features: Record<string, HistogramSnapshot> = {};
     if (model && context)
       model.inputs.forEach((name, j) => (features[name] = context.features[j]!.snapshot()));
@@ -753,69 +686,16 @@ class InferencePipeline implements Pipeline {
     };
   }
 
-  /** Fetches and loads `artifact` again after growing waits while nothing serves and it is unreachable. */
-  retryFetch(
-    artifact: ArtifactSpec,
-    delays: { initialMs: number; maxMs: number },
-    waitMs = delays.initialMs,
-  ): void {
-    this.#retryTimer = setTimeout(() => {
-      if (this.#closed || this.#slot.current) return;
-      this.swapModel(artifact).catch((error: unknown) => {
-        if (error instanceof ArtifactError && error.reason === 'fetch_failed' && !this.#closed)
-          this.retryFetch(artifact, delays, Math.min(waitMs * 2, delays.maxMs));
-      });
-    }, waitMs);
-    this.#retryTimer.unref?.();
+  swapModel(artifact: ArtifactSpec): Promise<ServingState> {
+    return this.#served.swap(artifact);
+  }
+
+  sibling(): Pipeline {
+    return new InferencePipeline(this.#config, this.#deps, this.#served, false);
   }
 
   async close(): Promise<void> {
-    this.#closed = true;
-    clearTimeout(this.#retryTimer);
-    await this.#slot.swap(undefined)?.release();
-  }
-
-  #contextFor(model: LoadedModel, builder: FeatureVectorBuilder): ModelContext {
-    const bins = model.metadata.baseline?.bins;
-    const schema = new Map(this.#config.schema.features.map((f) => [f.name, f]));
-    const features = model.inputs.map((name) => {
-      const edges = bins?.[name];
-      if (edges) return new Histogram(edges);
-      // Without baseline bins, raw features with a declared range get ten equal bins over it.
-      const [feature = '', aggregation] = name.split('.') as [string, Aggregation?];
-      const f = schema.get(feature);
-      const rangeApplies = aggregation === undefined || ['mean', 'min', 'max'].includes(aggregation);
-      if (f && rangeApplies && f.min !== undefined && f.max !== undefined && f.max > f.min) {
-        return new Histogram(Array.from({ length: 11 }, (_, i) => f.min! + ((f.max! - f.min!) * i) / 10));
-      }
-      return new Histogram([]);
-    });
-    const groups = contributionGroups(model.inputs, this.#config.explain.granularity);
-    return {
-      builder,
-      method: explainMethodFor(model, this.#config.explain.enabled, this.#config.explain.method),
-      groups,
-      encoder: createPredictionEncoder(groups.names, {
-        model: this.#config.model,
-        modelVersion: model.version,
-        role: this.#config.role,
-        fallback: false,
-      }),
-      features,
-      featureBins: bins ? 'baseline' : 'schema',
-    };
-  }
-
-  #baselineFor(model: LoadedModel, rows: Float32Array, n: number): ArrayLike<number> {
-    if (model.metadata.baseline) return model.metadata.baseline.means;
-    const width = model.inputs.length;
-    const means = this.#observedMeans;
-    for (let r = 0; r < n; r++) {
-      this.#observedRows += 1;
-      const w = 1 / this.#observedRows;
-      for (let j = 0; j < width; j++) means[j]! += (rows[r * width + j]! - means[j]!) * w;
-    }
-    return means;
+    if (this.#owner) await this.#served.close();
   }
 
   #maybeEvict(now: number): void {

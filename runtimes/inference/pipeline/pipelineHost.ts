@@ -1,4 +1,5 @@
-// The main-thread side of pipelineWorker.ts: the NATS-fed pipeline living in a worker thread.
+// The main-thread side of pipelineWorker.ts: the runtime's pipelines (NATS-fed and gRPC) and its one
+// loaded model, living in a worker thread.
 // Per batch the main thread copies the raw readings into one buffer (transferred, not cloned) and
 // gets back the encoded batch (predictions in one transferred buffer, dispositions, the rare alerts,
 // dead letters and machine-health entries). Everything that costs CPU per reading runs in the
@@ -8,7 +9,14 @@ import { Worker } from 'node:worker_threads';
 import type { ObjectStoreReader } from '../scoring/artifact.ts';
 import type { RuntimeConfig } from '../../../contracts/runtimeConfig.ts';
 import type { WorkerProgress } from '../serve/liveness.ts';
-import type { ArtifactSpec, EncodedBatch, EncodeOptions, PipelineStats, ServingState } from './pipeline.ts';
+import type {
+  ArtifactSpec,
+  EncodedBatch,
+  EncodeOptions,
+  Outcome,
+  PipelineStats,
+  ServingState,
+} from './pipeline.ts';
 import type { Split } from '../../../contracts/split.ts';
 
 export type HostRequest =
@@ -23,6 +31,8 @@ export type HostRequest =
       receivedAt: Float64Array;
       encode: EncodeOptions;
     }
+  /** A gRPC call's readings, scored by the gRPC sibling pipeline. */
+  | { type: 'predict'; id: number; messages: BatchInput[] }
   | { type: 'split'; split: Split | null }
   | { type: 'maintenance'; machineId: string }
   | { type: 'swap'; id: number; artifact: ArtifactSpec }
@@ -38,6 +48,7 @@ export type WorkerEvent =
   | { type: 'heartbeat' }
   | { type: 'serving'; state: ServingState }
   | { type: 'batch'; id: number; batch?: EncodedBatch; stats?: PipelineStats | undefined; error?: string }
+  | { type: 'predicted'; id: number; outcomes?: Outcome[]; error?: string }
   | { type: 'swapped'; id: number; state?: ServingState; error?: string }
   | { type: 'stats'; id: number; stats: PipelineStats }
   | { type: 'closed'; id: number }
@@ -51,6 +62,8 @@ export interface BatchInput {
 
 export interface WorkerPipeline {
   processEncoded(messages: readonly BatchInput[], opts?: EncodeOptions): Promise<EncodedBatch>;
+  /** Scores a gRPC call's readings on the gRPC windows, whatever the split; one outcome per reading, in order. */
+  predict(messages: BatchInput[]): Promise<Outcome[]>;
   setSplit(split: Split | null): void;
   markMaintenance(machineId: string): void;
   swapModel(artifact: ArtifactSpec): Promise<ServingState>;
@@ -198,6 +211,12 @@ export async function startPipelineWorker(
       if (reply.type !== 'batch') throw new Error('pipeline worker: unexpected reply to a batch');
       if (!reply.batch) throw new Error(`pipeline worker: ${reply.error}`);
       return reply.batch;
+    },
+    async predict(messages) {
+      const reply = await request({ type: 'predict', id: nextId++, messages });
+      if (reply.type !== 'predicted' || !reply.outcomes)
+        throw new Error(`pipeline worker: ${reply.type === 'predicted' ? reply.error : 'unexpected reply'}`);
+      return reply.outcomes;
     },
     setSplit(split) {
       post({ type: 'split', split });

@@ -1,14 +1,16 @@
-// Worker thread that owns the NATS-fed pipeline: decoding, split, windows, feature rows, the ORT
-// session (in-process here, so no second hop), contributions, alert tracking and prediction JSON.
-// The main thread keeps only NATS I/O: it sends one transferable buffer of raw readings per batch
-// and gets back one buffer of encoded predictions plus the per-message dispositions.
-// Protocol: pipelineHost.ts. Batches and control messages are handled strictly in arrival order.
+// Worker thread that owns the runtime's one loaded model and the pipelines over it: the NATS-fed one
+// (decoding, split, windows, feature rows, the ORT session in-process here, contributions, alert
+// tracking and prediction JSON) and its gRPC sibling (own windows, no split; see Pipeline.sibling).
+// The main thread keeps only I/O: per NATS batch it sends one transferable buffer of raw readings
+// and gets back one buffer of encoded predictions plus the per-message dispositions; per gRPC call
+// it sends the call's readings and gets back their outcomes.
+// Protocol: pipelineHost.ts. Batches and control messages are handled strictly in arrival order; a
+// gRPC call does not wait behind queued NATS batches (it runs as soon as the thread is free).
 import { readlinkSync } from 'node:fs';
 import { setPriority } from 'node:os';
 import { parentPort, workerData } from 'node:worker_threads';
 import { WORKER_HEARTBEAT_INTERVAL_MS, type RuntimeConfig } from '../../../contracts/runtimeConfig.ts';
-import type { PipelineMessage } from './pipeline.ts';
-import { createPipeline } from './pipeline.ts';
+import { createPipeline, type Pipeline, type PipelineMessage } from './pipeline.ts';
 import type { HostRequest, WorkerEvent } from './pipelineHost.ts';
 
 const port = parentPort!;
@@ -60,6 +62,17 @@ port.on('message', (request: HostRequest) => {
     Atomics.wait(new Int32Array(request.signal), 0, 0);
     return;
   }
+  if (request.type === 'predict') {
+    void pipelineReady.then((pipeline) =>
+      siblingOf(pipeline)
+        .process(request.messages, { ignoreSplit: true })
+        .then(
+          (result) => send({ type: 'predicted', id: request.id, outcomes: result.outcomes }),
+          (error: Error) => send({ type: 'predicted', id: request.id, error: error.message }),
+        ),
+    );
+    return;
+  }
   if (request.type === 'swap') {
     // Loads beside the serving model; the pipeline switches between batches.
     void pipelineReady.then((pipeline) =>
@@ -73,7 +86,12 @@ port.on('message', (request: HostRequest) => {
   chain = chain.then(() => handle(request));
 });
 
-async function handle(request: Exclude<HostRequest, { type: 'object' | 'swap' | 'block' }>): Promise<void> {
+let grpcPipeline: Pipeline | undefined;
+const siblingOf = (pipeline: Pipeline): Pipeline => (grpcPipeline ??= pipeline.sibling());
+
+async function handle(
+  request: Exclude<HostRequest, { type: 'object' | 'swap' | 'block' | 'predict' }>,
+): Promise<void> {
   const pipeline = await pipelineReady;
   switch (request.type) {
     case 'batch': {
@@ -118,6 +136,7 @@ async function handle(request: Exclude<HostRequest, { type: 'object' | 'swap' | 
       return;
     case 'maintenance':
       pipeline.markMaintenance(request.machineId);
+      siblingOf(pipeline).markMaintenance(request.machineId);
       return;
     case 'stats':
       lastStats = performance.now();

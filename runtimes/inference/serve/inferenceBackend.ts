@@ -1,12 +1,11 @@
 // The gRPC surface's backend: scoring, live predictions, machine health and feedback over the core
 // pipeline and NATS.
 //
-// Predict/PredictBatch score through a second pipeline instance owned by gRPC. It runs the same
-// decoder (so validation is identical to NATS input), windows, model and explanations, but its
-// per-machine windows hold only readings sent over gRPC: gRPC traffic can never change what the
-// NATS-fed windows compute, and nothing it scores is published. It always scores (process() with
-// ignoreSplit: the caller asked for this reading), its ORT session runs on the calling thread (a
-// Predict row and its occlusion variants take tens of microseconds, less than a worker hop), and its
+// Predict/PredictBatch score in the pipeline worker, through the gRPC sibling of the NATS-fed
+// pipeline (Pipeline.sibling): the same decoder (so validation is identical to NATS input), the same
+// loaded model and explanations, but per-machine windows that hold only readings sent over gRPC, so
+// gRPC traffic can never change what the NATS-fed windows compute, and nothing it scores is
+// published. It always scores (the caller asked for this reading, whatever the split), and its
 // predictions carry this runtime's version and role.
 import type { NatsConnection } from '@nats-io/transport-node';
 import type * as grpc from '@grpc/grpc-js';
@@ -25,7 +24,7 @@ import type {
 import { buildLabel } from '../input/labels.ts';
 import type { MachineHealthState, MachineHealthStore } from '../output/machineHealthStore.ts';
 import type { RuntimeMetrics } from './metrics.ts';
-import type { Pipeline, Prediction } from '../pipeline/pipeline.ts';
+import type { Outcome, Prediction } from '../pipeline/pipeline.ts';
 import { timestampValue } from '../input/reading.ts';
 import { labelSubject, predictionSubject } from '../../../contracts/subjects.ts';
 
@@ -128,8 +127,8 @@ export function readingFieldOf(
 export interface BackendOptions {
   config: RuntimeConfig;
   nc: NatsConnection;
-  /** The gRPC-owned pipeline (see the file comment). */
-  pipeline: Pipeline;
+  /** Scores a call's readings on the gRPC windows (WorkerPipeline.predict; see the file comment). */
+  score(messages: { subject: string; data: Uint8Array; receivedAt: number }[]): Promise<Outcome[]>;
   healthStore: MachineHealthStore;
   metrics: RuntimeMetrics;
   now?: () => number;
@@ -148,10 +147,10 @@ export function createInferenceBackend(opts: BackendOptions): InferenceBackend {
         if ('field' in m) return { index: i, violation: m };
         messages.push({ ...m, receivedAt: t });
       }
-      const result = await opts.pipeline.process(messages, { ignoreSplit: true });
+      const outcomes = await opts.score(messages);
       const predictions: PredictionMessage[] = [];
-      for (let i = 0; i < result.outcomes.length; i++) {
-        const o = result.outcomes[i]!;
+      for (let i = 0; i < outcomes.length; i++) {
+        const o = outcomes[i]!;
         if (o.kind === 'dead_letter') {
           const r = o.deadLetter.rejection;
           return {

@@ -1,0 +1,60 @@
+import { describe, expect, it } from 'vitest';
+import { inputName, resolveInput, windowNameClashes, type WindowRef } from './modelInputs.ts';
+
+const features = new Set(['vibration', 'temperature', 'pressure']);
+const windows: WindowRef[] = [
+  { feature: 'vibration', name: '5m', aggregations: ['rms', 'mean'] },
+  { feature: 'vibration', name: '1h', aggregations: ['rms'] },
+  { feature: 'temperature', aggregations: ['mean', 'slope'] },
+  { feature: 'pressure', name: 'default', aggregations: ['max'] },
+  { feature: 'pressure', name: 'long', aggregations: ['max'] },
+];
+
+describe('resolveInput', () => {
+  it.each([
+    ['temperature', { kind: 'latest', feature: 'temperature' }],
+    ['vibration.rms@5m', { kind: 'window', window: 0, aggregation: 'rms' }],
+    ['vibration.rms@1h', { kind: 'window', window: 1, aggregation: 'rms' }],
+    ['temperature.slope', { kind: 'window', window: 2, aggregation: 'slope' }], // the only window
+    ['temperature.slope@default', { kind: 'window', window: 2, aggregation: 'slope' }],
+    ['pressure.max', { kind: 'window', window: 3, aggregation: 'max' }], // the one named default
+    ['pressure.max@long', { kind: 'window', window: 4, aggregation: 'max' }],
+  ])('%s resolves', (input, expected) => {
+    expect(resolveInput(input, features, windows)).toMatchObject({ ok: true, ...expected });
+  });
+
+  it.each([
+    ['humidity', 'no feature humidity'],
+    ['vibration.median', 'unknown aggregation median'],
+    ['vibration.rms', 'vibration has several windows (5m, 1h): name one, e.g. vibration.rms@5m'],
+    ['vibration.rms@1d', 'no window named 1d over vibration (its windows: 5m, 1h)'],
+    ['vibration.mean@1h', 'window 1h over vibration does not compute mean'],
+    ['temperature@5m', 'temperature@5m: a window needs an aggregation'],
+  ])('%s is refused: %s', (input, problem) => {
+    expect(resolveInput(input, features, windows)).toEqual({ ok: false, problem });
+  });
+
+  it('names each window aggregation in its shortest form, and that name resolves back', () => {
+    const names = windows.flatMap((w, i) => w.aggregations.map((a) => inputName(windows, i, a)));
+    expect(names).toEqual([
+      'vibration.rms@5m',
+      'vibration.mean@5m',
+      'vibration.rms@1h',
+      'temperature.mean',
+      'temperature.slope',
+      'pressure.max',
+      'pressure.max@long',
+    ]);
+    for (const name of names) expect(resolveInput(name, features, windows).ok).toBe(true);
+  });
+
+  it('two windows of one feature need distinct names', () => {
+    expect(windowNameClashes(windows)).toEqual([]);
+    expect(
+      windowNameClashes([
+        { feature: 'vibration', aggregations: ['rms'] },
+        { feature: 'vibration', name: 'default', aggregations: ['mean'] },
+      ]),
+    ).toEqual([{ index: 1, problem: 'feature vibration already has a window named default' }]);
+  });
+});
