@@ -5,12 +5,14 @@ import {
   buildAutoencoder,
   buildLinearRegressor,
   buildMlpClassifier,
+  buildTemporalCnn,
   buildTreeEnsembleRegressor,
   randomLayers,
+  randomTemporalCnn,
   type TreeNode,
 } from './buildModel.ts';
 import { readModelMetadata } from './onnxProto.ts';
-import { denseForward, sigmoid, treeForward } from './referenceModels.ts';
+import { denseForward, sigmoid, temporalCnnForward, treeForward } from './referenceModels.ts';
 
 const options: ort.InferenceSession.SessionOptions = {
   intraOpNumThreads: 1,
@@ -36,6 +38,26 @@ describe('ONNX model builders (scored by onnxruntime-node)', () => {
     const y = out.probability!.data as Float32Array;
     for (let r = 0; r < 6; r++)
       expect(y[r]).toBeCloseTo(sigmoid(denseForward(layers, x.subarray(r * 5, r * 5 + 5))[0]!), 5);
+  });
+
+  it('temporal CNN over [N, T, F] matches the JS reference, and time order matters', async () => {
+    const cnn = randomTemporalCnn({ steps: 30, features: 4, kernel: 5, filters: 6 }, 3);
+    const model = buildTemporalCnn(cnn, 'regression');
+    const x = rows(3, 30 * 4);
+    const session = await ort.InferenceSession.create(model.bytes, options);
+    expect(session.inputMetadata[0]).toMatchObject({ shape: ['N', 30, 4] });
+    const reversed = Float32Array.from({ length: x.length }, (_, i) => {
+      const [r, t, f] = [Math.floor(i / 120), Math.floor((i % 120) / 4), i % 4];
+      return x[r * 120 + (29 - t) * 4 + f]!;
+    });
+    const y = (await session.run({ [INPUT_NAME]: new ort.Tensor('float32', x, [3, 30, 4]) })).rul!.data;
+    const yr = (await session.run({ [INPUT_NAME]: new ort.Tensor('float32', reversed, [3, 30, 4]) })).rul!
+      .data as Float32Array;
+    await session.release();
+    for (let r = 0; r < 3; r++) {
+      expect(y[r]).toBeCloseTo(temporalCnnForward(cnn, x.subarray(r * 120, (r + 1) * 120)), 4);
+      expect(Math.abs(yr[r]! - (y[r] as number))).toBeGreaterThan(1e-4);
+    }
   });
 
   it('linear regressor matches and carries its coefficients as metadata', async () => {

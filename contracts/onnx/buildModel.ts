@@ -1,7 +1,8 @@
 // Builds real .onnx bytes in TypeScript for tests, benchmarks and the demo: an MLP failure
-// classifier, a linear RUL regressor, an autoencoder, an ai.onnx.ml tree ensemble and an isolation
-// forest (anomaly score). Every model takes one float input `features` [N, F] (the runtime's
-// contract) and returns one float output.
+// classifier, a linear RUL regressor, an autoencoder, an ai.onnx.ml tree ensemble, an isolation
+// forest (anomaly score) and a temporal CNN (a sequence model). Every model takes one float input
+// `features`, [N, F] or for the sequence model [N, T, F] (the runtime's contract), and returns one
+// float output.
 import { encodeModel } from './onnxProto.ts';
 
 const FLOAT = 1;
@@ -68,7 +69,7 @@ function assemble(
   name: string,
   nodes: ReturnType<typeof node>[],
   initializer: ReturnType<typeof tensor>[],
-  width: number,
+  width: number | Dim[],
   output: { name: string; dims: Dim[] },
   metadata: ModelMetadata,
   withMl = false,
@@ -83,7 +84,7 @@ function assemble(
       name,
       node: nodes,
       initializer,
-      input: [valueInfo(INPUT_NAME, ['N', width])],
+      input: [valueInfo(INPUT_NAME, typeof width === 'number' ? ['N', width] : width)],
       output: [valueInfo(output.name, output.dims)],
     },
     metadata_props: metadataProps(metadata),
@@ -384,4 +385,75 @@ function treeEnsembleNode(
     floats('target_weights', a.targetWeights),
   ];
   return node('TreeEnsembleRegressor', [INPUT_NAME], [output], attributes, 'ai.onnx.ml');
+}
+
+/** A 1-D convolution over time, then global average pooling and a dense unit (conv.w is [C, F, K]). */
+export interface TemporalCnn {
+  steps: number;
+  features: number;
+  kernel: number;
+  filters: number;
+  conv: { w: Float32Array; b: Float32Array };
+  dense: { w: Float32Array; b: number };
+}
+
+/** Deterministic weights for a TemporalCnn. */
+export function randomTemporalCnn(
+  shape: Pick<TemporalCnn, 'steps' | 'features' | 'kernel' | 'filters'>,
+  seed = 1,
+): TemporalCnn {
+  const [convLayer, denseLayer] = randomLayers([shape.features * shape.kernel, shape.filters, 1], seed) as [
+    DenseLayer,
+    DenseLayer,
+  ];
+  // randomLayers gives [in, out]; Conv wants [out, in]: transpose.
+  const w = new Float32Array(shape.filters * shape.features * shape.kernel);
+  for (let c = 0; c < shape.filters; c++)
+    for (let i = 0; i < shape.features * shape.kernel; i++)
+      w[c * shape.features * shape.kernel + i] = convLayer.w[i * shape.filters + c]!;
+  return { ...shape, conv: { w, b: convLayer.b }, dense: { w: denseLayer.w, b: denseLayer.b[0]! } };
+}
+
+/**
+ * A sequence model of the kind the RUL literature uses on C-MAPSS windows (a CNN over the last T
+ * cycles): `features` [N, T, F] → Transpose [N, F, T] → Conv (K taps, C filters) → Relu →
+ * GlobalAveragePool → Flatten → MatMul/Add → Sigmoid `probability` (classification) or `rul`
+ * (regression), [N, 1].
+ */
+export function buildTemporalCnn(
+  cnn: TemporalCnn,
+  task: 'classification' | 'regression',
+  metadata: ModelMetadata = {},
+): BuiltModel {
+  const { steps, features, kernel, filters } = cnn;
+  const out = task === 'classification' ? 'probability' : 'rul';
+  const nodes = [
+    node('Transpose', [INPUT_NAME], ['x_nft'], [{ name: 'perm', type: ATTR_INTS, ints: [0, 2, 1] }]),
+    node(
+      'Conv',
+      ['x_nft', 'conv_w', 'conv_b'],
+      ['conv'],
+      [{ name: 'kernel_shape', type: ATTR_INTS, ints: [kernel] }],
+    ),
+    node('Relu', ['conv'], ['conv_a']),
+    node('GlobalAveragePool', ['conv_a'], ['pooled']),
+    node('Flatten', ['pooled'], ['flat'], [{ name: 'axis', type: ATTR_INT, i: 1 }]),
+    node('MatMul', ['flat', 'dense_w'], ['dense_mm']),
+    node('Add', ['dense_mm', 'dense_b'], ['dense_z']),
+    node(task === 'classification' ? 'Sigmoid' : 'Identity', ['dense_z'], [out]),
+  ];
+  const initializer = [
+    tensor('conv_w', [filters, features, kernel], cnn.conv.w),
+    tensor('conv_b', [filters], cnn.conv.b),
+    tensor('dense_w', [filters, 1], cnn.dense.w),
+    tensor('dense_b', [1], [cnn.dense.b]),
+  ];
+  return assemble(
+    'temporal-cnn',
+    nodes,
+    initializer,
+    ['N', steps, features],
+    { name: out, dims: ['N', 1] },
+    metadata,
+  );
 }

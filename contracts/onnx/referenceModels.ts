@@ -1,5 +1,5 @@
 // Plain-JS forward passes of the models buildModel.ts writes, so tests can check ORT's results.
-import type { DenseLayer, TreeNode } from './buildModel.ts';
+import type { DenseLayer, TemporalCnn, TreeNode } from './buildModel.ts';
 
 export function denseForward(layers: DenseLayer[], x: ArrayLike<number>): number[] {
   let current = Array.from(x);
@@ -32,4 +32,23 @@ export function isolationScore(
 ): number {
   const mean = forest.trees.reduce((sum, t) => sum + treeForward([t], x), 0) / forest.trees.length;
   return 2 ** (-mean / pathNorm(forest.sampleSize));
+}
+
+/** The TemporalCnn's output (before the sigmoid) for one sequence, `x` time-major [T][F]. */
+export function temporalCnnForward(cnn: TemporalCnn, x: ArrayLike<number>): number {
+  const { steps, features, kernel, filters } = cnn;
+  const positions = steps - kernel + 1;
+  let out = cnn.dense.b;
+  for (let c = 0; c < filters; c++) {
+    let sum = 0;
+    for (let p = 0; p < positions; p++) {
+      let z = cnn.conv.b[c]!;
+      for (let f = 0; f < features; f++)
+        for (let k = 0; k < kernel; k++)
+          z += cnn.conv.w[(c * features + f) * kernel + k]! * x[(p + k) * features + f]!;
+      sum += Math.max(0, z);
+    }
+    out += (sum / positions) * cnn.dense.w[c]!;
+  }
+  return out;
 }

@@ -4,7 +4,9 @@ import {
   buildAutoencoder,
   buildLinearRegressor,
   buildMlpClassifier,
+  buildTemporalCnn,
   buildTreeEnsembleRegressor,
+  randomTemporalCnn,
   buildUnknownOpModel,
   randomLayers,
 } from '../../../contracts/onnx/buildModel.ts';
@@ -20,9 +22,13 @@ async function ortSignature(bytes: Uint8Array): Promise<OnnxSignature> {
       inputs: session.inputMetadata.map((meta) => {
         const dims = meta.isTensor ? meta.shape : [];
         const last = dims.at(-1);
-        return typeof last === 'number' && last > 0 && dims.length >= 2
-          ? { name: meta.name, width: last }
-          : { name: meta.name };
+        const steps = dims.length === 3 ? dims[1] : undefined;
+        return {
+          name: meta.name,
+          rank: dims.length,
+          ...(typeof last === 'number' && last > 0 && dims.length >= 2 ? { width: last } : {}),
+          ...(typeof steps === 'number' && steps > 0 ? { sequenceLength: steps } : {}),
+        };
       }),
       outputs: [...session.outputNames],
     };
@@ -66,6 +72,11 @@ describe('onnxSignature (protobuf header, no ONNX Runtime)', () => {
     ['autoencoder', buildAutoencoder(randomLayers([5, 2, 5], 2)).bytes],
     ['tree ensemble (ai.onnx.ml)', buildTreeEnsembleRegressor([{ leaf: 1 }], 2).bytes],
     ['two named inputs and an initializer input', multiInput],
+    [
+      'temporal CNN [N, 30, 4]',
+      buildTemporalCnn(randomTemporalCnn({ steps: 30, features: 4, kernel: 3, filters: 2 }), 'regression')
+        .bytes,
+    ],
   ])('%s: as ONNX Runtime reports it', async (_name, bytes) => {
     expect(onnxSignature(bytes)).toEqual(await ortSignature(bytes));
   });
@@ -134,7 +145,7 @@ describe('ArtifactVerifier', () => {
     );
     expect(verdicts[0]).toEqual({
       ok: true,
-      signature: { inputs: [{ name: 'features', width: 3 }], outputs: ['probability'] },
+      signature: { inputs: [{ name: 'features', rank: 2, width: 3 }], outputs: ['probability'] },
     });
     expect(new Set(verdicts).size).toBe(1);
     await verifier.verify(spec('file:///good', sha256Hex(good)), nats);

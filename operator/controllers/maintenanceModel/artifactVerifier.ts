@@ -134,7 +134,13 @@ export function onnxSignature(bytes: Uint8Array): OnnxSignature {
     inputs: inputs.map(({ name, type }) => {
       const dims = type?.tensor_type?.shape?.dim ?? [];
       const last = dims.at(-1)?.dim_value;
-      return typeof last === 'number' && last > 0 && dims.length >= 2 ? { name, width: last } : { name };
+      const steps = dims.length === 3 ? dims[1]?.dim_value : undefined;
+      return {
+        name,
+        rank: dims.length,
+        ...(typeof last === 'number' && last > 0 && dims.length >= 2 ? { width: last } : {}),
+        ...(typeof steps === 'number' && steps > 0 ? { sequenceLength: steps } : {}),
+      };
     }),
     outputs: graph.output.map((o) => o.name),
   };

@@ -27,6 +27,24 @@ describe('checkOnnxInputs', () => {
     ],
     ['no inputs', { inputs: [], outputs: ['p'] }, undefined, 'InvalidOnnxInputs'],
     [
+      'a sequence model [N, 30, 3]',
+      { inputs: [{ name: 'features', rank: 3, width: 3, sequenceLength: 30 }], outputs: ['p'] },
+      undefined,
+      undefined,
+    ],
+    [
+      'a sequence with a symbolic length [N, T, 3]',
+      { inputs: [{ name: 'features', rank: 3, width: 3 }], outputs: ['p'] },
+      undefined,
+      'InvalidOnnxInputs',
+    ],
+    [
+      'an image-like [N, C, H, W] input',
+      { inputs: [{ name: 'features', rank: 4, width: 3 }], outputs: ['p'] },
+      undefined,
+      'InvalidOnnxInputs',
+    ],
+    [
       'known output',
       { inputs: [{ name: 'features', width: 3 }], outputs: ['label', 'probability'] },
       'probability',
@@ -56,5 +74,15 @@ describe('checkFleetInputs', () => {
       expect(refusal?.reason).toBe('InputsNotInFleet');
       expect(refusal?.message).toMatch(problem);
     }
+  });
+
+  it('a sequence model needs a window of raw values per input that keeps its T readings', () => {
+    const fleet = fleetFixture(); // vibration: one window of 60 readings
+    expect(checkFleetInputs(['vibration'], fleet, 60)).toBeUndefined();
+    expect(checkFleetInputs(['vibration'], fleet, 61)?.message).toMatch(
+      /vibration: the model takes the last 61 readings but window default over vibration keeps 60/,
+    );
+    expect(checkFleetInputs(['temperature'], fleet, 30)?.message).toMatch(/no window over temperature/);
+    expect(checkFleetInputs(['vibration.rms'], fleet, 30)?.message).toMatch(/raw values, not an aggregation/);
   });
 });

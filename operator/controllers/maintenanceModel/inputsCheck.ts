@@ -1,3 +1,4 @@
+import { resolveSequenceInputs } from '../../../contracts/modelInputs.ts';
 import { unresolvedInputs } from '../../api/inputs.ts';
 import type { SensorFleet } from '../../api/sensorFleet.ts';
 
@@ -5,7 +6,12 @@ import type { SensorFleet } from '../../api/sensorFleet.ts';
 export interface OnnxSignature {
   inputs: {
     name: string;
-    /** Static size of the last dimension; undefined when symbolic. */ width?: number;
+    /** Dimensions declared; 0 when the graph declares no shape. */
+    rank?: number;
+    /** Static size of the last dimension; undefined when symbolic. */
+    width?: number;
+    /** T of a sequence model's [N, T, F] input, when static. */
+    sequenceLength?: number;
   }[];
   outputs: string[];
 }
@@ -20,8 +26,9 @@ export interface Refusal {
 
 /**
  * spec.model.inputs against the ONNX file, as the runtime feeds it: one [batch, n] float tensor whose
- * width n is the number of inputs (model.ts checkSignature). A symbolic width passes here; the
- * runtime's load check (runtimeLoadCheck.ts) then runs a row of that width.
+ * width n is the number of inputs, or a sequence model's [batch, T, n] with a static T (model.ts
+ * checkSignature). A symbolic width passes here; the runtime's load check (runtimeLoadCheck.ts) then
+ * runs a row of that width.
  */
 export function checkOnnxInputs(
   signature: OnnxSignature,
@@ -32,6 +39,13 @@ export function checkOnnxInputs(
     return {
       reason: 'InvalidOnnxInputs',
       message: `the runtime feeds one [N, ${inputs.length}] tensor; the ONNX graph declares ${signature.inputs.length} inputs${signature.inputs.length ? ` (${signature.inputs.map((i) => i.name).join(', ')})` : ''}`,
+    };
+  }
+  const { rank, sequenceLength } = signature.inputs[0]!;
+  if (rank !== undefined && rank !== 0 && rank !== 2 && !(rank === 3 && sequenceLength !== undefined)) {
+    return {
+      reason: 'InvalidOnnxInputs',
+      message: `ONNX input ${signature.inputs[0]!.name} has ${rank} dimensions; the runtime feeds [N, ${inputs.length}], or [N, T, ${inputs.length}] with a static T for a sequence model`,
     };
   }
   const width = signature.inputs[0]!.width;
@@ -50,9 +64,30 @@ export function checkOnnxInputs(
   return undefined;
 }
 
-/** spec.model.inputs against the fleet: each names a declared feature, or an aggregation one of its windows computes. */
-export function checkFleetInputs(inputs: readonly string[], fleet: SensorFleet): Refusal | undefined {
-  const problems = unresolvedInputs(fleet.spec, inputs).map(({ input, problem }) => `${input}: ${problem}`);
+/**
+ * spec.model.inputs against the fleet: each names a declared feature, or an aggregation one of its
+ * windows computes; for a sequence model (`sequenceLength` T, from the verified ONNX file), a window
+ * of raw values that keeps at least T readings.
+ */
+export function checkFleetInputs(
+  inputs: readonly string[],
+  fleet: SensorFleet,
+  sequenceLength?: number,
+): Refusal | undefined {
+  const sequence =
+    sequenceLength === undefined
+      ? undefined
+      : resolveSequenceInputs(
+          inputs,
+          new Set(fleet.spec.schema.features.map((f) => f.name)),
+          fleet.spec.windows ?? [],
+          sequenceLength,
+        );
+  const problems = sequence
+    ? sequence.ok
+      ? []
+      : sequence.problems
+    : unresolvedInputs(fleet.spec, inputs).map(({ input, problem }) => `${input}: ${problem}`);
   return problems.length === 0
     ? undefined
     : {

@@ -204,6 +204,10 @@ export class MaintenanceModelReconciler {
         io.signal,
       );
       artifactRefusal = verified.ok ? undefined : verified.refusal;
+      // A sequence model's T is known once the file is read: the fleet must keep that many readings.
+      const steps = verified.ok ? verified.signature.inputs[0]?.sequenceLength : undefined;
+      if (fleet && steps !== undefined)
+        fleetRefusal ??= checkFleetInputs(model.spec.model.inputs, fleet, steps);
     }
     const specArtifact = !artifactRefusal && !fleetRefusal ? artifact : undefined;
 

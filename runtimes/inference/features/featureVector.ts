@@ -1,6 +1,6 @@
 // Turns the configured model inputs (`vibration`, `vibration.mean`, ...) into a compiled plan that
 // fills one Float32Array row per reading straight from the window store, without allocating.
-import { resolveInput } from '../../../contracts/modelInputs.ts';
+import { resolveInput, resolveSequenceInputs } from '../../../contracts/modelInputs.ts';
 import type { Aggregation, RuntimeConfig } from '../../../contracts/runtimeConfig.ts';
 import { WindowStore, type WindowSpec } from './windows.ts';
 
@@ -24,16 +24,25 @@ export function windowSpecsOf(config: Pick<RuntimeConfig, 'schema' | 'windows'>)
   }));
 }
 
-/** `inputs` must already be validated against schema and windows (parseRuntimeConfig does). */
+/**
+ * `inputs` must already be validated against schema and windows (parseRuntimeConfig does). With a
+ * `sequenceLength` T the row is a sequence model's [T, F] block (resolveSequenceInputs).
+ */
 export function createFeatureVectorBuilder(
   config: Pick<RuntimeConfig, 'schema' | 'windows'>,
   inputs: readonly string[],
+  sequenceLength?: number,
 ): FeatureVectorBuilder {
   const featureIndex = new Map(config.schema.features.map((f, i) => [f.name, i]));
   const features = new Set(featureIndex.keys());
+  if (sequenceLength !== undefined) return sequenceBuilder(config, inputs, features, sequenceLength);
   const columns: Column[] = inputs.map((name) => {
     const r = resolveInput(name, features, config.windows);
     if (!r.ok) throw new Error(`input ${name}: ${r.problem}`);
+    if (r.kind === 'samples')
+      throw new Error(
+        `input ${name}: reads a window of raw values, which only a sequence model [N, T, F] takes`,
+      );
     return r.kind === 'latest'
       ? { kind: 'latest', featureIndex: featureIndex.get(r.feature)! }
       : { kind: 'window', window: r.window, aggregation: r.aggregation };
@@ -51,6 +60,26 @@ export function createFeatureVectorBuilder(
             : store.aggregate(slot, c.window, c.aggregation);
         out[offset + i] = Number.isNaN(v) ? 0 : v;
       }
+    },
+  };
+}
+
+/** Row = the last T values of each input's window, time-major ([t][input]), zeros before a machine's first readings. */
+function sequenceBuilder(
+  config: Pick<RuntimeConfig, 'windows'>,
+  inputs: readonly string[],
+  features: ReadonlySet<string>,
+  length: number,
+): FeatureVectorBuilder {
+  const resolved = resolveSequenceInputs(inputs, features, config.windows, length);
+  if (!resolved.ok) throw new Error(resolved.problems.join('; '));
+  const windows = resolved.windows;
+  const f = windows.length;
+  return {
+    width: length * f,
+    inputs,
+    fill(store, slot, out, offset) {
+      for (let j = 0; j < f; j++) store.copyLast(slot, windows[j]!, length, out, offset + j, f);
     },
   };
 }

@@ -179,6 +179,25 @@ export class WindowStore {
     }
   }
 
+  /**
+   * Writes the last `count` samples of window `w`, oldest first, to out[offset + t·stride]; when the
+   * window holds fewer, the first positions get 0 (a sequence model's front padding).
+   */
+  copyLast(slot: number, w: number, count: number, out: Float32Array, offset: number, stride: number): void {
+    const chunk = this.chunks[Math.floor(slot / this.chunkMachines)]!;
+    const local = slot % this.chunkMachines;
+    const size = this.specs[w]!.size;
+    const c = (local * this.specs.length + w) * COUNTERS;
+    const n = chunk.counters[c + COUNT]!;
+    const k = Math.min(n, count);
+    const pad = count - k;
+    for (let t = 0; t < pad; t++) out[offset + t * stride] = 0;
+    const base = local * this.samplesPerMachine + this.offsets[w]!;
+    const first = oldest(chunk.counters[c + HEAD]!, n, size) + (n - k);
+    for (let i = 0; i < k; i++)
+      out[offset + (pad + i) * stride] = chunk.samples[base + ((first + i) % size)]!;
+  }
+
   /** Samples of window `w`, oldest first (for tests and debugging; allocates). */
   samples(slot: number, w: number): number[] {
     const chunk = this.chunks[Math.floor(slot / this.chunkMachines)]!;

@@ -9,12 +9,19 @@ import {
   buildAutoencoder,
   buildLinearRegressor,
   buildMlpClassifier,
+  buildTemporalCnn,
   buildTreeEnsembleRegressor,
   randomLayers,
+  randomTemporalCnn,
   type BuiltModel,
   type TreeNode,
 } from '../../../contracts/onnx/buildModel.ts';
-import { denseForward, sigmoid, treeForward } from '../../../contracts/onnx/referenceModels.ts';
+import {
+  denseForward,
+  sigmoid,
+  temporalCnnForward,
+  treeForward,
+} from '../../../contracts/onnx/referenceModels.ts';
 import {
   createPipeline,
   DISPOSITION_ACK,
@@ -398,6 +405,63 @@ describe('pipeline with real ONNX models', () => {
     for (const p of predictions) expect(p.score).toBe(p.modelVersion === 'v1' ? 100 : 200);
     for (const r of results) expect(new Set(r.predictions.map((p) => p.modelVersion)).size).toBe(1);
     expect(pipeline.serving().version).toBe('v2');
+    await pipeline.close();
+  });
+
+  it('sequence model [N, T, F]: each reading scores the last T readings of its machine, zeros before its first', async () => {
+    const T = 5;
+    const cnn = randomTemporalCnn({ steps: T, features: 2, kernel: 2, filters: 3 }, 9);
+    const built = buildTemporalCnn(cnn, 'regression', {
+      baseline: { inputs: ['vibration', 'temp@seq'], means: [5, 60] },
+    });
+    const config = configFor('regression', await artifactOf(built), {
+      windows: [
+        { feature: 'vibration', size: 8, aggregations: ['mean'] },
+        { feature: 'temp', name: 'seq', size: T, aggregations: ['max'] },
+      ],
+      artifact: { ...(await artifactOf(built)), inputs: ['vibration', 'temp@seq'] },
+    });
+    const pipeline = await createPipeline(config, { now: nowFn });
+    expect(pipeline.serving().lastError).toBeUndefined();
+    expect(pipeline.serving()).toMatchObject({ modelServing: true, explain: 'occlusion' });
+    const history = new Map<string, number[][]>();
+    const messages: PipelineMessage[] = [];
+    const expected: number[] = [];
+    for (let i = 0; i < 14; i++) {
+      const machine = `m${i % 2}`;
+      const v = 3 + ((i * 7) % 5);
+      const t = 55 + ((i * 3) % 11);
+      messages.push(reading(machine, v, t));
+      const h = [...(history.get(machine) ?? []), [v, t]].slice(-T);
+      history.set(machine, h);
+      const padded = [...Array.from({ length: T - h.length }, () => [0, 0]), ...h].flat();
+      expected.push(temporalCnnForward(cnn, padded));
+    }
+    const { predictions } = await pipeline.process(messages);
+    expect(predictions).toHaveLength(14);
+    predictions.forEach((p, i) => {
+      expect(p.score, `reading ${i}`).toBeCloseTo(expected[i]!, 3);
+      expect(Object.keys(p.contributions)).toEqual(['vibration', 'temp']); // a feature's whole sequence occluded
+    });
+    // A window shorter than T cannot feed the model: refused, the previous model keeps serving.
+    const short = configFor('regression', await artifactOf(built), {
+      windows: [
+        { feature: 'vibration', size: 3, aggregations: ['mean'] },
+        { feature: 'temp', name: 'seq', size: 8, aggregations: ['max'] },
+      ],
+      artifact: { ...(await artifactOf(built)), inputs: ['vibration', 'temp@seq'] },
+    });
+    const refused = await createPipeline(short, { now: nowFn });
+    expect(refused.serving()).toMatchObject({
+      modelServing: false,
+      lastError: {
+        reason: 'input_mismatch',
+        message: expect.stringContaining(
+          'takes the last 5 readings but window default over vibration keeps 3',
+        ),
+      },
+    });
+    await refused.close();
     await pipeline.close();
   });
 

@@ -470,7 +470,7 @@ class InferencePipeline implements Pipeline {
     const lease = this.#served.acquire();
     const model = lease?.model;
     const context = lease?.context;
-    const width = model ? model.inputs.length : 0;
+    const width = model ? model.rowWidth : 0;
     const outcomes: Outcome[] = new Array(messages.length);
     const deadLetters: DeadLetter[] = [];
     const accepted: Accepted[] = [];
@@ -540,8 +540,10 @@ class InferencePipeline implements Pipeline {
         if (scored) {
           for (let k = 0; k < n; k++) {
             this.#scores.observe(scored.scores[k]!);
+            // Per input: its value in the row, the newest time step for a sequence model.
+            const last = k * width + width - model.inputs.length;
             if (this.#owner)
-              for (let j = 0; j < width; j++) context.features[j]!.observe(buffer[k * width + j]!);
+              for (let j = 0; j < model.inputs.length; j++) context.features[j]!.observe(buffer[last + j]!);
           }
         }
       }

@@ -23,7 +23,9 @@ export interface ModelContext {
   encoder: PredictionEncoder;
   features: Histogram[];
   featureBins: FeatureBins;
-  /** Running means of scored inputs: the occlusion baseline when the model carries none. */
+  /** The model's own baseline means, laid out as a row (repeated per time step for a sequence model). */
+  baseline: Float64Array | undefined;
+  /** Running means of scored rows: the occlusion baseline when the model carries none. */
   observed: { means: Float64Array; rows: number };
 }
 
@@ -83,16 +85,18 @@ export class ServedModel {
     try {
       if (spec.inputs.length === 0)
         throw new ArtifactError('input_mismatch', spec.uri, 'no inputs given and none configured');
-      try {
-        builder = createFeatureVectorBuilder(this.#config, spec.inputs);
-      } catch (error) {
-        throw new ArtifactError('input_mismatch', spec.uri, (error as Error).message);
-      }
       const bytes = await fetchArtifact(
         { ...spec, ...(configured?.caFile ? { caFile: configured.caFile } : {}) },
         { ...this.#deps, ...(configured?.maxBytes ? { maxBytes: configured.maxBytes } : {}) },
       );
       model = await loadModel(bytes, spec, this.#config.ort);
+      // The row's layout depends on the model: [N, F] or a sequence model's [N, T, F].
+      try {
+        builder = createFeatureVectorBuilder(this.#config, spec.inputs, model.sequenceLength);
+      } catch (error) {
+        await model.release();
+        throw new ArtifactError('input_mismatch', spec.uri, (error as Error).message);
+      }
     } catch (error) {
       if (error instanceof ArtifactError) {
         this.#lastError = { reason: error.reason, message: error.message, version: spec.version };
@@ -156,13 +160,29 @@ export class ServedModel {
       const input = resolveInput(name, names, this.#config.windows);
       const f = input.ok ? schema.get(input.feature) : undefined;
       const rangeApplies =
-        input.ok && (input.kind === 'latest' || ['mean', 'min', 'max'].includes(input.aggregation));
+        input.ok && (input.kind !== 'window' || ['mean', 'min', 'max'].includes(input.aggregation));
       if (f && rangeApplies && f.min !== undefined && f.max !== undefined && f.max > f.min) {
         return new Histogram(Array.from({ length: 11 }, (_, i) => f.min! + ((f.max! - f.min!) * i) / 10));
       }
       return new Histogram([]);
     });
-    const groups = contributionGroups(model.inputs, this.#config.explain.granularity);
+    const byInput = contributionGroups(model.inputs, this.#config.explain.granularity);
+    // A sequence model's input j is column t·F + j of every time step t: occluded together.
+    const steps = model.sequenceLength ?? 1;
+    const f = model.inputs.length;
+    const groups =
+      steps === 1
+        ? byInput
+        : {
+            names: byInput.names,
+            members: byInput.members.map((m) =>
+              Array.from({ length: steps }, (_, t) => m.map((j) => t * f + j)).flat(),
+            ),
+          };
+    const means = model.metadata.baseline?.means;
+    const baseline = means
+      ? Float64Array.from({ length: model.rowWidth }, (_, c) => means[c % f]!)
+      : undefined;
     return {
       builder,
       method: explainMethodFor(model, this.#config.explain.enabled, this.#config.explain.method),
@@ -175,7 +195,8 @@ export class ServedModel {
       }),
       features,
       featureBins: bins ? 'baseline' : 'schema',
-      observed: { means: new Float64Array(model.inputs.length), rows: 0 },
+      baseline,
+      observed: { means: new Float64Array(model.rowWidth), rows: 0 },
     };
   }
 }
@@ -187,8 +208,8 @@ export function baselineFor(
   rows: Float32Array,
   n: number,
 ): ArrayLike<number> {
-  if (model.metadata.baseline) return model.metadata.baseline.means;
-  const width = model.inputs.length;
+  if (context.baseline) return context.baseline;
+  const width = model.rowWidth;
   const observed = context.observed;
   const means = observed.means;
   for (let r = 0; r < n; r++) {

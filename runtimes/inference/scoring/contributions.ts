@@ -19,11 +19,11 @@ export interface ContributionGroups {
 /** Readings since the last maintenance label carry the machine's age, not its sensor's signal. */
 export const MAINTENANCE_GROUP = 'since_maintenance';
 
-/** The sensor feature a model input derives from: `vibration.mean` → `vibration`. */
+/** The sensor feature a model input derives from: `vibration.mean`, `vibration.rms@1h`, `vibration@1h` → `vibration`. */
 const featureOf = (input: string): string => {
-  const dot = input.indexOf('.');
-  if (dot < 0) return input;
-  return input.endsWith('.count_since_maintenance') ? MAINTENANCE_GROUP : input.slice(0, dot);
+  if (/\.count_since_maintenance(@|$)/.test(input)) return MAINTENANCE_GROUP;
+  const end = input.search(/[.@]/);
+  return end < 0 ? input : input.slice(0, end);
 };
 
 export function contributionGroups(

@@ -15,7 +15,7 @@ export async function checkLoad(bytes: Uint8Array, spec: ModelSpec): Promise<Loa
     throw error;
   }
   try {
-    await model.run(new Float32Array(spec.inputs.length), 1);
+    await model.run(new Float32Array(model.rowWidth), 1);
     return { ok: true };
   } catch (error) {
     return { ok: false, reason: 'run_failed', message: (error as Error).message };

@@ -18,6 +18,10 @@ export interface LoadedModel {
   readonly sha256: string;
   readonly task: Task;
   readonly inputs: readonly string[];
+  /** T of a sequence model's [N, T, F] input (F = inputs.length); undefined for [N, F]. */
+  readonly sequenceLength: number | undefined;
+  /** Floats per row: F, or T × F for a sequence model (time-major). */
+  readonly rowWidth: number;
   readonly inputName: string;
   readonly outputName: string;
   /** Columns per output row: 1 for a score, 2 for [p(ok), p(fail)], the input width for an autoencoder. */
@@ -27,7 +31,7 @@ export interface LoadedModel {
   readonly metadata: ModelMetadataInfo;
   /** True when runs execute on the event loop (in-process ORT) rather than in a worker thread. */
   readonly blocksEventLoop: boolean;
-  /** Runs `n` rows of `inputs.length` floats; returns n × outputWidth floats. One ORT run per call. */
+  /** Runs `n` rows of `rowWidth` floats; returns n × outputWidth floats. One ORT run per call. */
   run(rows: Float32Array, n: number): Promise<Float32Array>;
   release(): Promise<void>;
 }
@@ -94,13 +98,21 @@ export async function loadModel(
     throw new ArtifactError('invalid_onnx', spec.uri, (error as Error).message, { cause: error });
   }
   try {
-    const { inputName, outputName, outputWidth, scoreFrom } = checkSignature(session, spec, metadata);
+    const { inputName, outputName, outputWidth, scoreFrom, sequenceLength } = checkSignature(
+      session,
+      spec,
+      metadata,
+    );
+    const rowWidth = width * (sequenceLength ?? 1);
+    const dims = (n: number) => (sequenceLength === undefined ? [n, width] : [n, sequenceLength, width]);
     let released = false;
     return {
       version: spec.version,
       sha256: spec.sha256,
       task: spec.task,
       inputs: spec.inputs,
+      sequenceLength,
+      rowWidth,
       inputName,
       outputName,
       outputWidth,
@@ -108,7 +120,7 @@ export async function loadModel(
       metadata,
       blocksEventLoop: !threads.worker,
       async run(rows, n) {
-        const data = await session.run(inputName, outputName, rows.subarray(0, n * width), [n, width]);
+        const data = await session.run(inputName, outputName, rows.subarray(0, n * rowWidth), dims(n));
         if (!(data instanceof Float32Array) || data.length !== n * outputWidth) {
           throw new Error(
             `model ${spec.version}: output ${outputName} has ${data.length} values, expected ${n * outputWidth}`,
@@ -136,8 +148,13 @@ function checkSignature(session: ScoringSession, spec: ModelSpec, metadata: Mode
   const input = session.inputMetadata[0]!;
   if (!input.isTensor || input.type !== 'float32')
     throw mismatch(`input ${input.name} must be a float32 tensor`);
-  if (input.shape.length !== 2 || input.shape[1] !== width) {
-    throw mismatch(`input ${input.name} has shape [${input.shape}], config declares [N, ${width}]`);
+  // [N, F], or a sequence model's [N, T, F] with a static T (the readings it looks back over).
+  const sequenceLength = input.shape.length === 3 ? input.shape[1] : undefined;
+  const sequence = typeof sequenceLength === 'number' && sequenceLength > 0;
+  if (input.shape.at(-1) !== width || !(input.shape.length === 2 || sequence)) {
+    throw mismatch(
+      `input ${input.name} has shape [${input.shape}], config declares [N, ${width}] (or [N, T, ${width}] with a static T for a sequence model)`,
+    );
   }
   if (typeof input.shape[0] === 'number' && input.shape[0] !== -1)
     throw mismatch(`input ${input.name} needs a dynamic batch dimension`);
@@ -148,9 +165,16 @@ function checkSignature(session: ScoringSession, spec: ModelSpec, metadata: Mode
   if (!output.isTensor || output.type !== 'float32')
     throw mismatch(`output ${output.name} must be a float32 tensor`);
   const columns = output.shape.length === 1 ? 1 : output.shape.length === 2 ? output.shape[1] : undefined;
-  // anomaly: an autoencoder's reconstruction [N, inputs] or a score [N, 1] (metadata decides at one input).
+  // anomaly: an autoencoder's reconstruction [N, inputs] or a score [N, 1] (metadata decides at one
+  // input); a sequence model scores ([N, 1]), its reconstruction would be a sequence.
   const allowed =
-    spec.task === 'anomaly' ? [...new Set([width, 1])] : spec.task === 'classification' ? [1, 2] : [1];
+    spec.task === 'anomaly'
+      ? sequence
+        ? [1]
+        : [...new Set([width, 1])]
+      : spec.task === 'classification'
+        ? [1, 2]
+        : [1];
   if (typeof columns !== 'number' || !allowed.includes(columns)) {
     throw mismatch(
       `output ${output.name} has shape [${output.shape}], ${spec.task} needs [N, ${allowed.join(' or ')}]`,
@@ -158,8 +182,15 @@ function checkSignature(session: ScoringSession, spec: ModelSpec, metadata: Mode
   }
   const reconstruction =
     spec.task === 'anomaly' &&
+    !sequence &&
     columns === width &&
     (metadata.anomalyOutput ?? 'reconstruction') === 'reconstruction';
   const scoreFrom: ScoreFrom = reconstruction ? 'reconstruction' : 'output';
-  return { inputName: input.name, outputName: output.name, outputWidth: columns, scoreFrom };
+  return {
+    inputName: input.name,
+    outputName: output.name,
+    outputWidth: columns,
+    scoreFrom,
+    sequenceLength: sequence ? sequenceLength : undefined,
+  };
 }

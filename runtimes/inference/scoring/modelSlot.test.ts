@@ -8,6 +8,8 @@ function fakeModel(version: string, released: string[]): LoadedModel {
     sha256: version,
     task: 'classification',
     inputs: ['a'],
+    sequenceLength: undefined,
+    rowWidth: 1,
     inputName: 'features',
     outputName: 'probability',
     outputWidth: 1,

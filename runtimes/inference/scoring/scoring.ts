@@ -68,7 +68,7 @@ export async function scoreBatch(
   baseline: ArrayLike<number>,
   groups: ContributionGroups,
 ): Promise<ScoredBatch> {
-  const width = model.inputs.length;
+  const width = model.rowWidth;
   const scales = model.metadata.baseline?.scales;
   const total = method === 'occlusion' ? n * (1 + groups.members.length) : n;
   if (method === 'occlusion') writeOcclusionVariants(buffer, n, width, baseline, groups);
