@@ -277,6 +277,36 @@ async function ackRate(nc: NatsConnection, stream: string, durable: string, tota
   throw new Error(`runtime did not ack ${total} readings within 60 s`);
 }
 
+/** The constant tail of a prediction (model, version, role, fallback), pre-rendered as the runtime's encoder does. */
+const RAW_PREDICTION_TAIL = ',"model":"bench-model","modelVersion":"v1","role":"stable","fallback":false}';
+
+/**
+ * A document with the keys, order and size of the runtime's prediction JSON (`Prediction` in
+ * runtimes/inference/pipeline/pipeline.ts: full-precision score, one six-decimal contribution per
+ * sensor feature), built by concatenation: the least encoding any scorer has to do.
+ */
+function rawPrediction(machine: string, reading: Record<string, number>): string {
+  let sum = 0;
+  let contributions = '';
+  for (let f = 0; f < FEATURES.length; f++) {
+    const name = FEATURES[f]!;
+    const v = reading[name]!;
+    sum += v;
+    contributions += `${f === 0 ? '' : ','}"${name}":${((v - 5) / 997).toFixed(6)}`;
+  }
+  const score = sum / 81.7;
+  return (
+    `{"machineId":"${machine}","ts":${reading['ts']},"score":${score},"severity":"ok",` +
+    `"healthScore":${Math.round(100 * (1 - score))},"contributions":{${contributions}}` +
+    RAW_PREDICTION_TAIL
+  );
+}
+
+/**
+ * The raw limit in core mode: a queue subscriber that, per reading, decodes the JSON and publishes
+ * one prediction-sized document on the same connection (the runtime publishes one per reading; a raw
+ * arm that only decodes skips the whole output side).
+ */
 async function rawCore(url: string): Promise<number> {
   const nc = await connect({ servers: url });
   let n = 0;
@@ -284,7 +314,9 @@ async function rawCore(url: string): Promise<number> {
   nc.subscribe('bench.core.*.readings', {
     queue: 'raw',
     callback: (_e, m) => {
-      JSON.parse(dec.decode(m.data));
+      const machine = m.subject.split('.')[2]!;
+      const reading = JSON.parse(dec.decode(m.data)) as Record<string, number>;
+      nc.publish(`bench.raw.predictions.${machine}`, rawPrediction(machine, reading));
       n++;
     },
   });
@@ -621,6 +653,13 @@ async function main(): Promise<void> {
         rawPerSec: Math.round(coreRaw),
         runtimePerSec: Math.round(coreRuntime),
         ratio: round(coreRuntime / coreRaw),
+        // The raw arm decodes each reading and publishes one prediction-sized document for it.
+        rawPublishes: true,
+        rawPredictionSubject: 'bench.raw.predictions.<machine>',
+        rawPredictionBytes: rawPrediction(
+          'm-12345',
+          JSON.parse(new TextDecoder().decode(readingBytes(12345).data)) as Record<string, number>,
+        ).length,
       },
       grpc: {
         unaryP99Ms: round(unary.p99),
