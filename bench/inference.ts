@@ -5,24 +5,31 @@
 //   + explicit ack per message, pulling as many ahead as the runtime) drains a durable, then the real
 //   runtime (main.ts, a child process) drains another durable with the same settings on the same
 //   stream. Both rates are acks recorded by the server per second (polled ack floor), first to last.
+//   `--jetstream-runs N` (default 3) rounds, each with durables and a runtime of its own; the ratio
+//   reported is their median.
 // - core: a publisher child offers readings at its maximum rate for a fixed time; a raw queue
-//   subscriber (decode JSON) and then the runtime process them; rates are readings handled per second.
+//   subscriber (decode JSON, publish one prediction-sized document) and then the runtime process
+//   them; rates are readings handled per second.
 // - grpc: against the runtime process, each latency load from a client process of its own: Predict
 //   at 500 req/s (open loop), PredictBatch(64) back to back; StreamPredictions fed by predictions
 //   published on NATS.
 // - memory.bytesPerMachine: runtime RSS growth per newly seen machine (8 features x 60-sample
 //   windows): RSS after N new machines minus RSS after N other new machines, so the garbage and
 //   buffers of the same traffic cancel out.
-// - eventLoopLagP99Ms: the runtime's own perf_hooks event-loop delay p99 under full JetStream load.
+// - eventLoop: the runtime's own perf_hooks event-loop delay p99 under full JetStream load, against
+//   an idle Node process's over the same window at the same resolution.
+// - targets: each figure against its limit.
 // The model is the design anchor's MLP shape (18-64-64-1 here) with occlusion contributions per
 // sensor feature (the default granularity), so every reading costs 1 + 8 ORT rows; the JSON's
 // `model` field states it.
-// Everything is bounded: the whole run takes about a minute and a half.
+// Everything is bounded: the whole run takes about 75 s.
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { createInterface } from 'node:readline';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import { HealthImplementation, protoPath as healthProtoPath } from 'grpc-health-check';
@@ -169,6 +176,56 @@ async function publisherRole(url: string, kind: 'readings' | 'predictions', seco
   process.stdout.write(`${JSON.stringify({ published: i })}\n`);
 }
 
+/**
+ * monitorEventLoopDelay resolution of both sides of the event-loop figure: the runtime's metric
+ * samples at 1 ms (runtimes/inference/serve/metrics.ts); a coarser idle side would hide its own lag.
+ */
+const LAG_RESOLUTION_MS = 1;
+
+/**
+ * An idle Node process's own event-loop delay: the machine's floor for the runtime's lag figure.
+ * Driven over stdin so its window matches the runtime's: `reset` when the runtime's histogram is
+ * reset (a scrape), `report` when it is read.
+ */
+async function idleLagRole(): Promise<void> {
+  const loop = monitorEventLoopDelay({ resolution: LAG_RESOLUTION_MS });
+  loop.enable();
+  process.stdout.write('ready\n');
+  for await (const line of createInterface({ input: process.stdin })) {
+    if (line === 'reset') loop.reset();
+    else if (line === 'report') break;
+  }
+  loop.disable();
+  process.stdout.write(`${JSON.stringify({ p99Ms: loop.percentile(99) / 1e6 })}\n`);
+}
+
+interface IdleLag {
+  reset(): void;
+  report(): Promise<number>;
+}
+
+/** Starts the idle-lag child and waits until its histogram runs. */
+async function spawnIdleLag(): Promise<IdleLag> {
+  const child = spawn(
+    join(repoRoot, 'scripts/node24'),
+    [new URL(import.meta.url).pathname, '--role', 'idle-lag'],
+    {
+      stdio: ['pipe', 'pipe', 'inherit'],
+    },
+  );
+  const lines = createInterface({ input: child.stdout })[Symbol.asyncIterator]();
+  if ((await lines.next()).value !== 'ready') throw new Error('idle-lag child did not start');
+  return {
+    reset: () => child.stdin.write('reset\n'),
+    async report() {
+      child.stdin.end('report\n');
+      const line = await lines.next();
+      if (line.done) throw new Error('idle-lag child exited without a report');
+      return (JSON.parse(line.value as string) as { p99Ms: number }).p99Ms;
+    },
+  };
+}
+
 function benchConfig(
   natsUrl: string,
   modelUri: string,
@@ -240,10 +297,15 @@ async function addDurable(nc: NatsConnection, stream: string, name: string): Pro
  * JSON and acks it explicitly, pulling `IN_FLIGHT` at a time as the runtime does (4 batches of 256).
  * Measured exactly as the runtime is: acks the server has recorded, polled on the durable.
  */
-async function rawJetStream(url: string, nc: NatsConnection, stream: string): Promise<number> {
-  await addDurable(nc, stream, 'raw');
+async function rawJetStream(
+  url: string,
+  nc: NatsConnection,
+  stream: string,
+  durable: string,
+): Promise<number> {
+  await addDurable(nc, stream, durable);
   const rawNc = await connect({ servers: url });
-  const consumer = await jetstream(rawNc).consumers.get(stream, 'raw');
+  const consumer = await jetstream(rawNc).consumers.get(stream, durable);
   const messages = await consumer.consume({ max_messages: IN_FLIGHT });
   const dec = new TextDecoder();
   const drained = (async () => {
@@ -254,7 +316,7 @@ async function rawJetStream(url: string, nc: NatsConnection, stream: string): Pr
       if (++n === JS_READINGS) break;
     }
   })();
-  const rate = await ackRate(nc, stream, 'raw', JS_READINGS);
+  const rate = await ackRate(nc, stream, durable, JS_READINGS);
   await drained;
   await messages.close();
   await rawNc.close();
@@ -277,6 +339,36 @@ async function ackRate(nc: NatsConnection, stream: string, durable: string, tota
   throw new Error(`runtime did not ack ${total} readings within 60 s`);
 }
 
+/** The constant tail of a prediction (model, version, role, fallback), pre-rendered as the runtime's encoder does. */
+const RAW_PREDICTION_TAIL = ',"model":"bench-model","modelVersion":"v1","role":"stable","fallback":false}';
+
+/**
+ * A document with the keys, order and size of the runtime's prediction JSON (`Prediction` in
+ * runtimes/inference/pipeline/pipeline.ts: full-precision score, one six-decimal contribution per
+ * sensor feature), built by concatenation: the least encoding any scorer has to do.
+ */
+function rawPrediction(machine: string, reading: Record<string, number>): string {
+  let sum = 0;
+  let contributions = '';
+  for (let f = 0; f < FEATURES.length; f++) {
+    const name = FEATURES[f]!;
+    const v = reading[name]!;
+    sum += v;
+    contributions += `${f === 0 ? '' : ','}"${name}":${((v - 5) / 997).toFixed(6)}`;
+  }
+  const score = sum / 81.7;
+  return (
+    `{"machineId":"${machine}","ts":${reading['ts']},"score":${score},"severity":"ok",` +
+    `"healthScore":${Math.round(100 * (1 - score))},"contributions":{${contributions}}` +
+    RAW_PREDICTION_TAIL
+  );
+}
+
+/**
+ * The raw limit in core mode: a queue subscriber that, per reading, decodes the JSON and publishes
+ * one prediction-sized document on the same connection (the runtime publishes one per reading; a raw
+ * arm that only decodes skips the whole output side).
+ */
 async function rawCore(url: string): Promise<number> {
   const nc = await connect({ servers: url });
   let n = 0;
@@ -284,7 +376,9 @@ async function rawCore(url: string): Promise<number> {
   nc.subscribe('bench.core.*.readings', {
     queue: 'raw',
     callback: (_e, m) => {
-      JSON.parse(dec.decode(m.data));
+      const machine = m.subject.split('.')[2]!;
+      const reading = JSON.parse(dec.decode(m.data)) as Record<string, number>;
+      nc.publish(`bench.raw.predictions.${machine}`, rawPrediction(machine, reading));
       n++;
     },
   });
@@ -514,9 +608,86 @@ async function grpcStream(client: Client, url: string): Promise<number> {
   return rate;
 }
 
+interface JetStreamRun {
+  rawPerSec: number;
+  runtimePerSec: number;
+  ratio: number;
+  eventLoop: { runtimeP99Ms: number; idleP99Ms: number; ratio: number };
+  cpuUsPerReading: {
+    jetstreamRaw: { consumer: number; natsServer: number };
+    jetstreamRuntime: {
+      mainThread: number;
+      pipelineWorker: number;
+      otherThreads: number;
+      natsServer: number;
+    };
+  };
+}
+
+/**
+ * One JetStream round: the raw arm drains durable raw-<r>, then a fresh runtime drains its own
+ * durable while an idle Node process measures its event-loop delay over the same window.
+ */
+async function jetStreamRound(
+  nc: NatsConnection,
+  url: string,
+  natsPid: number,
+  r: number,
+  startRuntime: () => Promise<RuntimeProcess>,
+): Promise<{ run: JetStreamRun; rt: RuntimeProcess }> {
+  const rawCpu0 = process.cpuUsage();
+  const rawNats0 = processCpuMs(natsPid);
+  const rawPerSec = await rawJetStream(url, nc, 'BENCH', `raw-${r}`);
+  const rawCpu = process.cpuUsage(rawCpu0);
+  const rawNatsMs = processCpuMs(natsPid) - rawNats0;
+  await addDurable(nc, 'BENCH', `runtime-${r}`);
+  const idle = await spawnIdleLag();
+  const rt = await startRuntime();
+  // A scrape resets the runtime's lag histogram; the idle one resets with it.
+  await rt.metrics();
+  idle.reset();
+  const threads0 = threadCpuMs(rt.child.pid!);
+  const rtNats0 = processCpuMs(natsPid);
+  const runtimePerSec = await ackRate(nc, 'BENCH', `runtime-${r}`, JS_READINGS);
+  const rtCpu = runtimeCpuPerReading(threads0, threadCpuMs(rt.child.pid!), JS_READINGS);
+  const rtNatsMs = processCpuMs(natsPid) - rtNats0;
+  const runtimeP99Ms =
+    metricValue(await rt.metrics(), 'prognos_inference_event_loop_lag_seconds', '{quantile="0.99"}') * 1000;
+  const idleP99Ms = await idle.report();
+  const run: JetStreamRun = {
+    rawPerSec: Math.round(rawPerSec),
+    runtimePerSec: Math.round(runtimePerSec),
+    ratio: round(runtimePerSec / rawPerSec),
+    eventLoop: {
+      runtimeP99Ms: round(runtimeP99Ms),
+      idleP99Ms: round(idleP99Ms),
+      ratio: round(runtimeP99Ms / idleP99Ms),
+    },
+    cpuUsPerReading: {
+      jetstreamRaw: {
+        // the bench process: consumer (decode + ack) plus a light ack-floor poll
+        consumer: round((rawCpu.user + rawCpu.system) / JS_READINGS, 1),
+        natsServer: round((rawNatsMs * 1000) / JS_READINGS, 1),
+      },
+      jetstreamRuntime: { ...rtCpu, natsServer: round((rtNatsMs * 1000) / JS_READINGS, 1) },
+    },
+  };
+  return { run, rt };
+}
+
+function median(values: readonly number[]): number {
+  const sorted = Float64Array.from(values).sort();
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+}
+
 // ---------------------------------------------------------------- main
 
 async function main(): Promise<void> {
+  const runsAt = process.argv.indexOf('--jetstream-runs');
+  const jetstreamRuns = runsAt >= 0 ? Number(process.argv[runsAt + 1]) : 3;
+  if (!Number.isInteger(jetstreamRuns) || jetstreamRuns < 1)
+    throw new Error('--jetstream-runs takes a whole number of at least 1');
   const loadAtStart = loadavg()[0]!;
   const ticksAtStart = machineTicks();
   const dir = mkdtempSync(join(tmpdir(), 'prognos-bench-inference-'));
@@ -535,47 +706,45 @@ async function main(): Promise<void> {
       return path;
     };
 
-    // JetStream
+    // JetStream: rounds of raw arm then runtime arm, each on durables of their own over the same
+    // stream, so the spread of the ratio on this shared machine shows within one invocation.
     const jsm = await jetstreamManager(nc);
     await jsm.streams.add({ name: 'BENCH', subjects: ['bench.js.*.readings'] });
     log(`publishing ${JS_READINGS} readings to the stream`);
     await publishToStream(nc, JS_READINGS);
-    const rawCpu0 = process.cpuUsage();
-    const rawNats0 = processCpuMs(nats.pid);
-    const jsRaw = await rawJetStream(nats.url, nc, 'BENCH');
-    const rawCpu = process.cpuUsage(rawCpu0);
-    const rawNatsMs = processCpuMs(nats.pid) - rawNats0;
-    log(`jetstream raw ${jsRaw.toFixed(0)}/s`);
-    await addDurable(nc, 'BENCH', 'runtime');
-    const jsRt = await spawnRuntime(
-      writeConfig('js', {
-        mode: 'jetstream',
-        subject: 'bench.js.*.readings',
-        stream: 'BENCH',
-        durable: 'runtime',
-        machineId: { subjectToken: 3 },
-      }),
-    );
-    await jsRt.metrics(); // resets the event-loop lag window to the load below
-    const rtThreads0 = threadCpuMs(jsRt.child.pid!);
-    const rtNats0 = processCpuMs(nats.pid);
-    const jsRuntime = await ackRate(nc, 'BENCH', 'runtime', JS_READINGS);
-    const rtCpu = runtimeCpuPerReading(rtThreads0, threadCpuMs(jsRt.child.pid!), JS_READINGS);
-    const rtNatsMs = processCpuMs(nats.pid) - rtNats0;
-    const jsMetrics = await jsRt.metrics();
-    const lagP99Ms =
-      metricValue(jsMetrics, 'prognos_inference_event_loop_lag_seconds', '{quantile="0.99"}') * 1000;
-    log(`jetstream runtime ${jsRuntime.toFixed(0)}/s, lag p99 ${lagP99Ms.toFixed(2)} ms`);
+    const spawnJsRuntime = (durable: string): Promise<RuntimeProcess> =>
+      spawnRuntime(
+        writeConfig(durable, {
+          mode: 'jetstream',
+          subject: 'bench.js.*.readings',
+          stream: 'BENCH',
+          durable,
+          machineId: { subjectToken: 3 },
+        }),
+      );
+    const jsRuns: JetStreamRun[] = [];
+    let jsRt: RuntimeProcess | undefined;
+    let jsDurable = '';
+    for (let r = 0; r < jetstreamRuns; r++) {
+      if (jsRt) await jsRt.stop();
+      jsDurable = `runtime-${r}`;
+      const jsRound = await jetStreamRound(nc, nats.url, nats.pid, r, () => spawnJsRuntime(jsDurable));
+      jsRt = jsRound.rt;
+      jsRuns.push(jsRound.run);
+      log(`jetstream run ${r + 1}: ${JSON.stringify(jsRound.run)}`);
+    }
+    // The last round's runtime stays up for the memory figure.
+    const memRt = jsRt!;
     const rssAfterNewMachines = async (prefix: string, total: number): Promise<number> => {
       await publishToStream(nc, MEMORY_MACHINES, prefix, MEMORY_MACHINES);
-      await ackRate(nc, 'BENCH', 'runtime', total);
-      return metricValue(await jsRt.metrics(), 'process_resident_memory_bytes');
+      await ackRate(nc, 'BENCH', jsDurable, total);
+      return metricValue(await memRt.metrics(), 'process_resident_memory_bytes');
     };
     const rssA = await rssAfterNewMachines('a', JS_READINGS + MEMORY_MACHINES);
     const rssB = await rssAfterNewMachines('b', JS_READINGS + 2 * MEMORY_MACHINES);
     const bytesPerMachine = (rssB - rssA) / MEMORY_MACHINES;
     log(`memory ${bytesPerMachine.toFixed(0)} bytes per machine`);
-    await jsRt.stop();
+    await memRt.stop();
 
     // core NATS
     const coreRaw = await rawCore(nats.url);
@@ -611,16 +780,50 @@ async function main(): Promise<void> {
     await coreRt.stop();
 
     const ticksEnd = machineTicks();
+    const ratios = jsRuns.map((r) => r.ratio);
+    const lagRatios = jsRuns.map((r) => r.eventLoop.ratio);
+    const medianOf = (pick: (r: JetStreamRun) => number, digits = 2): number =>
+      round(median(jsRuns.map(pick)), digits);
+    const jetstream = {
+      ratio: round(median(ratios)),
+      ratioMin: Math.min(...ratios),
+      ratioMax: Math.max(...ratios),
+      runs: jsRuns.map(({ rawPerSec, runtimePerSec, ratio }) => ({ rawPerSec, runtimePerSec, ratio })),
+    };
+    const eventLoop = {
+      // p99 of monitorEventLoopDelay at the same 1 ms resolution on both sides, over the same
+      // window: the runtime's main thread during each round's drain, and an idle Node process.
+      // runtimeP99Ms and idleP99Ms are medians over the rounds; ratio is the median of the rounds' ratios.
+      runtimeP99Ms: medianOf((r) => r.eventLoop.runtimeP99Ms),
+      idleP99Ms: medianOf((r) => r.eventLoop.idleP99Ms),
+      ratio: round(median(lagRatios)),
+      ratioMin: Math.min(...lagRatios),
+      ratioMax: Math.max(...lagRatios),
+      resolutionMs: LAG_RESOLUTION_MS,
+      runs: jsRuns.map((r) => r.eventLoop),
+    };
+    const coreRatio = round(coreRuntime / coreRaw);
+    const unaryP99OverFloor = round(unary.p99 / bareHealth.p99);
+    const unaryP50MinusFloorMs = round(unary.p50 - bareHealth.p50);
+    const target = (value: number, op: '>=' | '<=', limit: number) => ({
+      value,
+      op,
+      limit,
+      pass: op === '>=' ? value >= limit : value <= limit,
+    });
     const result = {
-      jetstream: {
-        rawPerSec: Math.round(jsRaw),
-        runtimePerSec: Math.round(jsRuntime),
-        ratio: round(jsRuntime / jsRaw),
-      },
+      jetstream,
       core: {
         rawPerSec: Math.round(coreRaw),
         runtimePerSec: Math.round(coreRuntime),
-        ratio: round(coreRuntime / coreRaw),
+        ratio: coreRatio,
+        // The raw arm decodes each reading and publishes one prediction-sized document for it.
+        rawPublishes: true,
+        rawPredictionSubject: 'bench.raw.predictions.<machine>',
+        rawPredictionBytes: rawPrediction(
+          'm-12345',
+          JSON.parse(new TextDecoder().decode(readingBytes(12345).data)) as Record<string, number>,
+        ).length,
       },
       grpc: {
         unaryP99Ms: round(unary.p99),
@@ -630,6 +833,9 @@ async function main(): Promise<void> {
         healthCheckP99Ms: round(health.p99),
         bareServerHealthCheckP99Ms: round(bareHealth.p99),
         bareServerHealthCheckP50Ms: round(bareHealth.p50),
+        // Predict against the bare server's Check at the same rate, measured in the same minute.
+        unaryP99OverFloor,
+        unaryP50MinusFloorMs,
         batch64P99Ms: round(batch.p99),
         batch64P50Ms: round(batch.p50),
         streamPerSec: Math.round(streamPerSec),
@@ -641,15 +847,28 @@ async function main(): Promise<void> {
         features: FEATURES.length,
         windowSize: 60,
       },
-      eventLoopLagP99Ms: round(lagP99Ms),
-      // CPU per reading in the JetStream phase (/proc thread times; robust to a shared machine, unlike rates).
+      eventLoop,
+      // CPU per reading in the JetStream rounds (/proc thread times; robust to a shared machine,
+      // unlike rates): the median of each figure over the rounds, then each round's.
       cpuUsPerReading: {
         jetstreamRaw: {
-          // the bench process: consumer (decode + ack) plus a light ack-floor poll
-          consumer: round((rawCpu.user + rawCpu.system) / JS_READINGS, 1),
-          natsServer: round((rawNatsMs * 1000) / JS_READINGS, 1),
+          consumer: medianOf((r) => r.cpuUsPerReading.jetstreamRaw.consumer, 1),
+          natsServer: medianOf((r) => r.cpuUsPerReading.jetstreamRaw.natsServer, 1),
         },
-        jetstreamRuntime: { ...rtCpu, natsServer: round((rtNatsMs * 1000) / JS_READINGS, 1) },
+        jetstreamRuntime: {
+          mainThread: medianOf((r) => r.cpuUsPerReading.jetstreamRuntime.mainThread, 1),
+          pipelineWorker: medianOf((r) => r.cpuUsPerReading.jetstreamRuntime.pipelineWorker, 1),
+          otherThreads: medianOf((r) => r.cpuUsPerReading.jetstreamRuntime.otherThreads, 1),
+          natsServer: medianOf((r) => r.cpuUsPerReading.jetstreamRuntime.natsServer, 1),
+        },
+        runs: jsRuns.map((r) => r.cpuUsPerReading),
+      },
+      targets: {
+        jetstreamRatio: target(jetstream.ratio, '>=', 0.8),
+        coreRatio: target(coreRatio, '>=', 0.7),
+        grpcUnaryP99OverFloor: target(unaryP99OverFloor, '<=', 1.5),
+        grpcUnaryP50MinusFloorMs: target(unaryP50MinusFloorMs, '<=', 0.5),
+        eventLoopLagRatio: target(eventLoop.ratio, '<=', 2),
       },
       // Figures are only comparable on a quiet machine: the load here is what the run competed with.
       host: {
@@ -664,6 +883,7 @@ async function main(): Promise<void> {
       },
       settings: {
         jetstreamReadings: JS_READINGS,
+        jetstreamRuns,
         machines: MACHINES,
         coreSeconds: CORE_SECONDS,
         unaryRate: UNARY_RATE,
@@ -693,6 +913,7 @@ const roleIndex = process.argv.indexOf('--role');
 if (roleIndex >= 0) {
   const [role, target, seconds] = process.argv.slice(roleIndex + 1);
   if (role === 'grpc-bare-server') await bareServerRole();
+  else if (role === 'idle-lag') await idleLagRole();
   else if (role?.startsWith('grpc-')) await grpcLoadRole(Number(target), role.slice(5) as GrpcLoad);
   else
     await publisherRole(
