@@ -219,7 +219,18 @@ export const RuntimeConfigSchema = T.Object(
           T.String({ minLength: 1, description: 'JetStream stream name (jetstream mode).' }),
         ),
         durable: T.Optional(
-          T.String({ minLength: 1, description: 'Durable consumer name (jetstream mode).' }),
+          T.String({
+            minLength: 1,
+            description:
+              'Standalone jetstream mode: one durable consumer, created by the runtime when missing (every replica shares it).',
+          }),
+        ),
+        consumers: T.Optional(
+          T.Array(T.String({ minLength: 1 }), {
+            minItems: 1,
+            description:
+              'Operator-managed jetstream mode: the consumers to bind, one per stream partition, in partition order; never created here. Each is a pinned_client priority group, and the replicas of a role agree which of them pulls which partition (contracts/consumers.ts).',
+          }),
         ),
         queueGroup: T.Optional(
           T.String({ minLength: 1, description: 'Queue group shared by replicas (core mode).' }),
@@ -583,7 +594,10 @@ function checkCrossFieldRules(config: RuntimeConfig): void {
   const jwt = config.grpc.auth?.jwt;
   if (jwt && (jwt.jwksFile === undefined) === (jwt.jwksUrl === undefined))
     throw new ConfigError('/grpc/auth/jwt', 'needs exactly one of jwksFile or jwksUrl');
-  if (config.input.mode === 'jetstream' && (!config.input.stream || !config.input.durable)) {
-    throw new ConfigError('/input', 'jetstream mode needs stream and durable');
+  if (
+    config.input.mode === 'jetstream' &&
+    (!config.input.stream || (config.input.durable === undefined) === (config.input.consumers === undefined))
+  ) {
+    throw new ConfigError('/input', 'jetstream mode needs stream and exactly one of durable or consumers');
   }
 }

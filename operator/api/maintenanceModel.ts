@@ -26,6 +26,10 @@ export type ModelPhase = (typeof PHASES)[number];
 
 export { MODEL_INPUT_PATTERN };
 
+/** serving.startFrom: New, All or an RFC 3339 time with a zone. */
+export const START_FROM_PATTERN =
+  '^(New|All|[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\\.[0-9]+)?(Z|[+-][0-9]{2}:[0-9]{2}))$';
+
 export const URI_SCHEMES = ['file://', 'https://', 'nats-os://'] as const;
 
 const SHA256_PATTERN = '^[a-f0-9]{64}$';
@@ -223,7 +227,7 @@ const Serving = Obj(
   {
     replicas: Type.Integer({
       description:
-        'Runtime replicas of the stable version. Readings are shared among them (each machine sticks to one partition consumer).',
+        'Runtime replicas of the stable version. The fleet stream partitions (spec.stream.partitions of the SensorFleet) are shared among them: each partition, so each machine, is scored by exactly one replica at a time, and moves to another within seconds when that replica goes. Replicas beyond the partition count stand by.',
       minimum: 1,
       maximum: 100,
       default: 1,
@@ -254,8 +258,15 @@ const Serving = Obj(
     ),
     inputMode: StringEnum(['jetstream', 'core'], {
       description:
-        'jetstream: a durable pull consumer on the fleet stream, a reading is acknowledged only after its prediction is published (at-least-once, survives restarts). core: a plain NATS queue subscription (at-most-once, lowest latency).',
+        'jetstream: durable pull consumers on the fleet stream, created by the operator, a reading is acknowledged only after its prediction is published (at-least-once, survives restarts). core: a plain NATS queue subscription (at-most-once, lowest latency).',
       default: 'jetstream',
+    }),
+    startFrom: Type.String({
+      description:
+        'jetstream: where a new model starts reading the fleet stream: New (readings from now on), All (every stored reading; a 7-day stream means 7 days of old predictions and alerts) or an RFC 3339 time. Read when the consumers are created; a new version continues where the previous one stopped.',
+      pattern: START_FROM_PATTERN,
+      maxLength: 64,
+      default: 'New',
     }),
     grpc: Obj(
       'The gRPC API of the runtime (Predict, PredictBatch, StreamPredictions, GetMachineHealth, SubmitFeedback), exposed by a Service.',

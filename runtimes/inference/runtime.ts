@@ -3,8 +3,9 @@
 //
 // Start order keeps probes honest: HTTP first (liveness answers while NATS is still unreachable),
 // then NATS, the model, the split (applied before any reading is taken), and input last.
-// stop() reverses it: stop pulling, finish/publish/ack the in-flight batches, flush telemetry,
-// close gRPC, drain NATS.
+// stop() reverses it: leave the role's membership, stop pulling, finish/publish/ack the in-flight
+// batches and hand the partitions' pins over, flush telemetry, close gRPC, drain NATS.
+import { hostname } from 'node:os';
 import { DEFAULT_ARTIFACT_TIMEOUT_MS, readArtifact } from '../../contracts/artifactStore.ts';
 import { Objm } from '@nats-io/obj';
 import { pino, type Logger } from 'pino';
@@ -24,6 +25,7 @@ import { openMachineHealthStore } from './output/machineHealthStore.ts';
 import { createRuntimeMetrics, type RuntimeMetrics } from './serve/metrics.ts';
 import { openNatsConnection, type RuntimeNatsConnection } from './input/natsConnection.ts';
 import { startCoreInput, startJetStreamInput, type BatchHandler, type NatsInput } from './input/natsInput.ts';
+import { startMembership } from './input/ownership.ts';
 import { createNatsOutput } from './output/natsOutput.ts';
 import type { ServingState } from './pipeline/pipeline.ts';
 import { startPipelineWorker, type WorkerPipeline } from './pipeline/pipelineHost.ts';
@@ -226,12 +228,25 @@ export async function startRuntime(config: RuntimeConfig, opts: RuntimeOptions =
     handler,
     logger: log,
   };
+  // Operator-managed consumers, one per partition: the role's replicas share them out (ownership.ts).
+  const consumers = config.input.consumers;
+  const membership = consumers
+    ? await startMembership({
+        nc,
+        namespace: config.namespace,
+        model: config.model,
+        role: config.role,
+        member: `${process.env['POD_NAME'] ?? hostname()}_${process.pid}`,
+        consumers,
+        logger: log,
+      })
+    : undefined;
   const input: NatsInput =
     config.input.mode === 'jetstream'
       ? await startJetStreamInput({
           ...common,
           stream: config.input.stream!,
-          durable: config.input.durable!,
+          ...(consumers ? { consumers, ownership: membership! } : { durable: config.input.durable! }),
           ackWaitMs: config.input.ackWaitMs ?? DEFAULT_ACK_WAIT_MS,
           onRedelivery: () => metrics.redeliveries.inc(),
         })
@@ -253,6 +268,8 @@ export async function startRuntime(config: RuntimeConfig, opts: RuntimeOptions =
     stop(graceMs = 25_000) {
       stopped ??= (async () => {
         grpc.setServing(false);
+        // Leave first: peers start pulling this replica's partitions while it finishes its own.
+        await membership?.stop();
         await input.stop();
         await natsPipeline.refreshStats().catch(() => undefined);
         telemetry.flush();

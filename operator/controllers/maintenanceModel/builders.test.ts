@@ -33,7 +33,7 @@ describe('desiredRuntimeConfig', () => {
         mode: 'jetstream',
         subject: 'plant-a.pumps.*.readings',
         stream: 'PROGNOS_PLANT_A_PUMPS',
-        durable: 'prognos-pump-failure-stable',
+        consumers: ['prognos-pump-failure-stable'],
         machineId: { subjectToken: 3 },
       },
       schema: {

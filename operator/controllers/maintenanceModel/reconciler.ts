@@ -21,7 +21,7 @@ import { pruneIfOwned } from '../../framework/prune.ts';
 import { StatusWrites, updateStatus } from '../../framework/status.ts';
 import { resolveNatsTarget, type ReadSecret } from '../../nats/credentials.ts';
 import type { NatsPool, NatsTarget } from '../../nats/pool.ts';
-import { ConfigError } from '../../../contracts/runtimeConfig.ts';
+import { ConfigError, IN_FLIGHT_BATCHES } from '../../../contracts/runtimeConfig.ts';
 import { RETRIED, type ArtifactVerifier } from './artifactVerifier.ts';
 import type { ModelFleetIndex } from './modelFleetIndex.ts';
 import { configHash, configMapName, desiredConfigMap, renderRuntimeConfig } from './configMap.ts';
@@ -32,6 +32,8 @@ import { CONFIG_FILE, desiredRuntimeConfig, FALLBACK_VERSION, type ServedArtifac
 import { desiredService, grpcEndpoint } from './service.ts';
 import { desiredServiceMonitor, servesServiceMonitors } from './serviceMonitor.ts';
 import { desiredSplit, purgeSplit, splitKey, writeSplit } from './split.ts';
+import { deleteModelConsumers, desiredConsumers, ensureConsumers } from './consumers.ts';
+import { streamName } from '../sensorFleet/desiredStreams.ts';
 import { modelStatus, rolledOut, type DeploymentState } from './status.ts';
 
 export const MODEL_FINALIZER = 'prognos.dev/rollout-split';
@@ -142,6 +144,8 @@ export class MaintenanceModelReconciler {
   readonly #deps: ModelReconcilerDeps;
   /** NATS target each model last wrote its split through, for the finalizer when the fleet is gone. */
   readonly #splitTargets = new Map<string, NatsTarget>();
+  /** Where each model's consumers were last reconciled, likewise. */
+  readonly #consumerStreams = new Map<string, { target: NatsTarget; stream: string }>();
   /** Status written but maybe not in the cache yet: transitions and writes compare with it. */
   readonly #statusWrites = new StatusWrites();
 
@@ -261,6 +265,8 @@ export class MaintenanceModelReconciler {
         deployment?.spec?.template.metadata?.annotations?.[CONFIG_HASH_ANNOTATION] !== hash;
       // No split during a roll (see desiredSplit): cleared before any new pod can start.
       if (templateChanges) splitError = await this.#split(ctx, null);
+      // The runtimes bind the consumers and never create them: they exist before any pod starts.
+      if (model.spec.serving.inputMode === 'jetstream') splitError ??= await this.#consumers(ctx, fleet);
       // Each child is applied only when the cached one lacks the intent (missing, drifted, or the
       // intent changed): a reconcile woken by a child's status writes nothing. The ConfigMap goes
       // first (the pods mount it); the rest are independent and go together, so a reconcile waits
@@ -326,6 +332,24 @@ export class MaintenanceModelReconciler {
     return undefined;
   }
 
+  async #consumers(ctx: ModelContext, fleet: SensorFleet): Promise<unknown> {
+    if (!ctx.target) return undefined;
+    const stream = streamName(fleet);
+    try {
+      const maxInFlight = ctx.model.spec.serving.batching.maxBatch * IN_FLIGHT_BATCHES;
+      const desired = desiredConsumers(ctx.model, fleet, maxInFlight);
+      const changed = await ensureConsumers(await ctx.nats(), stream, ctx.model, desired, ctx.io.fence);
+      this.#consumerStreams.set(splitKey(ctx.model), { target: ctx.target, stream });
+      if (changed.created.length + changed.updated.length + changed.deleted.length > 0)
+        this.#deps.log.info({ model: splitKey(ctx.model), ...changed }, 'consumers reconciled');
+      return undefined;
+    } catch (error) {
+      if (isFenced(error, ctx.io.fence)) throw error;
+      this.#deps.log.warn({ err: error, model: splitKey(ctx.model) }, 'could not reconcile the consumers');
+      return error;
+    }
+  }
+
   async #split(ctx: ModelContext, split: ReturnType<typeof desiredSplit>): Promise<unknown> {
     if (!ctx.target) return undefined;
     try {
@@ -376,11 +400,11 @@ export class MaintenanceModelReconciler {
     }
   }
 
-  /** Children go with the garbage collector (owner references); the KV key is ours to remove. */
+  /** Children go with the garbage collector (owner references); the KV key and the consumers are ours to remove. */
   async #cleanup(model: MaintenanceModel, lookups: ModelLookups, io: ReconcileIo): Promise<void> {
     const key = splitKey(model);
     const fleet = lookups.fleet(model.metadata.namespace!, model.spec.fleetRef.name);
-    let target = this.#splitTargets.get(key);
+    let target = this.#splitTargets.get(key) ?? this.#consumerStreams.get(key)?.target;
     if (fleet)
       target = await resolveNatsTarget(fleet.spec.nats, model.metadata.namespace!, lookups.secret).catch(
         () => target,
@@ -388,12 +412,19 @@ export class MaintenanceModelReconciler {
     if (!target) {
       this.#deps.log.warn(
         { model: key },
-        'no NATS connection known for this model; its split key (if any) is left in place',
+        'no NATS connection known for this model; its split key and consumers (if any) are left in place',
       );
       return;
     }
-    await purgeSplit(await this.#deps.pool.get(target), key, io.fence);
+    const nc = await this.#deps.pool.get(target);
+    await purgeSplit(nc, key, io.fence);
     this.#splitTargets.delete(key);
+    const stream = fleet ? streamName(fleet) : this.#consumerStreams.get(key)?.stream;
+    if (stream) {
+      const deleted = await deleteModelConsumers(nc, stream, model, io.fence);
+      this.#deps.log.info({ model: key, deleted }, 'deleted the model consumers');
+    }
+    this.#consumerStreams.delete(key);
   }
 }
 

@@ -1,4 +1,5 @@
 import { parseDuration } from '../../api/duration.ts';
+import { desiredConsumers } from './consumers.ts';
 import { DEFAULT_WINDOW_NAME } from '../../../contracts/modelInputs.ts';
 import { DEFAULT_MAX_ARTIFACT_BYTES } from '../../../contracts/artifactStore.ts';
 import type { MaintenanceModel } from '../../api/maintenanceModel.ts';
@@ -38,14 +39,6 @@ export const FALLBACK_VERSION = 'fallback';
 
 export const HTTP_PORT = 8080;
 
-/**
- * The durable consumer of the stable role. It is per model, not per version, so a new version picks up
- * exactly where the old one stopped acknowledging: no reading is lost or replayed in bulk on a change.
- */
-export function stableDurable(model: MaintenanceModel): string {
-  return `prognos-${model.metadata.name}-stable`;
-}
-
 /** `exact` in the API is what the runtime calls `linear` (closed-form contributions). */
 const explainMethod = { auto: 'auto', exact: 'linear', occlusion: 'occlusion' } as const;
 
@@ -83,7 +76,8 @@ export function desiredRuntimeConfig(
   };
   if (jetstream) {
     input['stream'] = streamName(fleet);
-    input['durable'] = stableDurable(model);
+    // The operator creates these (consumers.ts); the runtimes only bind them.
+    input['consumers'] = desiredConsumers(model, fleet, 0).map((c) => c.name);
   } else {
     input['queueGroup'] = `prognos-${model.metadata.name}-stable`;
   }

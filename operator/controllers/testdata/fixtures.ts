@@ -49,6 +49,7 @@ export function modelFixture(patch: (m: MaintenanceModel) => void = () => {}): M
         replicas: 2,
         batching: { maxBatch: 256, maxDelayMs: 5 },
         inputMode: 'jetstream',
+        startFrom: 'New',
         grpc: { port: 50051, mutualTLS: false },
         onnxRuntime: { intraOpThreads: 1, interOpThreads: 1 },
       },

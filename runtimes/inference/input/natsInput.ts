@@ -1,5 +1,7 @@
 // Readings in from NATS, in one of two modes (config `input.mode`):
-// - jetstream: a durable pull consumer with explicit acks. A batch's messages are acked (or, for
+// - jetstream: pull consumers with explicit acks: the operator's, one per stream partition, of which
+//   this replica pulls those it owns (ownership.ts; the server pins each to one replica), or standalone
+//   one durable it creates. A batch's messages are acked (or, for
 //   dead letters, terminated) only after the batch handler has published their predictions / dead
 //   letters, and in batch order. Publishes and acks share one connection, so the server sees each
 //   prediction before the ack that releases its reading: at-least-once. Backpressure: iteration
@@ -19,6 +21,7 @@ import {
 } from '@nats-io/jetstream';
 import type { Msg, NatsConnection, Subscription } from '@nats-io/transport-node';
 import type { Logger } from 'pino';
+import { OWNER_GROUP } from '../../../contracts/consumers.ts';
 import { BatchCollector } from './batchCollector.ts';
 import { DISPOSITION_TERM } from '../pipeline/pipeline.ts';
 
@@ -55,9 +58,20 @@ interface CommonOptions {
   logger: Logger;
 }
 
+/** Which consumers this replica should pull from now (membership.ts); changes as replicas come and go. */
+export interface Ownership {
+  current(): readonly string[];
+  onChange(listener: (owned: readonly string[]) => void): void;
+}
+
 export interface JetStreamInputOptions extends CommonOptions {
   stream: string;
-  durable: string;
+  /** Standalone: one durable consumer, created here when missing. */
+  durable?: string;
+  /** Operator-managed: the consumers to bind (one per partition), never created here. */
+  consumers?: readonly string[];
+  /** Which of `consumers` to pull from; default all of them. */
+  ownership?: Ownership;
   /** Ack wait used when this runtime has to create the durable consumer itself. */
   ackWaitMs: number;
   onRedelivery(): void;
@@ -73,7 +87,11 @@ const ACK_WAIT_NANOS_PER_MS = 1_000_000;
 interface Taken {
   msg: JsMsg;
   receivedAt: number;
+  loop: PartitionLoop;
 }
+
+/** Longest a released partition waits for its taken readings to be acked before unpinning anyway. */
+const RELEASE_TIMEOUT_MS = 30_000;
 
 const yieldToEventLoop = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
@@ -109,7 +127,7 @@ export function isRedelivery(reply: string): boolean {
  * Binds to the durable consumer (the operator normally creates it next to the stream) or creates it
  * with explicit acks when it is missing, so the runtime also works standalone.
  */
-async function ensureDurable(opts: JetStreamInputOptions): Promise<void> {
+async function ensureDurable(opts: JetStreamInputOptions & { durable: string }): Promise<void> {
   const jsm = await jetstreamManager(opts.nc);
   try {
     await jsm.consumers.info(opts.stream, opts.durable);
@@ -129,9 +147,21 @@ async function ensureDurable(opts: JetStreamInputOptions): Promise<void> {
   opts.logger.info({ stream: opts.stream, durable: opts.durable }, 'created durable consumer');
 }
 
+/** One consumer this replica pulls from: its pull loop, whether the server pinned it here, and its unacked readings. */
+interface PartitionLoop {
+  name: string;
+  stopping: boolean;
+  messages: ConsumerMessages | undefined;
+  done: Promise<void>;
+  pinned: boolean;
+  unacked: number;
+}
+
 export async function startJetStreamInput(opts: JetStreamInputOptions): Promise<NatsInput> {
-  await ensureDurable(opts);
-  const consumer = await jetstream(opts.nc).consumers.get(opts.stream, opts.durable);
+  if (opts.durable !== undefined) await ensureDurable({ ...opts, durable: opts.durable });
+  const names = opts.consumers ?? [opts.durable!];
+  const js = jetstream(opts.nc);
+  const jsm = await jetstreamManager(opts.nc);
   const collector = new BatchCollector<Taken, Settled<Dispositions>>({
     maxBatch: opts.maxBatch,
     maxDelayMs: opts.maxDelayMs,
@@ -145,15 +175,20 @@ export async function startJetStreamInput(opts: JetStreamInputOptions): Promise<
           { err: outcome.error, size: batch.length },
           'batch failed; readings will be redelivered',
         );
-        for (const t of batch) t.msg.nak();
+        for (const t of batch) {
+          t.msg.nak();
+          t.loop.unacked--;
+        }
         return;
       }
       // The handler published this batch's outputs before resolving: ack (or term) only now.
       const { dispositions, termReasons } = outcome.value;
       let terms = 0;
       for (let i = 0; i < batch.length; i++) {
-        if (dispositions[i] === DISPOSITION_TERM) batch[i]!.msg.term(termReasons[terms++]);
-        else batch[i]!.msg.ack();
+        const t = batch[i]!;
+        if (dispositions[i] === DISPOSITION_TERM) t.msg.term(termReasons[terms++]);
+        else t.msg.ack();
+        t.loop.unacked--;
       }
     },
   });
@@ -165,35 +200,96 @@ export async function startJetStreamInput(opts: JetStreamInputOptions): Promise<
 
   let stopping = false;
   let taken = 0;
-  let messages: ConsumerMessages | undefined;
-  const loop = (async () => {
+  const loops = new Map<string, PartitionLoop>();
+
+  const pull = async (loop: PartitionLoop): Promise<void> => {
     // consume() itself rides out disconnects and server restarts; this loop only restarts it after
     // a hard failure (e.g. the consumer was deleted), at most once a second.
-    while (!stopping) {
+    while (!loop.stopping) {
       try {
-        messages = await consumer.consume({ max_messages: opts.maxInFlight });
-        if (stopping) break;
-        for await (const msg of messages) {
+        const consumer = await js.consumers.get(opts.stream, loop.name);
+        const pinnedGroup = (await consumer.info(true)).config.priority_policy === 'pinned_client';
+        // The in-flight bound is shared by every owned partition.
+        const max = Math.max(1, Math.ceil(opts.maxInFlight / Math.max(1, loops.size)));
+        loop.messages = await consumer.consume({
+          max_messages: max,
+          ...(pinnedGroup ? { group: OWNER_GROUP } : {}),
+        });
+        if (loop.stopping) break;
+        void (async () => {
+          for await (const status of loop.messages!.status()) {
+            if (status.type === 'consumer_pinned') loop.pinned = true;
+            else if (status.type === 'consumer_unpinned') loop.pinned = false;
+          }
+        })().catch(() => undefined);
+        for await (const msg of loop.messages) {
           const reply = (msg as unknown as { reply?: string }).reply;
           if (reply !== undefined ? isRedelivery(reply) : msg.redelivered) opts.onRedelivery();
-          collector.add({ msg, receivedAt: Date.now() });
+          loop.unacked++;
+          collector.add({ msg, receivedAt: Date.now(), loop });
           if (collector.inFlight >= opts.maxInFlight) await collector.waitForCapacity(opts.maxInFlight);
           // Messages already buffered by nats.js arrive as a chain of microtasks: yield once per
           // batch so publishing, acking, timers and probes are never held behind a long burst.
           else if (++taken % opts.maxBatch === 0) await yieldToEventLoop();
         }
       } catch (error) {
-        opts.logger.error({ err: error }, 'JetStream consume failed; retrying');
+        if (!loop.stopping)
+          opts.logger.error({ err: error, consumer: loop.name }, 'JetStream consume failed; retrying');
       }
-      if (!stopping) await new Promise((r) => setTimeout(r, 1000));
+      if (!loop.stopping) await new Promise((r) => setTimeout(r, 1000));
     }
-  })();
+  };
+
+  const acquire = (name: string): void => {
+    const loop: PartitionLoop = {
+      name,
+      stopping: false,
+      messages: undefined,
+      done: Promise.resolve(),
+      pinned: false,
+      unacked: 0,
+    };
+    loops.set(name, loop);
+    loop.done = pull(loop);
+  };
+
+  /** Stops pulling, lets what was taken be published and acked, then hands the pin over at once. */
+  const release = async (loop: PartitionLoop): Promise<void> => {
+    loop.stopping = true;
+    await loop.messages?.close();
+    await loop.done;
+    for (const deadline = Date.now() + RELEASE_TIMEOUT_MS; loop.unacked > 0 && Date.now() < deadline; )
+      await new Promise((r) => setTimeout(r, 20));
+    if (loop.pinned) {
+      await jsm.consumers.unpin(opts.stream, loop.name, OWNER_GROUP).catch((error: unknown) => {
+        opts.logger.warn({ err: error, consumer: loop.name }, 'could not unpin; the pin times out instead');
+      });
+    }
+    if (loops.get(loop.name) === loop) loops.delete(loop.name);
+  };
+
+  // Ownership changes are applied one at a time, in order.
+  let applying = Promise.resolve();
+  const own = (owned: readonly string[]): void => {
+    applying = applying.then(async () => {
+      if (stopping) return;
+      const want = new Set(owned);
+      const gone = [...loops.values()].filter((l) => !want.has(l.name));
+      for (const name of want) if (!loops.has(name)) acquire(name);
+      await Promise.all(gone.map(release));
+      opts.logger.info({ consumers: [...want].sort() }, 'partitions owned');
+    });
+  };
+  if (opts.ownership) {
+    opts.ownership.onChange(own);
+    own(opts.ownership.current());
+  } else own(names);
 
   return {
     async stop() {
       stopping = true;
-      await messages?.close();
-      await loop;
+      await applying;
+      await Promise.all([...loops.values()].map(release));
       await collector.drain();
     },
   };

@@ -1,0 +1,199 @@
+// Each machine scored by exactly one replica: a fleet stream partitioned 16 ways, the operator's
+// consumers (one pinned_client consumer per partition, created by its own code), three runtime
+// processes sharing the partitions out, and a one-replica reference on the same readings. The
+// windowed model's predictions of the three equal the reference's for every machine; a SIGKILLed
+// replica's partitions are scored again within the target, and no reading is lost.
+import { jetstreamManager, type JetStreamClient } from '@nats-io/jetstream';
+import type { NatsConnection } from '@nats-io/transport-node';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { TermFence } from '../../operator/framework/fence.ts';
+import { desiredConsumers, ensureConsumers } from '../../operator/controllers/maintenanceModel/consumers.ts';
+import { fleetFixture, modelFixture } from '../../operator/controllers/testdata/fixtures.ts';
+import {
+  collect,
+  connectTo,
+  NAMESPACE,
+  readingSubject,
+  runtimeConfig,
+  spawnRuntime,
+  startTestNats,
+  writeClassifier,
+  writeConfigFile,
+  type Collector,
+  type RuntimeProcess,
+  type TestNats,
+} from './inferenceHarness.ts';
+
+const PARTITIONS = 16;
+const STREAM = 'plant-a-pumps';
+const MACHINES = 40;
+let nats: TestNats;
+let nc: NatsConnection;
+let js: JetStreamClient;
+const processes: RuntimeProcess[] = [];
+let replicas: RuntimeProcess[];
+let reference: Collector;
+let scored: Collector;
+
+/** Starts a runtime process for `model` bound to its 16 operator-made consumers. */
+async function runtimeFor(model: string, pod: string): Promise<RuntimeProcess> {
+  const modelFile = writeClassifier(nats.dir);
+  const m = modelFixture((x) => (x.metadata.name = model));
+  const consumers = desiredConsumers(
+    m,
+    fleetFixture((f) => (f.spec.stream.partitions = PARTITIONS)),
+    1024,
+  );
+  const config = runtimeConfig(nats.server.url, modelFile, {
+    model,
+    input: {
+      mode: 'jetstream',
+      subject: 'plant-a.pumps.*.readings.*',
+      stream: STREAM,
+      consumers: consumers.map((c) => c.name),
+      machineId: { subjectToken: 3 },
+    },
+  });
+  const rt = await spawnRuntime(writeConfigFile(nats.dir, config, `${pod}.yaml`), { POD_NAME: pod });
+  processes.push(rt);
+  return rt;
+}
+
+const key = (json: Record<string, unknown>) => `${json.machineId as string}@${json.ts as number}`;
+
+function byReading(c: Collector): Map<string, number[]> {
+  const map = new Map<string, number[]>();
+  for (const m of c.messages) map.set(key(m.json), [...(map.get(key(m.json)) ?? []), m.json.score as number]);
+  return map;
+}
+
+/** Index of the round being published (shared with the failover test). */
+let round = 0;
+
+async function publish(from: number, to: number, t0: number, pauseMs = 0): Promise<void> {
+  for (let i = from; i < to; i++) {
+    round = i;
+    for (let m = 0; m < MACHINES; m++) {
+      const body = {
+        ts: t0 + i * 1000 + m,
+        vibration: 2 + ((i * 7 + m) % 9),
+        temperature: 60 + (m % 5),
+        pressure: 3,
+      };
+      await js.publish(readingSubject(`pump-${m}`), JSON.stringify(body));
+    }
+    if (pauseMs) await new Promise((r) => setTimeout(r, pauseMs));
+  }
+}
+
+/** The consumers each replica said it owns, last time it logged it. */
+function owned(rt: RuntimeProcess): string[] {
+  const lines = rt.output.filter((l) => l.includes('"partitions owned"'));
+  const last = lines.at(-1);
+  return last ? (JSON.parse(last) as { consumers: string[] }).consumers : [];
+}
+
+beforeAll(async () => {
+  nats = await startTestNats();
+  nc = await connectTo(nats.server.url);
+  const jsm = await jetstreamManager(nc);
+  await jsm.streams.add({
+    name: STREAM,
+    subjects: ['plant-a.pumps.*.readings'],
+    subject_transform: {
+      src: 'plant-a.pumps.*.readings',
+      dest: `plant-a.pumps.{{wildcard(1)}}.readings.{{partition(${PARTITIONS},1)}}`,
+    },
+  });
+  js = jsm.jetstream();
+  const fleet = fleetFixture((f) => (f.spec.stream.partitions = PARTITIONS));
+  for (const name of ['pump-failure', 'reference']) {
+    const model = modelFixture((m) => (m.metadata.name = name));
+    await ensureConsumers(nc, STREAM, model, desiredConsumers(model, fleet, 1024), new TermFence());
+  }
+  reference = collect(nc, `prognos.predictions.${NAMESPACE}.reference.>`);
+  scored = collect(nc, `prognos.predictions.${NAMESPACE}.pump-failure.>`);
+  await runtimeFor('reference', 'reference-0');
+  replicas = await Promise.all(['a', 'b', 'c'].map((p) => runtimeFor('pump-failure', `pump-failure-${p}`)));
+  // Membership settles within a heartbeat or two: then the three own disjoint shares of the 16.
+  const deadline = Date.now() + 15_000;
+  while (Date.now() < deadline && replicas.map(owned).flat().length !== PARTITIONS)
+    await new Promise((r) => setTimeout(r, 200));
+}, 120_000);
+
+afterAll(async () => {
+  reference?.stop();
+  scored?.stop();
+  await Promise.all(processes.map((p) => p.stop(5_000)));
+  await nc?.close();
+  await nats?.cleanup();
+});
+
+describe('a stream partitioned 16 ways, three replicas', () => {
+  it('shares the partitions out: each owned by one replica', () => {
+    const shares = replicas.map(owned);
+    for (const share of shares) expect(share.length).toBeGreaterThan(0);
+    expect(shares.flat().sort()).toEqual(
+      Array.from({ length: PARTITIONS }, (_, p) => `prognos-pump-failure-stable-p${p}`).sort(),
+    );
+  });
+
+  it('scores every machine exactly as one replica does, each reading once', async () => {
+    const t0 = Date.now() - 600_000;
+    await publish(0, 20, t0);
+    await reference.waitFor(20 * MACHINES, 30_000);
+    await scored.waitFor(20 * MACHINES, 30_000);
+    const want = byReading(reference);
+    const got = byReading(scored);
+    expect(got.size).toBe(20 * MACHINES);
+    for (const [reading, scores] of got) {
+      expect(scores, `${reading} scored more than once`).toHaveLength(1);
+      expect(scores[0], reading).toBeCloseTo(want.get(reading)![0]!, 6);
+    }
+  });
+
+  it('a SIGKILLed replica: its partitions are scored again within 10 s, and no reading is lost', async () => {
+    const victim = replicas[1]!;
+    const t0 = Date.now() - 300_000;
+    const before = scored.messages.length;
+    // When each machine's first reading published after the kill was scored.
+    let killedAt = 0;
+    let firstRoundAfterKill = Infinity;
+    const resumed = new Map<string, number>();
+    const sub = nc.subscribe(`prognos.predictions.${NAMESPACE}.pump-failure.>`, {
+      callback: (_err, msg) => {
+        const p = msg.json<{ machineId: string; ts: number }>();
+        if (!killedAt || p.ts < t0 + firstRoundAfterKill * 1000 || resumed.has(p.machineId)) return;
+        resumed.set(p.machineId, Date.now() - killedAt);
+      },
+    });
+    const flowing = publish(20, 60, t0, 250);
+    await new Promise((r) => setTimeout(r, 1_500));
+    await victim.kill();
+    killedAt = Date.now();
+    firstRoundAfterKill = round + 1;
+    await flowing;
+    // Readings the victim took but never acked come back after the ack wait (30 s).
+    await scored.waitFor(before + 40 * MACHINES, 60_000).catch(() => undefined);
+    sub.unsubscribe();
+    const got = byReading(scored);
+    const expected = Array.from({ length: 40 }, (_, k) => k + 20).flatMap((i) =>
+      Array.from({ length: MACHINES }, (_, m) => `pump-${m}@${t0 + i * 1000 + m}`),
+    );
+    expect(
+      expected.filter((r) => !got.has(r)),
+      'readings never scored',
+    ).toEqual([]);
+    expect(resumed.size).toBe(MACHINES);
+    const worst = Math.max(...resumed.values());
+    console.log(`after the SIGKILL, every machine was scored again within ${worst} ms`);
+    expect(worst).toBeLessThanOrEqual(10_000);
+    // The survivors took the victim's partitions over.
+    expect(
+      replicas
+        .filter((r) => r !== victim)
+        .map(owned)
+        .flat(),
+    ).toHaveLength(PARTITIONS);
+  }, 120_000);
+});
