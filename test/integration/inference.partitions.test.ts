@@ -185,6 +185,22 @@ describe('a stream partitioned 16 ways, three replicas', () => {
       'readings never scored',
     ).toEqual([]);
     expect(resumed.size).toBe(MACHINES);
+    // The victim's machines start with empty windows on their new replica: flagged warming until the
+    // windows are full (10 readings), then identical to the reference again.
+    const want = byReading(reference);
+    let warming = 0;
+    let warmingMaxDiff = 0;
+    for (const { json } of scored.messages.slice(before)) {
+      const diff = Math.abs((json.score as number) - want.get(key(json))![0]!);
+      if (json.warming === true) {
+        warming++;
+        warmingMaxDiff = Math.max(warmingMaxDiff, diff);
+      } else expect(diff, `${key(json)} after warm-up`).toBeLessThan(1e-6);
+    }
+    console.log(
+      `moved machines: ${warming} warming predictions, at most ${warmingMaxDiff.toFixed(4)} from the reference`,
+    );
+    expect(warming).toBeGreaterThan(0);
     const worst = Math.max(...resumed.values());
     console.log(`after the SIGKILL, every machine was scored again within ${worst} ms`);
     expect(worst).toBeLessThanOrEqual(10_000);

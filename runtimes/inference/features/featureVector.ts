@@ -10,6 +10,8 @@ type Column =
 export interface FeatureVectorBuilder {
   readonly width: number;
   readonly inputs: readonly string[];
+  /** What a machine's windows must hold before its rows are what full windows give (WindowStore.warmedUp). */
+  readonly warmup: { readings: number; spanMs: number };
   /** Writes the row of the machine in `slot` at `out[offset .. offset+width)`. */
   fill(store: WindowStore, slot: number, out: Float32Array, offset: number): void;
 }
@@ -47,9 +49,11 @@ export function createFeatureVectorBuilder(
       ? { kind: 'latest', featureIndex: featureIndex.get(r.feature)! }
       : { kind: 'window', window: r.window, aggregation: r.aggregation };
   });
+  const used = columns.flatMap((c) => (c.kind === 'window' ? [config.windows[c.window]!] : []));
   return {
     width: columns.length,
     inputs,
+    warmup: warmupOf(used),
     fill(store, slot, out, offset) {
       for (let i = 0; i < columns.length; i++) {
         const c = columns[i]!;
@@ -78,8 +82,23 @@ function sequenceBuilder(
   return {
     width: length * f,
     inputs,
+    warmup: { ...warmupOf(windows.map((w) => config.windows[w]!)), readings: length },
     fill(store, slot, out, offset) {
       for (let j = 0; j < f; j++) store.copyLast(slot, windows[j]!, length, out, offset + j, f);
     },
   };
+}
+
+/** A count window is full after `size` readings, a time window after its duration of readings. */
+function warmupOf(windows: readonly { size: number; durationMs?: number | undefined }[]): {
+  readings: number;
+  spanMs: number;
+} {
+  let readings = 1;
+  let spanMs = 0;
+  for (const w of windows) {
+    if (w.durationMs === undefined) readings = Math.max(readings, w.size);
+    else spanMs = Math.max(spanMs, w.durationMs);
+  }
+  return { readings, spanMs };
 }

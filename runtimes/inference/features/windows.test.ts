@@ -185,6 +185,20 @@ describe('window store', () => {
     expect(store.aggregate(slot, 1, 'max')).toBe(20);
   });
 
+  it('a machine warms up until its windows are full: readings for count windows, event time for time windows', () => {
+    const store = new WindowStore([{ featureIndex: 0, size: 3, aggregations: ['mean'] }], 1);
+    const warm: boolean[] = [];
+    for (let i = 0; i < 4; i++) {
+      const slot = store.push('m', Float64Array.of(i), 0, 1_000 + i * 400);
+      warm.push(store.warmedUp(slot, 3, 1_000));
+    }
+    // 3 readings by the third, 1 s of readings (1.0 s → 2.2 s) by the fourth.
+    expect(warm).toEqual([false, false, false, true]);
+    store.delete('m');
+    expect(store.warmedUp(store.push('m', Float64Array.of(1), 0, 5_000), 1, 0)).toBe(true);
+    expect(store.warmedUp(store.push('n', Float64Array.of(1), 0, 5_000), 2, 0)).toBe(false);
+  });
+
   it('stays accurate over long streams (drift is reset on every wrap)', () => {
     const store = new WindowStore([{ featureIndex: 0, size: 60, aggregations: [...MOMENT_AGGS] }], 1);
     const stored: number[] = [];

@@ -51,6 +51,9 @@ interface Chunk {
   lastSeen: Float64Array;
   /** The latest reading timestamp per machine: "now" for its time windows. */
   lastTs: Float64Array;
+  /** Readings and the first reading's timestamp since this store first saw the machine (warm-up). */
+  readings: Uint32Array;
+  firstTs: Float64Array;
 }
 
 export interface WindowStoreOptions {
@@ -119,6 +122,9 @@ export class WindowStore {
     const local = slot % this.chunkMachines;
     chunk.lastSeen[local] = now;
     chunk.sinceMaintenance[local]! += 1;
+    const seen = chunk.readings[local]!;
+    chunk.readings[local] = seen + 1;
+    if (seen === 0) chunk.firstTs[local] = ts;
     const latestBase = local * this.featureCount;
     for (let f = 0; f < this.featureCount; f++) {
       const v = values[f]!;
@@ -210,6 +216,20 @@ export class WindowStore {
     return Array.from({ length: n }, (_, i) => chunk.samples[base + ((start + i) % size)]!);
   }
 
+  /**
+   * Whether the machine's windows hold what a full window would: at least `readings` readings and
+   * `spanMs` of event time since this store first saw it. A machine new to this replica (first seen,
+   * or its partition just moved here) is warming up until then.
+   */
+  warmedUp(slot: number, readings: number, spanMs: number): boolean {
+    const chunk = this.chunks[Math.floor(slot / this.chunkMachines)]!;
+    const local = slot % this.chunkMachines;
+    return (
+      chunk.readings[local]! >= readings &&
+      (spanMs === 0 || chunk.lastTs[local]! - chunk.firstTs[local]! >= spanMs)
+    );
+  }
+
   slotOf(machineId: string): number | undefined {
     return this.slots.get(machineId);
   }
@@ -274,6 +294,8 @@ export class WindowStore {
       sinceMaintenance: new Uint32Array(n),
       lastSeen: new Float64Array(n),
       lastTs: new Float64Array(n),
+      readings: new Uint32Array(n),
+      firstTs: new Float64Array(n),
     });
     // Highest first so pop() hands out low slots first.
     for (let slot = first + n - 1; slot >= first; slot--) this.free.push(slot);
@@ -288,6 +310,7 @@ export class WindowStore {
     chunk.latest.fill(NaN, local * this.featureCount, (local + 1) * this.featureCount);
     chunk.sinceMaintenance[local] = 0;
     chunk.lastTs[local] = -Infinity;
+    chunk.readings[local] = 0;
   }
 
   /** Drops the oldest samples of time window `w` while they are at or before `cutoff`. */

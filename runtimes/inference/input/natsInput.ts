@@ -258,7 +258,7 @@ export async function startJetStreamInput(opts: JetStreamInputOptions): Promise<
     loop.stopping = true;
     await loop.messages?.close();
     await loop.done;
-    for (const deadline = Date.now() + RELEASE_TIMEOUT_MS; loop.unacked > 0 && Date.now() < deadline; )
+    for (const deadline = Date.now() + RELEASE_TIMEOUT_MS; loop.unacked > 0 && Date.now() < deadline;)
       await new Promise((r) => setTimeout(r, 20));
     if (loop.pinned) {
       await jsm.consumers.unpin(opts.stream, loop.name, OWNER_GROUP).catch((error: unknown) => {

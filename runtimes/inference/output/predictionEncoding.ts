@@ -53,6 +53,7 @@ export interface PredictionFields {
   severity: Severity;
   healthScore: number;
   rulCycles?: number;
+  warming?: boolean;
 }
 
 export interface PredictionEncoder {
@@ -88,6 +89,7 @@ export function createPredictionEncoder(
         for (let j = 0; j < width; j++) s += keys[j] + formatFixed(contributions[offset + j]!);
       s += '}' + tail;
       if (p.rulCycles !== undefined) s += ',"rulCycles":' + num(p.rulCycles);
+      if (p.warming) s += ',"warming":true';
       return s + '}';
     },
   };

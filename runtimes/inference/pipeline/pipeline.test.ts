@@ -465,6 +465,17 @@ describe('pipeline with real ONNX models', () => {
     await pipeline.close();
   });
 
+  it('flags a machine warming until its windows are full (the window over vibration keeps 4)', async () => {
+    const built = buildLinearRegressor([0, 0, 1], 0);
+    const pipeline = await createPipeline(configFor('regression', await artifactOf(built)), { now: nowFn });
+    const batch = Array.from({ length: 6 }, () => reading('m', 2, 20));
+    const { predictions } = await pipeline.process(batch);
+    expect(predictions.map((p) => p.warming ?? false)).toEqual([true, true, true, false, false, false]);
+    const encoded = await pipeline.processEncoded([reading('n', 2, 20)]);
+    expect(JSON.parse(new TextDecoder().decode(encoded.predictionBytes))).toMatchObject({ warming: true });
+    await pipeline.close();
+  });
+
   it('a sibling shares the loaded model and its swaps, but keeps its own windows, counts and split', async () => {
     // score = vibration.mean: what each pipeline's window holds shows in its score.
     const v1 = buildLinearRegressor([0, 0, 1], 0);

@@ -47,6 +47,8 @@ export interface Prediction {
   healthScore: number;
   /** Remaining useful life (regression models only). */
   rulCycles?: number;
+  /** Present (true) while the machine's windows on this replica are not full: first readings, or a partition that just moved here. */
+  warming?: true;
   /** Contribution of each feature (or model input, by explain.granularity) to the score, in score units. */
   contributions: Record<string, number>;
   model: string;
@@ -147,6 +149,8 @@ interface Accepted {
   index: number;
   machineId: string;
   ts: number;
+  /** The machine's windows are not full yet on this replica (new here, or its partition just moved). */
+  warming: boolean;
 }
 
 /** What #score hands to the result builders; release() returns the row buffer and the model lease. */
@@ -339,6 +343,7 @@ class InferencePipeline implements Pipeline {
           fallback: d.fallback,
         };
         if (d.rulCycles !== undefined) prediction.rulCycles = d.rulCycles;
+        if (a.warming) prediction.warming = true;
         predictions.push(prediction);
         batch.outcomes[a.index] = { kind: 'prediction', prediction };
       });
@@ -379,6 +384,7 @@ class InferencePipeline implements Pipeline {
             modelVersion,
             role,
             fallback: true,
+            ...(a.warming ? { warming: true as const } : {}),
           } satisfies Prediction);
         } else {
           fields.machineId = a.machineId;
@@ -387,6 +393,7 @@ class InferencePipeline implements Pipeline {
           fields.severity = d.severity;
           fields.healthScore = d.healthScore;
           if (d.rulCycles !== undefined) fields.rulCycles = d.rulCycles;
+          fields.warming = a.warming;
           text += encoder.encode(fields, batch.scored!.contributions, k * groupCount);
         }
         ends[k] = text.length;
@@ -516,7 +523,10 @@ class InferencePipeline implements Pipeline {
             this.#fallbackRows,
             accepted.length * fallbackWidth,
           );
-        accepted.push({ index: i, machineId, ts });
+        const warming = context
+          ? !this.#windows.warmedUp(slot, context.builder.warmup.readings, context.builder.warmup.spanMs)
+          : false;
+        accepted.push({ index: i, machineId, ts, warming });
       }
       const n = accepted.length;
       let blockingMs = performance.now() - started;
