@@ -229,6 +229,7 @@ describe('InferenceService', () => {
 
   it('SubmitFeedback publishes the maintenance event on the labels subject', async () => {
     const labels = collect(nc, `prognos.labels.${NAMESPACE}.${FLEET}.>`);
+    await nc.flush(); // the subscription is on the server before the runtime publishes
     const res = await unary('SubmitFeedback', {
       machineId: 'pump-7',
       event: 'repair',
