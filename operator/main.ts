@@ -24,7 +24,9 @@ const USAGE = `prognos-operator [flags]
                              a larger one is refused as ArtifactTooLarge (default ${DEFAULT_ARTIFACT_LIMITS.maxBytes}, 256 MiB)
   --artifact-timeout <s>     seconds to read an artifact before ArtifactFetchTimeout (default ${DEFAULT_ARTIFACT_LIMITS.timeoutMs / 1000})
   --service-monitors <mode>  auto: a ServiceMonitor per model while the prometheus-operator CRD is
-                             installed (reads that one CRD); off: none, nothing cluster-scoped read (default auto)`;
+                             installed (reads that one CRD); off: none, nothing cluster-scoped read (default auto)
+  --keda <mode>              auto: autoscaling models get a KEDA ScaledObject while KEDA's CRD is installed
+                             (reads that one CRD), a HorizontalPodAutoscaler otherwise; off: always an HPA (default auto)`;
 
 function port(value: string | undefined, fallback: number, flag: string): number {
   if (value === undefined) return fallback;
@@ -63,6 +65,7 @@ async function main(): Promise<void> {
       'max-artifact-bytes': { type: 'string' },
       'artifact-timeout': { type: 'string' },
       'service-monitors': { type: 'string', default: 'auto' },
+      keda: { type: 'string', default: 'auto' },
       help: { type: 'boolean', default: false },
     },
   });
@@ -88,6 +91,8 @@ async function main(): Promise<void> {
   const serviceMonitors = values['service-monitors'];
   if (serviceMonitors !== 'auto' && serviceMonitors !== 'off')
     throw new Error(`--service-monitors must be auto or off, got ${serviceMonitors}`);
+  const keda = values.keda;
+  if (keda !== 'auto' && keda !== 'off') throw new Error(`--keda must be auto or off, got ${keda}`);
   const logger = pino({ name: 'prognos-operator' });
   const leaseNamespace =
     values['leader-election-namespace'] ??
@@ -104,6 +109,7 @@ async function main(): Promise<void> {
     artifactLimits: { maxBytes, timeoutMs },
     maxLoadChecks,
     serviceMonitors: serviceMonitors === 'auto',
+    keda: keda === 'auto',
     ...(process.env['POD_NAME'] ? { identity: `${process.env['POD_NAME']}_${process.pid}` } : {}),
     logger,
   });

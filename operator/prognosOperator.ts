@@ -35,6 +35,8 @@ export interface PrognosOperatorOptions {
   modelWorkers?: number;
   /** ServiceMonitors while the prometheus-operator CRD serves them (default true; see ModelControllerOptions). */
   serviceMonitors?: boolean;
+  /** KEDA ScaledObjects for autoscaling models while KEDA serves them (default true; see ModelControllerOptions). */
+  keda?: boolean;
   /** How artifacts are read: size limit and timeout (default DEFAULT_ARTIFACT_LIMITS). */
   artifactLimits?: ArtifactLimits;
   /** Artifact load checks at once (default DEFAULT_MAX_LOAD_CHECKS). */
@@ -113,6 +115,7 @@ export class PrognosOperator {
         namespace: options.namespace,
         concurrency: options.modelWorkers ?? DEFAULT_MODEL_WORKERS,
         serviceMonitors: options.serviceMonitors,
+        keda: options.keda,
       }),
     );
   }

@@ -261,6 +261,52 @@ const Serving = Obj(
         'jetstream: durable pull consumers on the fleet stream, created by the operator, a reading is acknowledged only after its prediction is published (at-least-once, survives restarts). core: a plain NATS queue subscription (at-most-once, lowest latency).',
       default: 'jetstream',
     }),
+    autoscaling: Type.Optional(
+      Obj(
+        'Scale the stable replicas with the load instead of serving.replicas: with KEDA installed (its ScaledObject CRD served) and the fleet naming its NATS monitoring endpoint, by consumer lag through KEDA NATS JetStream scaler; otherwise by CPU with a HorizontalPodAutoscaler (needs CPU requests in serving.resources). The operator then leaves spec.replicas of the Deployment to the autoscaler.',
+        {
+          minReplicas: Type.Integer({
+            description: 'Fewest replicas.',
+            minimum: 1,
+            maximum: 100,
+            default: 1,
+          }),
+          maxReplicas: Type.Integer({
+            description:
+              'Most replicas; at most the fleet partition count (spec.stream.partitions), since a partition is scored by one replica and more would stand by.',
+            minimum: 1,
+            maximum: 100,
+          }),
+          targetLag: Type.Integer({
+            description:
+              'KEDA: readings waiting (unacknowledged or not yet delivered) per replica that the scaler aims for.',
+            minimum: 1,
+            default: 1000,
+          }),
+          natsAccount: Type.String({
+            description:
+              'KEDA: the NATS account of the fleet stream, as the monitoring endpoint names it ($G when the server has no accounts).',
+            minLength: 1,
+            maxLength: 128,
+            default: '$G',
+          }),
+          targetCPUUtilization: Type.Integer({
+            description: 'HorizontalPodAutoscaler: average CPU utilization (percent of requests) to aim for.',
+            minimum: 1,
+            maximum: 100,
+            default: 70,
+          }),
+        },
+        {
+          'x-kubernetes-validations': [
+            rule(
+              'self.minReplicas <= self.maxReplicas',
+              'autoscaling.minReplicas must not exceed maxReplicas',
+            ),
+          ],
+        },
+      ),
+    ),
     startFrom: Type.String({
       description:
         'jetstream: where a new model starts reading the fleet stream: New (readings from now on), All (every stored reading; a 7-day stream means 7 days of old predictions and alerts) or an RFC 3339 time. Read when the consumers are created; a new version continues where the previous one stopped.',

@@ -72,6 +72,15 @@ const NatsConnection = Obj(
         'Secret',
       ),
     ),
+    monitoringEndpoint: Type.Optional(
+      Type.String({
+        description:
+          "host:port of the NATS server's HTTP monitoring endpoint (usually port 8222), e.g. nats.nats.svc:8222. KEDA's NATS JetStream scaler reads consumer lag there when a model autoscales.",
+        minLength: 1,
+        maxLength: 253,
+        pattern: '^[^\\s/:]+:[0-9]{1,5}$',
+      }),
+    ),
   },
 );
 

@@ -2,6 +2,7 @@ import { API_VERSION } from '../api/meta.ts';
 import { MAINTENANCE_MODEL_KIND } from '../api/maintenanceModel.ts';
 import { SENSOR_FLEET_KIND } from '../api/sensorFleet.ts';
 import type { WatchSpec } from '../framework/controller.ts';
+import { SCALED_OBJECT_CRD } from './maintenanceModel/autoscaler.ts';
 import { SERVICE_MONITOR_CRD } from './maintenanceModel/serviceMonitor.ts';
 
 /** Secrets a SensorFleet names: read through a watch of each one alone (ReconcileContext.readReferenced). */
@@ -19,11 +20,18 @@ export function watchSpecs(namespace: string | undefined) {
     service: { apiVersion: 'v1', kind: 'Service', ...owned },
     deployment: { apiVersion: 'apps/v1', kind: 'Deployment', ...owned },
     podDisruptionBudget: { apiVersion: 'policy/v1', kind: 'PodDisruptionBudget', ...owned },
+    horizontalPodAutoscaler: { apiVersion: 'autoscaling/v2', kind: 'HorizontalPodAutoscaler', ...owned },
     // Cluster-scoped, and only the one CRD: whether models get a ServiceMonitor follows it live.
     serviceMonitorCrd: {
       apiVersion: 'apiextensions.k8s.io/v1',
       kind: 'CustomResourceDefinition',
       fieldSelector: `metadata.name=${SERVICE_MONITOR_CRD}`,
+    },
+    // Likewise KEDA's: whether autoscaling models get a ScaledObject or a HorizontalPodAutoscaler.
+    scaledObjectCrd: {
+      apiVersion: 'apiextensions.k8s.io/v1',
+      kind: 'CustomResourceDefinition',
+      fieldSelector: `metadata.name=${SCALED_OBJECT_CRD}`,
     },
   } satisfies Record<string, WatchSpec>;
 }

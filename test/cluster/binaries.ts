@@ -14,6 +14,8 @@ export interface Binaries {
   natsServer: string;
   helm: string;
   grpcurl: string;
+  /** KEDA's ScaledObject CRD (YAML), copied from its Go module: tests install the real one. */
+  kedaScaledObjectCrd: string;
 }
 
 /** A step of the one-time build, as build-binaries.sh announces it ("==> <step>" on stderr). */
@@ -65,6 +67,7 @@ export async function ensureBinaries(opts: EnsureBinariesOptions = {}): Promise<
     natsServer: bin('nats-server'),
     helm: bin('helm'),
     grpcurl: bin('grpcurl'),
+    kedaScaledObjectCrd: bin('keda.sh_scaledobjects.yaml'),
   };
 }
 

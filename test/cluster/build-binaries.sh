@@ -2,7 +2,8 @@
 # Builds the real control-plane binaries the local cluster runs (etcd, kube-apiserver,
 # kube-controller-manager, kubectl), nats-server, helm (to render the chart in tests) and grpcurl (to call the
 # runtime's gRPC API through reflection in tests) from the Go module proxy, once, into a cache
-# outside the repository. Reuses what is already there. See docs/adr/0002-local-cluster-without-docker.md.
+# outside the repository, and copies KEDA's ScaledObject CRD out of its module (tests install it).
+# Reuses what is already there. See docs/adr/0002-local-cluster-without-docker.md.
 #
 # Env:
 #   PROGNOS_ASSETS      directory with prebuilt binaries (like envtest's KUBEBUILDER_ASSETS); when it
@@ -18,7 +19,9 @@ ETCD_VERSION=3.6.8
 NATS_VERSION=2.15.2
 HELM_VERSION=3.22.0
 GRPCURL_VERSION=1.9.4
+KEDA_VERSION=2.21.0
 BINARIES=(etcd kube-apiserver kube-controller-manager kubectl nats-server helm grpcurl)
+KEDA_CRD=keda.sh_scaledobjects.yaml
 
 cache_root=${PROGNOS_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/prognos}
 out=${PROGNOS_ASSETS:-$cache_root/bin/k8s-v$K8S_VERSION-etcd-v$ETCD_VERSION-nats-v$NATS_VERSION}
@@ -26,6 +29,7 @@ mkdir -p "$out"
 
 missing=()
 for b in "${BINARIES[@]}"; do [ -x "$out/$b" ] || missing+=("$b"); done
+[ -f "$out/$KEDA_CRD" ] || missing+=(keda-crd)
 if [ ${#missing[@]} -eq 0 ]; then
   echo "$out"
   exit 0
@@ -101,6 +105,13 @@ if want grpcurl; then
   step "building grpcurl v$GRPCURL_VERSION"
   GOBIN=$work/gobin go install -trimpath -ldflags "-s -w -X main.version=v$GRPCURL_VERSION" "github.com/fullstorydev/grpcurl/cmd/grpcurl@v$GRPCURL_VERSION"
   cp "$work/gobin/grpcurl" "$out/grpcurl"
+fi
+
+if want keda-crd; then
+  step "fetching KEDA v$KEDA_VERSION's ScaledObject CRD"
+  keda=$(go mod download -json "github.com/kedacore/keda/v2@v$KEDA_VERSION" | sed -n 's/.*"Dir": "\(.*\)".*/\1/p')
+  cp "$keda/config/crd/bases/$KEDA_CRD" "$out/$KEDA_CRD"
+  chmod 0644 "$out/$KEDA_CRD"
 fi
 
 echo "$out"

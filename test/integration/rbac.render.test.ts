@@ -27,7 +27,7 @@ describe('RBAC of the chart and of kustomize', () => {
     ]);
   });
 
-  it('one namespace: the same rules as a Role, and nothing cluster-scoped but the one CRD read', async () => {
+  it('one namespace: the same rules as a Role, and nothing cluster-scoped but the two CRDs read', async () => {
     const chartYaml = await renderChart(RELEASE, NAMESPACE, { watchNamespace: NAMESPACE });
     const kustomizeYaml = await renderKustomize('namespaced');
     const chart = rbacObjects(chartYaml);
@@ -42,7 +42,7 @@ describe('RBAC of the chart and of kustomize', () => {
       {
         apiGroups: ['apiextensions.k8s.io'],
         resources: ['customresourcedefinitions'],
-        resourceNames: ['servicemonitors.monitoring.coreos.com'],
+        resourceNames: ['servicemonitors.monitoring.coreos.com', 'scaledobjects.keda.sh'],
         verbs: ['list', 'watch'],
       },
     ]);
@@ -58,18 +58,27 @@ describe('RBAC of the chart and of kustomize', () => {
     expect(operatorArgs(kustomizeYaml)).toContain(`--namespace=${NAMESPACE}`);
   });
 
-  it('serviceMonitors=false: nothing cluster-scoped at all, no ServiceMonitor rights, --service-monitors=off', async () => {
+  it('serviceMonitors=false keda=false: nothing cluster-scoped at all, no ServiceMonitor or ScaledObject rights', async () => {
     const yaml = await renderChart(RELEASE, NAMESPACE, {
       watchNamespace: 'plant-a',
       serviceMonitors: 'false',
+      keda: 'false',
     });
     const objects = rbacObjects(yaml);
     expect(objects.filter((o) => o.kind.startsWith('Cluster'))).toEqual([]);
     expect(grants(objects, 'servicemonitors')).toEqual([]);
+    expect(grants(objects, 'scaledobjects')).toEqual([]);
     expect(grants(objects, 'customresourcedefinitions')).toEqual([]);
     expect(operatorArgs(yaml)).toEqual(
-      expect.arrayContaining(['--namespace=plant-a', '--service-monitors=off']),
+      expect.arrayContaining(['--namespace=plant-a', '--service-monitors=off', '--keda=off']),
     );
+  });
+
+  it('keda=false alone: the one CRD read is the prometheus-operator one', async () => {
+    const objects = rbacObjects(await renderChart(RELEASE, NAMESPACE, { keda: 'false' }));
+    const crds = objects.find((o) => o.kind === 'ClusterRole' && o.name === 'prognos-operator-crds');
+    expect(crds?.rules?.[0]?.resourceNames).toEqual(['servicemonitors.monitoring.coreos.com']);
+    expect(grants(objects, 'scaledobjects')).toEqual([]);
   });
 
   it('grants nothing the code does not use (no pods, jobs, grpcroutes, retrainpolicies, core events, no secret GET)', async () => {

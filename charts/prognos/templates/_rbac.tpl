@@ -29,11 +29,21 @@ Keep in step with config/rbac/role.yaml and config/namespaced/role.yaml (test/in
 - apiGroups: [policy]
   resources: [poddisruptionbudgets]
   verbs: [list, watch, create, patch, delete]
+# serving.autoscaling without KEDA: a cached, applied HPA, deleted when autoscaling goes (or KEDA comes).
+- apiGroups: [autoscaling]
+  resources: [horizontalpodautoscalers]
+  verbs: [list, watch, create, patch, delete]
 {{- if .Values.serviceMonitors }}
 # Applied while the prometheus-operator CRD serves them; never read.
 - apiGroups: [monitoring.coreos.com]
   resources: [servicemonitors]
   verbs: [create, patch]
+{{- end }}
+{{- if .Values.keda }}
+# serving.autoscaling with KEDA: applied when it changes, deleted when autoscaling goes; never read.
+- apiGroups: [keda.sh]
+  resources: [scaledobjects]
+  verbs: [create, patch, delete]
 {{- end }}
 # The Secrets a SensorFleet names (NATS credentials, TLS), each watched alone (field selector
 # metadata.name): only referenced Secrets are cached, a rotation is seen at once. Never a GET.

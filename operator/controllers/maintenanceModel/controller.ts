@@ -1,6 +1,7 @@
 import type {
   V1ConfigMap,
   V1Deployment,
+  V2HorizontalPodAutoscaler,
   V1PodDisruptionBudget,
   V1Secret,
   V1Service,
@@ -19,6 +20,7 @@ import {
 import { SECRET, watchSpecs } from '../kinds.ts';
 import type { ModelFleetIndex } from './modelFleetIndex.ts';
 import type { MaintenanceModelReconciler } from './reconciler.ts';
+import { SCALED_OBJECT_CRD, scaledObjectsServedChanged } from './autoscaler.ts';
 import { SERVICE_MONITOR_CRD, serviceMonitorsServedChanged } from './serviceMonitor.ts';
 
 /** The Deployment fields the model's status and rollout read (see deploymentState). */
@@ -44,6 +46,12 @@ export interface ModelControllerOptions {
    * while it serves one. Default true; false reads nothing cluster-scoped and applies no ServiceMonitor.
    */
   serviceMonitors?: boolean | undefined;
+  /**
+   * Watch KEDA's ScaledObject CRD (cluster-scoped, read by name): autoscaling models get a ScaledObject
+   * on consumer lag while it serves one, a HorizontalPodAutoscaler otherwise. Default true; false reads
+   * nothing cluster-scoped for it and always uses a HorizontalPodAutoscaler.
+   */
+  keda?: boolean | undefined;
 }
 
 /**
@@ -58,6 +66,7 @@ export function maintenanceModelController(
 ): Controller<MaintenanceModel> {
   const kinds = watchSpecs(options.namespace);
   const serviceMonitors = options.serviceMonitors ?? true;
+  const keda = options.keda ?? true;
   const controller = new Controller<MaintenanceModel>('maintenancemodel', {
     ...(options.concurrency ? { concurrency: options.concurrency } : {}),
     reconcile: (ctx) =>
@@ -71,6 +80,9 @@ export function maintenanceModelController(
           service: (ns, name) => ctx.cached<V1Service>(kinds.service, objectKey(ns, name)),
           podDisruptionBudget: (ns, name) =>
             ctx.cached<V1PodDisruptionBudget>(kinds.podDisruptionBudget, objectKey(ns, name)),
+          horizontalPodAutoscaler: (ns, name) =>
+            ctx.cached<V2HorizontalPodAutoscaler>(kinds.horizontalPodAutoscaler, objectKey(ns, name)),
+          scaledObjectCrd: () => (keda ? ctx.cached(kinds.scaledObjectCrd, SCALED_OBJECT_CRD) : undefined),
           secret: (ns, name) => ctx.readReferenced<V1Secret>(SECRET, ns, name),
           serviceMonitorCrd: () =>
             serviceMonitors ? ctx.cached(kinds.serviceMonitorCrd, SERVICE_MONITOR_CRD) : undefined,
@@ -85,12 +97,18 @@ export function maintenanceModelController(
     .owns({ ...kinds.deployment, predicate: deploymentChanged })
     .owns(kinds.service)
     .owns({ ...kinds.podDisruptionBudget, predicate: or(generationChanged, ownedMetadataChanged) })
+    .owns({ ...kinds.horizontalPodAutoscaler, predicate: or(generationChanged, ownedMetadataChanged) })
     .watches(kinds.sensorFleet, (fleet) =>
       index.modelsOf(fleet.metadata?.namespace ?? '', fleet.metadata?.name ?? ''),
     );
   // The prometheus-operator CRD appearing (or going) reconciles every model: ServiceMonitors follow.
   if (serviceMonitors)
     controller.watches({ ...kinds.serviceMonitorCrd, predicate: serviceMonitorsServedChanged }, () =>
+      index.all(),
+    );
+  // KEDA being installed (or removed) moves autoscaling models between a ScaledObject and an HPA.
+  if (keda)
+    controller.watches({ ...kinds.scaledObjectCrd, predicate: scaledObjectsServedChanged }, () =>
       index.all(),
     );
   return controller;

@@ -1,6 +1,7 @@
 import type { V1Deployment, V1KeyToPath, V1Probe, V1Volume, V1VolumeMount } from '@kubernetes/client-node';
 import type { MaintenanceModel } from '../../api/maintenanceModel.ts';
 import type { SensorFleet } from '../../api/sensorFleet.ts';
+import { AUTOSCALER_ANNOTATION } from './autoscaler.ts';
 import { configMapName } from './configMap.ts';
 import { commonLabels, childMeta, selectorLabels } from './objectMeta.ts';
 import { ARTIFACT_CA_FILE, CONFIG_FILE, HTTP_PORT, MOUNTS } from './runtimeConfig.ts';
@@ -16,6 +17,8 @@ export interface DeploymentInputs {
   configHash: string;
   /** Version actually served (the last verified one), for the pod label. */
   version: string;
+  /** The autoscaler that owns the replica count, if any: autoscalerAnnotation() of what was applied. */
+  autoscaler?: string | undefined;
 }
 
 /** The API accepts integer quantities (`cpu: 1`) as core/v1 does; the client's type wants strings. */
@@ -80,9 +83,13 @@ export function desiredDeployment(inputs: DeploymentInputs): V1Deployment {
   return {
     apiVersion: 'apps/v1',
     kind: 'Deployment',
-    metadata: childMeta(model, model.metadata.name!),
+    metadata: {
+      ...childMeta(model, model.metadata.name!),
+      ...(inputs.autoscaler ? { annotations: { [AUTOSCALER_ANNOTATION]: inputs.autoscaler } } : {}),
+    },
     spec: {
-      replicas: model.spec.serving.replicas,
+      // Under an autoscaler the operator does not apply replicas (server-side apply: not its field).
+      ...(inputs.autoscaler ? {} : { replicas: model.spec.serving.replicas }),
       selector: { matchLabels: selectorLabels(model) },
       strategy: { type: 'RollingUpdate', rollingUpdate: { maxUnavailable: 0, maxSurge: 1 } },
       template: {

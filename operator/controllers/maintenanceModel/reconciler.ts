@@ -4,6 +4,7 @@ import type {
   V1Deployment,
   V1PodDisruptionBudget,
   V1Service,
+  V2HorizontalPodAutoscaler,
 } from '@kubernetes/client-node';
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { Logger } from 'pino';
@@ -32,6 +33,13 @@ import { CONFIG_FILE, desiredRuntimeConfig, FALLBACK_VERSION, type ServedArtifac
 import { desiredService, grpcEndpoint } from './service.ts';
 import { desiredServiceMonitor, servesServiceMonitors } from './serviceMonitor.ts';
 import { desiredSplit, purgeSplit, splitKey, writeSplit } from './split.ts';
+import {
+  AUTOSCALER_ANNOTATION,
+  autoscalerAnnotation,
+  desiredAutoscaler,
+  SCALED_OBJECT,
+  servesScaledObjects,
+} from './autoscaler.ts';
 import { deleteModelConsumers, desiredConsumers, ensureConsumers } from './consumers.ts';
 import { streamName } from '../sensorFleet/desiredStreams.ts';
 import { modelStatus, rolledOut, type DeploymentState } from './status.ts';
@@ -53,6 +61,9 @@ export interface ModelLookups {
   podDisruptionBudget(namespace: string, name: string): V1PodDisruptionBudget | undefined;
   /** The servicemonitors.monitoring.coreos.com CRD, if the cluster has it. */
   serviceMonitorCrd(): KubernetesObject | undefined;
+  horizontalPodAutoscaler(namespace: string, name: string): V2HorizontalPodAutoscaler | undefined;
+  /** The scaledobjects.keda.sh CRD, if the cluster has it (and the operator watches it). */
+  scaledObjectCrd(): KubernetesObject | undefined;
   /** A Secret the model's fleet names, from the watch of that Secret (ReconcileContext.readReferenced). */
   secret: ReadSecret;
 }
@@ -273,6 +284,8 @@ export class MaintenanceModelReconciler {
       // for two API round trips rather than five.
       const client = io.client;
       const name = model.metadata.name!;
+      // Before the Deployment: its annotation records what was applied, so a failure here is retried.
+      const autoscaler = await this.#autoscaler(io, model, fleet, deployment, lookups);
       await applyIfNeeded(
         client,
         desiredConfigMap(model, rendered),
@@ -281,7 +294,14 @@ export class MaintenanceModelReconciler {
       const [applied] = await Promise.all([
         applyIfNeeded(
           client,
-          desiredDeployment({ model, fleet, image: this.#deps.image, configHash: hash, version }),
+          desiredDeployment({
+            model,
+            fleet,
+            image: this.#deps.image,
+            configHash: hash,
+            version,
+            autoscaler: autoscaler?.annotation,
+          }),
           deployment,
         ),
         applyIfNeeded(client, desiredService(model), lookups.service(ns, name)),
@@ -318,6 +338,41 @@ export class MaintenanceModelReconciler {
     if (ctx.artifactRefusal?.pending) return { requeueAfterMs: QUEUED_RETRY_MS };
     const reason = ctx.artifactRefusal?.reason ?? fleetRefusal?.reason;
     return reason && TRANSIENT.has(reason) ? { requeueAfterMs: TRANSIENT_RETRY_MS } : {};
+  }
+
+  /**
+   * serving.autoscaling's ScaledObject or HorizontalPodAutoscaler (autoscaler.ts), removing the other
+   * kind when the choice changed. The HPA is cached and repaired like the other children; the
+   * ScaledObject (whose CRD may be absent) is applied when it changes, as the Deployment's annotation
+   * (kind and a hash of what was applied) tells.
+   */
+  async #autoscaler(
+    io: ReconcileIo,
+    model: MaintenanceModel,
+    fleet: SensorFleet,
+    deployment: V1Deployment | undefined,
+    lookups: ModelLookups,
+  ) {
+    const ns = model.metadata.namespace!;
+    const name = model.metadata.name!;
+    const desired = desiredAutoscaler(model, fleet, servesScaledObjects(lookups.scaledObjectCrd()));
+    const applied = deployment?.metadata?.annotations?.[AUTOSCALER_ANNOTATION];
+    const want = desired && autoscalerAnnotation(desired);
+    const hpa = lookups.horizontalPodAutoscaler(ns, name);
+    if (desired?.kind === 'HorizontalPodAutoscaler') await applyIfNeeded(io.client, desired.object, hpa);
+    else await pruneIfOwned(io.client, hpa, model);
+    if (desired?.kind === 'ScaledObject' && applied !== want) await apply(io.client, desired.object);
+    if (desired?.kind !== 'ScaledObject' && applied?.startsWith('ScaledObject'))
+      await io.client.delete({ ...SCALED_OBJECT, namespace: ns, name });
+    if (desired?.clamped && applied !== want) {
+      void io.events.emit(model, {
+        type: 'Warning',
+        reason: 'AutoscalingClamped',
+        message: `serving.autoscaling.maxReplicas ${model.spec.serving.autoscaling!.maxReplicas} is above the fleet's ${fleet.spec.stream.partitions} partitions; the autoscaler stops at ${fleet.spec.stream.partitions} (a partition is scored by one replica)`,
+        action: 'Autoscale',
+      });
+    }
+    return desired && { kind: desired.kind, annotation: want! };
   }
 
   /** The budget where replicas can share a disruption; a scale-down to one replica removes it. */

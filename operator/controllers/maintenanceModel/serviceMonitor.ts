@@ -17,12 +17,16 @@ interface CrdShape {
   status?: { conditions?: { type?: string; status?: string }[] };
 }
 
-/** Whether this CustomResourceDefinition (from the watch cache) is Established and serves v1. */
-export function servesServiceMonitors(crd: KubernetesObject | undefined): boolean {
+/** Whether this CustomResourceDefinition (from the watch cache) is Established and serves `version`. */
+export function crdServes(crd: KubernetesObject | undefined, version: string): boolean {
   if (!crd || crd.metadata?.deletionTimestamp) return false;
   const { spec, status } = crd as CrdShape;
   const established = status?.conditions?.some((c) => c.type === 'Established' && c.status === 'True');
-  return !!established && !!spec?.versions?.some((v) => v.name === 'v1' && v.served === true);
+  return !!established && !!spec?.versions?.some((v) => v.name === version && v.served === true);
+}
+
+export function servesServiceMonitors(crd: KubernetesObject | undefined): boolean {
+  return crdServes(crd, 'v1');
 }
 
 /** Wakes the models only when the CRD starts or stops serving ServiceMonitors, not on every CRD update. */
