@@ -25,7 +25,7 @@
 // Everything is bounded: the whole run takes about 75 s.
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
@@ -42,6 +42,7 @@ import { buildMlpClassifier, randomLayers } from '../contracts/onnx/buildModel.t
 import { ensureBinaries, repoRoot } from '../test/cluster/binaries.ts';
 import { startNatsServer } from '../test/cluster/nats.ts';
 import { metricValue, spawnRuntime, type RuntimeProcess } from '../test/integration/inferenceHarness.ts';
+import { machineTicks, processCpuMs, threadCpuMs } from './procStats.ts';
 
 const FEATURES = ['f0', 'f1', 'f2', 'f3', 'f4', 'f5', 'f6', 'f7'];
 const INPUTS = [...FEATURES, ...FEATURES.map((f) => `${f}.mean`), 'f0.std', 'f0.slope'];
@@ -81,39 +82,6 @@ function percentile(values: number[], p: number): number {
 }
 
 const round = (x: number, digits = 2): number => Number(x.toFixed(digits));
-
-/** Linux clock ticks per second of /proc CPU times (USER_HZ, 100 on Linux/x86-64). */
-const CLOCK_TICKS = 100;
-
-/** CPU ms (user + system) of each thread of a process, by thread name (/proc/<pid>/task/<tid>/comm). */
-function threadCpuMs(pid: number): Map<string, number> {
-  const byName = new Map<string, number>();
-  for (const tid of readdirSync(`/proc/${pid}/task`)) {
-    try {
-      const name = readFileSync(`/proc/${pid}/task/${tid}/comm`, 'utf8').trim();
-      const fields = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-      const ms = ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS;
-      byName.set(name, (byName.get(name) ?? 0) + ms);
-    } catch {
-      // the thread ended between listing and reading
-    }
-  }
-  return byName;
-}
-
-/** CPU ms (user + system) of a whole process. */
-function processCpuMs(pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-  return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS;
-}
-
-/** Machine-wide CPU ticks from /proc/stat: all, and stolen by the hypervisor (a VM waiting for its host). */
-function machineTicks(): { total: number; steal: number } {
-  const fields = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
-  // user nice system idle iowait irq softirq steal (guest time is already in user/nice)
-  const total = fields.slice(0, 8).reduce((a, b) => a + b, 0);
-  return { total, steal: fields[7] ?? 0 };
-}
 
 /** CPU µs per reading between two snapshots: main thread, pipeline worker, everything else of the runtime. */
 function runtimeCpuPerReading(
