@@ -9,10 +9,12 @@ import type { PrognosOperator } from '../../operator/prognosOperator.ts';
 import {
   applyObject,
   createNamespace,
+  deleteNamespace,
   eventually,
   fleetManifest,
   getJson,
   installCrds,
+  type ModelFile,
   modelManifest,
   natsClient,
   ok,
@@ -20,7 +22,6 @@ import {
   tempDir,
   waitCondition,
   writeModel,
-  type ModelFile,
 } from './operatorHarness.ts';
 
 let ns: string;
@@ -83,7 +84,7 @@ afterAll(async () => {
   predictions?.unsubscribe();
   await operator?.stop();
   await nc?.close();
-  await ok(['delete', 'namespace', ns, '--wait=false']);
+  await deleteNamespace(ns);
 });
 
 describe('end to end', () => {

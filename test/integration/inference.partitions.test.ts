@@ -1,14 +1,21 @@
 // Each machine scored by exactly one replica: a fleet stream partitioned 16 ways, the operator's
 // consumers (one pinned_client consumer per partition, created by its own code), three runtime
-// processes sharing the partitions out, and a one-replica reference on the same readings. The
-// windowed model's predictions of the three equal the reference's for every machine; a SIGKILLed
-// replica's partitions are scored again within the target, and no reading is lost.
+// processes sharing the partitions out, and a one-replica reference on the same readings: a replay
+// of NASA C-MAPSS FD001 (../shared/datasets; a synthetic stand-in of the same shape when absent), one
+// machine per engine. The windowed model's predictions of the three equal the reference's for every
+// engine; a SIGKILLed replica's partitions are scored again within the target, no reading is lost,
+// and the engines that moved are flagged warming until their windows are full again.
+import { createHash } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { jetstreamManager, type JetStreamClient } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TermFence } from '../../operator/framework/fence.ts';
 import { desiredConsumers, ensureConsumers } from '../../operator/controllers/maintenanceModel/consumers.ts';
 import { fleetFixture, modelFixture } from '../../operator/controllers/testdata/fixtures.ts';
+import { buildLinearRegressor } from '../../contracts/onnx/buildModel.ts';
+import { DEMO_SENSORS, loadCmapss, syntheticCycles, type Cycle } from '../cluster/demo/cmapss.ts';
 import {
   collect,
   connectTo,
@@ -17,7 +24,6 @@ import {
   runtimeConfig,
   spawnRuntime,
   startTestNats,
-  writeClassifier,
   writeConfigFile,
   type Collector,
   type RuntimeProcess,
@@ -27,6 +33,11 @@ import {
 const PARTITIONS = 16;
 const STREAM = 'plant-a-pumps';
 const MACHINES = 40;
+const INPUTS = ['t24', 't30', 't50', 'ps30', 't24.mean', 't24.std', 'ps30.slope'];
+/** Engines 1..MACHINES, cycle by cycle (every FD001 engine runs at least 128 cycles). */
+const cycles = new Map<string, Cycle>();
+for (const c of loadCmapss() ?? syntheticCycles(MACHINES))
+  if (c.engine <= MACHINES) cycles.set(`${c.engine}/${c.cycle}`, c);
 let nats: TestNats;
 let nc: NatsConnection;
 let js: JetStreamClient;
@@ -37,7 +48,11 @@ let scored: Collector;
 
 /** Starts a runtime process for `model` bound to its 16 operator-made consumers. */
 async function runtimeFor(model: string, pod: string): Promise<RuntimeProcess> {
-  const modelFile = writeClassifier(nats.dir);
+  // Linear in the window aggregations only: a reading scored on a half-empty window shows.
+  const { bytes } = buildLinearRegressor([0, 0, 0, 0, 1, 10, 100], 0);
+  const path = join(nats.dir, 'cmapss.onnx');
+  writeFileSync(path, bytes);
+  const modelFile = { uri: `file://${path}`, sha256: createHash('sha256').update(bytes).digest('hex') };
   const m = modelFixture((x) => (x.metadata.name = model));
   const consumers = desiredConsumers(
     m,
@@ -53,6 +68,19 @@ async function runtimeFor(model: string, pod: string): Promise<RuntimeProcess> {
       consumers: consumers.map((c) => c.name),
       machineId: { subjectToken: 3 },
     },
+    schema: {
+      timestampField: 'ts',
+      timestampFormat: 'UnixMillis',
+      features: DEMO_SENSORS.map((f) => ({ name: f.name, min: f.min, max: f.max, required: true })),
+    },
+    windows: [
+      { feature: 't24', size: 10, aggregations: ['mean', 'std'] },
+      { feature: 'ps30', size: 10, aggregations: ['slope'] },
+    ],
+    artifact: { ...modelFile, inputs: INPUTS },
+    task: 'regression',
+    thresholds: { warning: 50, critical: 20, horizonCycles: 100 },
+    fallback: { rules: [] },
   });
   const rt = await spawnRuntime(writeConfigFile(nats.dir, config, `${pod}.yaml`), { POD_NAME: pod });
   processes.push(rt);
@@ -70,16 +98,14 @@ function byReading(c: Collector): Map<string, number[]> {
 /** Index of the round being published (shared with the failover test). */
 let round = 0;
 
+/** Cycles from..to-1 of every engine; cycle i of engine m is stamped t0 + i s + m ms. */
 async function publish(from: number, to: number, t0: number, pauseMs = 0): Promise<void> {
   for (let i = from; i < to; i++) {
     round = i;
     for (let m = 0; m < MACHINES; m++) {
-      const body = {
-        ts: t0 + i * 1000 + m,
-        vibration: 2 + ((i * 7 + m) % 9),
-        temperature: 60 + (m % 5),
-        pressure: 3,
-      };
+      const c = cycles.get(`${m + 1}/${i + 1}`)!;
+      const body: Record<string, number> = { ts: t0 + i * 1000 + m };
+      DEMO_SENSORS.forEach((f, j) => (body[f.name] = c.values[j]!));
       await js.publish(readingSubject(`pump-${m}`), JSON.stringify(body));
     }
     if (pauseMs) await new Promise((r) => setTimeout(r, pauseMs));

@@ -17,17 +17,17 @@ import { kubeConfig } from './env.ts';
 import {
   applyObject,
   createNamespace,
+  deleteNamespace,
   fleetManifest,
   getJson,
   installCrds,
+  type ModelFile,
   modelManifest,
   natsClient,
-  ok,
   secretManifest,
   tempDir,
   waitCondition,
   writeModel,
-  type ModelFile,
 } from './operatorHarness.ts';
 
 const MAX_BYTES = 8_192;
@@ -120,7 +120,7 @@ afterAll(async () => {
   const store = await new Objm(nc).open('prognos-models');
   for (const name of ['v2.onnx', 'huge.onnx']) await store.delete(`${ns}/${name}`).catch(() => undefined);
   await nc?.close();
-  await ok(['delete', 'namespace', ns, '--wait=false']);
+  await deleteNamespace(ns);
 });
 
 describe('artifacts from real stores', () => {

@@ -11,17 +11,18 @@ import { testEnv } from './env.ts';
 import {
   applyObject,
   createNamespace,
+  deleteNamespace,
   eventually,
   fleetManifest,
   getJson,
   installCrds,
+  type ModelFile,
   modelManifest,
   ok,
   startOperator,
   tempDir,
   waitEstablished,
   writeModel,
-  type ModelFile,
 } from './operatorHarness.ts';
 
 let ns: string;
@@ -65,7 +66,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await operator?.stop();
-  if (ns) await ok(['delete', 'namespace', ns, '--wait=false']);
+  if (ns) await deleteNamespace(ns);
 });
 
 describe('serving.autoscaling', () => {

@@ -10,9 +10,11 @@ import { kubectl } from './env.ts';
 import {
   applyObject,
   createNamespace,
+  deleteNamespace,
   eventually,
   fleetManifest,
   installCrds,
+  type ModelFile,
   modelManifest,
   natsClient,
   ok,
@@ -20,7 +22,6 @@ import {
   tempDir,
   waitCondition,
   writeModel,
-  type ModelFile,
 } from './operatorHarness.ts';
 
 let ns: string;
@@ -49,7 +50,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await operator?.stop();
   await nc?.close();
-  if (ns) await ok(['delete', 'namespace', ns, '--wait=false']);
+  if (ns) await deleteNamespace(ns);
 });
 
 describe('consumers owned by the operator', () => {

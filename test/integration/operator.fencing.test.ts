@@ -16,6 +16,7 @@ import { kubeConfig } from './env.ts';
 import {
   applyObject,
   createNamespace,
+  deleteNamespace,
   eventually,
   fleetManifest,
   getJson,
@@ -100,7 +101,7 @@ afterAll(async () => {
   releaseHeld?.();
   server?.closeAllConnections();
   await new Promise((resolve) => server?.close(resolve));
-  if (ns) await ok(['delete', 'namespace', ns, '--wait=false']);
+  if (ns) await deleteNamespace(ns);
 });
 
 describe('a leader whose Lease is taken mid-reconcile', () => {

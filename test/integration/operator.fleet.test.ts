@@ -7,6 +7,7 @@ import type { PrognosOperator } from '../../operator/prognosOperator.ts';
 import {
   applyObject,
   createNamespace,
+  deleteNamespace,
   eventually,
   fleetManifest,
   installCrds,
@@ -34,7 +35,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await operator?.stop();
   await nc?.close();
-  await ok(['delete', 'namespace', ns, '--wait=false']);
+  await deleteNamespace(ns);
 });
 
 describe('SensorFleet', () => {

@@ -17,6 +17,7 @@ import {
 import {
   applyObject,
   createNamespace,
+  deleteNamespace,
   eventually,
   fleetManifest,
   getJson,
@@ -75,7 +76,7 @@ afterAll(async () => {
   for (const c of clients) c.close();
   await operator?.stop();
   await nc?.close();
-  await ok(['delete', 'namespace', ns, '--wait=false']);
+  await deleteNamespace(ns);
 });
 
 describe('gRPC auth of a MaintenanceModel', () => {

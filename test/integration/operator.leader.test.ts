@@ -9,17 +9,18 @@ import { testEnv } from './env.ts';
 import {
   applyObject,
   createNamespace,
+  deleteNamespace,
   eventually,
   fleetManifest,
   getJson,
   installCrds,
+  type ModelFile,
   modelManifest,
   ok,
   REPO,
   tempDir,
   waitCondition,
   writeModel,
-  type ModelFile,
 } from './operatorHarness.ts';
 
 interface OperatorProcess {
@@ -166,7 +167,7 @@ afterAll(async () => {
     await op.exited;
     clearTimeout(timer);
   }
-  if (ns) await ok(['delete', 'namespace', ns, '--wait=false']);
+  if (ns) await deleteNamespace(ns);
 });
 
 describe('operator processes with --leader-elect', () => {

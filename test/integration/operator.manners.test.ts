@@ -11,10 +11,12 @@ import type { PrognosOperator } from '../../operator/prognosOperator.ts';
 import {
   applyObject,
   createNamespace,
+  deleteNamespace,
   eventually,
   fleetManifest,
   getJson,
   installCrds,
+  type ModelFile,
   modelManifest,
   natsClient,
   ok,
@@ -22,7 +24,6 @@ import {
   tempDir,
   waitCondition,
   writeModel,
-  type ModelFile,
 } from './operatorHarness.ts';
 
 const FOREIGN = 'example.com/keep-me';
@@ -68,7 +69,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await operator?.stop();
   await nc?.close();
-  await ok(['delete', 'namespace', ns, '--wait=false']);
+  await deleteNamespace(ns);
 });
 
 describe('operator manners', () => {

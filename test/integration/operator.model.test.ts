@@ -15,11 +15,13 @@ import { buildUnknownOpModel } from '../../contracts/onnx/buildModel.ts';
 import {
   applyObject,
   createNamespace,
+  deleteNamespace,
   eventually,
   fleetManifest,
   getJson,
   installCrds,
   MODEL_INPUTS,
+  type ModelFile,
   modelManifest,
   natsClient,
   ok,
@@ -27,7 +29,6 @@ import {
   tempDir,
   waitCondition,
   writeModel,
-  type ModelFile,
 } from './operatorHarness.ts';
 
 let ns: string;
@@ -68,7 +69,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await operator?.stop();
   await nc?.close();
-  await ok(['delete', 'namespace', ns, '--wait=false']);
+  await deleteNamespace(ns);
 });
 
 describe('MaintenanceModel lifecycle', () => {

@@ -17,11 +17,11 @@ import type { PrognosOperator } from '../../operator/prognosOperator.ts';
 import {
   applyObject,
   createNamespace,
+  deleteNamespace,
   fleetManifest,
   getJson,
   installCrds,
   modelManifest,
-  ok,
   startOperator,
   tempDir,
   waitCondition,
@@ -55,7 +55,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await operator?.stop();
-  if (ns) await ok(['delete', 'namespace', ns, '--wait=false']);
+  if (ns) await deleteNamespace(ns);
 });
 
 describe('verification of the model kinds the runtime serves', () => {

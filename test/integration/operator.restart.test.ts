@@ -6,6 +6,7 @@ import { restartApiServer, restartNats } from './env.ts';
 import {
   applyObject,
   createNamespace,
+  deleteNamespace,
   eventually,
   fleetManifest,
   getJson,
@@ -32,7 +33,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await operator?.stop();
-  await ok(['delete', 'namespace', ns, '--wait=false']);
+  await deleteNamespace(ns);
 });
 
 describe('operator resilience', () => {

@@ -12,12 +12,12 @@ import { testEnv } from './env.ts';
 import {
   applyObject,
   createNamespace,
+  deleteNamespace,
   eventually,
   fleetManifest,
   getJson,
   installCrds,
   natsUserCreds,
-  ok,
   secretManifest,
   startOperator,
   tempDir,
@@ -67,7 +67,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await operator?.stop();
   await server?.stop();
-  if (ns) await ok(['delete', 'namespace', ns, '--wait=false']);
+  if (ns) await deleteNamespace(ns);
 });
 
 describe('Secrets a SensorFleet names', () => {

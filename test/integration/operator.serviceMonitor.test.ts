@@ -7,10 +7,12 @@ import { kubectl } from './env.ts';
 import {
   applyObject,
   createNamespace,
+  deleteNamespace,
   eventually,
   fleetManifest,
   getJson,
   installCrds,
+  type ModelFile,
   modelManifest,
   ok,
   SERVICE_MONITOR_CRD,
@@ -20,7 +22,6 @@ import {
   waitCondition,
   waitEstablished,
   writeModel,
-  type ModelFile,
 } from './operatorHarness.ts';
 
 let ns: string;
@@ -52,7 +53,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await operator?.stop();
   await kubectl(['delete', 'crd', CRD_NAME, '--ignore-not-found', '--wait=false']);
-  if (ns) await ok(['delete', 'namespace', ns, '--wait=false']);
+  if (ns) await deleteNamespace(ns);
 });
 
 describe('ServiceMonitor when the prometheus-operator CRD exists', () => {
