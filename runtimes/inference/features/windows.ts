@@ -4,7 +4,8 @@
 // recomputed exactly whenever a ring wraps, which bounds floating-point drift at O(1) amortised.
 // A window holds the last `size` readings, or with `durationMs` the readings of that span of event
 // time (reading timestamps, so a replayed stream gets the windows it had live), at most `size`.
-// Readings leave a time window in arrival order: a late one leaves with the newer readings before it.
+// A reading older than the machine's newest (a redelivery after a failover, a late sensor) enters
+// no window and does not replace the latest values: windows hold the newest readings, in order.
 import type { Aggregation } from '../../../contracts/runtimeConfig.ts';
 import {
   type WindowMoments,
@@ -125,6 +126,7 @@ export class WindowStore {
     const seen = chunk.readings[local]!;
     chunk.readings[local] = seen + 1;
     if (seen === 0) chunk.firstTs[local] = ts;
+    if (ts < chunk.lastTs[local]!) return slot;
     const latestBase = local * this.featureCount;
     for (let f = 0; f < this.featureCount; f++) {
       const v = values[f]!;

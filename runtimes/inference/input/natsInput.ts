@@ -29,6 +29,8 @@ export interface InboundMessage {
   subject: string;
   data: Uint8Array;
   receivedAt: number;
+  /** JetStream delivered it before (a failover or a restart): its prediction says so. */
+  redelivered?: boolean;
 }
 
 /**
@@ -87,6 +89,7 @@ const ACK_WAIT_NANOS_PER_MS = 1_000_000;
 interface Taken {
   msg: JsMsg;
   receivedAt: number;
+  redelivered: boolean;
   loop: PartitionLoop;
 }
 
@@ -196,6 +199,7 @@ export async function startJetStreamInput(opts: JetStreamInputOptions): Promise<
     subject: t.msg.subject,
     data: t.msg.data,
     receivedAt: t.receivedAt,
+    redelivered: t.redelivered,
   });
 
   let stopping = false;
@@ -224,9 +228,10 @@ export async function startJetStreamInput(opts: JetStreamInputOptions): Promise<
         })().catch(() => undefined);
         for await (const msg of loop.messages) {
           const reply = (msg as unknown as { reply?: string }).reply;
-          if (reply !== undefined ? isRedelivery(reply) : msg.redelivered) opts.onRedelivery();
+          const redelivered = reply !== undefined ? isRedelivery(reply) : msg.redelivered;
+          if (redelivered) opts.onRedelivery();
           loop.unacked++;
-          collector.add({ msg, receivedAt: Date.now(), loop });
+          collector.add({ msg, receivedAt: Date.now(), redelivered, loop });
           if (collector.inFlight >= opts.maxInFlight) await collector.waitForCapacity(opts.maxInFlight);
           // Messages already buffered by nats.js arrive as a chain of microtasks: yield once per
           // batch so publishing, acking, timers and probes are never held behind a long burst.

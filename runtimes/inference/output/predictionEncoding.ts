@@ -54,6 +54,7 @@ export interface PredictionFields {
   healthScore: number;
   rulCycles?: number;
   warming?: boolean;
+  redelivered?: boolean;
 }
 
 export interface PredictionEncoder {
@@ -90,6 +91,7 @@ export function createPredictionEncoder(
       s += '}' + tail;
       if (p.rulCycles !== undefined) s += ',"rulCycles":' + num(p.rulCycles);
       if (p.warming) s += ',"warming":true';
+      if (p.redelivered) s += ',"redelivered":true';
       return s + '}';
     },
   };

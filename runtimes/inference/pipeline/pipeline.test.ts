@@ -476,6 +476,19 @@ describe('pipeline with real ONNX models', () => {
     await pipeline.close();
   });
 
+  it('says so for a redelivered reading, in both outputs', async () => {
+    const built = buildLinearRegressor([0, 0, 1], 0);
+    const pipeline = await createPipeline(configFor('regression', await artifactOf(built)), { now: nowFn });
+    const again = { ...reading('m', 2, 20), redelivered: true };
+    const { predictions } = await pipeline.process([reading('m', 2, 20), again]);
+    expect(predictions.map((p) => p.redelivered ?? false)).toEqual([false, true]);
+    const encoded = await pipeline.processEncoded([again]);
+    expect(JSON.parse(new TextDecoder().decode(encoded.predictionBytes))).toMatchObject({
+      redelivered: true,
+    });
+    await pipeline.close();
+  });
+
   it('a sibling shares the loaded model and its swaps, but keeps its own windows, counts and split', async () => {
     // score = vibration.mean: what each pipeline's window holds shows in its score.
     const v1 = buildLinearRegressor([0, 0, 1], 0);

@@ -35,6 +35,8 @@ export interface PipelineMessage {
   data: Uint8Array;
   /** Epoch ms the message was received; defaults to now. Bounds future timestamps. */
   receivedAt?: number;
+  /** JetStream delivered it before (failover, restart). */
+  redelivered?: boolean;
 }
 
 export interface Prediction {
@@ -49,6 +51,12 @@ export interface Prediction {
   rulCycles?: number;
   /** Present (true) while the machine's windows on this replica are not full: first readings, or a partition that just moved here. */
   warming?: true;
+  /**
+   * Present (true) for a reading JetStream delivered again (a replica died before acknowledging it):
+   * at-least-once, so it may have been scored before; scored on the machine's current windows, which
+   * it does not enter when newer readings already did.
+   */
+  redelivered?: true;
   /** Contribution of each feature (or model input, by explain.granularity) to the score, in score units. */
   contributions: Record<string, number>;
   model: string;
@@ -151,6 +159,7 @@ interface Accepted {
   ts: number;
   /** The machine's windows are not full yet on this replica (new here, or its partition just moved). */
   warming: boolean;
+  redelivered: boolean;
 }
 
 /** What #score hands to the result builders; release() returns the row buffer and the model lease. */
@@ -344,6 +353,7 @@ class InferencePipeline implements Pipeline {
         };
         if (d.rulCycles !== undefined) prediction.rulCycles = d.rulCycles;
         if (a.warming) prediction.warming = true;
+        if (a.redelivered) prediction.redelivered = true;
         predictions.push(prediction);
         batch.outcomes[a.index] = { kind: 'prediction', prediction };
       });
@@ -385,6 +395,7 @@ class InferencePipeline implements Pipeline {
             role,
             fallback: true,
             ...(a.warming ? { warming: true as const } : {}),
+            ...(a.redelivered ? { redelivered: true as const } : {}),
           } satisfies Prediction);
         } else {
           fields.machineId = a.machineId;
@@ -394,6 +405,7 @@ class InferencePipeline implements Pipeline {
           fields.healthScore = d.healthScore;
           if (d.rulCycles !== undefined) fields.rulCycles = d.rulCycles;
           fields.warming = a.warming;
+          fields.redelivered = a.redelivered;
           text += encoder.encode(fields, batch.scored!.contributions, k * groupCount);
         }
         ends[k] = text.length;
@@ -526,7 +538,7 @@ class InferencePipeline implements Pipeline {
         const warming = context
           ? !this.#windows.warmedUp(slot, context.builder.warmup.readings, context.builder.warmup.spanMs)
           : false;
-        accepted.push({ index: i, machineId, ts, warming });
+        accepted.push({ index: i, machineId, ts, warming, redelivered: message.redelivered === true });
       }
       const n = accepted.length;
       let blockingMs = performance.now() - started;

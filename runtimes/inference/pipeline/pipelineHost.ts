@@ -29,6 +29,8 @@ export type HostRequest =
       /** End offset of each message in data. */
       ends: Uint32Array;
       receivedAt: Float64Array;
+      /** 1 where the message is a JetStream redelivery. */
+      redelivered: Uint8Array;
       encode: EncodeOptions;
     }
   /** A gRPC call's readings, scored by the gRPC sibling pipeline. */
@@ -58,6 +60,7 @@ export interface BatchInput {
   subject: string;
   data: Uint8Array;
   receivedAt: number;
+  redelivered?: boolean;
 }
 
 export interface WorkerPipeline {
@@ -185,6 +188,7 @@ export async function startPipelineWorker(
       const data = new Uint8Array(total);
       const ends = new Uint32Array(n);
       const receivedAt = new Float64Array(n);
+      const redelivered = new Uint8Array(n);
       let subjects = '';
       let at = 0;
       for (let i = 0; i < n; i++) {
@@ -193,6 +197,7 @@ export async function startPipelineWorker(
         at += m.data.byteLength;
         ends[i] = at;
         receivedAt[i] = m.receivedAt;
+        if (m.redelivered) redelivered[i] = 1;
         subjects += i === 0 ? m.subject : '\n' + m.subject;
       }
       const message: HostRequest = {
@@ -202,12 +207,16 @@ export async function startPipelineWorker(
         data,
         ends,
         receivedAt,
+        redelivered,
         encode: opts,
       };
       batchesAt.set(message.id, performance.now());
-      const reply = await request(message, [data.buffer, ends.buffer, receivedAt.buffer]).finally(() =>
-        batchesAt.delete(message.id),
-      );
+      const reply = await request(message, [
+        data.buffer,
+        ends.buffer,
+        receivedAt.buffer,
+        redelivered.buffer,
+      ]).finally(() => batchesAt.delete(message.id));
       if (reply.type !== 'batch') throw new Error('pipeline worker: unexpected reply to a batch');
       if (!reply.batch) throw new Error(`pipeline worker: ${reply.error}`);
       return reply.batch;

@@ -105,6 +105,7 @@ async function handle(
             subject: subjects[i]!,
             data: request.data.subarray(start, end),
             receivedAt: request.receivedAt[i]!,
+            ...(request.redelivered[i] ? { redelivered: true } : {}),
           };
           start = end;
         }
