@@ -13,7 +13,7 @@ const written = (write: (out: JsonBytes) => void): string => {
   write(out);
   return decoder.decode(out.copy());
 };
-const formatFixed = (x: number): string => written((out) => out.fixed(x));
+const formatFixed = (x: number): string => written((out) => out.fixed([x], 0));
 const encode = (
   encoder: PredictionEncoder,
   p: PredictionFields,
@@ -133,7 +133,7 @@ describe('JsonBytes', () => {
     const out = new JsonBytes(4);
     out.text('ab');
     out.text(long);
-    out.fixed(-12.5);
+    out.fixed([-12.5], 0);
     expect(out.length).toBe(10_007);
     expect(decoder.decode(out.copy())).toBe('ab' + long + '-12.5');
     out.reset();

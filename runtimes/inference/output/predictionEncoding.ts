@@ -79,11 +79,13 @@ export class JsonBytes {
   }
 
   /**
-   * `x` with CONTRIBUTION_DECIMALS decimals, trailing zeros trimmed, as a JSON number. Values whose
+   * `x` = values[index] with CONTRIBUTION_DECIMALS decimals, trailing zeros trimmed, as a JSON number. Values whose
    * magnitude rounds to zero print as 0; values the fixed form would lose most digits of
    * (0 < |x| < 1e-4) keep six significant digits in exponent form.
    */
-  fixed(x: number): void {
+  fixed(values: ArrayLike<number>, index: number): void {
+    // The value is read here rather than passed: a number argument is boxed on every call.
+    const x = values[index]!;
     if (!Number.isFinite(x)) return this.bytes(NULL); // what JSON.stringify writes; contributions are finite in practice
     const negative = x < 0;
     const a = negative ? -x : x;
@@ -206,7 +208,7 @@ export function createPredictionEncoder(
       if (contributions)
         for (let j = 0; j < width; j++) {
           out.bytes(keys[j]!);
-          out.fixed(contributions[offset + j]!);
+          out.fixed(contributions, offset + j);
         }
       out.bytes(tail);
       if (p.rulCycles !== undefined) {
