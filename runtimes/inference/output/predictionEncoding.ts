@@ -79,9 +79,9 @@ export class JsonBytes {
   }
 
   /**
-   * `x` = values[index] with CONTRIBUTION_DECIMALS decimals, trailing zeros trimmed, as a JSON number. Values whose
-   * magnitude rounds to zero print as 0; values the fixed form would lose most digits of
-   * (0 < |x| < 1e-4) keep six significant digits in exponent form.
+   * `x` = values[index] with CONTRIBUTION_DECIMALS decimals, trailing zeros trimmed, as a JSON
+   * number. Values whose magnitude rounds to zero print as 0; values the fixed form would lose most
+   * digits of (0 < |x| < 1e-4) keep six significant digits in exponent form.
    */
   fixed(values: ArrayLike<number>, index: number): void {
     // The value is read here rather than passed: a number argument is boxed on every call.
