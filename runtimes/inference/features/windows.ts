@@ -361,7 +361,8 @@ export class WindowStore {
     const { counters, stats, samples } = chunk;
     const n = counters[c + COUNT]!;
     const head = counters[c + HEAD]!;
-    const x = Math.fround(values[featureIndex]!); // exactly what the Float32 slab stores, so eviction subtracts what was added
+    // Exactly what the Float32 slab stores, so eviction subtracts what was added.
+    const x = Math.fround(values[featureIndex]!);
     if (n === 0) {
       stats[b + K] = x;
       stats[b + MIN] = x;

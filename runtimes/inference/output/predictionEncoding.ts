@@ -71,7 +71,7 @@ export class JsonBytes {
     this.#length = at;
   }
 
-  /** A number as JSON.stringify writes it: safe integers digit by digit, other finite numbers via String, else null. */
+  /** A number as JSON.stringify writes it: safe integers digit by digit, other numbers via String, non-finite as null. */
   number(x: number): void {
     if (Number.isSafeInteger(x)) this.#integer(x);
     else if (Number.isFinite(x)) this.text('' + x);
@@ -86,7 +86,8 @@ export class JsonBytes {
   fixed(values: ArrayLike<number>, index: number): void {
     // The value is read here rather than passed: a number argument is boxed on every call.
     const x = values[index]!;
-    if (!Number.isFinite(x)) return this.bytes(NULL); // what JSON.stringify writes; contributions are finite in practice
+    // What JSON.stringify writes; contributions are finite in practice.
+    if (!Number.isFinite(x)) return this.bytes(NULL);
     const negative = x < 0;
     const a = negative ? -x : x;
     if (a >= FIXED_LIMIT) return this.text('' + x);
