@@ -139,12 +139,16 @@ export class WindowStore {
       const spec = this.specs[w]!;
       const v = values[spec.featureIndex]!;
       if (spec.durationMs === undefined) {
-        if (!Number.isNaN(v)) this.pushSample(chunk, local, w, v, ts);
+        if (!Number.isNaN(v)) this.pushSample(chunk, local, w, values, spec.featureIndex);
         continue;
       }
       const cutoff = end - spec.durationMs;
       this.dropUntil(chunk, local, w, cutoff);
-      if (!Number.isNaN(v) && ts > cutoff) this.pushSample(chunk, local, w, v, ts);
+      if (Number.isNaN(v) || ts <= cutoff) continue;
+      // The sample's time goes where pushSample will write the sample: the ring's head.
+      const c = (local * this.specs.length + w) * COUNTERS;
+      chunk.times[local * this.timesPerMachine + this.timeOffsets[w]! + chunk.counters[c + HEAD]!] = ts;
+      this.pushSample(chunk, local, w, values, spec.featureIndex);
     }
     return slot;
   }
@@ -173,18 +177,13 @@ export class WindowStore {
     m.s3 = chunk.stats[base + S3]!;
     m.s4 = chunk.stats[base + S4]!;
     m.st = chunk.stats[base + ST]!;
-    switch (aggregation) {
-      case 'mean':
-        return windowMean(m);
-      case 'std':
-        return windowStd(m);
-      case 'rms':
-        return windowRms(m);
-      case 'kurtosis':
-        return windowKurtosis(m);
-      case 'slope':
-        return windowSlope(m);
-    }
+    if (aggregation === 'mean') return windowMean(m);
+    if (aggregation === 'std') return windowStd(m);
+    if (aggregation === 'rms') return windowRms(m);
+    if (aggregation === 'kurtosis') return windowKurtosis(m);
+    // Not a switch: its implicit fall-through (undefined) made the JIT box every result, a
+    // heap number per window column of every row.
+    return windowSlope(m);
   }
 
   /**
@@ -372,7 +371,14 @@ export class WindowStore {
     }
   }
 
-  private pushSample(chunk: Chunk, local: number, w: number, value: number, ts: number): void {
+  /** Takes the value as values[featureIndex], not as a number: a double argument would be boxed per call. */
+  private pushSample(
+    chunk: Chunk,
+    local: number,
+    w: number,
+    values: Float64Array,
+    featureIndex: number,
+  ): void {
     const size = this.specs[w]!.size;
     const c = (local * this.specs.length + w) * COUNTERS;
     const b = (local * this.specs.length + w) * STATS;
@@ -380,9 +386,8 @@ export class WindowStore {
     const { counters, stats, samples } = chunk;
     const n = counters[c + COUNT]!;
     const head = counters[c + HEAD]!;
-    const x = Math.fround(value); // exactly what the Float32 slab stores, so eviction subtracts what was added
-    const timeOffset = this.timeOffsets[w]!;
-    if (timeOffset >= 0) chunk.times[local * this.timesPerMachine + timeOffset + head] = ts;
+    // Exactly what the Float32 slab stores, so eviction subtracts what was added.
+    const x = Math.fround(values[featureIndex]!);
     if (n === 0) {
       stats[b + K] = x;
       stats[b + MIN] = x;

@@ -86,10 +86,9 @@ export interface CoreInputOptions extends CommonOptions {
 
 const ACK_WAIT_NANOS_PER_MS = 1_000_000;
 
-interface Taken {
+/** What the batch handler gets for each message, with the message kept for its ack. */
+interface Taken extends InboundMessage {
   msg: JsMsg;
-  receivedAt: number;
-  redelivered: boolean;
   loop: PartitionLoop;
 }
 
@@ -169,7 +168,8 @@ export async function startJetStreamInput(opts: JetStreamInputOptions): Promise<
     maxBatch: opts.maxBatch,
     maxDelayMs: opts.maxDelayMs,
     // Scoring of this batch starts now, while earlier batches may still be publishing and acking.
-    start: (batch) => settle(opts.handler(batch.map(inboundOf))),
+    // The batch itself, not a mapped copy: one object less per message on the event loop.
+    start: (batch) => settle(opts.handler(batch)),
     process: async (batch, started) => {
       const outcome = await started!;
       if (!outcome.ok) {
@@ -195,13 +195,6 @@ export async function startJetStreamInput(opts: JetStreamInputOptions): Promise<
       }
     },
   });
-  const inboundOf = (t: Taken): InboundMessage => ({
-    subject: t.msg.subject,
-    data: t.msg.data,
-    receivedAt: t.receivedAt,
-    redelivered: t.redelivered,
-  });
-
   let stopping = false;
   let taken = 0;
   const loops = new Map<string, PartitionLoop>();
@@ -231,7 +224,9 @@ export async function startJetStreamInput(opts: JetStreamInputOptions): Promise<
           const redelivered = reply !== undefined ? isRedelivery(reply) : msg.redelivered;
           if (redelivered) opts.onRedelivery();
           loop.unacked++;
-          collector.add({ msg, receivedAt: Date.now(), redelivered, loop });
+          const t: Taken = { subject: msg.subject, data: msg.data, receivedAt: Date.now(), msg, loop };
+          if (redelivered) t.redelivered = true;
+          collector.add(t);
           if (collector.inFlight >= opts.maxInFlight) await collector.waitForCapacity(opts.maxInFlight);
           // Messages already buffered by nats.js arrive as a chain of microtasks: yield once per
           // batch so publishing, acking, timers and probes are never held behind a long burst.

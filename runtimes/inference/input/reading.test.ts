@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { RuntimeConfig, TimestampFormat } from '../../../contracts/runtimeConfig.ts';
 import { DEAD_LETTER_REASONS } from '../output/deadLetterReason.ts';
-import { createReadingDecoder, timestampMs, timestampValue } from './reading.ts';
+import { createReadingDecoder, subjectToken, timestampMs, timestampValue } from './reading.ts';
 
 type DecoderConfig = Pick<RuntimeConfig, 'schema' | 'input'>;
 
@@ -265,5 +265,32 @@ describe('reading decoder', () => {
       ),
       { numRuns: 1000 },
     );
+  });
+});
+
+describe('subjectToken', () => {
+  it('is subject.split(".")[n - 1]', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.stringMatching(/^[a-z0-9.-]{0,6}$/), { maxLength: 5 }).map((parts) => parts.join('.')),
+        fc.integer({ min: 1, max: 8 }),
+        (subject, n) => {
+          expect(subjectToken(subject, n)).toBe(subject.split('.')[n - 1]);
+        },
+      ),
+    );
+  });
+});
+
+describe('decoded values', () => {
+  it('are the decoder’s own buffer, overwritten by its next reading', () => {
+    const decode = createReadingDecoder(bySubject);
+    const now = Date.now();
+    const a = decode('p.m-1.r', enc(`{"ts":${now},"vibration":1,"temp":2}`), now);
+    const valuesOfA = a.ok ? [...a.reading.values] : [];
+    const b = decode('p.m-2.r', enc(`{"ts":${now},"vibration":3,"temp":4}`), now);
+    expect(valuesOfA).toEqual([1, 2]);
+    expect(b.ok && [...b.reading.values]).toEqual([3, 4]);
+    expect(a.ok && b.ok && a.reading.values === b.reading.values).toBe(true);
   });
 });

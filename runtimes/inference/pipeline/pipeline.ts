@@ -17,7 +17,7 @@ import type { FeatureBins, HistogramSnapshot, TelemetryCounts } from '../../../c
 import type { LoadedModel } from '../scoring/model.ts';
 import { createReadingDecoder } from '../input/reading.ts';
 import { writeNeed, type LastWrite } from '../decision/healthThrottle.ts';
-import type { PredictionFields } from '../output/predictionEncoding.ts';
+import { JsonBytes, type PredictionFields } from '../output/predictionEncoding.ts';
 import { scoreBatch, type ExplainMethod, type ScoredBatch } from '../scoring/scoring.ts';
 import {
   decideFromRules,
@@ -144,7 +144,7 @@ export interface EncodedBatch {
   predictionCount: number;
   /** Machine ids of the predictions, in order, joined by newlines. */
   machineIds: string;
-  /** The prediction documents back to back (JSON, ASCII). */
+  /** The prediction documents back to back (UTF-8 JSON). */
   predictionBytes: Uint8Array;
   /** End offset of each prediction document in predictionBytes. */
   predictionEnds: Uint32Array;
@@ -177,8 +177,6 @@ interface ScoringPass {
   scored: ScoredBatch | undefined;
   release(): void;
 }
-
-const utf8 = new TextEncoder();
 
 export interface ArtifactSpec {
   version: string;
@@ -290,6 +288,8 @@ class InferencePipeline implements Pipeline {
   #split: Split | undefined;
   #lastEviction: number;
   readonly #buffers: Float32Array[] = [];
+  /** Where processEncoded writes a batch's prediction documents (synchronously, so one is enough). */
+  readonly #text = new JsonBytes();
   readonly #healthSent = new Map<string, LastWrite>();
   readonly #healthBudget = { tokens: Infinity, at: 0 };
   readonly #counts: PipelineStats['counts'] = {
@@ -378,25 +378,28 @@ class InferencePipeline implements Pipeline {
       const now = this.#now();
       const encoder = batch.context?.encoder;
       const fields: PredictionFields = { machineId: '', ts: 0, score: 0, severity: 'ok', healthScore: 0 };
-      let text = '';
+      const text = this.#text;
+      text.reset();
       const ends = new Uint32Array(n);
       let ids = '';
       const alerts = this.#decideEach(batch, (a, k, d, modelVersion) => {
         if (d.fallback || !encoder) {
-          text += JSON.stringify({
-            machineId: a.machineId,
-            ts: a.ts,
-            score: d.score,
-            severity: d.severity,
-            healthScore: d.healthScore,
-            contributions: d.ruleContributions ?? {},
-            model: modelName,
-            modelVersion,
-            role,
-            fallback: true,
-            ...(a.warming ? { warming: true as const } : {}),
-            ...(a.redelivered ? { redelivered: true as const } : {}),
-          } satisfies Prediction);
+          text.text(
+            JSON.stringify({
+              machineId: a.machineId,
+              ts: a.ts,
+              score: d.score,
+              severity: d.severity,
+              healthScore: d.healthScore,
+              contributions: d.ruleContributions ?? {},
+              model: modelName,
+              modelVersion,
+              role,
+              fallback: true,
+              ...(a.warming ? { warming: true as const } : {}),
+              ...(a.redelivered ? { redelivered: true as const } : {}),
+            } satisfies Prediction),
+          );
         } else {
           fields.machineId = a.machineId;
           fields.ts = a.ts;
@@ -406,7 +409,7 @@ class InferencePipeline implements Pipeline {
           if (d.rulCycles !== undefined) fields.rulCycles = d.rulCycles;
           fields.warming = a.warming;
           fields.redelivered = a.redelivered;
-          text += encoder.encode(fields, batch.scored!.contributions, k * groupCount);
+          encoder.encode(text, fields, batch.scored!.contributions, k * groupCount);
         }
         ends[k] = text.length;
         ids += k === 0 ? a.machineId : '\n' + a.machineId;
@@ -437,14 +440,14 @@ class InferencePipeline implements Pipeline {
           deadLetterReasons.push(o.deadLetter.rejection.reason);
         }
       }
-      // ASCII only (see predictionEncoding.ts): one encode for the batch, ends are byte offsets.
       return {
         messages: messages.length,
         dispositions,
         deadLetterReasons,
         predictionCount: n,
         machineIds: ids,
-        predictionBytes: utf8.encode(text),
+        // A copy: the batch's buffer is transferred to the main thread, the writer is reused.
+        predictionBytes: text.copy(),
         predictionEnds: ends,
         deadLetters: batch.deadLetters,
         alerts,
