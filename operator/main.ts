@@ -1,4 +1,5 @@
 // The operator process: `scripts/node24 operator/main.ts [--kubeconfig path] [--leader-elect] ...`.
+// Env: POD_NAME (its identity), POD_NAMESPACE (the Lease's namespace), POD_IP (bind /metrics there).
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { KubeConfig } from '@kubernetes/client-node';
@@ -103,7 +104,9 @@ async function main(): Promise<void> {
     kubeConfig: loadKubeConfig(values.kubeconfig),
     ...(values.namespace ? { namespace: values.namespace } : {}),
     leaderElection: values['leader-elect'] ? { namespace: leaseNamespace } : false,
-    health: { port: metricsPort },
+    // In a pod, on the pod's IP (as the runtimes do): pods that share a host network cannot all bind
+    // 0.0.0.0:8080 (the local cluster's pod runner), and probes reach the pod IP.
+    health: { port: metricsPort, ...(process.env['POD_IP'] ? { host: process.env['POD_IP'] } : {}) },
     inferenceImage: values['inference-image'] ?? DEFAULT_INFERENCE_IMAGE,
     modelWorkers,
     artifactLimits: { maxBytes, timeoutMs },
