@@ -420,6 +420,18 @@ export const RuntimeConfigSchema = T.Object(
       },
       { additionalProperties: false, default: {} },
     ),
+    labels: T.Optional(
+      T.Object(
+        {
+          subject: T.String({
+            minLength: 1,
+            description:
+              'The fleet own subject of maintenance events (SensorFleet spec.labels.subject), e.g. plant-a.pumps.*.events: its repair and maintenance events reset count_since_maintenance like those on prognos.labels.<ns>.<fleet>.<machine>; the machine id is found as for readings (input.machineId) unless the event names it.',
+          }),
+        },
+        { additionalProperties: false },
+      ),
+    ),
     machineTtlSeconds: T.Integer({
       minimum: 1,
       default: 3600,

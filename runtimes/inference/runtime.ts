@@ -8,6 +8,7 @@
 import { hostname } from 'node:os';
 import { DEFAULT_ARTIFACT_TIMEOUT_MS, readArtifact } from '../../contracts/artifactStore.ts';
 import { Objm } from '@nats-io/obj';
+import type { Msg } from '@nats-io/transport-node';
 import { pino, type Logger } from 'pino';
 import {
   DEFAULT_ACK_WAIT_MS,
@@ -20,7 +21,7 @@ import { startHttpServer, type Liveness, type Readiness } from './serve/httpServ
 import { livenessOf } from './serve/liveness.ts';
 import { readinessOf } from './serve/readiness.ts';
 import { createInferenceBackend } from './serve/inferenceBackend.ts';
-import { RESETTING_EVENTS } from './input/labels.ts';
+import { labelMachine, RESETTING_EVENTS } from './input/labels.ts';
 import { openMachineHealthStore } from './output/machineHealthStore.ts';
 import { createRuntimeMetrics, type RuntimeMetrics } from './serve/metrics.ts';
 import { openNatsConnection, type RuntimeNatsConnection } from './input/natsConnection.ts';
@@ -156,22 +157,21 @@ export async function startRuntime(config: RuntimeConfig, opts: RuntimeOptions =
     apply: (split) => natsPipeline.setSplit(split),
     logger: log,
   });
-  const labels = nc.subscribe(`prognos.labels.${config.namespace}.${config.fleet}.*`, {
-    callback: (_err, msg) => {
-      try {
-        const label = msg.json<{ machineId?: unknown; event?: unknown }>();
-        if (
-          typeof label.machineId === 'string' &&
-          typeof label.event === 'string' &&
-          RESETTING_EVENTS.has(label.event)
-        ) {
-          natsPipeline.markMaintenance(label.machineId); // both pipelines' windows
-        }
-      } catch (error) {
-        log.warn({ err: error, subject: msg.subject }, 'ignoring malformed label');
-      }
-    },
-  });
+  // Maintenance events: the canonical subject, and the fleet's own when it has one.
+  const onLabel = (_err: unknown, msg: Msg): void => {
+    try {
+      const event = msg.json<Record<string, unknown>>();
+      const machine = labelMachine(msg.subject, event, config.input.machineId);
+      if (machine && typeof event['event'] === 'string' && RESETTING_EVENTS.has(event['event']))
+        natsPipeline.markMaintenance(machine); // both pipelines' windows
+    } catch (error) {
+      log.warn({ err: error, subject: msg.subject }, 'ignoring malformed label');
+    }
+  };
+  const labelSubs = [
+    nc.subscribe(`prognos.labels.${config.namespace}.${config.fleet}.*`, { callback: onLabel }),
+    ...(config.labels ? [nc.subscribe(config.labels.subject, { callback: onLabel })] : []),
+  ];
 
   const output = createNatsOutput(nc, config);
   // Machine health: the worker sends only entries due under the store's rule; the store applies
@@ -275,7 +275,7 @@ export async function startRuntime(config: RuntimeConfig, opts: RuntimeOptions =
         telemetry.flush();
         telemetry.stop();
         await splitWatcher.stop();
-        labels.unsubscribe();
+        for (const sub of labelSubs) sub.unsubscribe();
         healthStore.stop();
         await grpc.close(Math.min(5_000, graceMs / 3));
         await conn.drain();

@@ -46,6 +46,8 @@ beforeAll(async () => {
       thresholds: { warning: 50, critical: 20, horizonCycles: 100 },
       windows: [{ feature: 'vibration', size: 10, aggregations: ['count_since_maintenance'] }],
       artifact: { ...model, inputs: INPUTS },
+      // The fleet's own events subject (SensorFleet spec.labels.subject): {ts, event} on a machine token.
+      labels: { subject: 'plant-a.pumps.*.events' },
     }),
     { logger: pino({ level: 'warn' }) },
   );
@@ -87,6 +89,22 @@ describe('maintenance labels', () => {
     expect(scoresOf('pump-k')).toEqual([1, 2, 3, 4]);
     const last = predictions.messages.find((m) => m.json.machineId === 'pump-r' && m.json.score === 1);
     expect(last?.json).toMatchObject({ rulCycles: 1, fallback: false });
+    predictions.stop();
+  });
+
+  it("an event on the fleet's own subject resets the count too, the machine found by its subject token", async () => {
+    const predictions = collect(nc, `prognos.predictions.${NAMESPACE}.${MODEL}.>`);
+    const js = (await jetstreamManager(nc)).jetstream();
+    const scoresOf = () =>
+      predictions.messages.filter((m) => m.json.machineId === 'pump-f').map((m) => m.json.score);
+    for (let i = 0; i < 3; i++) await js.publish(readingSubject('pump-f'), reading(i));
+    await predictions.waitFor(3);
+    nc.publish('plant-a.pumps.pump-f.events', JSON.stringify({ ts: Date.now(), event: 'repair' }));
+    await nc.flush();
+    await new Promise((r) => setTimeout(r, 300));
+    await js.publish(readingSubject('pump-f'), reading(3));
+    await predictions.waitFor(4);
+    expect(scoresOf()).toEqual([1, 2, 3, 1]);
     predictions.stop();
   });
 });

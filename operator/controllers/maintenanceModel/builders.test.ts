@@ -209,6 +209,14 @@ describe('desiredRuntimeConfig', () => {
     expect(config.artifact?.inputs).toEqual(['vibration', 'vibration.rms', 'vibration.rms@1h']);
   });
 
+  it("points the runtime at the fleet's own maintenance-event subject when it has one", () => {
+    expect(desiredRuntimeConfig(modelFixture(), fleetFixture(), artifact).labels).toBeUndefined();
+    const fleet = fleetFixture((f) => (f.spec.labels = { subject: 'plant-a.pumps.*.events' }));
+    expect(desiredRuntimeConfig(modelFixture(), fleet, artifact).labels).toEqual({
+      subject: 'plant-a.pumps.*.events',
+    });
+  });
+
   it('refuses an artifact whose inputs the fleet cannot compute', () => {
     expect(() =>
       desiredRuntimeConfig(modelFixture(), fleetFixture(), { ...artifact, inputs: ['vibration.kurtosis'] }),

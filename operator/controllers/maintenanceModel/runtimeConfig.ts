@@ -164,6 +164,7 @@ export function desiredRuntimeConfig(
     grpc,
     http: { port: HTTP_PORT, host: '0.0.0.0' },
     rollout: { kvBucket: 'prognos-rollouts', key: `${model.metadata.namespace}.${model.metadata.name}` },
+    ...(fs.labels ? { labels: { subject: fs.labels.subject } } : {}),
   };
   return parseRuntimeConfig(doc);
 }

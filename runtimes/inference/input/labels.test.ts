@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { MAX_LABEL_FUTURE_MS, MAX_NOTE_CHARS, buildLabel } from './labels.ts';
+import { MAX_LABEL_FUTURE_MS, MAX_NOTE_CHARS, buildLabel, labelMachine } from './labels.ts';
 
 const now = 1_700_000_000_000;
 const ok = { machineId: 'pump-7', event: 'repair', tsMs: now - 1000, note: '' };
@@ -24,5 +24,18 @@ describe('buildLabel', () => {
     ['note too long', { note: 'x'.repeat(MAX_NOTE_CHARS + 1) }, 'note', 'too_long'],
   ])('rejects %s', (_name, patch, field, reason) => {
     expect(buildLabel({ ...ok, ...patch }, now, 'grpc')).toMatchObject({ ok: false, field, reason });
+  });
+});
+
+describe('labelMachine', () => {
+  const token = { subjectToken: 3 };
+  it.each([
+    ['the event names it', 'prognos.labels.plant-a.pumps.pump-1', { machineId: 'pump-7' }, token, 'pump-7'],
+    ['the fleet subject token', 'plant-a.pumps.pump-3.events', { event: 'repair' }, token, 'pump-3'],
+    ['a JSON field', 'plant-a.pumps.events', { unit: 'pump-4' }, { field: 'unit' }, 'pump-4'],
+    ['nothing usable', 'plant-a.pumps.events', { unit: 4 }, { field: 'unit' }, undefined],
+    ['an id that is no subject token', 'x.y.z', { machineId: 'pump 7' }, token, undefined],
+  ])('%s', (_why, subject, event, source, expected) => {
+    expect(labelMachine(subject, event, source)).toBe(expected);
   });
 });

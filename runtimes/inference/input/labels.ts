@@ -9,6 +9,25 @@ export type LabelEvent = (typeof LABEL_EVENTS)[number];
 export const RESETTING_EVENTS: ReadonlySet<string> = new Set<LabelEvent>(['repair', 'maintenance']);
 
 export const MAX_NOTE_CHARS = 1024;
+
+/**
+ * The machine a maintenance event is about: the event's own machineId (what SubmitFeedback publishes),
+ * else, on the fleet's own events subject, found as for readings (a subject token or a JSON field).
+ */
+export function labelMachine(
+  subject: string,
+  event: Record<string, unknown>,
+  source: { subjectToken: number } | { field: string },
+): string | undefined {
+  const named = event['machineId'];
+  const id =
+    typeof named === 'string'
+      ? named
+      : 'subjectToken' in source
+        ? subject.split('.')[source.subjectToken - 1]
+        : event[source.field];
+  return typeof id === 'string' && MACHINE_ID_PATTERN.test(id) ? id : undefined;
+}
 /** Clock skew tolerated for reported event times. */
 export const MAX_LABEL_FUTURE_MS = 5 * 60_000;
 
