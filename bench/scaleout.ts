@@ -12,15 +12,15 @@
 // - failoverSeconds: from the SIGKILL until every machine is scored again (≤ 10).
 import { cpus, loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
-import { jetstreamManager, type JetStreamClient } from '@nats-io/jetstream';
+import { jetstream, type JetStreamClient } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
-import { desiredConsumers, ensureConsumers } from '../operator/controllers/maintenanceModel/consumers.ts';
-import { fleetFixture, modelFixture } from '../operator/controllers/testdata/fixtures.ts';
-import { TermFence } from '../operator/framework/fence.ts';
 import {
+  addModelConsumers,
+  addPartitionedStream,
   collect,
   connectTo,
   NAMESPACE,
+  partitionedInput,
   readingSubject,
   runtimeConfig,
   spawnRuntime,
@@ -49,30 +49,14 @@ interface Context {
   nats: TestNats;
   nc: NatsConnection;
   js: JetStreamClient;
-  fleet: ReturnType<typeof fleetFixture>;
-}
-
-async function consumersFor(ctx: Context, model: string): Promise<string[]> {
-  const m = modelFixture((x) => {
-    x.metadata.name = model;
-    x.spec.serving.startFrom = 'New';
-  });
-  const desired = desiredConsumers(m, ctx.fleet, 1024);
-  await ensureConsumers(ctx.nc, STREAM, m, desired, new TermFence());
-  return desired.map((c) => c.name);
 }
 
 async function runtimes(ctx: Context, model: string, count: number): Promise<RuntimeProcess[]> {
-  const consumers = await consumersFor(ctx, model);
+  // Made just before the phase, from new readings: a phase scores its own readings only.
+  const consumers = await addModelConsumers(ctx.nc, STREAM, PARTITIONS, model);
   const config = runtimeConfig(ctx.nats.server.url, writeClassifier(ctx.nats.dir), {
     model,
-    input: {
-      mode: 'jetstream',
-      subject: 'plant-a.pumps.*.readings.*',
-      stream: STREAM,
-      consumers,
-      machineId: { subjectToken: 3 },
-    },
+    input: partitionedInput(STREAM, consumers),
   });
   const path = writeConfigFile(ctx.nats.dir, config, `${model}.yaml`);
   const started = await Promise.all(
@@ -186,21 +170,8 @@ async function main(): Promise<void> {
   const nc = await connectTo(nats.server.url);
   const procs: RuntimeProcess[] = [];
   try {
-    const jsm = await jetstreamManager(nc);
-    await jsm.streams.add({
-      name: STREAM,
-      subjects: ['plant-a.pumps.*.readings'],
-      subject_transform: {
-        src: 'plant-a.pumps.*.readings',
-        dest: `plant-a.pumps.{{wildcard(1)}}.readings.{{partition(${PARTITIONS},1)}}`,
-      },
-    });
-    const ctx: Context = {
-      nats,
-      nc,
-      js: jsm.jetstream(),
-      fleet: fleetFixture((f) => (f.spec.stream.partitions = PARTITIONS)),
-    };
+    await addPartitionedStream(nc, STREAM, PARTITIONS);
+    const ctx: Context = { nats, nc, js: jetstream(nc) };
     const t0 = Date.now() - 3_600_000;
     const one = await phase(ctx, 'one-replica', 1, t0);
     procs.push(...one.procs);

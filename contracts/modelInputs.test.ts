@@ -1,11 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import {
-  inputName,
-  resolveInput,
-  resolveSequenceInputs,
-  windowNameClashes,
-  type WindowRef,
-} from './modelInputs.ts';
+import { resolveInput, resolveSequenceInputs, windowNameClashes, type WindowRef } from './modelInputs.ts';
 
 const features = new Set(['vibration', 'temperature', 'pressure']);
 const windows: WindowRef[] = [
@@ -39,20 +33,6 @@ describe('resolveInput', () => {
     ['temperature@5m', 'no window named 5m over temperature (its windows: default)'],
   ])('%s is refused: %s', (input, problem) => {
     expect(resolveInput(input, features, windows)).toEqual({ ok: false, problem });
-  });
-
-  it('names each window aggregation in its shortest form, and that name resolves back', () => {
-    const names = windows.flatMap((w, i) => w.aggregations.map((a) => inputName(windows, i, a)));
-    expect(names).toEqual([
-      'vibration.rms@5m',
-      'vibration.mean@5m',
-      'vibration.rms@1h',
-      'temperature.mean',
-      'temperature.slope',
-      'pressure.max',
-      'pressure.max@long',
-    ]);
-    for (const name of names) expect(resolveInput(name, features, windows).ok).toBe(true);
   });
 
   it('two windows of one feature need distinct names', () => {

@@ -49,16 +49,6 @@ export function windowName(w: Pick<WindowRef, 'name'>): string {
   return w.name ?? DEFAULT_WINDOW_NAME;
 }
 
-/** The input that reads `aggregation` over window `w` of `windows`, in its shortest unambiguous form. */
-export function inputName(windows: readonly WindowRef[], w: number, aggregation: string): string {
-  const window = windows[w]!;
-  const siblings = windows.filter((x) => x.feature === window.feature).length;
-  const name = windowName(window);
-  return siblings === 1 || name === DEFAULT_WINDOW_NAME
-    ? `${window.feature}.${aggregation}`
-    : `${window.feature}.${aggregation}@${name}`;
-}
-
 /** Resolves one input name against the declared features and windows. */
 export function resolveInput(
   input: string,

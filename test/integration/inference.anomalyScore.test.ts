@@ -1,11 +1,6 @@
 // An anomaly model with a score output (an isolation forest, built in TypeScript as an ai.onnx.ml
 // tree ensemble) scored end to end from NATS and from gRPC: its score is read as it is, higher =
 // more anomalous, and its thresholds map to severity as for the other tasks.
-import { createHash } from 'node:crypto';
-import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
-import * as grpc from '@grpc/grpc-js';
-import * as protoLoader from '@grpc/proto-loader';
 import { jetstreamManager } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { pino } from 'pino';
@@ -17,7 +12,6 @@ import {
 } from '../../contracts/onnx/buildModel.ts';
 import { isolationScore } from '../../contracts/onnx/referenceModels.ts';
 import { startRuntime, type Runtime } from '../../runtimes/inference/runtime.ts';
-import { PROTO_FILE, PROTO_LOADER_OPTIONS } from '../../runtimes/inference/serve/grpcServer.ts';
 import {
   collect,
   connectTo,
@@ -26,7 +20,9 @@ import {
   NAMESPACE,
   readingSubject,
   runtimeConfig,
+  predictClient,
   startTestNats,
+  writeModelFile,
   type TestNats,
 } from './inferenceHarness.ts';
 
@@ -63,9 +59,7 @@ beforeAll(async () => {
   nats = await startTestNats();
   nc = await connectTo(nats.server.url);
   const { bytes } = buildIsolationForest(forest, MODEL_INPUTS.length);
-  const path = join(nats.dir, 'iforest.onnx');
-  writeFileSync(path, bytes);
-  const model = { uri: `file://${path}`, sha256: createHash('sha256').update(bytes).digest('hex') };
+  const model = writeModelFile(nats.dir, 'iforest.onnx', bytes);
   await (
     await jetstreamManager(nc)
   ).streams.add({ name: 'plant-a-pumps', subjects: ['plant-a.pumps.*.readings'] });
@@ -99,23 +93,9 @@ describe('an isolation forest (anomaly score output)', () => {
   });
 
   it('scores gRPC Predict the same way', async () => {
-    const def = protoLoader.loadSync(PROTO_FILE, PROTO_LOADER_OPTIONS);
-    const pkg = grpc.loadPackageDefinition(def) as unknown as {
-      prognos: { inference: { v1: { InferenceService: grpc.ServiceClientConstructor } } };
-    };
-    const client = new pkg.prognos.inference.v1.InferenceService(
-      `127.0.0.1:${rt.grpcPort}`,
-      grpc.credentials.createInsecure(),
-    ) as grpc.Client &
-      Record<string, (req: unknown, cb: (e: Error | null, r: Record<string, unknown>) => void) => void>;
-    const predict = (machineId: string, features: Record<string, number>) =>
-      new Promise<Record<string, unknown>>((resolve, reject) =>
-        client['Predict']!({ reading: { machineId, tsMs: Date.now(), features } }, (e, r) =>
-          e ? reject(e) : resolve(r),
-        ),
-      );
-    const okReply = (await predict('grpc-ok', ok))['prediction'] as Record<string, unknown>;
-    const badReply = (await predict('grpc-bad', bad))['prediction'] as Record<string, unknown>;
+    const client = predictClient(rt.grpcPort);
+    const okReply = await client.predict({ machineId: 'grpc-ok', features: ok });
+    const badReply = await client.predict({ machineId: 'grpc-bad', features: bad });
     expect(okReply['score'] as number).toBeCloseTo(okScore, 5);
     expect(okReply['severity']).toBe('SEVERITY_OK');
     expect(badReply['score'] as number).toBeCloseTo(badScore, 5);

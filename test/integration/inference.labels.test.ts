@@ -2,9 +2,6 @@
 // machine's count_since_maintenance in the runtime's windows (which live in the pipeline worker
 // thread). The model is linear with weight 1 on that input only, so each prediction's score is the
 // count itself.
-import { createHash } from 'node:crypto';
-import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { jetstreamManager } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { pino } from 'pino';
@@ -22,6 +19,7 @@ import {
   readingSubject,
   runtimeConfig,
   startTestNats,
+  writeModelFile,
   type TestNats,
 } from './inferenceHarness.ts';
 
@@ -37,9 +35,7 @@ beforeAll(async () => {
     await jetstreamManager(nc)
   ).streams.add({ name: 'plant-a-pumps', subjects: ['plant-a.pumps.*.readings'] });
   const { bytes } = buildLinearRegressor([0, 0, 0, 1], 0);
-  const path = join(nats.dir, 'count.onnx');
-  writeFileSync(path, bytes);
-  const model = { uri: `file://${path}`, sha256: createHash('sha256').update(bytes).digest('hex') };
+  const model = writeModelFile(nats.dir, 'count.onnx', bytes);
   rt = await startRuntime(
     runtimeConfig(nats.server.url, model, {
       task: 'regression',

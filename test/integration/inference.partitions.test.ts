@@ -5,27 +5,26 @@
 // machine per engine. The windowed model's predictions of the three equal the reference's for every
 // engine; a SIGKILLed replica's partitions are scored again within the target, no reading is lost,
 // and the engines that moved are flagged warming until their windows are full again.
-import { createHash } from 'node:crypto';
-import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { jetstreamManager, type JetStreamClient } from '@nats-io/jetstream';
+import { jetstream, type JetStreamClient } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { TermFence } from '../../operator/framework/fence.ts';
-import { desiredConsumers, ensureConsumers } from '../../operator/controllers/maintenanceModel/consumers.ts';
-import { fleetFixture, modelFixture } from '../../operator/controllers/testdata/fixtures.ts';
 import { buildLinearRegressor } from '../../contracts/onnx/buildModel.ts';
 import { DEMO_SENSORS, loadCmapss, syntheticCycles, type Cycle } from '../cluster/demo/cmapss.ts';
 import {
   collect,
   connectTo,
   NAMESPACE,
+  addModelConsumers,
+  addPartitionedStream,
+  partitionedInput,
   readingSubject,
   runtimeConfig,
   spawnRuntime,
   startTestNats,
   writeConfigFile,
+  writeModelFile,
   type Collector,
+  type ModelFile,
   type RuntimeProcess,
   type TestNats,
 } from './inferenceHarness.ts';
@@ -43,31 +42,16 @@ let nc: NatsConnection;
 let js: JetStreamClient;
 const processes: RuntimeProcess[] = [];
 let replicas: RuntimeProcess[];
+let consumers: Map<string, string[]>;
+let modelFile: ModelFile;
 let reference: Collector;
 let scored: Collector;
 
 /** Starts a runtime process for `model` bound to its 16 operator-made consumers. */
 async function runtimeFor(model: string, pod: string): Promise<RuntimeProcess> {
-  // Linear in the window aggregations only: a reading scored on a half-empty window shows.
-  const { bytes } = buildLinearRegressor([0, 0, 0, 0, 1, 10, 100], 0);
-  const path = join(nats.dir, 'cmapss.onnx');
-  writeFileSync(path, bytes);
-  const modelFile = { uri: `file://${path}`, sha256: createHash('sha256').update(bytes).digest('hex') };
-  const m = modelFixture((x) => (x.metadata.name = model));
-  const consumers = desiredConsumers(
-    m,
-    fleetFixture((f) => (f.spec.stream.partitions = PARTITIONS)),
-    1024,
-  );
   const config = runtimeConfig(nats.server.url, modelFile, {
     model,
-    input: {
-      mode: 'jetstream',
-      subject: 'plant-a.pumps.*.readings.*',
-      stream: STREAM,
-      consumers: consumers.map((c) => c.name),
-      machineId: { subjectToken: 3 },
-    },
+    input: partitionedInput(STREAM, consumers.get(model)!),
     schema: {
       timestampField: 'ts',
       timestampFormat: 'UnixMillis',
@@ -122,21 +106,17 @@ function owned(rt: RuntimeProcess): string[] {
 beforeAll(async () => {
   nats = await startTestNats();
   nc = await connectTo(nats.server.url);
-  const jsm = await jetstreamManager(nc);
-  await jsm.streams.add({
-    name: STREAM,
-    subjects: ['plant-a.pumps.*.readings'],
-    subject_transform: {
-      src: 'plant-a.pumps.*.readings',
-      dest: `plant-a.pumps.{{wildcard(1)}}.readings.{{partition(${PARTITIONS},1)}}`,
-    },
-  });
-  js = jsm.jetstream();
-  const fleet = fleetFixture((f) => (f.spec.stream.partitions = PARTITIONS));
-  for (const name of ['pump-failure', 'reference']) {
-    const model = modelFixture((m) => (m.metadata.name = name));
-    await ensureConsumers(nc, STREAM, model, desiredConsumers(model, fleet, 1024), new TermFence());
-  }
+  await addPartitionedStream(nc, STREAM, PARTITIONS);
+  consumers = new Map();
+  for (const model of ['pump-failure', 'reference'])
+    consumers.set(model, await addModelConsumers(nc, STREAM, PARTITIONS, model));
+  js = jetstream(nc);
+  // Linear in the window aggregations only: a reading scored on a half-empty window shows.
+  modelFile = writeModelFile(
+    nats.dir,
+    'cmapss.onnx',
+    buildLinearRegressor([0, 0, 0, 0, 1, 10, 100], 0).bytes,
+  );
   reference = collect(nc, `prognos.predictions.${NAMESPACE}.reference.>`);
   scored = collect(nc, `prognos.predictions.${NAMESPACE}.pump-failure.>`);
   await runtimeFor('reference', 'reference-0');

@@ -1,11 +1,6 @@
 // A sequence model (a temporal CNN over [N, T, F], built in TypeScript) scored end to end from NATS
 // and from gRPC: each reading is scored on the last T readings of its machine, time-major, with
 // zeros before a machine's first readings; NATS and gRPC keep their own windows.
-import { createHash } from 'node:crypto';
-import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
-import * as grpc from '@grpc/grpc-js';
-import * as protoLoader from '@grpc/proto-loader';
 import { jetstreamManager } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { pino } from 'pino';
@@ -13,7 +8,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildTemporalCnn, randomTemporalCnn } from '../../contracts/onnx/buildModel.ts';
 import { sigmoid, temporalCnnForward } from '../../contracts/onnx/referenceModels.ts';
 import { startRuntime, type Runtime } from '../../runtimes/inference/runtime.ts';
-import { PROTO_FILE, PROTO_LOADER_OPTIONS } from '../../runtimes/inference/serve/grpcServer.ts';
 import {
   collect,
   connectTo,
@@ -21,7 +15,9 @@ import {
   NAMESPACE,
   readingSubject,
   runtimeConfig,
+  predictClient,
   startTestNats,
+  writeModelFile,
   type TestNats,
 } from './inferenceHarness.ts';
 
@@ -54,9 +50,7 @@ beforeAll(async () => {
   nats = await startTestNats();
   nc = await connectTo(nats.server.url);
   const { bytes } = buildTemporalCnn(cnn, 'classification');
-  const path = join(nats.dir, 'cnn.onnx');
-  writeFileSync(path, bytes);
-  const model = { uri: `file://${path}`, sha256: createHash('sha256').update(bytes).digest('hex') };
+  const model = writeModelFile(nats.dir, 'cnn.onnx', bytes);
   await (
     await jetstreamManager(nc)
   ).streams.add({ name: 'plant-a-pumps', subjects: ['plant-a.pumps.*.readings'] });
@@ -97,26 +91,11 @@ describe('a sequence model [N, T, F]', () => {
   });
 
   it('scores gRPC Predict on the machine own gRPC readings, the same way', async () => {
-    const def = protoLoader.loadSync(PROTO_FILE, PROTO_LOADER_OPTIONS);
-    const pkg = grpc.loadPackageDefinition(def) as unknown as {
-      prognos: { inference: { v1: { InferenceService: grpc.ServiceClientConstructor } } };
-    };
-    const client = new pkg.prognos.inference.v1.InferenceService(
-      `127.0.0.1:${rt.grpcPort}`,
-      grpc.credentials.createInsecure(),
-    ) as grpc.Client &
-      Record<string, (req: unknown, cb: (e: Error | null, r: Record<string, unknown>) => void) => void>;
-    const predict = (i: number) =>
-      new Promise<Record<string, unknown>>((resolve, reject) =>
-        // The NATS test's machine: gRPC windows start empty all the same.
-        client['Predict']!(
-          { reading: { machineId: 'pump-s', tsMs: Date.now(), features: readingAt(i) } },
-          (e, r) => (e ? reject(e) : resolve(r)),
-        ),
-      );
+    const client = predictClient(rt.grpcPort);
     const expected = expectedScores(8);
     for (let i = 0; i < 8; i++) {
-      const reply = (await predict(i))['prediction'] as Record<string, unknown>;
+      // The NATS test's machine: gRPC windows start empty all the same.
+      const reply = await client.predict({ machineId: 'pump-s', features: readingAt(i) });
       expect(reply['score'] as number, `call ${i}`).toBeCloseTo(expected[i]!, 5);
     }
     client.close();

@@ -4,9 +4,6 @@
 // the last 2 s of event time). With a zero baseline and per-input explanations, each prediction's
 // contributions are weight × input, so every window's value is read back and compared with the
 // windows computed here from the published readings.
-import { createHash } from 'node:crypto';
-import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { jetstreamManager } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { pino } from 'pino';
@@ -22,6 +19,7 @@ import {
   readingSubject,
   runtimeConfig,
   startTestNats,
+  writeModelFile,
   type TestNats,
 } from './inferenceHarness.ts';
 
@@ -38,9 +36,7 @@ beforeAll(async () => {
     await jetstreamManager(nc)
   ).streams.add({ name: 'plant-a-pumps', subjects: ['plant-a.pumps.*.readings'] });
   const { bytes } = buildLinearRegressor(WEIGHTS, 0, { baseline: { inputs: INPUTS, means: [0, 0, 0] } });
-  const path = join(nats.dir, 'windows.onnx');
-  writeFileSync(path, bytes);
-  const model = { uri: `file://${path}`, sha256: createHash('sha256').update(bytes).digest('hex') };
+  const model = writeModelFile(nats.dir, 'windows.onnx', bytes);
   rt = await startRuntime(
     runtimeConfig(nats.server.url, model, {
       task: 'regression',

@@ -7,10 +7,17 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
+import * as grpc from '@grpc/grpc-js';
+import * as protoLoader from '@grpc/proto-loader';
+import { jetstreamManager } from '@nats-io/jetstream';
 import { connect, type NatsConnection, type Subscription } from '@nats-io/transport-node';
 import { stringify as toYaml } from 'yaml';
 import { parseRuntimeConfig, type RuntimeConfig } from '../../contracts/runtimeConfig.ts';
 import { buildMlpClassifier, randomLayers } from '../../contracts/onnx/buildModel.ts';
+import { desiredConsumers, ensureConsumers } from '../../operator/controllers/maintenanceModel/consumers.ts';
+import { fleetFixture, modelFixture } from '../../operator/controllers/testdata/fixtures.ts';
+import { TermFence } from '../../operator/framework/fence.ts';
+import { PROTO_FILE, PROTO_LOADER_OPTIONS } from '../../runtimes/inference/serve/grpcServer.ts';
 import { ensureBinaries, repoRoot } from '../cluster/binaries.ts';
 import { startNatsServer, type NatsServer } from '../cluster/nats.ts';
 
@@ -45,14 +52,94 @@ export interface ModelFile {
   sha256: string;
 }
 
+/** Writes ONNX bytes to `dir/name`: the file:// artifact a runtime config names, with its sha256. */
+export function writeModelFile(dir: string, name: string, bytes: Uint8Array): ModelFile {
+  const path = join(dir, name);
+  writeFileSync(path, bytes);
+  return { uri: `file://${path}`, sha256: createHash('sha256').update(bytes).digest('hex') };
+}
+
 /** Writes a real MLP classifier over MODEL_INPUTS (seeded, so two calls give the same bytes). */
 export function writeClassifier(dir: string, name = 'model.onnx', seed = 7): ModelFile {
   const { bytes } = buildMlpClassifier(randomLayers([MODEL_INPUTS.length, 8, 1], seed), {
     baseline: { inputs: MODEL_INPUTS, means: [5, 60, 3, 5, 1] },
   });
-  const path = join(dir, name);
-  writeFileSync(path, bytes);
-  return { uri: `file://${path}`, sha256: createHash('sha256').update(bytes).digest('hex') };
+  return writeModelFile(dir, name, bytes);
+}
+
+/** A Predict client of the runtime's InferenceService (plaintext, loopback). */
+export function predictClient(grpcPort: number): {
+  predict(reading: {
+    machineId: string;
+    tsMs?: number;
+    features: Record<string, number>;
+  }): Promise<Record<string, unknown>>;
+  close(): void;
+} {
+  const def = protoLoader.loadSync(PROTO_FILE, PROTO_LOADER_OPTIONS);
+  const pkg = grpc.loadPackageDefinition(def) as unknown as {
+    prognos: { inference: { v1: { InferenceService: grpc.ServiceClientConstructor } } };
+  };
+  const client = new pkg.prognos.inference.v1.InferenceService(
+    `127.0.0.1:${grpcPort}`,
+    grpc.credentials.createInsecure(),
+  ) as grpc.Client &
+    Record<string, (req: unknown, cb: (e: Error | null, r: Record<string, unknown>) => void) => void>;
+  return {
+    predict: (reading) =>
+      new Promise((resolve, reject) =>
+        client['Predict']!({ reading: { tsMs: Date.now(), ...reading } }, (e, r) =>
+          e ? reject(e) : resolve(r['prediction'] as Record<string, unknown>),
+        ),
+      ),
+    close: () => client.close(),
+  };
+}
+
+/** A readings stream partitioned `partitions` ways on the machine token, as a SensorFleet's. */
+export async function addPartitionedStream(
+  nc: NatsConnection,
+  stream: string,
+  partitions: number,
+): Promise<void> {
+  await (
+    await jetstreamManager(nc)
+  ).streams.add({
+    name: stream,
+    subjects: ['plant-a.pumps.*.readings'],
+    subject_transform: {
+      src: 'plant-a.pumps.*.readings',
+      dest: `plant-a.pumps.{{wildcard(1)}}.readings.{{partition(${partitions},1)}}`,
+    },
+  });
+}
+
+/** The operator's consumers (consumers.ts) of `model` on that stream, from new readings; their names. */
+export async function addModelConsumers(
+  nc: NatsConnection,
+  stream: string,
+  partitions: number,
+  model: string,
+): Promise<string[]> {
+  const m = modelFixture((x) => (x.metadata.name = model));
+  const desired = desiredConsumers(
+    m,
+    fleetFixture((f) => (f.spec.stream.partitions = partitions)),
+    1024,
+  );
+  await ensureConsumers(nc, stream, m, desired, new TermFence());
+  return desired.map((c) => c.name);
+}
+
+/** The runtime config's input for operator-made consumers on a partitioned stream. */
+export function partitionedInput(stream: string, consumers: readonly string[]): Record<string, unknown> {
+  return {
+    mode: 'jetstream',
+    subject: 'plant-a.pumps.*.readings.*',
+    stream,
+    consumers,
+    machineId: { subjectToken: 3 },
+  };
 }
 
 /** A complete runtime config for the test fleet; `overrides` replace top-level sections. */

@@ -6,8 +6,8 @@ import type { KubernetesObject, V2HorizontalPodAutoscaler } from '@kubernetes/cl
 import type { MaintenanceModel } from '../../api/maintenanceModel.ts';
 import type { SensorFleet } from '../../api/sensorFleet.ts';
 import type { Predicate } from '../../framework/predicates.ts';
-import { consumerName } from '../../../contracts/consumers.ts';
 import { streamName } from '../sensorFleet/desiredStreams.ts';
+import { stableConsumerNames } from './consumers.ts';
 import { childMeta } from './objectMeta.ts';
 import { crdServes } from './serviceMonitor.ts';
 
@@ -67,13 +67,13 @@ export function desiredAutoscaler(
           scaleTargetRef: { name },
           minReplicaCount: minReplicas,
           maxReplicaCount: maxReplicas,
-          triggers: Array.from({ length: partitions }, (_, p) => ({
+          triggers: stableConsumerNames(model, fleet).map((consumer) => ({
             type: 'nats-jetstream',
             metadata: {
               natsServerMonitoringEndpoint: endpoint,
               account: spec.natsAccount,
               stream: streamName(fleet),
-              consumer: consumerName(name, 'stable', p, partitions),
+              consumer,
               lagThreshold,
             },
           })),

@@ -45,6 +45,14 @@ function deliverPolicy(startFrom: string): Pick<ConsumerConfig, 'deliver_policy'
   return { deliver_policy: DeliverPolicy.StartTime, opt_start_time: new Date(startFrom).toISOString() };
 }
 
+/** The stable role's consumer names, in partition order (what the runtimes bind, what KEDA reads). */
+export function stableConsumerNames(model: MaintenanceModel, fleet: SensorFleet): string[] {
+  const partitions = fleet.spec.stream.partitions;
+  return Array.from({ length: partitions }, (_, p) =>
+    consumerName(model.metadata.name!, STABLE, p, partitions),
+  );
+}
+
 /** One pinned_client consumer per partition, filtered on that partition's stored subject. */
 export function desiredConsumers(
   model: MaintenanceModel,
@@ -52,29 +60,25 @@ export function desiredConsumers(
   maxInFlight: number,
 ): DesiredConsumer[] {
   const partitions = fleet.spec.stream.partitions;
-  const name = model.metadata.name!;
   const subject = storedSubject(fleet);
-  return Array.from({ length: partitions }, (_, p) => {
-    const durable = consumerName(name, STABLE, p, partitions);
-    return {
-      name: durable,
-      config: {
-        durable_name: durable,
-        description: `Readings of partition ${p} for MaintenanceModel ${modelKey(model)} (managed by prognos)`,
-        ack_policy: AckPolicy.Explicit,
-        replay_policy: ReplayPolicy.Instant,
-        ...deliverPolicy(model.spec.serving.startFrom),
-        // A partitioned stream stores `<subject>.<partition>`: the last token is the partition.
-        filter_subject: partitions > 1 ? `${subject.slice(0, -1)}${p}` : subject,
-        ack_wait: DEFAULT_ACK_WAIT_MS * MS,
-        max_ack_pending: Math.max(maxInFlight * 4, 1000),
-        priority_groups: [OWNER_GROUP],
-        priority_policy: PINNED,
-        priority_timeout: PIN_TIMEOUT_MS * MS,
-        metadata: { [MODEL_METADATA_KEY]: modelKey(model), [ROLE_METADATA_KEY]: STABLE },
-      },
-    };
-  });
+  return stableConsumerNames(model, fleet).map((durable, p) => ({
+    name: durable,
+    config: {
+      durable_name: durable,
+      description: `Readings of partition ${p} for MaintenanceModel ${modelKey(model)} (managed by prognos)`,
+      ack_policy: AckPolicy.Explicit,
+      replay_policy: ReplayPolicy.Instant,
+      ...deliverPolicy(model.spec.serving.startFrom),
+      // A partitioned stream stores `<subject>.<partition>`: the last token is the partition.
+      filter_subject: partitions > 1 ? `${subject.slice(0, -1)}${p}` : subject,
+      ack_wait: DEFAULT_ACK_WAIT_MS * MS,
+      max_ack_pending: Math.max(maxInFlight * 4, 1000),
+      priority_groups: [OWNER_GROUP],
+      priority_policy: PINNED,
+      priority_timeout: PIN_TIMEOUT_MS * MS,
+      metadata: { [MODEL_METADATA_KEY]: modelKey(model), [ROLE_METADATA_KEY]: STABLE },
+    },
+  }));
 }
 
 /** What differs between the desired and the live config, among the fields an update may change. */

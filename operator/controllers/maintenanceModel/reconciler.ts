@@ -155,8 +155,13 @@ export class MaintenanceModelReconciler {
   readonly #deps: ModelReconcilerDeps;
   /** NATS target each model last wrote its split through, for the finalizer when the fleet is gone. */
   readonly #splitTargets = new Map<string, NatsTarget>();
-  /** Where each model's consumers were last reconciled, likewise. */
-  readonly #consumerStreams = new Map<string, { target: NatsTarget; stream: string }>();
+  /**
+   * Where each model's consumers were last reconciled, likewise, and what was ensured there: a
+   * reconcile whose consumers did not change asks JetStream nothing (one info per partition and a
+   * list of the stream's consumers otherwise). A consumer deleted by hand is therefore recreated when
+   * the model or its fleet changes, or the operator restarts.
+   */
+  readonly #consumerStreams = new Map<string, { target: NatsTarget; stream: string; ensured: string }>();
   /** Status written but maybe not in the cache yet: transitions and writes compare with it. */
   readonly #statusWrites = new StatusWrites();
 
@@ -267,7 +272,7 @@ export class MaintenanceModelReconciler {
     const fallbackOnly = rendered !== undefined && served === undefined;
 
     let deployment = lookups.deployment(ns, model.metadata.name!);
-    let splitError: unknown;
+    let natsError: unknown;
     let serviceMonitorPending = false;
     if (fleet && rendered) {
       const version = served?.version ?? FALLBACK_VERSION;
@@ -275,9 +280,9 @@ export class MaintenanceModelReconciler {
       const templateChanges =
         deployment?.spec?.template.metadata?.annotations?.[CONFIG_HASH_ANNOTATION] !== hash;
       // No split during a roll (see desiredSplit): cleared before any new pod can start.
-      if (templateChanges) splitError = await this.#split(ctx, null);
+      if (templateChanges) natsError = await this.#split(ctx, null);
       // The runtimes bind the consumers and never create them: they exist before any pod starts.
-      if (model.spec.serving.inputMode === 'jetstream') splitError ??= await this.#consumers(ctx, fleet);
+      if (model.spec.serving.inputMode === 'jetstream') natsError ??= await this.#consumers(ctx, fleet);
       // Each child is applied only when the cached one lacks the intent (missing, drifted, or the
       // intent changed): a reconcile woken by a child's status writes nothing. The ConfigMap goes
       // first (the pods mount it); the rest are independent and go together, so a reconcile waits
@@ -300,7 +305,7 @@ export class MaintenanceModelReconciler {
             image: this.#deps.image,
             configHash: hash,
             version,
-            autoscaler: autoscaler?.annotation,
+            autoscaler,
           }),
           deployment,
         ),
@@ -316,7 +321,7 @@ export class MaintenanceModelReconciler {
       ]);
       deployment = applied.obj;
       const state = deploymentState(deployment, hash);
-      splitError ??= await this.#split(ctx, desiredSplit(version, rolledOut(state)));
+      natsError ??= await this.#split(ctx, desiredSplit(version, rolledOut(state)));
     }
 
     const state = deploymentState(deployment, undefined);
@@ -332,7 +337,7 @@ export class MaintenanceModelReconciler {
     });
     this.#recordTransitions(io, model, status.conditions ?? []);
     await updateStatus(io.client, model, status, this.#statusWrites);
-    if (splitError) throw splitError;
+    if (natsError) throw natsError;
     if (serviceMonitorPending) return { requeueAfterMs: DISCOVERY_RETRY_MS };
     // A check waiting for a load-check slot is looked at again soon; its verdict is cached by then.
     if (ctx.artifactRefusal?.pending) return { requeueAfterMs: QUEUED_RETRY_MS };
@@ -372,7 +377,7 @@ export class MaintenanceModelReconciler {
         action: 'Autoscale',
       });
     }
-    return desired && { kind: desired.kind, annotation: want! };
+    return want;
   }
 
   /** The budget where replicas can share a disruption; a scale-down to one replica removes it. */
@@ -387,33 +392,50 @@ export class MaintenanceModelReconciler {
     return undefined;
   }
 
-  async #consumers(ctx: ModelContext, fleet: SensorFleet): Promise<unknown> {
-    if (!ctx.target) return undefined;
+  /** The stable role's consumers (consumers.ts), unless they are what was last ensured on this stream. */
+  #consumers(ctx: ModelContext, fleet: SensorFleet): Promise<unknown> {
+    const key = splitKey(ctx.model);
     const stream = streamName(fleet);
-    try {
-      const maxInFlight = ctx.model.spec.serving.batching.maxBatch * IN_FLIGHT_BATCHES;
-      const desired = desiredConsumers(ctx.model, fleet, maxInFlight);
-      const changed = await ensureConsumers(await ctx.nats(), stream, ctx.model, desired, ctx.io.fence);
-      this.#consumerStreams.set(splitKey(ctx.model), { target: ctx.target, stream });
+    const desired = desiredConsumers(
+      ctx.model,
+      fleet,
+      ctx.model.spec.serving.batching.maxBatch * IN_FLIGHT_BATCHES,
+    );
+    // The fleet's uid: a fleet deleted and created again has a new stream, and no consumers on it.
+    const ensured = JSON.stringify([fleet.metadata.uid, stream, desired]);
+    const last = this.#consumerStreams.get(key);
+    if (last?.ensured === ensured) return Promise.resolve(undefined);
+    return this.#natsWrite(ctx, 'could not reconcile the consumers', async (nc, target) => {
+      const changed = await ensureConsumers(nc, stream, ctx.model, desired, ctx.io.fence);
+      this.#consumerStreams.set(key, { target, stream, ensured });
       if (changed.created.length + changed.updated.length + changed.deleted.length > 0)
-        this.#deps.log.info({ model: splitKey(ctx.model), ...changed }, 'consumers reconciled');
-      return undefined;
-    } catch (error) {
-      if (isFenced(error, ctx.io.fence)) throw error;
-      this.#deps.log.warn({ err: error, model: splitKey(ctx.model) }, 'could not reconcile the consumers');
-      return error;
-    }
+        this.#deps.log.info({ model: key, ...changed }, 'consumers reconciled');
+    });
   }
 
-  async #split(ctx: ModelContext, split: ReturnType<typeof desiredSplit>): Promise<unknown> {
+  #split(ctx: ModelContext, split: ReturnType<typeof desiredSplit>): Promise<unknown> {
+    return this.#natsWrite(ctx, 'could not write the rollout split', async (nc, target) => {
+      await writeSplit(nc, splitKey(ctx.model), split, ctx.io.fence);
+      this.#splitTargets.set(splitKey(ctx.model), target);
+    });
+  }
+
+  /**
+   * A write on the fleet's NATS: its failure is returned (the status is still written, then the
+   * reconcile fails and is retried), except the fence's, which ends the reconcile at once.
+   */
+  async #natsWrite(
+    ctx: ModelContext,
+    failure: string,
+    write: (nc: NatsConnection, target: NatsTarget) => Promise<void>,
+  ): Promise<unknown> {
     if (!ctx.target) return undefined;
     try {
-      await writeSplit(await ctx.nats(), splitKey(ctx.model), split, ctx.io.fence);
-      this.#splitTargets.set(splitKey(ctx.model), ctx.target);
+      await write(await ctx.nats(), ctx.target);
       return undefined;
     } catch (error) {
       if (isFenced(error, ctx.io.fence)) throw error;
-      this.#deps.log.warn({ err: error, model: splitKey(ctx.model) }, 'could not write the rollout split');
+      this.#deps.log.warn({ err: error, model: splitKey(ctx.model) }, failure);
       return error;
     }
   }

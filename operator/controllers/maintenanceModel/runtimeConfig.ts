@@ -1,5 +1,5 @@
 import { parseDuration } from '../../api/duration.ts';
-import { desiredConsumers } from './consumers.ts';
+import { stableConsumerNames } from './consumers.ts';
 import { DEFAULT_WINDOW_NAME } from '../../../contracts/modelInputs.ts';
 import { DEFAULT_MAX_ARTIFACT_BYTES } from '../../../contracts/artifactStore.ts';
 import type { MaintenanceModel } from '../../api/maintenanceModel.ts';
@@ -77,7 +77,7 @@ export function desiredRuntimeConfig(
   if (jetstream) {
     input['stream'] = streamName(fleet);
     // The operator creates these (consumers.ts); the runtimes only bind them.
-    input['consumers'] = desiredConsumers(model, fleet, 0).map((c) => c.name);
+    input['consumers'] = stableConsumerNames(model, fleet);
   } else {
     input['queueGroup'] = `prognos-${model.metadata.name}-stable`;
   }

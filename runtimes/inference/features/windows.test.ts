@@ -192,13 +192,17 @@ describe('window store', () => {
     const warm: boolean[] = [];
     for (let i = 0; i < 4; i++) {
       const slot = store.push('m', Float64Array.of(i), 0, 1_000 + i * 400);
-      warm.push(store.warmedUp(slot, 3, 1_000));
+      warm.push(store.warmedUp(slot, { readings: 3, spanMs: 1_000 }));
     }
     // 3 readings by the third, 1 s of readings (1.0 s → 2.2 s) by the fourth.
     expect(warm).toEqual([false, false, false, true]);
     store.delete('m');
-    expect(store.warmedUp(store.push('m', Float64Array.of(1), 0, 5_000), 1, 0)).toBe(true);
-    expect(store.warmedUp(store.push('n', Float64Array.of(1), 0, 5_000), 2, 0)).toBe(false);
+    expect(store.warmedUp(store.push('m', Float64Array.of(1), 0, 5_000), { readings: 1, spanMs: 0 })).toBe(
+      true,
+    );
+    expect(store.warmedUp(store.push('n', Float64Array.of(1), 0, 5_000), { readings: 2, spanMs: 0 })).toBe(
+      false,
+    );
   });
 
   it('stays accurate over long streams (drift is reset on every wrap)', () => {

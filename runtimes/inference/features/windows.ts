@@ -222,7 +222,7 @@ export class WindowStore {
    * `spanMs` of event time since this store first saw it. A machine new to this replica (first seen,
    * or its partition just moved here) is warming up until then.
    */
-  warmedUp(slot: number, readings: number, spanMs: number): boolean {
+  warmedUp(slot: number, { readings, spanMs }: { readings: number; spanMs: number }): boolean {
     const chunk = this.chunks[Math.floor(slot / this.chunkMachines)]!;
     const local = slot % this.chunkMachines;
     return (

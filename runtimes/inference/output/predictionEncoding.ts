@@ -158,7 +158,7 @@ export interface PredictionFields {
   score: number;
   severity: Severity;
   healthScore: number;
-  rulCycles?: number;
+  rulCycles?: number | undefined;
   warming?: boolean;
   redelivered?: boolean;
 }

@@ -406,7 +406,8 @@ class InferencePipeline implements Pipeline {
           fields.score = d.score;
           fields.severity = d.severity;
           fields.healthScore = d.healthScore;
-          if (d.rulCycles !== undefined) fields.rulCycles = d.rulCycles;
+          // Every field is set for every prediction: the object is reused across the batch.
+          fields.rulCycles = d.rulCycles;
           fields.warming = a.warming;
           fields.redelivered = a.redelivered;
           encoder.encode(text, fields, batch.scored!.contributions, k * groupCount);
@@ -538,9 +539,7 @@ class InferencePipeline implements Pipeline {
             this.#fallbackRows,
             accepted.length * fallbackWidth,
           );
-        const warming = context
-          ? !this.#windows.warmedUp(slot, context.builder.warmup.readings, context.builder.warmup.spanMs)
-          : false;
+        const warming = context ? !this.#windows.warmedUp(slot, context.builder.warmup) : false;
         accepted.push({ index: i, machineId, ts, warming, redelivered: message.redelivered === true });
       }
       const n = accepted.length;
