@@ -21,10 +21,30 @@ export const MAINTENANCE_MODEL_PLURAL = 'maintenancemodels';
 export const TASKS = ['classification', 'regression', 'anomaly'] as const;
 export type Task = (typeof TASKS)[number];
 
-export const PHASES = ['Stable', 'Progressing', 'Paused', 'RollingBack', 'Degraded'] as const;
+export const PHASES = ['Stable', 'Progressing', 'Paused', 'RollingBack', 'RolledBack', 'Degraded'] as const;
 export type ModelPhase = (typeof PHASES)[number];
 
 export { MODEL_INPUT_PATTERN };
+
+/**
+ * Rollout control without editing spec (kubectl annotate, `kubectl prognos`, Argo CD actions). Any
+ * value works; the operator removes the annotation once it has acted on it.
+ */
+export const ROLLOUT_ANNOTATIONS = {
+  /** Ends the current canary step now (its remaining pause), as if it had passed. */
+  promote: 'prognos.dev/promote',
+  /** Skips every remaining step: the new version takes 100% and is promoted. */
+  promoteFull: 'prognos.dev/promote-full',
+  /** Rolls back to the stable now; the version is not retried until spec changes or retry. */
+  abort: 'prognos.dev/abort',
+  /** Holds the rollout at its current step (analysis keeps running and can still roll back). */
+  pause: 'prognos.dev/pause',
+  /** Lifts a pause. */
+  resume: 'prognos.dev/resume',
+  /** Starts the rolled-back or aborted version's rollout again. */
+  retry: 'prognos.dev/retry',
+} as const;
+export type RolloutAction = keyof typeof ROLLOUT_ANNOTATIONS;
 
 /** serving.startFrom: New, All or an RFC 3339 time with a zone. */
 export const START_FROM_PATTERN =
@@ -461,6 +481,10 @@ const Rollout = Obj(
       ),
     ),
     analysis: Analysis,
+    progressDeadline: Duration(
+      'How long the new version may take to have every pod ready (at the start, and again whenever it scales up). Past it the rollout rolls back.',
+      { default: '10m' },
+    ),
     candidate: Type.Optional(
       Artifact(
         'A version to evaluate beside spec.model (which stays stable) with this strategy. The operator never edits spec, so promotion is a person or a GitOps commit moving it into spec.model. Same fields as spec.model.',
@@ -569,27 +593,94 @@ const HistoryEntry = Obj('One past rollout event.', {
   ),
 });
 
-const AnalysisResult = Obj('The latest analysis of the version under rollout.', {
-  time: Timestamp('When the analysis ran.'),
+const AnalysisResult = Obj('One analysis interval of the version under rollout.', {
+  time: Timestamp('When the interval ended.'),
   samples: Type.Integer({
     description: 'Readings the new version scored in the interval.',
     minimum: 0,
     format: 'int64',
   }),
-  passed: Type.Boolean({ description: 'Whether every limit held.' }),
-  consecutiveFailures: Type.Integer({ description: 'Failed analyses in a row so far.', minimum: 0 }),
-  errorRate: Type.Optional(Type.Number({ description: 'Observed error fraction.' })),
+  verdict: StringEnum(['Passed', 'Failed', 'Inconclusive'], {
+    description:
+      'Passed: every limit held on at least minSamples readings. Failed: a limit was exceeded. Inconclusive: fewer than minSamples readings, which neither passes nor fails.',
+  }),
+  consecutiveFailures: Type.Integer({ description: 'Failed intervals in a row so far.', minimum: 0 }),
+  errorRate: Type.Optional(
+    Type.Number({ description: "Observed fraction of the new version's readings that ended in an error." }),
+  ),
+  deadLetterRate: Type.Optional(
+    Type.Number({ description: 'Observed fraction of readings the new version dead-lettered.' }),
+  ),
   p99LatencyMs: Type.Optional(
-    Type.Number({ description: 'Observed 99th percentile latency in milliseconds.' }),
+    Type.Number({ description: 'Observed 99th percentile scoring latency in milliseconds.' }),
   ),
   scoreDivergence: Type.Optional(
-    Type.Number({ description: 'Observed Kolmogorov-Smirnov distance to the stable.' }),
+    Type.Number({ description: 'Observed Kolmogorov-Smirnov distance of the scores to the stable.' }),
   ),
   shadowAgreement: Type.Optional(
     Type.Number({ description: 'Observed severity agreement with the stable (shadow).' }),
   ),
-  message: Type.Optional(Type.String({ description: 'Which limit failed, when one did.', maxLength: 1024 })),
+  message: Type.Optional(
+    Type.String({
+      description: 'Which limit failed (measured value and limit), when one did.',
+      maxLength: 1024,
+    }),
+  ),
 });
+
+const ArtifactRef = (description: string) =>
+  Obj(description, {
+    version: Type.String({ description: 'Version label of the artifact.' }),
+    uri: Type.String({ description: 'Where the artifact is.' }),
+    sha256: Type.String({ description: 'SHA-256 of the artifact.' }),
+  });
+
+const RolloutStatus = Obj(
+  'The rollout in progress: what it rolls out, where it is and the latest analyses. Level-based: the operator resumes from here after a restart.',
+  {
+    strategy: StringEnum(['Canary', 'Shadow'], { description: 'The strategy it runs with.' }),
+    source: StringEnum(['Spec', 'Candidate'], {
+      description:
+        'Spec: a new spec.model replaces the stable when it passes. Candidate: rollout.candidate is evaluated beside spec.model and reported as promotable.',
+    }),
+    target: ArtifactRef('The version under rollout.'),
+    startedAt: Timestamp('When the rollout started.'),
+    step: Type.Integer({
+      description:
+        'Canary: index of the current step; equal to the number of steps once the new version takes 100%.',
+      minimum: 0,
+    }),
+    stepStartedAt: Timestamp('When the current step (or the shadow run) started.'),
+    weight: Type.Integer({
+      description:
+        'Percentage of the fleet the new version scores now (the partition grain of the stream, see docs/rollouts.md).',
+      minimum: 0,
+      maximum: 100,
+    }),
+    readySince: Type.Optional(Timestamp('When every pod of the new version was last seen ready.')),
+    paused: Type.Optional(Type.Boolean({ description: 'Held by the pause annotation until resume.' })),
+    results: Type.Optional(
+      Type.Array(AnalysisResult, {
+        description: 'Latest analysis intervals, newest first (at most 10).',
+        maxItems: 10,
+      }),
+    ),
+  },
+);
+
+const RolledBack = Obj(
+  'The version that was last rolled back or aborted: it is not rolled out again until spec names another artifact or the retry annotation is set.',
+  {
+    version: Type.String({ description: 'Version label.' }),
+    sha256: Type.String({ description: 'SHA-256 of the artifact.' }),
+    time: Timestamp('When it was rolled back.'),
+    reason: Type.String({ description: 'Why, as a CamelCase reason (e.g. AnalysisFailed).' }),
+    message: Type.String({
+      description: 'The failing check with its measured value and limit.',
+      maxLength: 1024,
+    }),
+  },
+);
 
 export const MaintenanceModelStatus = Obj(
   'Observed state of a MaintenanceModel: what serves, what rolls out, and how it went.',
@@ -599,7 +690,7 @@ export const MaintenanceModelStatus = Obj(
     phase: Type.Optional(
       StringEnum(PHASES, {
         description:
-          'Stable: one version serves. Progressing: a canary or shadow is under analysis. Paused: a rollout waits (e.g. a candidate passed and awaits promotion). RollingBack: analysis failed and the stable is being restored. Degraded: no verified model serves; fallback rules score readings.',
+          'Stable: one version serves. Progressing: a canary or shadow is under analysis. Paused: a rollout waits (the pause annotation, or a candidate that passed and awaits promotion into spec.model). RollingBack: a rollout failed and the stable is being restored (the new version still has pods). RolledBack: the stable serves alone after a failed or aborted rollout of spec.model, which is not retried until spec changes or the retry annotation. Degraded: no verified model serves; fallback rules score readings.',
       }),
     ),
     stable: Type.Optional(Version('The version serving all machines not routed to a canary.')),
@@ -615,6 +706,18 @@ export const MaintenanceModelStatus = Obj(
     ),
     shadow: Type.Optional(Version('The version running as shadow.')),
     analysis: Type.Optional(AnalysisResult),
+    rollout: Type.Optional(RolloutStatus),
+    rolledBack: Type.Optional(RolledBack),
+    promotable: Type.Optional(
+      ArtifactRef('A rollout.candidate that passed: put exactly this into spec.model to promote it.'),
+    ),
+    source: Type.Optional(
+      Type.String({
+        description:
+          'Where the stable version came from, e.g. spec, or retrainpolicy/<name> (candidate <n>).',
+        maxLength: 256,
+      }),
+    ),
     readyReplicas: Type.Optional(
       Type.Integer({ description: 'Runtime pods that are ready, across versions.', minimum: 0 }),
     ),
