@@ -1,5 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { bucketOf, parseSplit, shouldHandle, type Split } from './split.ts';
+import {
+  bucketOf,
+  canaryPartitionCount,
+  parseSplit,
+  rolePartitions,
+  shouldHandle,
+  type Split,
+} from './split.ts';
 
 describe('rollout split', () => {
   it.each([
@@ -43,7 +50,16 @@ describe('rollout split', () => {
       high,
       false,
     ],
-    ['promoted canary pod serves stable share', { stable: { version: 'v2' } }, 'v2', 'canary', high, true],
+    // A promotion ends with the split naming the new version as stable: its canary pods let go.
+    ['canary pod after promotion', { stable: { version: 'v2' } }, 'v2', 'canary', high, false],
+    [
+      'stable pod already on the new version while the canary holds 100%',
+      { stable: { version: 'v1' }, canary: { version: 'v2', weight: 100 } },
+      'v2',
+      'stable',
+      high,
+      false,
+    ],
   ] as const)('%s', (_name, s, version, role, id, expected) => {
     expect(shouldHandle(s, version, role, id)).toBe(expected);
   });
@@ -68,5 +84,69 @@ describe('rollout split', () => {
     );
     expect(() => parseSplit('nope')).toThrow();
     expect(() => parseSplit(null)).toThrow();
+  });
+
+  it.each([
+    ['no split: stable all', null, 'stable', [0, 1, 2, 3]],
+    ['no split: canary none', null, 'canary', []],
+    [
+      'bucket split: stable all',
+      { stable: { version: 'v1' }, canary: { version: 'v2', weight: 10 } },
+      'stable',
+      [0, 1, 2, 3],
+    ],
+    [
+      'partition split: canary first',
+      { stable: { version: 'v1' }, canary: { version: 'v2', weight: 50, partitions: 2 } },
+      'canary',
+      [0, 1],
+    ],
+    [
+      'partition split: stable rest',
+      { stable: { version: 'v1' }, canary: { version: 'v2', weight: 50, partitions: 2 } },
+      'stable',
+      [2, 3],
+    ],
+    [
+      'canary at 100%',
+      { stable: { version: 'v1' }, canary: { version: 'v2', weight: 100, partitions: 4 } },
+      'stable',
+      [],
+    ],
+    ['shadow: its own consumers, all', null, 'shadow', [0, 1, 2, 3]],
+  ] as const)('rolePartitions: %s', (_name, split, role, want) => {
+    expect(rolePartitions(split as Split | null, role, 4)).toEqual(want);
+  });
+
+  it.each([
+    [0, 16, 0],
+    [10, 16, 2],
+    [50, 16, 8],
+    [99, 16, 15],
+    [100, 16, 16],
+    [1, 16, 1],
+    [10, 2, 1],
+    [90, 2, 1],
+  ])('canaryPartitionCount(%i%%, %i) = %i', (weight, partitions, want) => {
+    expect(canaryPartitionCount(weight, partitions)).toBe(want);
+  });
+
+  it('a partition split lets each role handle what it receives', () => {
+    const s: Split = { stable: { version: 'v1' }, canary: { version: 'v2', weight: 10, partitions: 2 } };
+    expect(shouldHandle(s, 'v1', 'stable', low)).toBe(true);
+    expect(shouldHandle(s, 'v2', 'canary', high)).toBe(true);
+  });
+
+  it('rejects a bad partition count', () => {
+    expect(() =>
+      parseSplit({ stable: { version: 'v1' }, canary: { version: 'v2', weight: 10, partitions: -1 } }),
+    ).toThrow(/partitions/);
+    expect(
+      parseSplit({ stable: { version: 'v1' }, canary: { version: 'v2', weight: 10, partitions: 3 } }).canary,
+    ).toEqual({
+      version: 'v2',
+      weight: 10,
+      partitions: 3,
+    });
   });
 });

@@ -18,7 +18,10 @@ export interface TelemetryCounts {
   deadLetters: number;
   filtered: number;
   fallback: number;
+  /** Failed ORT runs (a batch each; its readings were scored by the fallback rules). */
   scoreErrors: number;
+  /** Readings whose model output was NaN or infinite, scored by the fallback rules instead. */
+  invalidScores: number;
   alerts: number;
   batches: number;
   /** Rows sent to ORT, including occlusion variants. */

@@ -644,6 +644,20 @@ const RolloutStatus = Obj(
         'Spec: a new spec.model replaces the stable when it passes. Candidate: rollout.candidate is evaluated beside spec.model and reported as promotable.',
     }),
     target: ArtifactRef('The version under rollout.'),
+    stable: Obj(
+      'The version the rollout started from: it scores the rest of the fleet, and all of it again after a rollback.',
+      {
+        version: Type.String({ description: 'Version label of the artifact.' }),
+        uri: Type.String({ description: 'Where the artifact is.' }),
+        sha256: Type.String({ description: 'SHA-256 of the artifact.' }),
+        inputs: Type.Array(Type.String(), {
+          description: 'Its model inputs, in order.',
+          maxItems: 1024,
+          'x-kubernetes-list-type': 'atomic',
+        }),
+        output: Type.Optional(Type.String({ description: 'The ONNX output it reads.' })),
+      },
+    ),
     startedAt: Timestamp('When the rollout started.'),
     step: Type.Integer({
       description:

@@ -26,11 +26,11 @@ import { openMachineHealthStore } from './output/machineHealthStore.ts';
 import { createRuntimeMetrics, type RuntimeMetrics } from './serve/metrics.ts';
 import { openNatsConnection, type RuntimeNatsConnection } from './input/natsConnection.ts';
 import { startCoreInput, startJetStreamInput, type BatchHandler, type NatsInput } from './input/natsInput.ts';
-import { startMembership } from './input/ownership.ts';
+import { startMembership, type Membership } from './input/ownership.ts';
 import { createNatsOutput } from './output/natsOutput.ts';
 import type { ServingState } from './pipeline/pipeline.ts';
 import { startPipelineWorker, type WorkerPipeline } from './pipeline/pipelineHost.ts';
-import { parseSplit } from '../../contracts/split.ts';
+import { parseSplit, rolePartitions, type Split } from '../../contracts/split.ts';
 import { startSplitWatcher } from './input/splitWatcher.ts';
 import { startTelemetry } from './output/telemetry.ts';
 
@@ -149,12 +149,21 @@ export async function startRuntime(config: RuntimeConfig, opts: RuntimeOptions =
     maxRefreshesPerSecond: HEALTH_REFRESHES_PER_SECOND,
     ttlMs: config.machineTtlSeconds * 1000,
   });
+  // Operator-managed consumers, one per partition: the role's replicas share out the partitions the
+  // split gives the role (ownership.ts); the split's watch is applied before any of them is pulled.
+  const consumers = config.input.consumers;
+  let split: Split | null = null;
+  let membership: Membership | undefined = undefined;
   const splitWatcher = await startSplitWatcher({
     nc,
     bucket: config.rollout.kvBucket,
     key: rolloutKey(config),
     parse: (text) => parseSplit(JSON.parse(text)),
-    apply: (split) => natsPipeline.setSplit(split),
+    apply: (next) => {
+      split = next;
+      natsPipeline.setSplit(next);
+      if (consumers) membership?.setAllowed(rolePartitions(next, config.role, consumers.length));
+    },
     logger: log,
   });
   // Maintenance events: the canonical subject, and the fleet's own when it has one.
@@ -228,9 +237,7 @@ export async function startRuntime(config: RuntimeConfig, opts: RuntimeOptions =
     handler,
     logger: log,
   };
-  // Operator-managed consumers, one per partition: the role's replicas share them out (ownership.ts).
-  const consumers = config.input.consumers;
-  const membership = consumers
+  membership = consumers
     ? await startMembership({
         nc,
         namespace: config.namespace,
@@ -238,6 +245,7 @@ export async function startRuntime(config: RuntimeConfig, opts: RuntimeOptions =
         role: config.role,
         member: `${process.env['POD_NAME'] ?? hostname()}_${process.pid}`,
         consumers,
+        allowed: rolePartitions(split, config.role, consumers.length),
         logger: log,
       })
     : undefined;

@@ -23,6 +23,8 @@ export interface MembershipOptions {
   member: string;
   /** The role's consumers, in partition order. */
   consumers: readonly string[];
+  /** The partitions the rollout split gives this role now (all when omitted); see setAllowed. */
+  allowed?: readonly number[];
   logger: Logger;
   now?: () => number;
 }
@@ -30,6 +32,11 @@ export interface MembershipOptions {
 export interface Membership extends Ownership {
   /** Live members as last computed, this one included. */
   members(): string[];
+  /**
+   * The partitions the rollout split gives this replica's role (contracts/split.ts rolePartitions):
+   * the role's members share out only these, and release the others to the other role.
+   */
+  setAllowed(partitions: readonly number[]): void;
   /** Leaves at once (deletes the heartbeat), so peers take over without waiting for the TTL. */
   stop(): Promise<void>;
 }
@@ -49,6 +56,8 @@ export async function startMembership(opts: MembershipOptions): Promise<Membersh
   const listeners: ((owned: readonly string[]) => void)[] = [];
   let owned: readonly string[] = [];
   let members: string[] = [self];
+  let allowed = new Set(opts.allowed ?? opts.consumers.map((_, p) => p));
+  let started = false;
   let stopped = false;
 
   const beat = (): Promise<unknown> =>
@@ -59,7 +68,9 @@ export async function startMembership(opts: MembershipOptions): Promise<Membersh
     const t = now();
     for (const [m, at] of heard) if (m !== self && t - at > MEMBER_TTL_MS) heard.delete(m);
     const live = [...new Set([...heard.keys(), self])].sort();
-    const next = ownedPartitions(self, live, opts.consumers.length).map((p) => opts.consumers[p]!);
+    const next = ownedPartitions(self, live, opts.consumers.length)
+      .filter((p) => allowed.has(p))
+      .map((p) => opts.consumers[p]!);
     members = live;
     if (next.join() === owned.join()) return;
     owned = next;
@@ -80,6 +91,7 @@ export async function startMembership(opts: MembershipOptions): Promise<Membersh
   await beat();
   // Hear from the peers before taking anything: otherwise a new replica would briefly claim all.
   await new Promise((r) => setTimeout(r, MEMBER_HEARTBEAT_MS * 1.5));
+  started = true;
   recompute();
   const heartbeat = setInterval(() => void beat(), MEMBER_HEARTBEAT_MS);
   const expiry = setInterval(recompute, MEMBER_HEARTBEAT_MS / 2);
@@ -88,6 +100,10 @@ export async function startMembership(opts: MembershipOptions): Promise<Membersh
     current: () => owned,
     onChange: (listener) => void listeners.push(listener),
     members: () => members,
+    setAllowed(partitions) {
+      allowed = new Set(partitions);
+      if (started) recompute();
+    },
     async stop() {
       if (stopped) return;
       stopped = true;

@@ -23,6 +23,7 @@ function stats(patch: Partial<PipelineStats> = {}, n = 1): PipelineStats {
       filtered: 0,
       fallback: 0,
       scoreErrors: 0,
+      invalidScores: 0,
       alerts: n,
       batches: n,
       rowsRun: 8 * n,

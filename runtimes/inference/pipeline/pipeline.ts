@@ -299,6 +299,7 @@ class InferencePipeline implements Pipeline {
     filtered: 0,
     fallback: 0,
     scoreErrors: 0,
+    invalidScores: 0,
     alerts: 0,
     batches: 0,
     rowsRun: 0,
@@ -475,8 +476,14 @@ class InferencePipeline implements Pipeline {
     const d = emptyDecision();
     for (let k = 0; k < accepted.length; k++) {
       const a = accepted[k]!;
-      if (scored && model && context) decideFromScore(task, thresholds, hysteresis, scored.scores[k]!, d);
-      else decideFromRules(this.#fallbackScore(k), d);
+      const score = scored ? scored.scores[k]! : NaN;
+      // A NaN or infinite output is no prediction: the rules score that reading, and it counts.
+      if (scored && model && context && Number.isFinite(score))
+        decideFromScore(task, thresholds, hysteresis, score, d);
+      else {
+        if (scored) this.#counts.invalidScores += 1;
+        decideFromRules(this.#fallbackScore(k), d);
+      }
       const modelVersion = d.fallback ? 'fallback' : model!.version;
       each(a, k, d, modelVersion);
       const alert = this.#observe(a, d, modelVersion);
