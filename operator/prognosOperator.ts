@@ -14,6 +14,7 @@ import { sensorFleetController } from './controllers/sensorFleet/controller.ts';
 import { SensorFleetReconciler } from './controllers/sensorFleet/reconciler.ts';
 import { TelemetrySubscriber } from './controllers/sensorFleet/telemetrySubscriber.ts';
 import { TrafficBook } from './controllers/sensorFleet/trafficBook.ts';
+import { RolloutTelemetryBook } from './controllers/maintenanceModel/rollout/telemetryBook.ts';
 import { Operator } from './framework/operator.ts';
 import { NatsPool } from './nats/pool.ts';
 
@@ -77,8 +78,10 @@ export class PrognosOperator {
     this.pool = new NatsPool({ name: `prognos-operator/${this.operator.identity}` });
     const index = new ModelFleetIndex();
     const book = new TrafficBook();
+    const rolloutTelemetry = new RolloutTelemetryBook();
     this.#telemetry = new TelemetrySubscriber({
       book,
+      also: (msg) => rolloutTelemetry.record(msg),
       fleetOf: (ns, model) => index.fleetOf(ns, model),
       log,
     });
@@ -101,6 +104,7 @@ export class PrognosOperator {
       }),
       maxArtifactBytes: (options.artifactLimits ?? DEFAULT_ARTIFACT_LIMITS).maxBytes,
       image: options.inferenceImage ?? DEFAULT_INFERENCE_IMAGE,
+      telemetry: rolloutTelemetry,
       log,
     });
     // After the controllers stopped, before the Lease is released: nothing publishes or reads any more.

@@ -571,12 +571,15 @@ export const MaintenanceModelSpec = Obj(
 );
 export type MaintenanceModelSpec = Static<typeof MaintenanceModelSpec>;
 
-function Version(description: string, extra: Record<string, ReturnType<typeof Type.Integer>> = {}) {
+function Version<E extends Record<string, ReturnType<typeof Type.Integer>> = Record<never, never>>(
+  description: string,
+  extra?: E,
+) {
   return Obj(description, {
     version: Type.String({ description: 'Version label of the artifact.' }),
     sha256: Type.String({ description: 'SHA-256 of the artifact.' }),
     since: Type.Optional(Timestamp('When this version took this role.')),
-    ...extra,
+    ...((extra ?? {}) as E),
   });
 }
 

@@ -3,7 +3,7 @@ import type { MaintenanceModel } from '../../api/maintenanceModel.ts';
 import type { SensorFleet } from '../../api/sensorFleet.ts';
 import { AUTOSCALER_ANNOTATION } from './autoscaler.ts';
 import { configMapName } from './configMap.ts';
-import { commonLabels, childMeta, selectorLabels } from './objectMeta.ts';
+import { commonLabels, childMeta, roleChildName, selectorLabels, type ChildRole } from './objectMeta.ts';
 import { ARTIFACT_CA_FILE, CONFIG_FILE, HTTP_PORT, MOUNTS } from './runtimeConfig.ts';
 
 export const DEFAULT_INFERENCE_IMAGE = 'ghcr.io/prognos/prognos:0.1.0';
@@ -19,6 +19,8 @@ export interface DeploymentInputs {
   version: string;
   /** The autoscaler that owns the replica count, if any: autoscalerAnnotation() of what was applied. */
   autoscaler?: string | undefined;
+  /** Default stable. A canary runs the new version at the stable's size (its autoscaler minimum). */
+  role?: ChildRole;
 }
 
 /** The API accepts integer quantities (`cpu: 1`) as core/v1 does; the client's type wants strings. */
@@ -78,23 +80,28 @@ function secretVolumes({ model, fleet }: DeploymentInputs): { volumes: V1Volume[
  */
 export function desiredDeployment(inputs: DeploymentInputs): V1Deployment {
   const { model, image, configHash, version } = inputs;
+  const role = inputs.role ?? 'stable';
+  const replicas =
+    role === 'stable'
+      ? model.spec.serving.replicas
+      : (model.spec.serving.autoscaling?.minReplicas ?? model.spec.serving.replicas);
   const secrets = secretVolumes(inputs);
   const resources = quantities(model.spec.serving.resources);
   return {
     apiVersion: 'apps/v1',
     kind: 'Deployment',
     metadata: {
-      ...childMeta(model, model.metadata.name!),
+      ...childMeta(model, roleChildName(model, role), role),
       ...(inputs.autoscaler ? { annotations: { [AUTOSCALER_ANNOTATION]: inputs.autoscaler } } : {}),
     },
     spec: {
       // Under an autoscaler the operator does not apply replicas (server-side apply: not its field).
-      ...(inputs.autoscaler ? {} : { replicas: model.spec.serving.replicas }),
-      selector: { matchLabels: selectorLabels(model) },
+      ...(inputs.autoscaler ? {} : { replicas }),
+      selector: { matchLabels: selectorLabels(model, role) },
       strategy: { type: 'RollingUpdate', rollingUpdate: { maxUnavailable: 0, maxSurge: 1 } },
       template: {
         metadata: {
-          labels: { ...commonLabels(model), 'prognos.dev/version': version },
+          labels: { ...commonLabels(model, role), 'prognos.dev/version': version },
           annotations: { [CONFIG_HASH_ANNOTATION]: configHash },
         },
         spec: {
@@ -136,7 +143,7 @@ export function desiredDeployment(inputs: DeploymentInputs): V1Deployment {
               volumeMounts: [{ name: 'config', mountPath: MOUNTS.config, readOnly: true }, ...secrets.mounts],
             },
           ],
-          volumes: [{ name: 'config', configMap: { name: configMapName(model) } }, ...secrets.volumes],
+          volumes: [{ name: 'config', configMap: { name: configMapName(model, role) } }, ...secrets.volumes],
         },
       },
     },

@@ -16,27 +16,35 @@ export function ownerReference(model: MaintenanceModel): V1OwnerReference {
   };
 }
 
-/** Labels selecting the stable runtime pods of a model; they never change, as a selector must not. */
-export function selectorLabels(model: MaintenanceModel): Record<string, string> {
-  return { 'prognos.dev/model': model.metadata.name!, 'prognos.dev/role': 'stable' };
+/** The roles that have runtime children: the stable, and the new version under a canary rollout. */
+export type ChildRole = 'stable' | 'canary';
+
+/** Labels selecting a role's runtime pods of a model; they never change, as a selector must not. */
+export function selectorLabels(model: MaintenanceModel, role: ChildRole = 'stable'): Record<string, string> {
+  return { 'prognos.dev/model': model.metadata.name!, 'prognos.dev/role': role };
 }
 
-export function commonLabels(model: MaintenanceModel): Record<string, string> {
+/** The name of a role's child: the model's own name for the stable, `<model>-canary` for the canary. */
+export function roleChildName(model: MaintenanceModel, role: ChildRole): string {
+  return role === 'stable' ? model.metadata.name! : `${model.metadata.name}-${role}`;
+}
+
+export function commonLabels(model: MaintenanceModel, role: ChildRole = 'stable'): Record<string, string> {
   return {
     'app.kubernetes.io/name': 'prognos-inference',
     'app.kubernetes.io/instance': model.metadata.name!,
     'app.kubernetes.io/component': 'inference',
     'app.kubernetes.io/managed-by': FIELD_MANAGER,
-    ...selectorLabels(model),
+    ...selectorLabels(model, role),
   };
 }
 
 /** Metadata of a child named `name`, in the model's namespace, owned by the model. */
-export function childMeta(model: MaintenanceModel, name: string): V1ObjectMeta {
+export function childMeta(model: MaintenanceModel, name: string, role: ChildRole = 'stable'): V1ObjectMeta {
   return {
     name,
     namespace: model.metadata.namespace!,
-    labels: commonLabels(model),
+    labels: commonLabels(model, role),
     ownerReferences: [ownerReference(model)],
   };
 }

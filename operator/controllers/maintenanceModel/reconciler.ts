@@ -9,11 +9,11 @@ import type {
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { Logger } from 'pino';
 import { parse as parseYaml } from 'yaml';
-import type { MaintenanceModel } from '../../api/maintenanceModel.ts';
+import type { MaintenanceModel, MaintenanceModelStatus } from '../../api/maintenanceModel.ts';
 import type { SecretKeySelector } from '../../api/meta.ts';
 import type { SensorFleet } from '../../api/sensorFleet.ts';
 import { apply, applyIfNeeded } from '../../framework/apply.ts';
-import { getCondition } from '../../framework/conditions.ts';
+import { getCondition, setCondition } from '../../framework/conditions.ts';
 import type { ReconcileIo } from '../../framework/controller.ts';
 import { isFenced } from '../../framework/fence.ts';
 import { reconcileFinalizer } from '../../framework/finalizers.ts';
@@ -43,6 +43,9 @@ import {
 import { deleteModelConsumers, desiredConsumers, ensureConsumers } from './consumers.ts';
 import { streamName } from '../sensorFleet/desiredStreams.ts';
 import { modelStatus, rolledOut, type DeploymentState } from './status.ts';
+import { roleChildName } from './objectMeta.ts';
+import { HISTORY_LIMIT, planRollout, type RolloutPlan } from './rollout/plan.ts';
+import { RolloutTelemetryBook } from './rollout/telemetryBook.ts';
 
 export const MODEL_FINALIZER = 'prognos.dev/rollout-split';
 
@@ -76,6 +79,8 @@ export interface ModelReconcilerDeps {
   image: string;
   /** Largest artifact the runtimes read (the operator's --max-artifact-bytes, passed on in their config). */
   maxArtifactBytes?: number;
+  /** The runtimes' telemetry windows, for rollout analysis (fed by the telemetry subscription). */
+  telemetry?: RolloutTelemetryBook;
   log: Logger;
   now?: () => Date;
 }
@@ -97,6 +102,18 @@ interface ModelContext {
   specArtifact: ServedArtifact | undefined;
   /** What the current ConfigMap serves, when it is trustworthy (verified before). */
   lastServed: ServedArtifact | undefined;
+  /** Verified rollout.candidate, when set and it may serve. */
+  candidateArtifact: ServedArtifact | undefined;
+  /** Why rollout.candidate cannot be evaluated; `pending` while its check waits. */
+  candidateRefusal: Refusal | undefined;
+}
+
+/** What a rollout decided this reconcile, and the artifacts it decided about. */
+interface RolloutStep {
+  plan: RolloutPlan;
+  target: ServedArtifact | undefined;
+  /** The stable's artifact the plan keeps serving (or the target, when promoting). */
+  served: ServedArtifact;
 }
 
 /** The artifact in the runtime ConfigMap the operator last applied, read back to keep serving it. */
@@ -153,6 +170,7 @@ const message = (error: unknown) => (error instanceof Error ? error.message : St
  */
 export class MaintenanceModelReconciler {
   readonly #deps: ModelReconcilerDeps;
+  readonly #telemetry: RolloutTelemetryBook;
   /** NATS target each model last wrote its split through, for the finalizer when the fleet is gone. */
   readonly #splitTargets = new Map<string, NatsTarget>();
   /**
@@ -167,6 +185,7 @@ export class MaintenanceModelReconciler {
 
   constructor(deps: ModelReconcilerDeps) {
     this.#deps = deps;
+    this.#telemetry = deps.telemetry ?? new RolloutTelemetryBook();
   }
 
   async reconcile(
@@ -176,6 +195,8 @@ export class MaintenanceModelReconciler {
     io: ReconcileIo,
   ): Promise<ReconcileResult> {
     if (!cached) {
+      const [ns = '', name = ''] = key.split('/');
+      this.#telemetry.forget(ns, name);
       this.#deps.index.remove(key);
       this.#statusWrites.forget(key);
       return {};
@@ -230,6 +251,8 @@ export class MaintenanceModelReconciler {
         fleetRefusal ??= checkFleetInputs(model.spec.model.inputs, fleet, steps);
     }
     const specArtifact = !artifactRefusal && !fleetRefusal ? artifact : undefined;
+    const candidate =
+      fleet && !fleetRefusal ? await this.#verifyCandidate(model, fleet, nats, lookups, io) : {};
 
     const fromCm = servedFromConfigMap(lookups.configMap(ns, configMapName(model)));
     // Only what the operator verified may keep serving: the stable it recorded, or a version verified in this process.
@@ -239,7 +262,115 @@ export class MaintenanceModelReconciler {
         this.#deps.verifier.isVerified(fromCm.uri, fromCm.sha256))
         ? fromCm
         : undefined;
-    return { io, model, fleet, target, nats, fleetRefusal, artifactRefusal, specArtifact, lastServed };
+    return {
+      io,
+      model,
+      fleet,
+      target,
+      nats,
+      fleetRefusal,
+      artifactRefusal,
+      specArtifact,
+      lastServed,
+      candidateArtifact: candidate.artifact,
+      candidateRefusal: candidate.refusal,
+    };
+  }
+
+  /** rollout.candidate gets the same checks as spec.model before anything serves it. */
+  async #verifyCandidate(
+    model: MaintenanceModel,
+    fleet: SensorFleet,
+    nats: () => Promise<NatsConnection>,
+    lookups: ModelLookups,
+    io: ReconcileIo,
+  ): Promise<{ artifact?: ServedArtifact; refusal?: Refusal }> {
+    const c = model.spec.rollout?.candidate;
+    if (!c) return {};
+    const artifact: ServedArtifact = {
+      version: c.version,
+      uri: c.uri,
+      sha256: c.sha256,
+      inputs: c.inputs,
+      ...(c.output ? { output: c.output } : {}),
+    };
+    const ns = model.metadata.namespace!;
+    const ca = c.caSecretRef ? await readArtifactCa(ns, c.caSecretRef, lookups.secret) : undefined;
+    if (ca && !ca.ok) return { refusal: ca.refusal };
+    const verified = await this.#deps.verifier.verifyOrQueued(
+      { ...artifact, task: model.spec.task, ...(ca ? { ca: ca.pem } : {}) },
+      nats,
+      io.signal,
+    );
+    if (!verified.ok) return { refusal: verified.refusal };
+    const steps = verified.signature.inputs[0]?.sequenceLength;
+    const refusal = checkFleetInputs(c.inputs, fleet, steps);
+    return refusal ? { refusal } : { artifact };
+  }
+
+  /**
+   * The rollout's decision (rollout/plan.ts) when spec.rollout is set and a verified stable already
+   * serves; undefined otherwise (a first version, or no rollout strategy: the stable path serves
+   * spec.model directly). `hold` while a version's check is still queued (e.g. after an operator
+   * restart): nothing about the rollout changes until it is known.
+   */
+  #rollout(ctx: ModelContext, lookups: ModelLookups, now: Date): RolloutStep | 'hold' | undefined {
+    const { model, fleet } = ctx;
+    if (!model.spec.rollout || !fleet) return undefined;
+    const recorded = model.status?.rollout?.stable;
+    const stable: ServedArtifact | undefined = recorded
+      ? {
+          version: recorded.version,
+          uri: recorded.uri,
+          sha256: recorded.sha256,
+          inputs: recorded.inputs,
+          ...(recorded.output ? { output: recorded.output } : {}),
+        }
+      : ctx.lastServed;
+    if (!stable) return undefined;
+    if (ctx.artifactRefusal?.pending || ctx.candidateRefusal?.pending) return 'hold';
+    const ns = model.metadata.namespace!;
+    // A candidate that passed and was then moved into spec.model is served directly: it was analysed.
+    const spec =
+      ctx.specArtifact &&
+      ctx.specArtifact.sha256 !== stable.sha256 &&
+      model.status?.promotable?.sha256 !== ctx.specArtifact.sha256
+        ? ctx.specArtifact
+        : undefined;
+    if (ctx.specArtifact && !spec && ctx.specArtifact.sha256 !== stable.sha256) return undefined;
+    const candidate =
+      !spec && ctx.candidateArtifact && ctx.candidateArtifact.sha256 !== stable.sha256
+        ? ctx.candidateArtifact
+        : undefined;
+    const target = spec ?? candidate;
+    const render = (artifact: ServedArtifact, role: 'stable' | 'canary') =>
+      configHash(
+        renderRuntimeConfig(desiredRuntimeConfig(model, fleet, artifact, this.#deps.maxArtifactBytes, role)),
+      );
+    const candidateReady =
+      !!target &&
+      rolledOut(
+        deploymentState(lookups.deployment(ns, roleChildName(model, 'canary')), render(target, 'canary')),
+      );
+    const stableRunsTarget =
+      !!target &&
+      rolledOut(deploymentState(lookups.deployment(ns, model.metadata.name!), render(target, 'stable')));
+    const plan = planRollout({
+      model,
+      stable: { ...stable },
+      target: target && {
+        artifact: { version: target.version, uri: target.uri, sha256: target.sha256 },
+        source: spec ? 'Spec' : 'Candidate',
+      },
+      candidateReady,
+      stableRunsTarget,
+      partitions: fleet.spec.stream.partitions,
+      inputMode: model.spec.serving.inputMode,
+      measure: (role, version, from, to) =>
+        this.#telemetry.measure(ns, model.metadata.name!, role, version, from, to),
+      now,
+    });
+    return { plan, target, served: plan.stableServes === 'target' && target ? target : stable };
   }
 
   async #act(ctx: ModelContext, lookups: ModelLookups): Promise<ReconcileResult> {
@@ -247,12 +378,15 @@ export class MaintenanceModelReconciler {
     const ns = model.metadata.namespace!;
     const now = this.#deps.now?.() ?? new Date();
     let fleetRefusal = ctx.fleetRefusal;
+    const rollout = this.#rollout(ctx, lookups, now);
+    const step = rollout === 'hold' ? undefined : rollout;
     // What the children serve, best first: the verified spec.model, else what already serves. When no
     // version was ever verified, spec.fallback's rules alone (an artifact-less config) rather than
-    // nothing, so machines are still watched. The first the runtime's schema accepts wins.
-    const choices: (ServedArtifact | undefined)[] = [ctx.specArtifact, ctx.lastServed].filter(
-      (a) => a !== undefined,
-    );
+    // nothing, so machines are still watched. The first the runtime's schema accepts wins. Under a
+    // rollout the stable keeps what it serves until the rollout promotes the new version.
+    const choices: (ServedArtifact | undefined)[] = (
+      step ? [step.served] : rollout === 'hold' ? [ctx.lastServed] : [ctx.specArtifact, ctx.lastServed]
+    ).filter((a) => a !== undefined);
     if (choices.length === 0 && (model.spec.fallback?.rules.length ?? 0) > 0) choices.push(undefined);
     let served: ServedArtifact | undefined;
     let rendered: string | undefined;
@@ -279,8 +413,12 @@ export class MaintenanceModelReconciler {
       const hash = configHash(rendered);
       const templateChanges =
         deployment?.spec?.template.metadata?.annotations?.[CONFIG_HASH_ANNOTATION] !== hash;
-      // No split during a roll (see desiredSplit): cleared before any new pod can start.
-      if (templateChanges) natsError = await this.#split(ctx, null);
+      // The rollout's split governs while it hands partitions to the new version (a promotion rolls
+      // the stable while the canary holds 100%). Otherwise no split during a roll (see
+      // desiredSplit): cleared before any new pod can start.
+      const rolloutSplit = step && step.plan.split !== 'stable-only' ? step.plan.split : undefined;
+      const holdSplit = rollout === 'hold' && model.status?.rollout !== undefined;
+      if (templateChanges && !rolloutSplit && !holdSplit) natsError = await this.#split(ctx, null);
       // The runtimes bind the consumers and never create them: they exist before any pod starts.
       if (model.spec.serving.inputMode === 'jetstream') natsError ??= await this.#consumers(ctx, fleet);
       // Each child is applied only when the cached one lacks the intent (missing, drifted, or the
@@ -320,8 +458,10 @@ export class MaintenanceModelReconciler {
           : undefined,
       ]);
       deployment = applied.obj;
+      if (rollout !== 'hold') await this.#candidate(io, model, fleet, step, lookups);
       const state = deploymentState(deployment, hash);
-      natsError ??= await this.#split(ctx, desiredSplit(version, rolledOut(state)));
+      if (!holdSplit)
+        natsError ??= await this.#split(ctx, rolloutSplit ?? desiredSplit(version, rolledOut(state)));
     }
 
     const state = deploymentState(deployment, undefined);
@@ -335,10 +475,28 @@ export class MaintenanceModelReconciler {
       endpoint: grpcEndpoint(model),
       now,
     });
+    if (step) withRollout(status, model, step.plan, now);
+    else if (rollout === 'hold') keepRollout(status, model);
+    if (ctx.candidateRefusal && !ctx.candidateRefusal.pending)
+      status.conditions = setCondition(
+        status.conditions,
+        {
+          type: 'Progressing',
+          status: 'False',
+          reason: 'CandidateNotVerified',
+          message: `rollout.candidate: ${ctx.candidateRefusal.reason}: ${ctx.candidateRefusal.message}`,
+          observedGeneration: model.metadata.generation,
+        },
+        now,
+      );
     this.#recordTransitions(io, model, status.conditions ?? []);
+    for (const e of step?.plan.events ?? []) void io.events.emit(model, { ...e, action: 'Rollout' });
     await updateStatus(io.client, model, status, this.#statusWrites);
+    // Acted on and recorded in status: the control annotations go.
+    if (step && step.plan.consumed.length > 0) await clearAnnotations(io, model, step.plan.consumed);
     if (natsError) throw natsError;
     if (serviceMonitorPending) return { requeueAfterMs: DISCOVERY_RETRY_MS };
+    if (step?.plan.requeueAfterMs !== undefined) return { requeueAfterMs: step.plan.requeueAfterMs };
     // A check waiting for a load-check slot is looked at again soon; its verdict is cached by then.
     if (ctx.artifactRefusal?.pending) return { requeueAfterMs: QUEUED_RETRY_MS };
     const reason = ctx.artifactRefusal?.reason ?? fleetRefusal?.reason;
@@ -378,6 +536,45 @@ export class MaintenanceModelReconciler {
       });
     }
     return want;
+  }
+
+  /**
+   * The new version's ConfigMap and Deployment (role canary, `<model>-canary`) while the plan runs
+   * or drains it; removed otherwise. Its pods bind the model's partition consumers and pull only
+   * the partitions the split hands the canary.
+   */
+  async #candidate(
+    io: ReconcileIo,
+    model: MaintenanceModel,
+    fleet: SensorFleet,
+    step: RolloutStep | undefined,
+    lookups: ModelLookups,
+  ): Promise<void> {
+    const ns = model.metadata.namespace!;
+    const name = roleChildName(model, 'canary');
+    const liveDeployment = lookups.deployment(ns, name);
+    const liveConfig = lookups.configMap(ns, configMapName(model, 'canary'));
+    if (!step || step.plan.candidate === 'remove' || !step.target) {
+      await pruneIfOwned(io.client, liveDeployment, model);
+      await pruneIfOwned(io.client, liveConfig, model);
+      return;
+    }
+    const rendered = renderRuntimeConfig(
+      desiredRuntimeConfig(model, fleet, step.target, this.#deps.maxArtifactBytes, 'canary'),
+    );
+    await applyIfNeeded(io.client, desiredConfigMap(model, rendered, 'canary'), liveConfig);
+    await applyIfNeeded(
+      io.client,
+      desiredDeployment({
+        model,
+        fleet,
+        image: this.#deps.image,
+        configHash: configHash(rendered),
+        version: step.target.version,
+        role: 'canary',
+      }),
+      liveDeployment,
+    );
   }
 
   /** The budget where replicas can share a disruption; a scale-down to one replica removes it. */
@@ -525,4 +722,58 @@ async function readArtifactCa(
       `spec.model.caSecretRef: key ${ref.key} of Secret ${namespace}/${ref.name} holds no PEM certificate`,
     );
   return { ok: true, pem };
+}
+
+/** The rollout's part of the status: what it runs, where it is, what it decided. */
+function withRollout(
+  status: MaintenanceModelStatus,
+  model: MaintenanceModel,
+  plan: RolloutPlan,
+  now: Date,
+): void {
+  const r = plan.rollout;
+  if (r) {
+    status.rollout = r;
+    status.canary = {
+      version: r.target.version,
+      sha256: r.target.sha256,
+      since: r.startedAt,
+      weight: r.weight,
+      step: r.step,
+    };
+    if (r.results?.[0]) status.analysis = r.results[0];
+  }
+  if (plan.rolledBack) status.rolledBack = plan.rolledBack;
+  if (plan.promotable) status.promotable = plan.promotable;
+  if (plan.history.length > 0)
+    status.history = [...[...plan.history].reverse(), ...(model.status?.history ?? [])].slice(
+      0,
+      HISTORY_LIMIT,
+    );
+  if (plan.promoted) status.source = 'spec';
+  else if (model.status?.source) status.source = model.status.source;
+  for (const c of plan.conditions) status.conditions = setCondition(status.conditions, c, now);
+  if (plan.phase && status.phase !== 'Degraded') status.phase = plan.phase;
+}
+
+/** While a version's check waits, the rollout's status stays as it was. */
+function keepRollout(status: MaintenanceModelStatus, model: MaintenanceModel): void {
+  const previous = model.status ?? {};
+  for (const key of ['rollout', 'canary', 'analysis', 'rolledBack', 'promotable', 'source'] as const)
+    if (previous[key] !== undefined) Object.assign(status, { [key]: previous[key] });
+  if (previous.phase && status.phase !== 'Degraded') status.phase = previous.phase;
+}
+
+/** Removes control annotations the rollout acted on (a merge patch of metadata only, never spec). */
+async function clearAnnotations(io: ReconcileIo, model: MaintenanceModel, keys: string[]): Promise<void> {
+  await io.client.patch(
+    {
+      apiVersion: model.apiVersion,
+      kind: model.kind,
+      namespace: model.metadata.namespace!,
+      name: model.metadata.name!,
+    },
+    { metadata: { annotations: Object.fromEntries(keys.map((k) => [k, null])) } },
+    'application/merge-patch+json',
+  );
 }

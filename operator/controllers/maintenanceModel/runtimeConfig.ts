@@ -52,6 +52,7 @@ export function desiredRuntimeConfig(
   fleet: SensorFleet,
   artifact: ServedArtifact | undefined,
   maxArtifactBytes = DEFAULT_MAX_ARTIFACT_BYTES,
+  role: 'stable' | 'canary' = 'stable',
 ): RuntimeConfig {
   const { spec } = model;
   const fs = fleet.spec;
@@ -76,10 +77,11 @@ export function desiredRuntimeConfig(
   };
   if (jetstream) {
     input['stream'] = streamName(fleet);
-    // The operator creates these (consumers.ts); the runtimes only bind them.
+    // The operator creates these (consumers.ts); the runtimes only bind them. A canary binds the
+    // same ones: they are the partitions' cursors, and the split says which role pulls each.
     input['consumers'] = stableConsumerNames(model, fleet);
   } else {
-    input['queueGroup'] = `prognos-${model.metadata.name}-stable`;
+    input['queueGroup'] = `prognos-${model.metadata.name}-${role}`;
   }
   const grpc: Record<string, unknown> = { port: spec.serving.grpc.port, host: '0.0.0.0' };
   if (spec.serving.grpc.tlsSecretRef) {
@@ -107,7 +109,7 @@ export function desiredRuntimeConfig(
     fleet: fleet.metadata.name,
     model: model.metadata.name,
     version: artifact?.version ?? FALLBACK_VERSION,
-    role: 'stable',
+    role,
     task: spec.task,
     nats,
     input,

@@ -5,6 +5,8 @@ import type { TrafficBook } from './trafficBook.ts';
 
 export interface TelemetrySubscriberDeps {
   book: TrafficBook;
+  /** Also handed every valid summary of a known model (the rollout analysis keeps its own book). */
+  also?: (msg: TelemetryMessage) => void;
   /** The fleet a model scores (from the MaintenanceModel cache); undefined when unknown. */
   fleetOf(namespace: string, model: string): string | undefined;
   log: Logger;
@@ -62,6 +64,7 @@ export class TelemetrySubscriber {
     const fleet = this.#deps.fleetOf(namespace, doc.model);
     if (!fleet) return;
     this.#deps.book.record(doc, fleet, this.#deps.now?.() ?? Date.now());
+    this.#deps.also?.(doc);
   }
 
   close(): void {
