@@ -249,6 +249,8 @@ export async function startRuntime(config: RuntimeConfig, opts: RuntimeOptions =
         logger: log,
       })
     : undefined;
+  // A split that arrived while the membership was starting was not handed to it.
+  if (consumers) membership?.setAllowed(rolePartitions(split, config.role, consumers.length));
   const input: NatsInput =
     config.input.mode === 'jetstream'
       ? await startJetStreamInput({
