@@ -21,9 +21,9 @@ from onnxmltools.convert.common.data_types import FloatTensorType
 
 # The runtime feeds one float input named `features` (contracts/onnx/buildModel.ts INPUT_NAME).
 INPUT_NAME = "features"
-# ai.onnx.ml opset 3 and ONNX opset 17: what contracts/onnx/buildModel.ts targets and
-# onnxruntime-node 1.30 runs.
-TARGET_OPSET = {"": 17, "ai.onnx.ml": 3}
+# ONNX opset 15, the newest onnxmltools 1.16 converts to (ai.onnx.ml 2 with it); onnxruntime-node
+# 1.30 runs it.
+TARGET_OPSET = 15
 
 
 def read_matrix(path, rows, columns):
@@ -46,7 +46,9 @@ def float32_thresholds(booster):
     an input between the two; the largest float32 below each threshold decides every float32 input
     exactly as LightGBM does, so the exported trees and the booster agree split for split.
     """
-    lines = booster.model_to_string().split("\n")
+    # tree_sizes gives each tree's byte length for parallel parsing; the new thresholds change it,
+    # and without the line LightGBM parses the trees one after the other.
+    lines = [l for l in booster.model_to_string().split("\n") if not l.startswith("tree_sizes=")]
     for i, line in enumerate(lines):
         if line.startswith("threshold="):
             values = line[len("threshold=") :].split(" ")
