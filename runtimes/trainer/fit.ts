@@ -1,6 +1,7 @@
 // The boundary to LightGBM: the feature matrix goes to python/fit.py as raw files in a temporary
 // directory, the ONNX artifact and LightGBM's own predictions come back. The Python side runs from the
-// venv scripts/python-trainer provisions (pinned, hashed requirements).
+// venv scripts/python-trainer provisions (pinned, hashed requirements), or in the image from the venv
+// its Dockerfile stage installed with the same pins (PROGNOS_TRAINER_PYTHON).
 import { execFile } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -10,7 +11,9 @@ import { promisify } from 'node:util';
 
 const run = promisify(execFile);
 const FIT_SCRIPT = fileURLToPath(new URL('./python/fit.py', import.meta.url));
-const PYTHON = fileURLToPath(new URL('../../scripts/python-trainer', import.meta.url));
+const PYTHON =
+  process.env['PROGNOS_TRAINER_PYTHON'] ??
+  fileURLToPath(new URL('../../scripts/python-trainer', import.meta.url));
 
 export type FitTask = 'regression' | 'classification';
 
