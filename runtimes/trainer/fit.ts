@@ -67,7 +67,7 @@ export async function fitLightGbm(req: FitRequest): Promise<FitResult> {
     } catch (error) {
       const e = error as Error & { stderr?: string };
       throw new Error(
-        `LightGBM fit failed: ${e.stderr?.trim().split('\n').slice(-5).join('\n') ?? e.message}`,
+        `LightGBM fit failed: ${e.stderr?.trim().split('\n').slice(-5).join('\n') || e.message}`,
         {
           cause: error,
         },
