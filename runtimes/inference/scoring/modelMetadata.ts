@@ -18,6 +18,12 @@ const Baseline = T.Object({
   bins: T.Optional(
     T.Record(T.String(), T.Array(T.Number()), { description: 'Histogram bin edges per input, for drift.' }),
   ),
+  histograms: T.Optional(
+    T.Record(T.String(), T.Array(T.Number({ minimum: 0 })), {
+      description:
+        "Training rows counted over each input's bins (bins + 1 counts, laid out as telemetry histograms): the reference distribution drift is measured against.",
+    }),
+  ),
   scales: T.Optional(
     T.Array(T.Number({ exclusiveMinimum: 0 }), {
       description: 'anomaly: per-input scale of reconstruction error.',
@@ -49,6 +55,13 @@ export function parseModelMetadata(props: ReadonlyMap<string, string>, width: nu
       if (edges.length < 2 || edges.some((e, i) => i > 0 && e <= edges[i - 1]!)) {
         throw new Error(`${BASELINE_KEY}: bins of ${input} must be at least 2 increasing edges`);
       }
+    }
+    for (const [input, counts] of Object.entries(value.histograms ?? {})) {
+      const edges = value.bins?.[input];
+      if (!edges || counts.length !== edges.length + 1)
+        throw new Error(
+          `${BASELINE_KEY}: histogram of ${input} needs one count more than its bins have edges`,
+        );
     }
     info.baseline = value;
   }

@@ -1,0 +1,51 @@
+// A SensorFleet and a MaintenanceModel manifest (YAML or JSON) → the runtime config the operator
+// would render for them. Defaults and validation come from the API's own schemas (what the API server
+// applies), and the config from the operator's own renderer, so the trainer builds features from
+// exactly the schema and windows a deployed runtime of that model computes.
+import { readFile } from 'node:fs/promises';
+import { type TObject } from '@sinclair/typebox';
+import { Value } from '@sinclair/typebox/value';
+import { parse as parseYaml } from 'yaml';
+import { MaintenanceModel } from '../../operator/api/maintenanceModel.ts';
+import { SensorFleet } from '../../operator/api/sensorFleet.ts';
+import {
+  desiredRuntimeConfig,
+  type ServedArtifact,
+} from '../../operator/controllers/maintenanceModel/runtimeConfig.ts';
+import type { RuntimeConfig } from '../../contracts/runtimeConfig.ts';
+
+export interface Manifests {
+  fleet: SensorFleet;
+  model: MaintenanceModel;
+}
+
+/** Parses and defaults one manifest of `kind`; throws naming the file and the first bad fields. */
+export function parseManifest<T>(schema: TObject, kind: string, text: string, file: string): T {
+  const raw = parseYaml(text) as { kind?: unknown; metadata?: Record<string, unknown> } | null;
+  if (!raw || raw.kind !== kind) throw new Error(`${file}: expected a ${kind} manifest`);
+  // Files outside a cluster often omit the namespace; the API server would fill in its own.
+  const withNamespace = { ...raw, metadata: { namespace: 'default', ...raw.metadata } };
+  const value = Value.Default(schema, Value.Clone(withNamespace));
+  const errors = [...Value.Errors(schema, value)].slice(0, 5).map((e) => `${e.path}: ${e.message}`);
+  if (errors.length > 0) throw new Error(`${file}: invalid ${kind}: ${errors.join('; ')}`);
+  return value as T;
+}
+
+export async function readManifests(fleetFile: string, modelFile: string): Promise<Manifests> {
+  const [fleetText, modelText] = await Promise.all([
+    readFile(fleetFile, 'utf8'),
+    readFile(modelFile, 'utf8'),
+  ]);
+  const fleet = parseManifest<SensorFleet>(SensorFleet, 'SensorFleet', fleetText, fleetFile);
+  const model = parseManifest<MaintenanceModel>(MaintenanceModel, 'MaintenanceModel', modelText, modelFile);
+  if (model.spec.fleetRef.name !== fleet.metadata.name)
+    throw new Error(
+      `${modelFile}: fleetRef ${model.spec.fleetRef.name} does not name the fleet ${fleet.metadata.name}`,
+    );
+  return { fleet, model };
+}
+
+/** The stable runtime's config for `artifact` (or without one: what features need). */
+export function runtimeConfigOf({ fleet, model }: Manifests, artifact?: ServedArtifact): RuntimeConfig {
+  return desiredRuntimeConfig(model, fleet, artifact);
+}
