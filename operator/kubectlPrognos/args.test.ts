@@ -31,6 +31,7 @@ describe('kubectl prognos arguments', () => {
     [['abort', 'a', '--full'], '--full is only for promote'],
     [['promote-full', 'a'], 'unknown command promote-full'],
     [['rollback', 'a'], 'unknown command rollback'],
+    [['bogus'], 'unknown command bogus'],
     [['status', 'a', '-n'], '-n needs a value'],
     [['status', 'a', '--bogus'], 'unknown flag --bogus'],
   ])('refuses %j', (argv, message) => {

@@ -60,14 +60,12 @@ export function parseArgs(argv: string[]): Command {
   }
   const [command, name, ...rest] = positional;
   if (command === undefined || command === 'help') return { kind: 'help' };
+  const action = ACTION_NAMES.find((a) => a === command && a !== 'promote-full');
+  if (command !== 'status' && !action) throw new UsageError(`unknown command ${command}`);
   if (name === undefined) throw new UsageError(`${command} needs the name of a MaintenanceModel`);
   if (rest.length) throw new UsageError(`unexpected argument ${rest[0]}`);
   if (watch && command !== 'status') throw new UsageError('--watch is only for status');
   if (full && command !== 'promote') throw new UsageError('--full is only for promote');
-  if (command === 'status') return { kind: 'status', name, watch, ...connection };
-  if (command === 'promote')
-    return { kind: 'action', action: full ? 'promote-full' : 'promote', name, ...connection };
-  const action = ACTION_NAMES.find((a) => a === command && a !== 'promote-full');
-  if (!action) throw new UsageError(`unknown command ${command}`);
-  return { kind: 'action', action, name, ...connection };
+  if (!action) return { kind: 'status', name, watch, ...connection };
+  return { kind: 'action', action: full ? 'promote-full' : action, name, ...connection };
 }

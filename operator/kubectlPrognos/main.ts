@@ -6,27 +6,18 @@
 import { KubeConfig } from '@kubernetes/client-node';
 import { API_VERSION } from '../api/meta.ts';
 import { MAINTENANCE_MODEL_KIND, type MaintenanceModel } from '../api/maintenanceModel.ts';
-import {
-  ApiError,
-  isConflict,
-  isGone,
-  KubeClient,
-  type ObjectRef,
-  type WatchEvent,
-} from '../framework/kubeClient.ts';
+import { isConflict, isGone, KubeClient, type ObjectRef, type WatchEvent } from '../framework/kubeClient.ts';
 import { parseArgs, USAGE, UsageError, type Command, type Connection } from './args.ts';
 import { renderStatus } from './render.ts';
 import { annotationOf, refusal, type ActionName } from './rolloutActions.ts';
 
-class CommandError extends Error {}
-
 function connect(c: Connection): { client: KubeClient; namespace: string } {
   const kc = new KubeConfig();
   if (c.kubeconfig) kc.loadFromFile(c.kubeconfig);
-  else kc.loadFromDefault();
+  // As kubectl: of several $KUBECONFIG files, the first one's current-context counts.
+  else kc.loadFromDefault(undefined, true);
   if (c.context) {
-    if (!kc.getContextObject(c.context))
-      throw new CommandError(`context "${c.context}" is not in the kubeconfig`);
+    if (!kc.getContextObject(c.context)) throw new Error(`context "${c.context}" is not in the kubeconfig`);
     kc.setCurrentContext(c.context);
   }
   const namespace = c.namespace ?? kc.getContextObject(kc.getCurrentContext())?.namespace ?? 'default';
@@ -42,8 +33,7 @@ const refTo = (name: string, namespace: string): ObjectRef => ({
 
 async function getModel(client: KubeClient, ref: ObjectRef): Promise<MaintenanceModel> {
   const model = await client.get<MaintenanceModel>(ref);
-  if (!model)
-    throw new CommandError(`maintenancemodel "${ref.name}" not found in namespace ${ref.namespace}`);
+  if (!model) throw new Error(`maintenancemodel "${ref.name}" not found in namespace ${ref.namespace}`);
   return model;
 }
 
@@ -56,7 +46,7 @@ async function act(client: KubeClient, ref: ObjectRef, action: ActionName): Prom
   for (let attempt = 1; ; attempt++) {
     const model = await getModel(client, ref);
     const why = refusal(action, model);
-    if (why) throw new CommandError(`cannot ${action} maintenancemodel "${ref.name}": ${why}`);
+    if (why) throw new Error(`cannot ${action} maintenancemodel "${ref.name}": ${why}`);
     const patch = {
       metadata: { resourceVersion: model.metadata.resourceVersion, annotations: { [annotation]: 'true' } },
     };
@@ -73,9 +63,16 @@ async function act(client: KubeClient, ref: ObjectRef, action: ActionName): Prom
 async function watchStatus(
   client: KubeClient,
   ref: ObjectRef,
-  out: (model: MaintenanceModel) => void,
+  print: (model: MaintenanceModel) => void,
 ): Promise<never> {
   const signal = new AbortController().signal;
+  let shown: string | undefined;
+  // A re-read after a watch ends is often the version already on screen.
+  const out = (model: MaintenanceModel) => {
+    if (model.metadata.resourceVersion === shown) return;
+    shown = model.metadata.resourceVersion;
+    print(model);
+  };
   for (;;) {
     const model = await getModel(client, ref);
     out(model);
@@ -100,7 +97,7 @@ async function watchStatus(
       // 410: the resourceVersion is too old to watch from; read the model again.
       if (!isGone(e)) throw e;
     }
-    if (deleted) throw new CommandError(`maintenancemodel "${ref.name}" was deleted`);
+    if (deleted) throw new Error(`maintenancemodel "${ref.name}" was deleted`);
   }
 }
 
@@ -130,16 +127,15 @@ async function run(command: Command): Promise<void> {
   });
 }
 
+/** Exits once what was written has been flushed; the client's keep-alive connections would hold the process open. */
+function exit(code: number, stderr = ''): void {
+  process.stderr.write(stderr, () => process.stdout.write('', () => process.exit(code)));
+}
+
 try {
   await run(parseArgs(process.argv.slice(2)));
-  // Keep-alive connections of the client would otherwise hold the process open.
-  process.exit(0);
+  exit(0);
 } catch (e) {
-  if (e instanceof UsageError) {
-    process.stderr.write(`error: ${e.message}\n\n${USAGE}`);
-    process.exit(2);
-  }
-  const message = e instanceof CommandError || e instanceof ApiError ? e.message : String(e);
-  process.stderr.write(`error: ${message}\n`);
-  process.exit(1);
+  if (e instanceof UsageError) exit(2, `error: ${e.message}\n\n${USAGE}`);
+  else exit(1, `error: ${e instanceof Error ? e.message : String(e)}\n`);
 }
