@@ -67,7 +67,9 @@ Actions:         abort, resume
 
   it('shows a canary whose pods are not ready yet at 0%', () => {
     const out = render('progressing_waitingForCandidate');
-    expect(out).toContain('Message:         WaitingForCandidate: 0/2 pods of v4 ready');
+    expect(out).toContain(
+      'Message:         WaitingForCandidate: waiting for every pod of v4 (sha256 bbbbbbbbbbbb…) to be ready',
+    );
     expect(out).toContain('  Ready:         not every pod is ready yet');
     expect(out).toContain('  Weight:        0%');
     expect(out).not.toContain('Analysis (newest first):');
@@ -82,9 +84,10 @@ Actions:         abort, resume
     expect(out.find((l) => l.startsWith('  2026-12-02T10:14:00Z'))).toMatch(/Passed .* 99\.1%$/);
   });
 
-  it('shows the failing analyses while rolling back', () => {
+  it('shows the analysis that failed while rolling back', () => {
     const out = render('degraded_rollingBack');
     expect(out).toContain('Phase:           RollingBack');
+    expect(out).toContain('Last analysis:');
     expect(out).toContain(
       '  2026-12-02T10:09:00Z  640      Failed   3      0%      0%   27.3ms  -           -          p99 latency 27.3ms exceeds 20ms',
     );
@@ -96,17 +99,28 @@ Actions:         abort, resume
     expect(out).toContain(
       'Rolled back:     v4 (sha256 bbbbbbbbbbbb) at 2026-12-02T10:09:00Z; kubectl prognos retry to roll it out again',
     );
-    expect(out).toContain('  AnalysisFailed: p99 latency 27.3ms exceeds 20ms (3 failed intervals in a row)');
     expect(out).toContain(
-      '  2026-12-02T10:09:00Z  RolledBack  v4       p99 latency 27.3ms exceeds 20ms (3 failed intervals in a row)',
+      '  AnalysisFailed: 3 failed analysis interval(s) in a row (failureLimit 3): p99 latency 27.3ms exceeds 20ms',
+    );
+    expect(out).toContain(
+      '  2026-12-02T10:09:00Z  RolledBack  v4       3 failed analysis interval(s) in a row (failureLimit 3): p99 latency 27.3ms exceeds 20ms',
     );
     expect(out).toContain('Actions:         retry');
   });
 
-  it('shows a failed candidate without offering retry (spec.model still serves)', () => {
+  it('shows a failed candidate and that retry applies', () => {
     const out = render('healthy_candidateRolledBack');
-    expect(out).toContain('Rolled back:     v5 (sha256 cccccccccccc) at 2026-12-02T10:09:00Z');
-    expect(out).toContain('Actions:         none apply now');
+    expect(out).toContain(
+      'Rolled back:     v5 (sha256 cccccccccccc) at 2026-12-02T10:09:00Z; kubectl prognos retry to roll it out again',
+    );
+    expect(out).toContain('Actions:         retry');
+  });
+
+  it('shows the last stage of a promotion at 100%, with only abort left', () => {
+    const out = render('progressing_promoting');
+    expect(out).toContain('  →  3     100%    -      promoting');
+    expect(out).toContain('  Step:          3/3');
+    expect(out).toContain('Actions:         abort');
   });
 
   it('shows a promotable candidate with exactly what to put into spec.model', () => {
@@ -118,7 +132,7 @@ Actions:         abort, resume
       '  uri: nats-os://prognos-models/pump/v5.onnx',
       `  sha256: ${'c'.repeat(64)}`,
     ]);
-    expect(out).toContain('Actions:         abort');
+    expect(out).toContain('Actions:         none apply now');
   });
 
   it('shows a stable model with its steps unmarked and nothing to do', () => {

@@ -8,7 +8,6 @@ import { applicableActions } from './rolloutActions.ts';
 
 type Rollout = NonNullable<MaintenanceModelStatus['rollout']>;
 type AnalysisResult = NonNullable<Rollout['results']>[number];
-type CanaryStatus = NonNullable<MaintenanceModelStatus['canary']> & { weight: number; step: number };
 
 /** Rows as columns padded to their widest cell (two spaces apart), each line indented. */
 export function table(rows: string[][], indent = '  '): string[] {
@@ -78,7 +77,7 @@ function stepLines(model: MaintenanceModel, rollout: Rollout | undefined, now: D
   return ['Steps:', ...table(rows)];
 }
 
-function resultLines(results: AnalysisResult[]): string[] {
+function resultLines(title: string, results: AnalysisResult[]): string[] {
   const rows = [
     ['TIME', 'SAMPLES', 'VERDICT', 'FAILS', 'ERRORS', 'DLQ', 'P99', 'DIVERGENCE', 'AGREEMENT', 'MESSAGE'],
   ];
@@ -96,7 +95,7 @@ function resultLines(results: AnalysisResult[]): string[] {
       r.message ?? '',
     ]);
   }
-  return ['Analysis (newest first):', ...table(rows)];
+  return [title, ...table(rows)];
 }
 
 function rolloutLines(model: MaintenanceModel, rollout: Rollout, now: Date): string[] {
@@ -149,8 +148,7 @@ export function renderStatus(model: MaintenanceModel, now: Date): string {
   lines.push(
     `Stable:          ${stable ? `${stable.version} (sha256 ${short(stable.sha256)})${stable.since ? ` since ${stable.since}` : ''}` : '-'}`,
   );
-  // The schema's Version() helper drops canary's weight and step from the static type; the CRD has them.
-  const canary = status.canary as CanaryStatus | undefined;
+  const canary = status.canary;
   if (canary)
     lines.push(
       `Canary:          ${canary.version} (sha256 ${short(canary.sha256)}) at ${canary.weight}%, step ${canary.step + 1}`,
@@ -161,7 +159,9 @@ export function renderStatus(model: MaintenanceModel, now: Date): string {
   if (rollout) lines.push(...rolloutLines(model, rollout, now));
 
   if (model.spec.rollout?.strategy === 'Canary') lines.push('', ...stepLines(model, rollout, now));
-  if (rollout?.results?.length) lines.push('', ...resultLines(rollout.results));
+  if (rollout?.results?.length) lines.push('', ...resultLines('Analysis (newest first):', rollout.results));
+  // A rollout that ended leaves only its last analysis (status.analysis), e.g. the one that failed.
+  else if (!rollout && status.analysis) lines.push('', ...resultLines('Last analysis:', [status.analysis]));
 
   const rb = status.rolledBack;
   if (rb) {

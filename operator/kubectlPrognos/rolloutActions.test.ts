@@ -36,6 +36,10 @@ describe('rollout actions', () => {
     );
     expect(refusal('promote', load('paused_canary'))).toBe('the rollout is paused; resume it first');
     expect(refusal('pause', load('paused_canary'))).toBe('the rollout is already paused');
+    expect(refusal('promote', load('promoting'))).toBe(
+      'the new version already takes 100% while the stable rolls to it',
+    );
+    expect(refusal('abort', load('promotable'))).toBe('no rollout is in progress or paused (phase Paused)');
     expect(refusal('resume', load('progressing_canary'))).toBe(
       'the rollout is not paused (phase Progressing)',
     );

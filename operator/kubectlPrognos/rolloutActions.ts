@@ -26,23 +26,27 @@ export function annotationOf(action: ActionName): string {
 export function refusal(action: ActionName, model: MaintenanceModel): string | undefined {
   const status = model.status ?? {};
   const phase = status.phase ?? 'not reported yet';
+  const rollout = status.rollout;
   // A Progressing phase without status.rollout is a plain version change (no spec.rollout).
-  const running = status.phase === 'Progressing' && status.rollout !== undefined;
-  const paused = status.rollout?.paused === true;
+  const running = status.phase === 'Progressing' && rollout !== undefined;
+  const paused = rollout?.paused === true;
+  // A canary past its last step holds 100% while the stable rolls to it: no step to end or hold.
+  const pastLastStep =
+    rollout?.strategy === 'Canary' && rollout.step >= (model.spec.rollout?.steps?.length ?? 0);
+  const notRunning = `no rollout is in progress (phase ${phase}); ${action} applies while a rollout is Progressing`;
   switch (action) {
     case 'promote':
     case 'promote-full':
-      if (running) return undefined;
-      return paused
-        ? 'the rollout is paused; resume it first'
-        : `no rollout is in progress (phase ${phase}); ${action} applies while a rollout is Progressing`;
     case 'pause':
-      if (running && !paused) return undefined;
-      return paused
-        ? 'the rollout is already paused'
-        : `no rollout is in progress (phase ${phase}); pause applies while a rollout is Progressing`;
+      if (paused && (action === 'pause' || !running))
+        return action === 'pause'
+          ? 'the rollout is already paused'
+          : 'the rollout is paused; resume it first';
+      if (!running) return notRunning;
+      return pastLastStep ? 'the new version already takes 100% while the stable rolls to it' : undefined;
     case 'abort':
-      return running || status.phase === 'Paused'
+      // Paused without status.rollout is a candidate awaiting promotion: nothing runs to abort.
+      return rollout && (status.phase === 'Progressing' || status.phase === 'Paused')
         ? undefined
         : `no rollout is in progress or paused (phase ${phase})`;
     case 'resume':

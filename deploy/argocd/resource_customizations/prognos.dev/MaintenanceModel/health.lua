@@ -66,6 +66,8 @@ local rollout = obj.status.rollout
 local rolledBack = obj.status.rolledBack
 local ready = condition("Ready")
 local progressing = condition("Progressing")
+-- Whether what was rolled back is spec.model (what Git asks to serve), not a rollout.candidate.
+local specRolledBack = rolledBack == nil or rolledBack.sha256 == obj.spec.model.sha256
 
 if phase == "Degraded" then
   hs.status = "Degraded"
@@ -77,7 +79,7 @@ if phase == "Degraded" then
   return hs
 end
 
-if phase == "RollingBack" then
+if phase == "RollingBack" and specRolledBack then
   hs.status = "Degraded"
   hs.message = "Rolling back to the stable"
   if rolledBack ~= nil then
@@ -88,7 +90,7 @@ if phase == "RollingBack" then
   return hs
 end
 
-if phase == "RolledBack" then
+if phase == "RolledBack" and specRolledBack then
   hs.status = "Degraded"
   hs.message = "spec.model was rolled back"
   if rolledBack ~= nil then
@@ -135,7 +137,8 @@ if phase == "Progressing" then
   hs.status = "Progressing"
   if rollout ~= nil then
     hs.message = rolloutText(rollout)
-    if progressing ~= nil and progressing.reason == "WaitingForCandidate" and progressing.message ~= nil then
+    if progressing ~= nil and progressing.message ~= nil
+      and (progressing.reason == "WaitingForCandidate" or progressing.reason == "Promoting") then
       hs.message = hs.message .. "; " .. progressing.message
     end
   elseif ready ~= nil and ready.message ~= nil then
@@ -163,10 +166,8 @@ if ready ~= nil and ready.status == "True" then
   hs.status = "Healthy"
   hs.message = ready.message
   -- A failed rollout.candidate leaves spec.model serving: healthy, but worth saying.
-  if rolledBack ~= nil and progressing ~= nil and progressing.status == "False"
-    and (progressing.reason == "RolledBack" or progressing.reason == "Aborted"
-      or progressing.reason == "ProgressDeadlineExceeded") then
-    hs.message = hs.message .. "; the rollout of " .. rolledBack.version .. " was rolled back (" .. rolledBack.reason .. ")"
+  if rolledBack ~= nil then
+    hs.message = hs.message .. "; candidate " .. rolledBack.version .. " was rolled back (" .. rolledBack.reason .. ")"
   end
   return hs
 end
