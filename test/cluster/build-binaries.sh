@@ -20,7 +20,7 @@ NATS_VERSION=2.15.2
 HELM_VERSION=3.22.0
 GRPCURL_VERSION=1.9.4
 KEDA_VERSION=2.21.0
-BINARIES=(etcd kube-apiserver kube-controller-manager kubectl nats-server helm grpcurl)
+BINARIES=(etcd kube-apiserver kube-controller-manager kubectl nats-server helm grpcurl luacheck)
 KEDA_CRD=keda.sh_scaledobjects.yaml
 
 cache_root=${PROGNOS_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/prognos}
@@ -105,6 +105,12 @@ if want grpcurl; then
   step "building grpcurl v$GRPCURL_VERSION"
   GOBIN=$work/gobin go install -trimpath -ldflags "-s -w -X main.version=v$GRPCURL_VERSION" "github.com/fullstorydev/grpcurl/cmd/grpcurl@v$GRPCURL_VERSION"
   cp "$work/gobin/grpcurl" "$out/grpcurl"
+fi
+
+if want luacheck; then
+  # The Argo CD scripts' test runner (test/tools/luacheck: gopher-lua, pinned in its go.mod).
+  step "building luacheck (gopher-lua)"
+  ( cd "$(dirname "${BASH_SOURCE[0]}")/../tools/luacheck" && go build -trimpath -ldflags "-s -w" -o "$out/luacheck.tmp" . ) && mv "$out/luacheck.tmp" "$out/luacheck"
 fi
 
 if want keda-crd; then

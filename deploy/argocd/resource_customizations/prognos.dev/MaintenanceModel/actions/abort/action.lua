@@ -1,0 +1,6 @@
+-- Rolls back to the stable now. The operator acts on the annotation, then removes it.
+if obj.metadata.annotations == nil then
+  obj.metadata.annotations = {}
+end
+obj.metadata.annotations["prognos.dev/abort"] = "true"
+return obj
