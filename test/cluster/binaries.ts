@@ -14,6 +14,8 @@ export interface Binaries {
   natsServer: string;
   helm: string;
   grpcurl: string;
+  /** Checks and unit-tests the chart's alert rules. */
+  promtool: string;
   /** KEDA's ScaledObject CRD (YAML), copied from its Go module: tests install the real one. */
   kedaScaledObjectCrd: string;
 }
@@ -67,6 +69,7 @@ export async function ensureBinaries(opts: EnsureBinariesOptions = {}): Promise<
     natsServer: bin('nats-server'),
     helm: bin('helm'),
     grpcurl: bin('grpcurl'),
+    promtool: bin('promtool'),
     kedaScaledObjectCrd: bin('keda.sh_scaledobjects.yaml'),
   };
 }
