@@ -14,8 +14,13 @@ export interface Binaries {
   natsServer: string;
   helm: string;
   grpcurl: string;
+<<<<<<< HEAD
   /** Runs an Argo CD Lua customization under gopher-lua (test/tools/luacheck). */
   luacheck: string;
+=======
+  /** Checks and unit-tests the chart's alert rules. */
+  promtool: string;
+>>>>>>> chart
   /** KEDA's ScaledObject CRD (YAML), copied from its Go module: tests install the real one. */
   kedaScaledObjectCrd: string;
 }
@@ -70,6 +75,7 @@ export async function ensureBinaries(opts: EnsureBinariesOptions = {}): Promise<
     helm: bin('helm'),
     grpcurl: bin('grpcurl'),
     luacheck: bin('luacheck'),
+    promtool: bin('promtool'),
     kedaScaledObjectCrd: bin('keda.sh_scaledobjects.yaml'),
   };
 }

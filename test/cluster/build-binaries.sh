@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Builds the real control-plane binaries the local cluster runs (etcd, kube-apiserver,
 # kube-controller-manager, kubectl), nats-server, helm (to render the chart in tests) and grpcurl (to call the
-# runtime's gRPC API through reflection in tests) from the Go module proxy, once, into a cache
+# runtime's gRPC API through reflection in tests), promtool (to check and unit-test the chart's alert
+# rules) from the Go module proxy, once, into a cache
 # outside the repository, and copies KEDA's ScaledObject CRD out of its module (tests install it).
 # Reuses what is already there. See docs/adr/0002-local-cluster-without-docker.md.
 #
@@ -20,7 +21,9 @@ NATS_VERSION=2.15.2
 HELM_VERSION=3.22.0
 GRPCURL_VERSION=1.9.4
 KEDA_VERSION=2.21.0
-BINARIES=(etcd kube-apiserver kube-controller-manager kubectl nats-server helm grpcurl luacheck)
+# Prometheus v3.16's Go module version (its tags v3.x are published as v0.3x.0).
+PROMETHEUS_VERSION=0.316.0
+BINARIES=(etcd kube-apiserver kube-controller-manager kubectl nats-server helm grpcurl luacheck promtool)
 KEDA_CRD=keda.sh_scaledobjects.yaml
 
 cache_root=${PROGNOS_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/prognos}
@@ -111,6 +114,16 @@ if want luacheck; then
   # The Argo CD scripts' test runner (test/tools/luacheck: gopher-lua, pinned in its go.mod).
   step "building luacheck (gopher-lua)"
   ( cd "$(dirname "${BASH_SOURCE[0]}")/../tools/luacheck" && go build -trimpath -ldflags "-s -w" -o "$out/luacheck.tmp" . ) && mv "$out/luacheck.tmp" "$out/luacheck"
+fi
+
+if want promtool; then
+  step "building promtool v$PROMETHEUS_VERSION"
+  # remove_all_sd leaves out the service-discovery plugins (cloud SDKs, client-go), which checking and
+  # testing rules never use: the cold build takes 2 min instead of 5 and a third of the memory.
+  GOBIN=$work/gobin go install -tags remove_all_sd -trimpath \
+    -ldflags "-s -w -X github.com/prometheus/common/version.Version=v$PROMETHEUS_VERSION" \
+    "github.com/prometheus/prometheus/cmd/promtool@v$PROMETHEUS_VERSION"
+  cp "$work/gobin/promtool" "$out/promtool"
 fi
 
 if want keda-crd; then

@@ -1,11 +1,12 @@
 import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import type { V1Deployment } from '@kubernetes/client-node';
+import type { V1Deployment, V1PodDisruptionBudget, V1Service } from '@kubernetes/client-node';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
 import { ensureBinaries, repoRoot } from '../cluster/binaries.ts';
 import { kubectl } from './env.ts';
+import { manifests, rbacObjects, renderChart, renderKustomize } from './rbacManifests.ts';
 
 // The two ways users install Prognos — the Helm chart and `kubectl apply -k config/default` — must
 // render objects the real API server accepts.
@@ -81,10 +82,12 @@ describe('installation manifests', () => {
       'CustomResourceDefinition',
       'CustomResourceDefinition',
       'Deployment',
+      'PodDisruptionBudget',
       'Role',
       'Role',
       'RoleBinding',
       'RoleBinding',
+      'Service',
       'ServiceAccount',
     ]);
     expect(stdout).toContain('--namespace=plant-a');
@@ -118,5 +121,133 @@ describe('installation manifests', () => {
     const kustomize = await kubectl(['kustomize', join(repoRoot, 'config/default')]);
     expect(operatorNodeOptions(chart.stdout)).toBe('--max-semi-space-size=2');
     expect(operatorNodeOptions(kustomize.stdout)).toBe(operatorNodeOptions(chart.stdout));
+  });
+});
+
+// config/default and config/namespaced install release "prognos" into prognos-system.
+const RELEASE = 'prognos';
+const SYSTEM = 'prognos-system';
+
+/** kind/namespace/name of every object, sorted; the Namespace is kustomize's alone (Helm's -n creates it). */
+function identities(yaml: string): string[] {
+  return manifests(yaml)
+    .filter((o) => o.kind !== 'Namespace')
+    .map((o) => `${o.kind}/${o.metadata?.namespace ?? ''}/${o.metadata?.name}`)
+    .sort();
+}
+
+/**
+ * What the operator's pod runs with, as both installs must agree on it. Labels differ (the chart
+ * adds its release's), so the anti-affinity is compared by shape and checked to select its own pods.
+ */
+function operatorRuntime(yaml: string) {
+  const objects = manifests(yaml);
+  const deployment = objects.find((o) => o.kind === 'Deployment') as V1Deployment;
+  const pod = deployment.spec!.template;
+  const podLabels = pod.metadata!.labels!;
+  const selects = (labels: Record<string, string> | undefined) =>
+    Object.entries(labels ?? {}).every(([k, v]) => podLabels[k] === v);
+  const c = pod.spec!.containers.find((x) => x.name === 'operator')!;
+  const antiAffinity =
+    pod.spec!.affinity?.podAntiAffinity?.preferredDuringSchedulingIgnoredDuringExecution?.map((t) => ({
+      weight: t.weight,
+      topologyKey: t.podAffinityTerm.topologyKey,
+      selectsOwnPods: selects(t.podAffinityTerm.labelSelector?.matchLabels),
+    }));
+  const service = objects.find((o) => o.kind === 'Service') as V1Service;
+  const pdb = objects.find((o) => o.kind === 'PodDisruptionBudget') as V1PodDisruptionBudget;
+  return {
+    replicas: deployment.spec!.replicas,
+    serviceAccountName: pod.spec!.serviceAccountName,
+    terminationGracePeriodSeconds: pod.spec!.terminationGracePeriodSeconds,
+    podSecurityContext: pod.spec!.securityContext,
+    antiAffinity,
+    container: {
+      image: c.image,
+      imagePullPolicy: c.imagePullPolicy,
+      command: c.command,
+      args: c.args,
+      env: c.env,
+      ports: c.ports,
+      readinessProbe: c.readinessProbe,
+      livenessProbe: c.livenessProbe,
+      resources: c.resources,
+      securityContext: c.securityContext,
+    },
+    metricsService: { ports: service.spec!.ports, selectsOwnPods: selects(service.spec!.selector) },
+    disruptionBudget: {
+      maxUnavailable: pdb.spec!.maxUnavailable,
+      selectsOwnPods: selects(pdb.spec!.selector!.matchLabels),
+    },
+  };
+}
+
+describe("the chart's defaults and kustomize install the same operator", () => {
+  it('cluster-wide (config/default): the same objects, RBAC and operator pod', async () => {
+    const chart = await renderChart(RELEASE, SYSTEM);
+    const withCrds = await run((await ensureBinaries()).helm, [
+      'template',
+      RELEASE,
+      join(repoRoot, 'charts/prognos'),
+      '-n',
+      SYSTEM,
+      '--include-crds',
+      '--kube-version',
+      '1.36.3',
+    ]);
+    const kustomize = await renderKustomize('default');
+    expect(identities(withCrds.stdout)).toEqual(identities(kustomize));
+    expect(identities(kustomize)).toEqual([
+      'ClusterRole//prognos-operator',
+      'ClusterRole//prognos-operator-crds',
+      'ClusterRoleBinding//prognos-operator',
+      'ClusterRoleBinding//prognos-operator-crds',
+      'CustomResourceDefinition//maintenancemodels.prognos.dev',
+      'CustomResourceDefinition//retrainpolicies.prognos.dev',
+      'CustomResourceDefinition//sensorfleets.prognos.dev',
+      'Deployment/prognos-system/prognos-operator',
+      'PodDisruptionBudget/prognos-system/prognos-operator',
+      'Role/prognos-system/prognos-leader-election',
+      'RoleBinding/prognos-system/prognos-leader-election',
+      'Service/prognos-system/prognos-operator-metrics',
+      'ServiceAccount/prognos-system/prognos-operator',
+    ]);
+    expect(rbacObjects(chart)).toEqual(rbacObjects(kustomize));
+    const runtime = operatorRuntime(chart);
+    expect(runtime).toEqual(operatorRuntime(kustomize));
+    // Guard against both drifting the same way from what docs/operator.md and the hardening require.
+    expect(runtime.replicas).toBe(2);
+    expect(runtime.container.args).toEqual([
+      '--leader-elect',
+      '--metrics-port=8080',
+      '--inference-image=ghcr.io/prognos/prognos:0.1.0',
+    ]);
+    expect(runtime.podSecurityContext).toEqual({
+      runAsNonRoot: true,
+      runAsUser: 1000,
+      runAsGroup: 1000,
+      seccompProfile: { type: 'RuntimeDefault' },
+    });
+    expect(runtime.container.securityContext).toEqual({
+      allowPrivilegeEscalation: false,
+      readOnlyRootFilesystem: true,
+      capabilities: { drop: ['ALL'] },
+    });
+    expect(runtime.antiAffinity).toEqual([
+      { weight: 100, topologyKey: 'kubernetes.io/hostname', selectsOwnPods: true },
+    ]);
+    expect(runtime.metricsService.selectsOwnPods && runtime.disruptionBudget.selectsOwnPods).toBe(true);
+  });
+
+  it('one namespace (watchNamespace, config/namespaced): the same objects and operator pod', async () => {
+    const chart = await renderChart(RELEASE, SYSTEM, { watchNamespace: SYSTEM });
+    const kustomize = await renderKustomize('namespaced');
+    expect(identities(chart)).toEqual(
+      identities(kustomize).filter((i) => !i.startsWith('CustomResourceDefinition/')),
+    );
+    expect(identities(chart)).toContain('Role/prognos-system/prognos-operator');
+    const runtime = operatorRuntime(chart);
+    expect(runtime).toEqual(operatorRuntime(kustomize));
+    expect(runtime.container.args).toContain(`--namespace=${SYSTEM}`);
   });
 });
