@@ -30,13 +30,20 @@ function reasonsIn(file: string, text: string): string[] {
   const visit = (node: ts.Node): void => {
     if (ts.isPropertyAssignment(node) && node.name.getText() === 'reason')
       found.push(...literals(node.initializer));
+    // `{ ... } as const` too.
+    const table =
+      ts.isVariableDeclaration(node) && node.initializer && ts.isAsExpression(node.initializer)
+        ? node.initializer.expression
+        : ts.isVariableDeclaration(node)
+          ? node.initializer
+          : undefined;
     if (
       ts.isVariableDeclaration(node) &&
       /REASONS$/.test(node.name.getText()) &&
-      node.initializer &&
-      ts.isObjectLiteralExpression(node.initializer)
+      table &&
+      ts.isObjectLiteralExpression(table)
     ) {
-      for (const p of node.initializer.properties)
+      for (const p of table.properties)
         if (ts.isPropertyAssignment(p)) found.push(...literals(p.initializer));
     }
     ts.forEachChild(node, visit);

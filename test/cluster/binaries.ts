@@ -14,13 +14,10 @@ export interface Binaries {
   natsServer: string;
   helm: string;
   grpcurl: string;
-<<<<<<< HEAD
   /** Runs an Argo CD Lua customization under gopher-lua (test/tools/luacheck). */
   luacheck: string;
-=======
   /** Checks and unit-tests the chart's alert rules. */
   promtool: string;
->>>>>>> chart
   /** KEDA's ScaledObject CRD (YAML), copied from its Go module: tests install the real one. */
   kedaScaledObjectCrd: string;
 }

@@ -81,6 +81,19 @@ export interface RolloutPlan {
   requeueAfterMs: number | undefined;
 }
 
+/** Reasons of the Progressing condition and of status.rolledBack (docs/troubleshooting.md lists each). */
+export const ROLLOUT_REASONS = {
+  aborted: 'Aborted',
+  analysisFailed: 'AnalysisFailed',
+  canaryStep: 'CanaryStep',
+  noRollout: 'NoRollout',
+  progressDeadlineExceeded: 'ProgressDeadlineExceeded',
+  promoting: 'Promoting',
+  rolloutRefused: 'RolloutRefused',
+  waitingForCandidate: 'WaitingForCandidate',
+  rolloutPaused: 'RolloutPaused',
+} as const;
+
 /** A rolled-back version's pods are kept this long without traffic, then removed. */
 export const CANDIDATE_SCALE_DOWN_DELAY_MS = 30_000;
 /** How often a rollout waiting on pods looks again (Deployment status also wakes it). */
@@ -202,7 +215,9 @@ export function planRollout(i: RolloutInputs): RolloutPlan {
 
   if (!target || !spec) {
     if (status.rollout || status.promotable)
-      plan.conditions.push(progressing(gen, 'False', 'NoRollout', 'no new version to roll out'));
+      plan.conditions.push(
+        progressing(gen, 'False', ROLLOUT_REASONS.noRollout, 'no new version to roll out'),
+      );
     plan.conditions.push(promotableCondition(gen, plan.promotable));
     return plan;
   }
@@ -243,7 +258,7 @@ export function planRollout(i: RolloutInputs): RolloutPlan {
       progressing(
         gen,
         'False',
-        'RolloutRefused',
+        ROLLOUT_REASONS.rolloutRefused,
         'strategy Shadow is not supported by this operator version yet; use Canary',
       ),
     );
@@ -254,7 +269,7 @@ export function planRollout(i: RolloutInputs): RolloutPlan {
       progressing(
         gen,
         'False',
-        'RolloutRefused',
+        ROLLOUT_REASONS.rolloutRefused,
         `a canary over JetStream hands partitions to the new version, and the fleet's stream has ${i.partitions}: set the SensorFleet's spec.stream.partitions to 2 or more (10 or more for a 10% grain)`,
       ),
     );
@@ -311,12 +326,20 @@ export function planRollout(i: RolloutInputs): RolloutPlan {
 
   if (actions.has('abort')) {
     consume('abort');
-    return rollBack('Aborted', `aborted by the ${ROLLOUT_ANNOTATIONS.abort} annotation`, 'Aborted');
+    return rollBack(
+      ROLLOUT_REASONS.aborted,
+      `aborted by the ${ROLLOUT_ANNOTATIONS.abort} annotation`,
+      'Aborted',
+    );
   }
   if (actions.has('pause')) {
     consume('pause');
     if (!r.paused)
-      plan.events.push({ type: 'Normal', reason: 'RolloutPaused', message: 'paused by annotation' });
+      plan.events.push({
+        type: 'Normal',
+        reason: ROLLOUT_REASONS.rolloutPaused,
+        message: 'paused by annotation',
+      });
     r.paused = true;
   }
   if (actions.has('resume')) {
@@ -335,7 +358,7 @@ export function planRollout(i: RolloutInputs): RolloutPlan {
       r.stepStartedAt = rfc3339(now);
     } else if (t - ms(r.stepStartedAt) > deadline)
       return rollBack(
-        'ProgressDeadlineExceeded',
+        ROLLOUT_REASONS.progressDeadlineExceeded,
         `its pods were not all ready within progressDeadline ${spec.progressDeadline}`,
         'RolledBack',
       );
@@ -347,7 +370,7 @@ export function planRollout(i: RolloutInputs): RolloutPlan {
       progressing(
         gen,
         'True',
-        'WaitingForCandidate',
+        ROLLOUT_REASONS.waitingForCandidate,
         `waiting for every pod of ${describe(r.target)} to be ready`,
       ),
     );
@@ -380,7 +403,7 @@ export function planRollout(i: RolloutInputs): RolloutPlan {
         progressing(
           gen,
           'True',
-          'Promoting',
+          ROLLOUT_REASONS.promoting,
           `${describe(r.target)} takes 100%; the stable Deployment rolls to it`,
         ),
       );
@@ -430,7 +453,7 @@ export function planRollout(i: RolloutInputs): RolloutPlan {
     r.results = [entry, ...(r.results ?? [])].slice(0, RESULTS_LIMIT);
     if (failures >= analysisSpec.failureLimit)
       return rollBack(
-        'AnalysisFailed',
+        ROLLOUT_REASONS.analysisFailed,
         `${failures} failed analysis interval(s) in a row (failureLimit ${analysisSpec.failureLimit}): ${result.message ?? ''}`.trim(),
         'RolledBack',
       );
@@ -496,7 +519,7 @@ export function planRollout(i: RolloutInputs): RolloutPlan {
     progressing(
       gen,
       'True',
-      r.paused ? 'RolloutPaused' : 'CanaryStep',
+      r.paused ? ROLLOUT_REASONS.rolloutPaused : ROLLOUT_REASONS.canaryStep,
       r.step >= steps.length
         ? `${describe(r.target)} takes 100%; the stable Deployment rolls to it`
         : `step ${r.step + 1}/${steps.length}: ${describe(r.target)} scores ${r.weight}% of the fleet`,
