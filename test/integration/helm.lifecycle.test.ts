@@ -95,7 +95,7 @@ describe('helm install, upgrade and uninstall on the local cluster', () => {
       return ready.length === 2 ? ready : undefined;
     });
     expect(new Set(pods.map((p) => p.status.podIP)).size).toBe(2);
-    const lease = await eventually('the Lease held by an operator pod', async () => {
+    await eventually('the Lease held by an operator pod', async () => {
       const l = await getJson(ns, 'lease/prognos-operator');
       return pods.some((p) => p.metadata.name === podOf(l?.spec?.holderIdentity)) ? l : undefined;
     });
