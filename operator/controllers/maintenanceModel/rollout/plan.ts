@@ -349,6 +349,14 @@ export function planRollout(i: RolloutInputs): RolloutPlan {
     delete r.paused;
   }
 
+  /** Progressing, looked at again soon: pods are on their way. */
+  const waiting = (reason: string, message: string): RolloutPlan => {
+    plan.phase = 'Progressing';
+    plan.requeueAfterMs = WAITING_RECHECK_MS;
+    plan.conditions.push(progressing(gen, 'True', reason, message));
+    return plan;
+  };
+
   // Never any weight on a version that is not ready; not ready within the progress deadline (from
   // the start, or from when it stopped being ready) rolls back.
   const deadline = parseDuration(spec.progressDeadline);
@@ -364,17 +372,10 @@ export function planRollout(i: RolloutInputs): RolloutPlan {
       );
     r.weight = 0;
     plan.split = 'stable-only';
-    plan.phase = 'Progressing';
-    plan.requeueAfterMs = WAITING_RECHECK_MS;
-    plan.conditions.push(
-      progressing(
-        gen,
-        'True',
-        ROLLOUT_REASONS.waitingForCandidate,
-        `waiting for every pod of ${describe(r.target)} to be ready`,
-      ),
+    return waiting(
+      ROLLOUT_REASONS.waitingForCandidate,
+      `waiting for every pod of ${describe(r.target)} to be ready`,
     );
-    return plan;
   }
   if (r.readySince === undefined) {
     // Ready (again): the current step starts now, with traffic.
@@ -396,19 +397,11 @@ export function planRollout(i: RolloutInputs): RolloutPlan {
   if (r.step >= steps.length) {
     applySplit();
     plan.stableServes = 'target';
-    if (!i.stableRunsTarget) {
-      plan.phase = 'Progressing';
-      plan.requeueAfterMs = WAITING_RECHECK_MS;
-      plan.conditions.push(
-        progressing(
-          gen,
-          'True',
-          ROLLOUT_REASONS.promoting,
-          `${describe(r.target)} takes 100%; the stable Deployment rolls to it`,
-        ),
+    if (!i.stableRunsTarget)
+      return waiting(
+        ROLLOUT_REASONS.promoting,
+        `${describe(r.target)} takes 100%; the stable Deployment rolls to it`,
       );
-      return plan;
-    }
     plan.rollout = undefined;
     plan.promoted = true;
     plan.split = 'stable-only';
