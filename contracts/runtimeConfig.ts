@@ -512,6 +512,13 @@ export const RuntimeConfigSchema = T.Object(
         key: T.Optional(
           T.String({ description: 'Key of this model’s split; default `<namespace>.<model>`.' }),
         ),
+        shadowScoreTolerance: T.Optional(
+          T.Number({
+            minimum: 0,
+            description:
+              'Shadow of a regression model: the largest |score difference| from the stable that counts as agreement; absent, agreement is the same severity.',
+          }),
+        ),
       },
       { additionalProperties: false, default: {} },
     ),

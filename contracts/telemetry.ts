@@ -60,4 +60,6 @@ export interface TelemetryMessage {
   featureBins: FeatureBins;
   /** perf_hooks event-loop delay p99 over the window, ms. */
   eventLoopLagP99Ms: number;
+  /** Shadow runtimes only: readings paired with the stable's prediction, and those the two agreed on. */
+  shadow?: { compared: number; agreed: number };
 }

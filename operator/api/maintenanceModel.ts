@@ -437,9 +437,16 @@ const Analysis = Obj(
     minShadowAgreement: Type.Optional(
       Type.Number({
         description:
-          'Shadow only: smallest fraction (0 to 1) of readings on which the shadow and the stable give the same severity.',
+          'Shadow only: smallest fraction (0 to 1) of readings, paired with the stable on the same reading, on which the two agree: the same severity (classification), the same anomaly flag (anomaly), or scores within shadowScoreTolerance (regression, else the same severity). Fewer than minSamples pairs in an interval is inconclusive.',
         minimum: 0,
         maximum: 1,
+      }),
+    ),
+    shadowScoreTolerance: Type.Optional(
+      Type.Number({
+        description:
+          'Shadow of a regression model only: the largest |score difference| (RUL units) from the stable that still counts as agreement, e.g. 10.',
+        minimum: 0,
       }),
     ),
     failureLimit: Type.Integer({
@@ -508,6 +515,11 @@ const Rollout = Obj(
       rule(
         "self.strategy == 'Shadow' || !has(self.analysis.minShadowAgreement)",
         'analysis.minShadowAgreement is only for strategy Shadow',
+        '.analysis',
+      ),
+      rule(
+        "self.strategy == 'Shadow' || !has(self.analysis.shadowScoreTolerance)",
+        'analysis.shadowScoreTolerance is only for strategy Shadow',
         '.analysis',
       ),
     ],
@@ -621,7 +633,9 @@ const AnalysisResult = Obj('One analysis interval of the version under rollout.'
     Type.Number({ description: 'Observed Kolmogorov-Smirnov distance of the scores to the stable.' }),
   ),
   shadowAgreement: Type.Optional(
-    Type.Number({ description: 'Observed severity agreement with the stable (shadow).' }),
+    Type.Number({
+      description: 'Shadow: observed fraction of paired readings on which it agreed with the stable.',
+    }),
   ),
   message: Type.Optional(
     Type.String({

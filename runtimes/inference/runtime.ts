@@ -33,6 +33,8 @@ import { startPipelineWorker, type WorkerPipeline } from './pipeline/pipelineHos
 import { parseSplit, rolePartitions, type Split } from '../../contracts/split.ts';
 import { startSplitWatcher } from './input/splitWatcher.ts';
 import { startTelemetry } from './output/telemetry.ts';
+import { ShadowComparison, type ComparedPrediction } from './output/shadowComparison.ts';
+import { predictionSubject } from '../../contracts/subjects.ts';
 
 /** A machine's shared health entry is rewritten at most this often unless its severity changes. */
 const HEALTH_WRITE_INTERVAL_MS = 5_000;
@@ -219,12 +221,29 @@ export async function startRuntime(config: RuntimeConfig, opts: RuntimeOptions =
   });
   parts.grpc = grpc;
   refreshHealth();
+  // A shadow pairs its predictions with the stable's on the model's prediction subject.
+  const comparison =
+    config.role === 'shadow'
+      ? new ShadowComparison(config.task, config.rollout.shadowScoreTolerance)
+      : undefined;
+  const comparisonSub =
+    comparison &&
+    nc.subscribe(predictionSubject(config.namespace, config.model, '*'), {
+      callback: (_err, msg) => {
+        try {
+          comparison.observe(msg.json<ComparedPrediction>());
+        } catch (error) {
+          log.debug({ err: error, subject: msg.subject }, 'ignoring a prediction that does not parse');
+        }
+      },
+    });
   const telemetry = startTelemetry({
     nc,
     namespace: config.namespace,
     configuredVersion: config.version,
     intervalMs: config.telemetry.intervalMs,
     stats: () => natsPipeline.stats(),
+    ...(comparison ? { shadowCounts: () => comparison.counts() } : {}),
     logger: log,
   });
 
@@ -286,6 +305,7 @@ export async function startRuntime(config: RuntimeConfig, opts: RuntimeOptions =
         telemetry.stop();
         await splitWatcher.stop();
         for (const sub of labelSubs) sub.unsubscribe();
+        comparisonSub?.unsubscribe();
         healthStore.stop();
         await grpc.close(Math.min(5_000, graceMs / 3));
         await conn.drain();

@@ -7,7 +7,7 @@ import type { MaintenanceModel } from '../../api/maintenanceModel.ts';
 import type { SensorFleet } from '../../api/sensorFleet.ts';
 import type { Predicate } from '../../framework/predicates.ts';
 import { streamName } from '../sensorFleet/desiredStreams.ts';
-import { stableConsumerNames } from './consumers.ts';
+import { roleConsumerNames } from './consumers.ts';
 import { childMeta } from './objectMeta.ts';
 import { crdServes } from './serviceMonitor.ts';
 
@@ -67,7 +67,7 @@ export function desiredAutoscaler(
           scaleTargetRef: { name },
           minReplicaCount: minReplicas,
           maxReplicaCount: maxReplicas,
-          triggers: stableConsumerNames(model, fleet).map((consumer) => ({
+          triggers: roleConsumerNames(model, fleet).map((consumer) => ({
             type: 'nats-jetstream',
             metadata: {
               natsServerMonitoringEndpoint: endpoint,

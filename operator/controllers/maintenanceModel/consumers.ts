@@ -1,6 +1,8 @@
-// The stable role's JetStream consumers, owned by the operator: one per partition of the fleet's
-// stream (contracts/consumers.ts), created before the runtimes bind them, updated where JetStream
-// allows, and deleted with the model (its finalizer) or when the partition count drops.
+// A model's JetStream consumers, owned by the operator: one per partition of the fleet's stream
+// (contracts/consumers.ts), created before the runtimes bind them, updated where JetStream allows,
+// and deleted with the model (its finalizer) or when the partition count drops. The stable role's
+// are the partitions' cursors, which a canary shares; a shadow reads every reading a second time
+// and has its own, starting at the newest reading, for as long as it runs.
 import {
   AckPolicy,
   DeliverPolicy,
@@ -26,7 +28,7 @@ import { DEFAULT_ACK_WAIT_MS } from '../../../contracts/runtimeConfig.ts';
 import { storedSubject } from '../sensorFleet/desiredStreams.ts';
 
 const MS = 1_000_000; // JetStream durations are nanoseconds
-const STABLE = 'stable';
+const STABLE: ConsumerRole = 'stable';
 const PINNED = 'pinned_client';
 
 export interface DesiredConsumer {
@@ -45,30 +47,39 @@ function deliverPolicy(startFrom: string): Pick<ConsumerConfig, 'deliver_policy'
   return { deliver_policy: DeliverPolicy.StartTime, opt_start_time: new Date(startFrom).toISOString() };
 }
 
-/** The stable role's consumer names, in partition order (what the runtimes bind, what KEDA reads). */
-export function stableConsumerNames(model: MaintenanceModel, fleet: SensorFleet): string[] {
+/** A role's consumer names, in partition order (what the runtimes bind; the stable's are what KEDA reads). */
+export function roleConsumerNames(
+  model: MaintenanceModel,
+  fleet: SensorFleet,
+  role: ConsumerRole = STABLE,
+): string[] {
   const partitions = fleet.spec.stream.partitions;
   return Array.from({ length: partitions }, (_, p) =>
-    consumerName(model.metadata.name!, STABLE, p, partitions),
+    consumerName(model.metadata.name!, role, p, partitions),
   );
 }
+
+/** Roles with consumers of their own: the canary binds the stable's. */
+export type ConsumerRole = 'stable' | 'shadow';
 
 /** One pinned_client consumer per partition, filtered on that partition's stored subject. */
 export function desiredConsumers(
   model: MaintenanceModel,
   fleet: SensorFleet,
   maxInFlight: number,
+  role: ConsumerRole = STABLE,
 ): DesiredConsumer[] {
   const partitions = fleet.spec.stream.partitions;
   const subject = storedSubject(fleet);
-  return stableConsumerNames(model, fleet).map((durable, p) => ({
+  return roleConsumerNames(model, fleet, role).map((durable, p) => ({
     name: durable,
     config: {
       durable_name: durable,
-      description: `Readings of partition ${p} for MaintenanceModel ${modelKey(model)} (managed by prognos)`,
+      description: `Readings of partition ${p} for MaintenanceModel ${modelKey(model)}${role === STABLE ? '' : ` (${role})`} (managed by prognos)`,
       ack_policy: AckPolicy.Explicit,
       replay_policy: ReplayPolicy.Instant,
-      ...deliverPolicy(model.spec.serving.startFrom),
+      // A shadow compares with the stable from the moment it starts.
+      ...deliverPolicy(role === STABLE ? model.spec.serving.startFrom : 'New'),
       // A partitioned stream stores `<subject>.<partition>`: the last token is the partition.
       filter_subject: partitions > 1 ? `${subject.slice(0, -1)}${p}` : subject,
       ack_wait: DEFAULT_ACK_WAIT_MS * MS,
@@ -76,7 +87,7 @@ export function desiredConsumers(
       priority_groups: [OWNER_GROUP],
       priority_policy: PINNED,
       priority_timeout: PIN_TIMEOUT_MS * MS,
-      metadata: { [MODEL_METADATA_KEY]: modelKey(model), [ROLE_METADATA_KEY]: STABLE },
+      metadata: { [MODEL_METADATA_KEY]: modelKey(model), [ROLE_METADATA_KEY]: role },
     },
   }));
 }

@@ -16,15 +16,15 @@ export function ownerReference(model: MaintenanceModel): V1OwnerReference {
   };
 }
 
-/** The roles that have runtime children: the stable, and the new version under a canary rollout. */
-export type ChildRole = 'stable' | 'canary';
+/** The roles that have runtime children: the stable, and the new version under a canary or shadow rollout. */
+export type ChildRole = 'stable' | 'canary' | 'shadow';
 
 /** Labels selecting a role's runtime pods of a model; they never change, as a selector must not. */
 export function selectorLabels(model: MaintenanceModel, role: ChildRole = 'stable'): Record<string, string> {
   return { 'prognos.dev/model': model.metadata.name!, 'prognos.dev/role': role };
 }
 
-/** The name of a role's child: the model's own name for the stable, `<model>-canary` for the canary. */
+/** The name of a role's child: the model's own name for the stable, `<model>-<role>` for the others. */
 export function roleChildName(model: MaintenanceModel, role: ChildRole): string {
   return role === 'stable' ? model.metadata.name! : `${model.metadata.name}-${role}`;
 }

@@ -44,7 +44,14 @@ import { deleteModelConsumers, desiredConsumers, ensureConsumers } from './consu
 import { streamName } from '../sensorFleet/desiredStreams.ts';
 import { modelStatus, rolledOut, type DeploymentState } from './status.ts';
 import { roleChildName } from './objectMeta.ts';
-import { HISTORY_LIMIT, planRollout, type RolloutPlan } from './rollout/plan.ts';
+import {
+  CANDIDATE_ROLES,
+  HISTORY_LIMIT,
+  planRollout,
+  type CandidateRole,
+  type RolloutPlan,
+} from './rollout/plan.ts';
+import type { Role } from '../../../contracts/split.ts';
 import { RolloutTelemetryBook } from './rollout/telemetryBook.ts';
 
 export const MODEL_FINALIZER = 'prognos.dev/rollout-split';
@@ -343,15 +350,13 @@ export class MaintenanceModelReconciler {
         ? ctx.candidateArtifact
         : undefined;
     const target = spec ?? candidate;
-    const render = (artifact: ServedArtifact, role: 'stable' | 'canary') =>
+    const render = (artifact: ServedArtifact, role: Role) =>
       configHash(
         renderRuntimeConfig(desiredRuntimeConfig(model, fleet, artifact, this.#deps.maxArtifactBytes, role)),
       );
-    const candidateReady =
+    const candidateReady = (role: CandidateRole): boolean =>
       !!target &&
-      rolledOut(
-        deploymentState(lookups.deployment(ns, roleChildName(model, 'canary')), render(target, 'canary')),
-      );
+      rolledOut(deploymentState(lookups.deployment(ns, roleChildName(model, role)), render(target, role)));
     const stableRunsTarget =
       !!target &&
       rolledOut(deploymentState(lookups.deployment(ns, model.metadata.name!), render(target, 'stable')));
@@ -420,7 +425,10 @@ export class MaintenanceModelReconciler {
       const holdSplit = rollout === 'hold' && model.status?.rollout !== undefined;
       if (templateChanges && !rolloutSplit && !holdSplit) natsError = await this.#split(ctx, null);
       // The runtimes bind the consumers and never create them: they exist before any pod starts.
-      if (model.spec.serving.inputMode === 'jetstream') natsError ??= await this.#consumers(ctx, fleet);
+      if (model.spec.serving.inputMode === 'jetstream') {
+        const shadow = step?.plan.candidate === 'run' && step.plan.candidateRole === 'shadow';
+        natsError ??= await this.#consumers(ctx, fleet, shadow);
+      }
       // Each child is applied only when the cached one lacks the intent (missing, drifted, or the
       // intent changed): a reconcile woken by a child's status writes nothing. The ConfigMap goes
       // first (the pods mount it); the rest are independent and go together, so a reconcile waits
@@ -539,9 +547,10 @@ export class MaintenanceModelReconciler {
   }
 
   /**
-   * The new version's ConfigMap and Deployment (role canary, `<model>-canary`) while the plan runs
-   * or drains it; removed otherwise. Its pods bind the model's partition consumers and pull only
-   * the partitions the split hands the canary.
+   * The new version's ConfigMap and Deployment (`<model>-canary` or `<model>-shadow`, by the plan's
+   * role) while the plan runs or drains it; the other role's, and both outside a rollout, removed.
+   * A canary binds the model's partition consumers and pulls only the partitions the split hands
+   * it; a shadow binds its own and reads every reading.
    */
   async #candidate(
     io: ReconcileIo,
@@ -551,30 +560,33 @@ export class MaintenanceModelReconciler {
     lookups: ModelLookups,
   ): Promise<void> {
     const ns = model.metadata.namespace!;
-    const name = roleChildName(model, 'canary');
-    const liveDeployment = lookups.deployment(ns, name);
-    const liveConfig = lookups.configMap(ns, configMapName(model, 'canary'));
-    if (!step || step.plan.candidate === 'remove' || !step.target) {
-      await pruneIfOwned(io.client, liveDeployment, model);
-      await pruneIfOwned(io.client, liveConfig, model);
-      return;
+    const running =
+      step && step.plan.candidate !== 'remove' && step.target ? step.plan.candidateRole : undefined;
+    for (const role of CANDIDATE_ROLES) {
+      const liveDeployment = lookups.deployment(ns, roleChildName(model, role));
+      const liveConfig = lookups.configMap(ns, configMapName(model, role));
+      if (role !== running) {
+        await pruneIfOwned(io.client, liveDeployment, model);
+        await pruneIfOwned(io.client, liveConfig, model);
+        continue;
+      }
+      const rendered = renderRuntimeConfig(
+        desiredRuntimeConfig(model, fleet, step!.target!, this.#deps.maxArtifactBytes, role),
+      );
+      await applyIfNeeded(io.client, desiredConfigMap(model, rendered, role), liveConfig);
+      await applyIfNeeded(
+        io.client,
+        desiredDeployment({
+          model,
+          fleet,
+          image: this.#deps.image,
+          configHash: configHash(rendered),
+          version: step!.target!.version,
+          role,
+        }),
+        liveDeployment,
+      );
     }
-    const rendered = renderRuntimeConfig(
-      desiredRuntimeConfig(model, fleet, step.target, this.#deps.maxArtifactBytes, 'canary'),
-    );
-    await applyIfNeeded(io.client, desiredConfigMap(model, rendered, 'canary'), liveConfig);
-    await applyIfNeeded(
-      io.client,
-      desiredDeployment({
-        model,
-        fleet,
-        image: this.#deps.image,
-        configHash: configHash(rendered),
-        version: step.target.version,
-        role: 'canary',
-      }),
-      liveDeployment,
-    );
   }
 
   /** The budget where replicas can share a disruption; a scale-down to one replica removes it. */
@@ -589,15 +601,18 @@ export class MaintenanceModelReconciler {
     return undefined;
   }
 
-  /** The stable role's consumers (consumers.ts), unless they are what was last ensured on this stream. */
-  #consumers(ctx: ModelContext, fleet: SensorFleet): Promise<unknown> {
+  /**
+   * The stable role's consumers (consumers.ts), and a running shadow's, unless they are what was
+   * last ensured on this stream. A shadow's go when it stops running.
+   */
+  #consumers(ctx: ModelContext, fleet: SensorFleet, shadow: boolean): Promise<unknown> {
     const key = splitKey(ctx.model);
     const stream = streamName(fleet);
-    const desired = desiredConsumers(
-      ctx.model,
-      fleet,
-      ctx.model.spec.serving.batching.maxBatch * IN_FLIGHT_BATCHES,
-    );
+    const maxInFlight = ctx.model.spec.serving.batching.maxBatch * IN_FLIGHT_BATCHES;
+    const desired = [
+      ...desiredConsumers(ctx.model, fleet, maxInFlight),
+      ...(shadow ? desiredConsumers(ctx.model, fleet, maxInFlight, 'shadow') : []),
+    ];
     // The fleet's uid: a fleet deleted and created again has a new stream, and no consumers on it.
     const ensured = JSON.stringify([fleet.metadata.uid, stream, desired]);
     const last = this.#consumerStreams.get(key);
@@ -734,13 +749,9 @@ function withRollout(
   const r = plan.rollout;
   if (r) {
     status.rollout = r;
-    status.canary = {
-      version: r.target.version,
-      sha256: r.target.sha256,
-      since: r.startedAt,
-      weight: r.weight,
-      step: r.step,
-    };
+    const version = { version: r.target.version, sha256: r.target.sha256, since: r.startedAt };
+    if (plan.candidateRole === 'shadow') status.shadow = version;
+    else status.canary = { ...version, weight: r.weight, step: r.step };
     if (r.results?.[0]) status.analysis = r.results[0];
   }
   if (plan.rolledBack) status.rolledBack = plan.rolledBack;
@@ -759,7 +770,15 @@ function withRollout(
 /** While a version's check waits, the rollout's status stays as it was. */
 function keepRollout(status: MaintenanceModelStatus, model: MaintenanceModel): void {
   const previous = model.status ?? {};
-  for (const key of ['rollout', 'canary', 'analysis', 'rolledBack', 'promotable', 'source'] as const)
+  for (const key of [
+    'rollout',
+    'canary',
+    'shadow',
+    'analysis',
+    'rolledBack',
+    'promotable',
+    'source',
+  ] as const)
     if (previous[key] !== undefined) Object.assign(status, { [key]: previous[key] });
   if (previous.phase && status.phase !== 'Degraded') status.phase = previous.phase;
 }

@@ -1,10 +1,11 @@
 import { parseDuration } from '../../api/duration.ts';
-import { stableConsumerNames } from './consumers.ts';
+import { roleConsumerNames } from './consumers.ts';
 import { DEFAULT_WINDOW_NAME } from '../../../contracts/modelInputs.ts';
 import { DEFAULT_MAX_ARTIFACT_BYTES } from '../../../contracts/artifactStore.ts';
 import type { MaintenanceModel } from '../../api/maintenanceModel.ts';
 import type { SensorFleet } from '../../api/sensorFleet.ts';
 import { parseRuntimeConfig, type RuntimeConfig } from '../../../contracts/runtimeConfig.ts';
+import type { Role } from '../../../contracts/split.ts';
 import { storedSubject, streamName } from '../sensorFleet/desiredStreams.ts';
 
 /** The artifact a runtime serves: always one that passed verification, never spec.model unchecked. */
@@ -52,7 +53,7 @@ export function desiredRuntimeConfig(
   fleet: SensorFleet,
   artifact: ServedArtifact | undefined,
   maxArtifactBytes = DEFAULT_MAX_ARTIFACT_BYTES,
-  role: 'stable' | 'canary' = 'stable',
+  role: Role = 'stable',
 ): RuntimeConfig {
   const { spec } = model;
   const fs = fleet.spec;
@@ -78,8 +79,9 @@ export function desiredRuntimeConfig(
   if (jetstream) {
     input['stream'] = streamName(fleet);
     // The operator creates these (consumers.ts); the runtimes only bind them. A canary binds the
-    // same ones: they are the partitions' cursors, and the split says which role pulls each.
-    input['consumers'] = stableConsumerNames(model, fleet);
+    // stable's: they are the partitions' cursors, and the split says which role pulls each. A
+    // shadow reads every reading again, through its own.
+    input['consumers'] = roleConsumerNames(model, fleet, role === 'shadow' ? 'shadow' : 'stable');
   } else {
     input['queueGroup'] = `prognos-${model.metadata.name}-${role}`;
   }
@@ -165,7 +167,13 @@ export function desiredRuntimeConfig(
     },
     grpc,
     http: { port: HTTP_PORT, host: '0.0.0.0' },
-    rollout: { kvBucket: 'prognos-rollouts', key: `${model.metadata.namespace}.${model.metadata.name}` },
+    rollout: {
+      kvBucket: 'prognos-rollouts',
+      key: `${model.metadata.namespace}.${model.metadata.name}`,
+      ...(role === 'shadow' && spec.rollout?.analysis.shadowScoreTolerance !== undefined
+        ? { shadowScoreTolerance: spec.rollout.analysis.shadowScoreTolerance }
+        : {}),
+    },
     ...(fs.labels ? { labels: { subject: fs.labels.subject } } : {}),
   };
   return parseRuntimeConfig(doc);

@@ -8,6 +8,7 @@ import type { NatsConnection } from '@nats-io/transport-node';
 import type { Logger } from 'pino';
 import type { HistogramSnapshot, TelemetryMessage } from '../../../contracts/telemetry.ts';
 import type { PipelineStats } from '../pipeline/pipeline.ts';
+import type { ShadowAgreementCounts } from './shadowComparison.ts';
 import { telemetrySubject } from '../../../contracts/subjects.ts';
 
 function histogramDelta(
@@ -34,6 +35,7 @@ export function telemetryDelta(
   current: PipelineStats,
   previous: PipelineStats | undefined,
   window: { namespace: string; instance: string; from: number; to: number; eventLoopLagP99Ms: number },
+  shadow?: { current: ShadowAgreementCounts; previous: ShadowAgreementCounts | undefined },
 ): TelemetryMessage {
   const counts = { ...current.counts };
   if (previous)
@@ -52,7 +54,7 @@ export function telemetryDelta(
   };
   if (current.serving.lastError)
     serving.lastError = `${current.serving.lastError.reason}: ${current.serving.lastError.message}`;
-  return {
+  const message: TelemetryMessage = {
     schema: 1,
     namespace: window.namespace,
     model: current.model,
@@ -73,6 +75,12 @@ export function telemetryDelta(
     featureBins: current.featureBins,
     eventLoopLagP99Ms: window.eventLoopLagP99Ms,
   };
+  if (shadow)
+    message.shadow = {
+      compared: shadow.current.shadowCompared - (shadow.previous?.shadowCompared ?? 0),
+      agreed: shadow.current.shadowAgreed - (shadow.previous?.shadowAgreed ?? 0),
+    };
+  return message;
 }
 
 export interface TelemetryPublisher {
@@ -88,6 +96,8 @@ export interface TelemetryOptions {
   configuredVersion: string;
   intervalMs: number;
   stats(): PipelineStats;
+  /** A shadow's agreement counts (shadowComparison.ts), cumulative. */
+  shadowCounts?: () => ShadowAgreementCounts;
   logger: Logger;
   now?: () => number;
 }
@@ -97,22 +107,30 @@ export function startTelemetry(opts: TelemetryOptions): TelemetryPublisher {
   const instance = process.env.POD_NAME ?? hostname();
   const encoder = new TextEncoder();
   let previous: PipelineStats | undefined;
+  let previousShadow: ShadowAgreementCounts | undefined;
   let from = now();
   // Its own monitor, reset per window (the Prometheus gauge resets per scrape).
   const loop = monitorEventLoopDelay({ resolution: 1 });
   loop.enable();
   const flush = (): void => {
     const current = opts.stats();
+    const shadow = opts.shadowCounts?.();
     const to = now();
-    const message = telemetryDelta(current, previous, {
-      namespace: opts.namespace,
-      instance,
-      from,
-      to,
-      eventLoopLagP99Ms: loop.count > 0 ? loop.percentile(99) / 1e6 : 0,
-    });
+    const message = telemetryDelta(
+      current,
+      previous,
+      {
+        namespace: opts.namespace,
+        instance,
+        from,
+        to,
+        eventLoopLagP99Ms: loop.count > 0 ? loop.percentile(99) / 1e6 : 0,
+      },
+      shadow && { current: shadow, previous: previousShadow },
+    );
     loop.reset();
     previous = current;
+    previousShadow = shadow;
     from = to;
     const version = current.serving.version ?? opts.configuredVersion;
     try {

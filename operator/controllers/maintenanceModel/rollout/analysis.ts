@@ -1,6 +1,7 @@
 // One analysis interval of a version under rollout, from the runtimes' telemetry (no Prometheus):
-// error rate, dead-letter rate, p99 scoring latency and score divergence from the stable, each
-// against its limit in spec.rollout.analysis. Pure: the reconciler hands in what the book measured.
+// error rate, dead-letter rate, p99 scoring latency, score divergence from the stable and, for a
+// shadow, agreement with the stable on the same readings, each against its limit in
+// spec.rollout.analysis. Pure: the reconciler hands in what the book measured.
 import type { MaintenanceModel } from '../../../api/maintenanceModel.ts';
 import type { HistogramSnapshot } from '../../../../contracts/telemetry.ts';
 
@@ -15,6 +16,9 @@ export interface Measurement {
   fallback: number;
   latencyMs: HistogramSnapshot | undefined;
   scores: HistogramSnapshot | undefined;
+  /** A shadow's readings paired with the stable's prediction, and those the two agreed on. */
+  shadowCompared: number;
+  shadowAgreed: number;
 }
 
 export const EMPTY_MEASUREMENT: Measurement = {
@@ -22,6 +26,8 @@ export const EMPTY_MEASUREMENT: Measurement = {
   predictions: 0,
   deadLetters: 0,
   fallback: 0,
+  shadowCompared: 0,
+  shadowAgreed: 0,
   latencyMs: undefined,
   scores: undefined,
 };
@@ -35,6 +41,7 @@ export interface IntervalResult {
   deadLetterRate?: number;
   p99LatencyMs?: number;
   scoreDivergence?: number;
+  shadowAgreement?: number;
   message?: string;
 }
 
@@ -134,6 +141,20 @@ export function judgeInterval(
       verdict: 'Inconclusive',
       message: 'the stable scored nothing in the interval: no score distribution to compare with',
     };
+  }
+  if (candidate.shadowCompared > 0)
+    result.shadowAgreement = round(candidate.shadowAgreed / candidate.shadowCompared);
+  if (spec.minShadowAgreement !== undefined) {
+    if (candidate.shadowCompared < spec.minSamples)
+      return {
+        ...result,
+        verdict: 'Inconclusive',
+        message: `${candidate.shadowCompared} readings paired with the stable's, fewer than minSamples ${spec.minSamples}`,
+      };
+    if (result.shadowAgreement! < spec.minShadowAgreement)
+      failures.push(
+        `shadowAgreement ${result.shadowAgreement} < minShadowAgreement ${spec.minShadowAgreement}`,
+      );
   }
   if (failures.length > 0) {
     result.verdict = 'Failed';

@@ -66,7 +66,7 @@ function inputs(m: MaintenanceModel, now: Date, over: Partial<RolloutInputs> = {
     model: m,
     stable: STABLE,
     target: { artifact: V2, source: 'Spec' },
-    candidateReady: true,
+    candidateReady: () => true,
     stableRunsTarget: false,
     partitions: 10,
     inputMode: 'jetstream',
@@ -103,7 +103,7 @@ describe('planRollout', () => {
   });
 
   it('starts a rollout: the candidate runs, no traffic until it is ready', () => {
-    const p = planRollout(inputs(model(), T0, { candidateReady: false }));
+    const p = planRollout(inputs(model(), T0, { candidateReady: () => false }));
     expect(p.rollout).toMatchObject({ target: V2, stable: STABLE, step: 0, weight: 0, startedAt: iso(0) });
     expect(p.candidate).toBe('run');
     expect(p.split).toBe('stable-only');
@@ -282,16 +282,16 @@ describe('planRollout', () => {
     const m = model({
       status: { rollout: running({ weight: 0, readySince: undefined, stepStartedAt: iso(0) }) },
     });
-    const waiting = planRollout(inputs(m, at(599), { candidateReady: false }));
+    const waiting = planRollout(inputs(m, at(599), { candidateReady: () => false }));
     expect(waiting.rollout).toBeDefined();
-    const late = planRollout(inputs(m, at(601), { candidateReady: false }));
+    const late = planRollout(inputs(m, at(601), { candidateReady: () => false }));
     expect(late.rolledBack).toMatchObject({ reason: 'ProgressDeadlineExceeded' });
     expect(late.split).toBe('stable-only');
   });
 
   it('takes the weight away from a candidate that stops being ready', () => {
     const p = planRollout(
-      inputs(model({ status: { rollout: running() } }), at(30), { candidateReady: false }),
+      inputs(model({ status: { rollout: running() } }), at(30), { candidateReady: () => false }),
     );
     expect(p.split).toBe('stable-only');
     expect(p.rollout).toMatchObject({ weight: 0, stepStartedAt: iso(30) });
@@ -384,12 +384,129 @@ describe('planRollout', () => {
     expect(a).toEqual(b);
     expect(a.events).toEqual([]);
   });
+});
 
-  it('refuses strategy Shadow for now, saying so', () => {
+describe('planRollout: Shadow', () => {
+  const shadowSpec = {
+    strategy: 'Shadow',
+    shadowDuration: '1m',
+    analysis: {
+      interval: '10s',
+      minSamples: 100,
+      failureLimit: 2,
+      maxErrorRate: 0.01,
+      minShadowAgreement: 0.9,
+    },
+  };
+  const agreeing: Measurement = { ...healthy, shadowCompared: 400, shadowAgreed: 390 };
+  const shadowRun = (over: Partial<RolloutStatus> = {}) =>
+    running({ strategy: 'Shadow', weight: 0, ...over });
+  const shadowModel = (status?: MaintenanceModelStatus, annotations?: string[]) =>
+    model({ rollout: shadowSpec, ...(status ? { status } : {}), ...(annotations ? { annotations } : {}) });
+
+  it('starts a shadow: its own Deployment, no split until it is ready', () => {
+    const p = planRollout(inputs(shadowModel(), T0, { candidateReady: (role) => role === 'canary' }));
+    expect(p.rollout).toMatchObject({ strategy: 'Shadow', step: 0, weight: 0 });
+    expect(p.candidateRole).toBe('shadow');
+    expect(p.candidate).toBe('run');
+    expect(p.split).toBe('stable-only');
+    expect(p.events[0]).toMatchObject({
+      reason: 'RolloutStarted',
+      message: expect.stringMatching(/^shadow of v2/),
+    });
+  });
+
+  it('once ready, the shadow reads every reading beside the stable and is measured as shadow', () => {
+    const roles: string[] = [];
     const p = planRollout(
-      inputs(model({ rollout: { strategy: 'Shadow', shadowDuration: '10m', analysis: {} } }), T0),
+      inputs(shadowModel({ rollout: shadowRun() }), at(20), {
+        measure: (role) => {
+          roles.push(role);
+          return agreeing;
+        },
+      }),
     );
-    expect(condition(p, 'Progressing')).toMatchObject({ status: 'False', reason: 'RolloutRefused' });
+    expect(p.split).toEqual({ stable: { version: 'v1' }, shadow: { version: 'v2' } });
+    expect(p.rollout?.weight).toBe(0);
+    expect(p.stableServes).toBe('stable');
+    expect(roles).toEqual(['shadow', 'stable']);
+    expect(p.rollout?.results?.[0]).toMatchObject({ verdict: 'Passed', shadowAgreement: 0.975 });
+    expect(condition(p, 'Progressing')).toMatchObject({ status: 'True', reason: 'ShadowRun' });
+  });
+
+  it('too little agreement fails the interval; failureLimit of them roll back naming the check', () => {
+    const disagreeing: Measurement = { ...healthy, shadowCompared: 400, shadowAgreed: 200 };
+    const first = planRollout(
+      inputs(shadowModel({ rollout: shadowRun() }), at(20), { measure: () => disagreeing }),
+    );
+    expect(first.rollout?.results?.[0]).toMatchObject({ verdict: 'Failed', consecutiveFailures: 1 });
+    const second = planRollout(
+      inputs(shadowModel({ rollout: first.rollout! }), at(30), { measure: () => disagreeing }),
+    );
+    expect(second.rolledBack).toMatchObject({ reason: 'AnalysisFailed', version: 'v2' });
+    expect(second.rolledBack?.message).toMatch(/shadowAgreement 0.5 < minShadowAgreement 0.9/);
+    expect(second.split).toBe('stable-only');
+  });
+
+  it('fewer pairs than minSamples is inconclusive, not passed', () => {
+    const p = planRollout(
+      inputs(shadowModel({ rollout: shadowRun() }), at(20), {
+        measure: () => ({ ...healthy, shadowCompared: 50, shadowAgreed: 50 }),
+      }),
+    );
+    expect(p.rollout?.results?.[0]).toMatchObject({ verdict: 'Inconclusive' });
+  });
+
+  it('after shadowDuration with a passed interval it hands over to a 100% canary, ready first', () => {
+    const passed = { time: iso(60), samples: 500, verdict: 'Passed' as const, consecutiveFailures: 0 };
+    const p = planRollout(
+      inputs(shadowModel({ rollout: shadowRun({ results: [passed] }) }), at(66), {
+        measure: () => agreeing,
+      }),
+    );
+    expect(p.rollout).toMatchObject({ step: 1, weight: 0 });
+    expect(p.rollout?.readySince).toBeUndefined();
+    expect(p.candidateRole).toBe('canary');
+    expect(p.split).toBe('stable-only');
+    expect(p.stableServes).toBe('stable');
+    expect(condition(p, 'Progressing')).toMatchObject({ reason: 'Promoting' });
+
+    const waiting = planRollout(
+      inputs(shadowModel({ rollout: p.rollout! }), at(70), { candidateReady: (role) => role === 'shadow' }),
+    );
+    expect(waiting.split).toBe('stable-only');
+    expect(waiting.candidateRole).toBe('canary');
+
+    const holding = planRollout(inputs(shadowModel({ rollout: p.rollout! }), at(75)));
+    expect(holding.split).toEqual({
+      stable: { version: 'v1' },
+      canary: { version: 'v2', weight: 100, partitions: 10 },
+    });
+    expect(holding.stableServes).toBe('target');
+
+    const done = planRollout(
+      inputs(shadowModel({ rollout: holding.rollout! }), at(90), { stableRunsTarget: true }),
+    );
+    expect(done.promoted).toBe(true);
+    expect(done.history[0]).toMatchObject({ event: 'Promoted', message: 'after a shadow run of 1m' });
+  });
+
+  it('a shadow needs no partitions: it runs on a one-partition stream', () => {
+    const p = planRollout(inputs(shadowModel(), T0, { partitions: 1 }));
+    expect(p.rollout).toBeDefined();
+    expect(p.candidateRole).toBe('shadow');
+  });
+
+  it('a rollout.candidate that passes its shadow run is reported promotable', () => {
+    const passed = { time: iso(60), samples: 500, verdict: 'Passed' as const, consecutiveFailures: 0 };
+    const p = planRollout(
+      inputs(shadowModel({ rollout: shadowRun({ source: 'Candidate', results: [passed] }) }), at(66), {
+        target: { artifact: V2, source: 'Candidate' },
+        measure: () => agreeing,
+      }),
+    );
+    expect(p.promotable).toEqual(V2);
     expect(p.rollout).toBeUndefined();
+    expect(p.candidate).toBe('remove');
   });
 });

@@ -35,20 +35,24 @@ export interface RolloutTarget {
   source: 'Spec' | 'Candidate';
 }
 
+/** The new version's Deployment: a canary takes partitions; a shadow reads every reading beside the stable. */
+export type CandidateRole = 'canary' | 'shadow';
+export const CANDIDATE_ROLES: readonly CandidateRole[] = ['canary', 'shadow'];
+
 export interface RolloutInputs {
   model: MaintenanceModel;
   /** What the stable serves: the rollout's recorded stable while one runs, else what the stable Deployment serves (verified). */
   stable: ServedRef;
   target: RolloutTarget | undefined;
-  /** Every pod of the new version's Deployment runs its current template and is ready. */
-  candidateReady: boolean;
+  /** Every pod of the new version's Deployment in `role` runs its current template and is ready. */
+  candidateReady(role: CandidateRole): boolean;
   /** The stable Deployment runs the target on every replica (the last stage of a promotion). */
   stableRunsTarget: boolean;
   /** Partitions of the fleet's stream and the model's input mode: how weight can be split. */
   partitions: number;
   inputMode: 'jetstream' | 'core';
   /** What a role's runtimes reported in windows ending in (from, to], epoch ms. */
-  measure(role: 'canary' | 'stable', version: string, from: number, to: number): Measurement;
+  measure(role: CandidateRole | 'stable', version: string, from: number, to: number): Measurement;
   now: Date;
 }
 
@@ -66,6 +70,8 @@ export interface RolloutPlan {
   stableServes: 'stable' | 'target';
   /** The new version's Deployment: run it (`run`), keep its pods without traffic (`drain`), or remove it. */
   candidate: 'run' | 'drain' | 'remove';
+  /** Which Deployment the new version runs in (a shadow's promotion goes through a 100% canary). */
+  candidateRole: CandidateRole;
   /** The split to write; `stable-only` leaves the stable path (desiredSplit) to decide. */
   split: Split | 'stable-only';
   history: HistoryEntry[];
@@ -90,6 +96,7 @@ export const ROLLOUT_REASONS = {
   progressDeadlineExceeded: 'ProgressDeadlineExceeded',
   promoting: 'Promoting',
   rolloutRefused: 'RolloutRefused',
+  shadowRun: 'ShadowRun',
   waitingForCandidate: 'WaitingForCandidate',
   rolloutPaused: 'RolloutPaused',
 } as const;
@@ -175,6 +182,7 @@ export function planRollout(i: RolloutInputs): RolloutPlan {
     promotable: status.promotable,
     stableServes: 'stable',
     candidate: 'remove',
+    candidateRole: status.rollout?.strategy === 'Shadow' && status.rollout.step === 0 ? 'shadow' : 'canary',
     split: 'stable-only',
     history: [],
     events: [],
@@ -253,18 +261,8 @@ export function planRollout(i: RolloutInputs): RolloutPlan {
     return plan;
   }
 
-  if (spec.strategy === 'Shadow') {
-    plan.conditions.push(
-      progressing(
-        gen,
-        'False',
-        ROLLOUT_REASONS.rolloutRefused,
-        'strategy Shadow is not supported by this operator version yet; use Canary',
-      ),
-    );
-    return plan;
-  }
-  if (i.inputMode === 'jetstream' && i.partitions < 2) {
+  // A shadow needs no partition grain: it reads every reading, and its promotion hands it all of them.
+  if (spec.strategy === 'Canary' && i.inputMode === 'jetstream' && i.partitions < 2) {
     plan.conditions.push(
       progressing(
         gen,
@@ -292,11 +290,16 @@ export function planRollout(i: RolloutInputs): RolloutPlan {
     plan.events.push({
       type: 'Normal',
       reason: 'RolloutStarted',
-      message: `canary of ${describe(target.artifact)} started beside ${describe(i.stable)}`,
+      message: `${spec.strategy === 'Shadow' ? 'shadow' : 'canary'} of ${describe(target.artifact)} started beside ${describe(i.stable)}`,
     });
   } else r = { ...r };
   plan.rollout = r;
   plan.candidate = 'run';
+  // A shadow runs one stage, the shadow run; a canary one per step. Then the new version takes 100%.
+  const shadow = r.strategy === 'Shadow';
+  const stages = shadow ? 1 : steps.length;
+  const role: CandidateRole = shadow && r.step < stages ? 'shadow' : 'canary';
+  plan.candidateRole = role;
 
   const rollBack = (reason: string, message: string, event: 'RolledBack' | 'Aborted'): RolloutPlan => {
     plan.rollout = undefined;
@@ -360,7 +363,7 @@ export function planRollout(i: RolloutInputs): RolloutPlan {
   // Never any weight on a version that is not ready; not ready within the progress deadline (from
   // the start, or from when it stopped being ready) rolls back.
   const deadline = parseDuration(spec.progressDeadline);
-  if (!i.candidateReady) {
+  if (!i.candidateReady(role)) {
     if (r.readySince !== undefined) {
       delete r.readySince;
       r.stepStartedAt = rfc3339(now);
@@ -385,8 +388,13 @@ export function planRollout(i: RolloutInputs): RolloutPlan {
 
   const analysisSpec = spec.analysis;
   const interval = parseDuration(analysisSpec.interval);
-  const stepWeight = (step: number) => (step < steps.length ? steps[step]!.weight : 100);
+  const stepWeight = (step: number) => (step < stages && !shadow ? steps[step]!.weight : 100);
   const applySplit = () => {
+    if (role === 'shadow') {
+      plan.split = { stable: { version: r.stable.version }, shadow: { version: r.target.version } };
+      r.weight = 0;
+      return;
+    }
     const s = canarySplit(r.stable.version, r.target.version, stepWeight(r.step), i.partitions, i.inputMode);
     plan.split = s.split;
     r.weight = s.weight;
@@ -394,7 +402,7 @@ export function planRollout(i: RolloutInputs): RolloutPlan {
 
   // The last stage (Spec source): the canary holds 100% while the stable Deployment rolls to the
   // target; the old stable's pods go only once every stable pod runs the new version.
-  if (r.step >= steps.length) {
+  if (r.step >= stages) {
     applySplit();
     plan.stableServes = 'target';
     if (!i.stableRunsTarget)
@@ -411,7 +419,9 @@ export function planRollout(i: RolloutInputs): RolloutPlan {
       sha256: r.target.sha256,
       event: 'Promoted',
       time: rfc3339(now),
-      message: `after ${steps.length} step(s)`,
+      message: shadow
+        ? `after a shadow run of ${spec.shadowDuration ?? ''}`
+        : `after ${steps.length} step(s)`,
     });
     plan.events.push({
       type: 'Normal',
@@ -433,7 +443,7 @@ export function planRollout(i: RolloutInputs): RolloutPlan {
     const from = Math.max(analysedUntil, t - interval);
     const result = judgeInterval(
       analysisSpec,
-      i.measure('canary', r.target.version, from, t),
+      i.measure(role, r.target.version, from, t),
       i.measure('stable', r.stable.version, from, t),
     );
     const failures =
@@ -456,11 +466,11 @@ export function planRollout(i: RolloutInputs): RolloutPlan {
   const latest = r.results?.[0];
   const passedInStep =
     latest !== undefined && latest.verdict === 'Passed' && ms(latest.time) > ms(r.stepStartedAt);
-  const pause = parseDuration(steps[r.step]!.pause);
+  const pause = parseDuration(shadow ? (spec.shadowDuration ?? '0s') : steps[r.step]!.pause);
   let advance = false;
   if (actions.has('promoteFull')) {
     consume('promoteFull');
-    r.step = steps.length;
+    r.step = stages;
     advance = true;
   } else if (actions.has('promote')) {
     consume('promote');
@@ -472,7 +482,7 @@ export function planRollout(i: RolloutInputs): RolloutPlan {
   }
   if (advance) {
     r.stepStartedAt = rfc3339(now);
-    if (r.source === 'Candidate' && r.step >= steps.length) {
+    if (r.source === 'Candidate' && r.step >= stages) {
       plan.rollout = undefined;
       plan.promotable = r.target;
       plan.split = 'stable-only';
@@ -495,8 +505,25 @@ export function planRollout(i: RolloutInputs): RolloutPlan {
       );
       return plan;
     }
+    if (shadow) {
+      // Passed: the new version takes every partition as a canary (ready first, like any weight),
+      // then the stable rolls to it. The shadow's pods and consumers go.
+      delete r.readySince;
+      r.weight = 0;
+      plan.candidateRole = 'canary';
+      plan.split = 'stable-only';
+      plan.events.push({
+        type: 'Normal',
+        reason: 'StepCompleted',
+        message: `shadow run of ${describe(r.target)} passed; it takes 100% as a canary, then the stable rolls to it`,
+      });
+      return waiting(
+        ROLLOUT_REASONS.promoting,
+        `${describe(r.target)} passed its shadow run; waiting for it to be ready as a canary`,
+      );
+    }
     applySplit();
-    if (r.step >= steps.length) plan.stableServes = 'target';
+    if (r.step >= stages) plan.stableServes = 'target';
     plan.events.push({
       type: 'Normal',
       reason: 'StepCompleted',
@@ -512,15 +539,21 @@ export function planRollout(i: RolloutInputs): RolloutPlan {
     progressing(
       gen,
       'True',
-      r.paused ? ROLLOUT_REASONS.rolloutPaused : ROLLOUT_REASONS.canaryStep,
-      r.step >= steps.length
-        ? `${describe(r.target)} takes 100%; the stable Deployment rolls to it`
-        : `step ${r.step + 1}/${steps.length}: ${describe(r.target)} scores ${r.weight}% of the fleet`,
+      r.paused
+        ? ROLLOUT_REASONS.rolloutPaused
+        : role === 'shadow'
+          ? ROLLOUT_REASONS.shadowRun
+          : ROLLOUT_REASONS.canaryStep,
+      role === 'shadow'
+        ? `shadow: ${describe(r.target)} scores every reading beside ${describe(r.stable)} for ${spec.shadowDuration ?? ''}, publishing no alerts`
+        : r.step >= stages
+          ? `${describe(r.target)} takes 100%; the stable Deployment rolls to it`
+          : `step ${r.step + 1}/${steps.length}: ${describe(r.target)} scores ${r.weight}% of the fleet`,
     ),
   );
   // Back at the next analysis or the end of the step, whichever comes first.
   const sinceAnalysis = t - Math.max(ms(r.results?.[0]?.time ?? r.stepStartedAt), ms(r.stepStartedAt));
-  const untilStepEnd = r.step < steps.length ? pause - (t - ms(r.stepStartedAt)) : WAITING_RECHECK_MS;
+  const untilStepEnd = r.step < stages ? pause - (t - ms(r.stepStartedAt)) : WAITING_RECHECK_MS;
   plan.requeueAfterMs = Math.min(
     MAX_REQUEUE_MS,
     Math.max(MIN_REQUEUE_MS, Math.min(interval - sinceAnalysis, untilStepEnd)),

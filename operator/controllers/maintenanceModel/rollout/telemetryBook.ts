@@ -14,6 +14,7 @@ interface Window {
   counts: TelemetryMessage['counts'];
   latencyMs: TelemetryMessage['latencyMs'];
   scores: TelemetryMessage['scores'];
+  shadow: TelemetryMessage['shadow'];
 }
 
 export class RolloutTelemetryBook {
@@ -26,7 +27,13 @@ export class RolloutTelemetryBook {
   record(msg: TelemetryMessage): void {
     const key = RolloutTelemetryBook.key(msg.namespace, msg.model, msg.role, msg.version);
     const list = this.#windows.get(key) ?? [];
-    list.push({ to: msg.to, counts: msg.counts, latencyMs: msg.latencyMs, scores: msg.scores });
+    list.push({
+      to: msg.to,
+      counts: msg.counts,
+      latencyMs: msg.latencyMs,
+      scores: msg.scores,
+      shadow: msg.shadow,
+    });
     const horizon = msg.to - RETAIN_MS;
     let drop = 0;
     while (drop < list.length && (list[drop]!.to < horizon || list.length - drop > MAX_WINDOWS_PER_KEY))
@@ -54,6 +61,8 @@ export class RolloutTelemetryBook {
       m.fallback += w.counts.fallback;
       m.latencyMs = mergeHistograms(m.latencyMs, w.latencyMs);
       m.scores = mergeHistograms(m.scores, w.scores);
+      m.shadowCompared += w.shadow?.compared ?? 0;
+      m.shadowAgreed += w.shadow?.agreed ?? 0;
     }
     return m;
   }
