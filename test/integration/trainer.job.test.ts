@@ -192,7 +192,8 @@ describe.skipIf(!fd001Present())('trainer Job on the local cluster (C-MAPSS FD00
     await operator?.stop();
     if (nc) {
       const store = await new Objm(nc).open(MODELS_BUCKET).catch(() => undefined);
-      await store?.delete(`${ns}/turbofan-rul/rt-1.onnx`).catch(() => undefined);
+      for (const name of ['turbofan-rul/rt-1.onnx', 'pturbofan-rul/p-1.onnx'])
+        await store?.delete(`${ns}/${name}`).catch(() => undefined);
       await nc.close();
     }
     if (ns) await deleteNamespace(ns);
@@ -250,6 +251,56 @@ describe.skipIf(!fd001Present())('trainer Job on the local cluster (C-MAPSS FD00
       180_000,
     );
     await waitCondition(ns, 'mm/turbofan-rul', 'Ready', 'True', 'Serving', 180_000);
+  });
+
+  it('trains from a partitioned fleet (machine ids in a subject token) with no stable yet', async () => {
+    const fleet = fleetObject();
+    fleet.metadata.name = 'pturbofans';
+    fleet.spec.subject = `${ns}.pturbofans.*.readings`;
+    fleet.spec.machineId = { subjectToken: 3 };
+    fleet.spec.labels = { subject: `${ns}.pturbofans.*.maintenance` };
+    fleet.spec.stream = { maxAge: '1h', partitions: 4 };
+    await applyObject(fleet);
+    await waitCondition(ns, 'sf/pturbofans', 'StreamReady', 'True');
+    const js = jetstream(nc);
+    const engines = [...readFd001()].filter(([engine]) => engine <= 10);
+    for (const [engine, cycles] of engines) {
+      await Promise.all(
+        cycles.map((c) => js.publish(`${ns}.pturbofans.${engineId(engine)}.readings`, readingLine(c))),
+      );
+      await js.publish(
+        `${ns}.pturbofans.${engineId(engine)}.maintenance`,
+        JSON.stringify({ event: 'failure', ts: cycleTs(cycles.at(-1)!.cycle) }),
+      );
+    }
+    const model = modelObject(stable);
+    model.metadata.name = 'pturbofan-rul';
+    model.spec.fleetRef.name = 'pturbofans';
+    const first = await request({
+      fleet: await getJson(ns, 'sf/pturbofans'),
+      model,
+      candidateVersion: 'p-1',
+      dataWindowMs: HOUR,
+      metric: 'mae',
+    });
+    delete first.stable;
+    await applyObject(trainingJob('train-p-1', first));
+    const { type, pod } = await jobFinished('train-p-1');
+    const terminated = pod.status.containerStatuses[0].state.terminated;
+    expect(type, `trainer pod: ${JSON.stringify(terminated)}`).toBe('Complete');
+    const result = JSON.parse(terminated.message) as TrainingResult;
+    expect(result.candidate.uri).toBe(`nats-os://${MODELS_BUCKET}/${ns}/pturbofan-rul/p-1.onnx`);
+    expect(result.metric).toBe('mae');
+    expect(result.candidateMetric).toBeGreaterThan(0);
+    // No stable to compare with, and a window the retention covers: neither field.
+    expect(result.stableMetric).toBeUndefined();
+    expect(result.warning).toBeUndefined();
+    const readings = engines.flatMap(([, c]) => c).length;
+    const labelled = result.rows.train + result.rows.holdout;
+    // Every engine failed: every reading is labelled, whichever partition it was stored in.
+    expect(labelled).toBe(readings);
+    const stored = await (await new Objm(nc).open(MODELS_BUCKET)).getBlob(`${ns}/pturbofan-rul/p-1.onnx`);
+    expect(stored && sha256Hex(stored)).toBe(result.candidate.sha256);
   });
 
   it('fails with a clear termination message when the fleet has no stream', async () => {
