@@ -82,6 +82,12 @@ async function upload(
   return { uri, sha256 };
 }
 
+/** Training reads spec only; the status the API server returned along is neither needed nor checked. */
+function withoutStatus(value: unknown): unknown {
+  if (typeof value !== 'object' || value === null) return value;
+  return Object.fromEntries(Object.entries(value).filter(([key]) => key !== 'status'));
+}
+
 export async function runTrainingJob(
   request: TrainingRequest,
   params: Omit<TrainParams, 'version'>,
@@ -89,7 +95,7 @@ export async function runTrainingJob(
   now = Date.now(),
 ): Promise<JobOutput> {
   const started = performance.now();
-  const manifests = manifestsOf(request.fleet, request.model, {
+  const manifests = manifestsOf(withoutStatus(request.fleet), withoutStatus(request.model), {
     fleet: 'request.fleet',
     model: 'request.model',
   });

@@ -91,10 +91,8 @@ export async function replayFleet(
   const who = `SensorFleet ${fleet.metadata.namespace}/${fleet.metadata.name}`;
   const readingsStream = streamName(fleet);
   const labelsStream = labelsStreamName(fleet);
-  const [readingsInfo, labelsInfo] = await Promise.all([
-    streamInfo(jsm, readingsStream, `${who}: readings`),
-    streamInfo(jsm, labelsStream, `${who}: labels`),
-  ]);
+  const readingsInfo = await streamInfo(jsm, readingsStream, `${who}: readings`);
+  const labelsInfo = await streamInfo(jsm, labelsStream, `${who}: labels`);
   const warnings: string[] = [];
   // The server's config, not the fleet's spec: it is what actually holds the data.
   for (const info of [readingsInfo, labelsInfo]) {
