@@ -9,6 +9,11 @@ export const TRAINER_CONTAINER = 'trainer';
 export const TRAINING_REQUEST_ENV = 'PROGNOS_TRAINING_REQUEST';
 /** Where the trainer writes its `TrainingResult` (the container's terminationMessagePath). */
 export const TERMINATION_MESSAGE_PATH = '/dev/termination-log';
+/**
+ * Overrides TERMINATION_MESSAGE_PATH where containers are local processes without their own
+ * filesystem (the test cluster's pod runner sets it to each container's own file).
+ */
+export const TERMINATION_MESSAGE_PATH_ENV = 'PROGNOS_TERMINATION_MESSAGE_PATH';
 /** Object store bucket on the fleet's NATS that candidates are uploaded to. */
 export const MODELS_BUCKET = 'prognos-models';
 /** Kubernetes keeps at most 4096 bytes of a termination message; the result must fit. */

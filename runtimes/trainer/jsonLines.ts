@@ -61,31 +61,48 @@ export async function readReadings(file: string, fleet: SensorFleet): Promise<Ra
   return messages;
 }
 
+/** Where a fleet's maintenance events name their machine when the event itself does not. */
+function eventSource(fleet: SensorFleet): { subjectToken: number } | { field: string } {
+  return fleet.spec.machineId.subjectToken !== undefined
+    ? { subjectToken: fleet.spec.machineId.subjectToken }
+    : { field: fleet.spec.machineId.field! };
+}
+
 /**
- * Maintenance events (docs/inference-runtime-io.md, labels): {machineId?, event, ts} as on
+ * One maintenance event (docs/inference-runtime-io.md, labels), {machineId?, event, ts} as on
  * prognos.labels.<ns>.<fleet>.<machine>, or on the fleet's own labels subject, where the machine is
- * found as for readings. `ts` is epoch milliseconds. Malformed lines are errors here, not skipped:
- * a lost failure event would silently change every target of its machine.
+ * found as for readings. `ts` is epoch milliseconds. Files and a JetStream replay parse events here.
+ */
+export function parseEvent(
+  subject: string,
+  value: unknown,
+  fleet: SensorFleet,
+): MaintenanceEvent | { error: string } {
+  if (typeof value !== 'object' || value === null || Array.isArray(value))
+    return { error: 'not an event object' };
+  const fields = value as Record<string, unknown>;
+  const machineId = labelMachine(subject, fields, eventSource(fleet));
+  const { event: kind, ts } = fields;
+  if (!machineId || typeof kind !== 'string' || typeof ts !== 'number' || !Number.isFinite(ts))
+    return { error: 'an event needs a machine, an event name and ts (epoch ms)' };
+  return { machineId, event: kind, ts };
+}
+
+/**
+ * Maintenance events of a file, one per line: the event, or its {"subject", "data"} envelope.
+ * Malformed lines are errors here, not skipped: a lost failure event would silently change every
+ * target of its machine.
  */
 export async function readEvents(file: string, fleet: SensorFleet): Promise<MaintenanceEvent[]> {
   const events: MaintenanceEvent[] = [];
-  const source =
-    fleet.spec.machineId.subjectToken !== undefined
-      ? { subjectToken: fleet.spec.machineId.subjectToken }
-      : { field: fleet.spec.machineId.field! };
   for await (const { line, number } of lines(file)) {
     const value: unknown = JSON.parse(line);
-    const [subject, event] = isEnvelope(value)
+    const [subject, data] = isEnvelope(value)
       ? [value.subject, value.data]
       : [fleet.spec.labels?.subject ?? '', value];
-    if (typeof event !== 'object' || event === null)
-      throw new Error(`${file}:${number}: not an event object`);
-    const fields = event as Record<string, unknown>;
-    const machineId = labelMachine(subject, fields, source);
-    const { event: kind, ts } = fields;
-    if (!machineId || typeof kind !== 'string' || typeof ts !== 'number' || !Number.isFinite(ts))
-      throw new Error(`${file}:${number}: an event needs a machine, an event name and ts (epoch ms)`);
-    events.push({ machineId, event: kind, ts });
+    const event = parseEvent(subject, data, fleet);
+    if ('error' in event) throw new Error(`${file}:${number}: ${event.error}`);
+    events.push(event);
   }
   return events;
 }

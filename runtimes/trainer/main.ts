@@ -1,17 +1,28 @@
 // prognos-trainer: trains LightGBM models on a fleet's readings and maintenance events and scores
-// artifacts through the inference runtime, standalone on files (docs/trainer.md).
+// artifacts through the inference runtime, standalone on files or as a RetrainPolicy's Job on the
+// fleet's JetStream data (docs/trainer.md).
 import { writeFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
+import { TRAINING_REQUEST_ENV } from '../../contracts/training.ts';
 import { parseDuration } from '../../operator/api/duration.ts';
+import { runTrainingJob } from './job.ts';
 import { score } from './score.ts';
 import type { Span } from './targets.ts';
-import { train } from './train.ts';
+import {
+  failureMessage,
+  resultMessage,
+  terminationMessagePath,
+  writeTerminationMessage,
+} from './terminationMessage.ts';
+import { train, type TrainParams } from './train.ts';
+import { parseTrainingRequest } from './trainingRequest.ts';
 
 const USAGE = `Usage:
   prognos-trainer train --fleet fleet.yaml --model model.yaml --readings readings.jsonl --events events.jsonl
                         [--out model.onnx] [--metrics metrics.json] [options]
   prognos-trainer score --fleet fleet.yaml --model model.yaml --artifact model.onnx --readings readings.jsonl
                         [--events events.jsonl] [--out predictions.jsonl]
+  prognos-trainer job [train options]
 
 train fits LightGBM (the model's task: regression = remaining useful life, classification = failure
 within a horizon) on feature rows built by the inference runtime's own window code, exports an ONNX
@@ -21,11 +32,18 @@ pipeline and writes the artifact and a metrics JSON (also printed).
 score replays readings (and maintenance events) through the runtime's pipeline with the artifact and
 writes one prediction JSON per line, as a runtime publishes them.
 
+job is the RetrainPolicy's training Job: it reads the TrainingRequest (contracts/training.ts) from
+$PROGNOS_TRAINING_REQUEST, replays the fleet's readings and maintenance events of the data window from
+JetStream, trains as train does, scores the stable on the same holdout, uploads the candidate to the
+request's object store bucket and writes the TrainingResult JSON to the termination message
+($PROGNOS_TERMINATION_MESSAGE_PATH, default /dev/termination-log). On failure it writes the reason
+there and exits 1.
+
 Readings: one JSON reading per line, as published on NATS, or {"subject": "...", "data": {...}} when
 the fleet finds machine ids in a subject token. Events: one maintenance event per line,
 {"machineId", "event": "failure"|"repair"|"maintenance"|"inspection", "ts": <epoch ms>}.
 
-train options:
+train options (job: all but --version, --stable and --holdout-predictions, which the request gives):
   --version v          candidate version label (default: candidate)
   --rul-cap n          RUL cap (default 125)
   --rul-unit u         cycles (default: readings until the failure) or a duration (1h, 1d): RUL in that unit
@@ -57,6 +75,45 @@ function number(name: string, text: string | undefined, fallback: number): numbe
 function required(values: Record<string, unknown>, names: string[]): void {
   const missing = names.filter((n) => values[n] === undefined);
   if (missing.length > 0) throw new Error(`missing ${missing.map((n) => `--${n}`).join(', ')}`);
+}
+
+/** The train options shared by `train` and `job`. */
+function trainParams(values: Record<string, string | boolean | undefined>): Omit<TrainParams, 'version'> {
+  const text = (name: string): string | undefined => values[name] as string | undefined;
+  return {
+    rulCap: number('rul-cap', text('rul-cap'), 125),
+    rulUnit: text('rul-unit') ? span(text('rul-unit')!, 'cycles') : { cycles: 1 },
+    horizon: span(text('horizon') ?? '30', 'cycles'),
+    holdout: number('holdout', text('holdout'), 0.2),
+    seed: number('seed', text('seed'), 1),
+    rounds: number('rounds', text('rounds'), 300),
+    params: text('params') ? (JSON.parse(text('params')!) as Record<string, unknown>) : {},
+  };
+}
+
+async function writeFailure(error: unknown): Promise<void> {
+  const message = failureMessage(error);
+  process.stderr.write(`${message}\n`);
+  await writeTerminationMessage(message).catch((e: unknown) =>
+    process.stderr.write(`prognos-trainer: cannot write ${terminationMessagePath()}: ${String(e)}\n`),
+  );
+}
+
+/** Exit code and termination message are the Job's whole interface: every failure ends up in both. */
+async function job(values: Record<string, string | boolean | undefined>): Promise<void> {
+  const log = (line: string): void => void process.stdout.write(`prognos-trainer: ${line}\n`);
+  try {
+    const request = parseTrainingRequest(process.env[TRAINING_REQUEST_ENV], TRAINING_REQUEST_ENV);
+    log(`training ${request.namespace}/${request.policy}: candidate ${request.candidateVersion}`);
+    const { result, report } = await runTrainingJob(request, trainParams(values), log);
+    process.stdout.write(JSON.stringify(report) + '\n');
+    const message = resultMessage(result);
+    await writeTerminationMessage(message);
+    log(`result written to ${terminationMessagePath()}: ${message}`);
+  } catch (error) {
+    await writeFailure(error);
+    process.exitCode = 1;
+  }
 }
 
 async function main(argv: string[]): Promise<void> {
@@ -97,13 +154,7 @@ async function main(argv: string[]): Promise<void> {
       readings: values.readings!,
       events: values.events!,
       version: values.version ?? 'candidate',
-      rulCap: number('rul-cap', values['rul-cap'], 125),
-      rulUnit: values['rul-unit'] ? span(values['rul-unit'], 'cycles') : { cycles: 1 },
-      horizon: span(values.horizon ?? '30', 'cycles'),
-      holdout: number('holdout', values.holdout, 0.2),
-      seed: number('seed', values.seed, 1),
-      rounds: number('rounds', values.rounds, 300),
-      params: values.params ? (JSON.parse(values.params) as Record<string, unknown>) : {},
+      ...trainParams(values),
       ...(values.stable ? { stable: values.stable } : {}),
     });
     await writeFile(values.out ?? 'model.onnx', artifact);
@@ -114,6 +165,7 @@ async function main(argv: string[]): Promise<void> {
     process.stdout.write(json);
     return;
   }
+  if (command === 'job') return job(values);
   if (command === 'score') {
     required(values, ['fleet', 'model', 'artifact', 'readings']);
     const result = await score({
@@ -133,6 +185,8 @@ async function main(argv: string[]): Promise<void> {
 try {
   await main(process.argv.slice(2));
 } catch (error) {
+  // A Job given a bad flag still says why in its termination message.
+  if (process.argv[2] === 'job') await writeFailure(error);
   process.stderr.write(`prognos-trainer: ${(error as Error).message} (see --help)\n`);
   process.exitCode = 2;
 }

@@ -19,16 +19,32 @@ export interface Manifests {
   model: MaintenanceModel;
 }
 
-/** Parses and defaults one manifest of `kind`; throws naming the file and the first bad fields. */
-export function parseManifest<T>(schema: TObject, kind: string, text: string, file: string): T {
-  const raw = parseYaml(text) as { kind?: unknown; metadata?: Record<string, unknown> } | null;
-  if (!raw || raw.kind !== kind) throw new Error(`${file}: expected a ${kind} manifest`);
+/** Defaults and validates one manifest of `kind` (as parsed); throws naming `where` and the first bad fields. */
+export function manifestOf<T>(schema: TObject, kind: string, value: unknown, where: string): T {
+  const raw = value as { kind?: unknown; metadata?: Record<string, unknown> } | null;
+  if (!raw || typeof raw !== 'object' || raw.kind !== kind)
+    throw new Error(`${where}: expected a ${kind} manifest`);
   // Files outside a cluster often omit the namespace; the API server would fill in its own.
   const withNamespace = { ...raw, metadata: { namespace: 'default', ...raw.metadata } };
-  const value = Value.Default(schema, Value.Clone(withNamespace));
-  const errors = [...Value.Errors(schema, value)].slice(0, 5).map((e) => `${e.path}: ${e.message}`);
-  if (errors.length > 0) throw new Error(`${file}: invalid ${kind}: ${errors.join('; ')}`);
-  return value as T;
+  const defaulted = Value.Default(schema, Value.Clone(withNamespace));
+  const errors = [...Value.Errors(schema, defaulted)].slice(0, 5).map((e) => `${e.path}: ${e.message}`);
+  if (errors.length > 0) throw new Error(`${where}: invalid ${kind}: ${errors.join('; ')}`);
+  return defaulted as T;
+}
+
+/** A fleet and a model manifest as parsed (files, or the objects of a TrainingRequest), checked as a pair. */
+export function manifestsOf(
+  fleetValue: unknown,
+  modelValue: unknown,
+  where: { fleet: string; model: string },
+): Manifests {
+  const fleet = manifestOf<SensorFleet>(SensorFleet, 'SensorFleet', fleetValue, where.fleet);
+  const model = manifestOf<MaintenanceModel>(MaintenanceModel, 'MaintenanceModel', modelValue, where.model);
+  if (model.spec.fleetRef.name !== fleet.metadata.name)
+    throw new Error(
+      `${where.model}: fleetRef ${model.spec.fleetRef.name} does not name the fleet ${fleet.metadata.name}`,
+    );
+  return { fleet, model };
 }
 
 export async function readManifests(fleetFile: string, modelFile: string): Promise<Manifests> {
@@ -36,13 +52,7 @@ export async function readManifests(fleetFile: string, modelFile: string): Promi
     readFile(fleetFile, 'utf8'),
     readFile(modelFile, 'utf8'),
   ]);
-  const fleet = parseManifest<SensorFleet>(SensorFleet, 'SensorFleet', fleetText, fleetFile);
-  const model = parseManifest<MaintenanceModel>(MaintenanceModel, 'MaintenanceModel', modelText, modelFile);
-  if (model.spec.fleetRef.name !== fleet.metadata.name)
-    throw new Error(
-      `${modelFile}: fleetRef ${model.spec.fleetRef.name} does not name the fleet ${fleet.metadata.name}`,
-    );
-  return { fleet, model };
+  return manifestsOf(parseYaml(fleetText), parseYaml(modelText), { fleet: fleetFile, model: modelFile });
 }
 
 /** The stable runtime's config for `artifact` (or without one: what features need). */

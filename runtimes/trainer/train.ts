@@ -12,7 +12,7 @@ import type { Task } from '../../contracts/loadCheck.ts';
 import { checkLoad } from '../inference/scoring/loadCheck.ts';
 import { sha256Hex } from '../inference/scoring/artifact.ts';
 import { fitLightGbm, type FitResult } from './fit.ts';
-import { readEvents, readReadings, type MaintenanceEvent } from './jsonLines.ts';
+import { readEvents, readReadings, type MaintenanceEvent, type RawMessage } from './jsonLines.ts';
 import { readManifests, runtimeConfigOf, type Manifests } from './manifests.ts';
 import { appendMetadata, baselineEntry, baselineOf, TRAINING_KEY } from './metadata.ts';
 import {
@@ -25,11 +25,8 @@ import { buildRows, buildTimeline, type FeatureRows, type Timeline } from './rep
 import { scoreWithRuntime } from './runtimeScoring.ts';
 import { deriveTargets, type Span, type TargetSpec } from './targets.ts';
 
-export interface TrainOptions {
-  fleet: string;
-  model: string;
-  readings: string;
-  events: string;
+/** How to train: the candidate's label, targets, split and LightGBM settings. */
+export interface TrainParams {
   /** Version label of the candidate (written into the metrics; the artifact does not carry it). */
   version: string;
   /** RUL cap and unit (regression). */
@@ -42,8 +39,30 @@ export interface TrainOptions {
   seed: number;
   rounds: number;
   params: Record<string, unknown>;
+}
+
+/** `train` on files: manifests, JSON-lines readings and events, optionally the serving artifact. */
+export interface TrainOptions extends TrainParams {
+  fleet: string;
+  model: string;
+  readings: string;
+  events: string;
   /** The serving artifact, scored on the same holdout for comparison. */
   stable?: string;
+}
+
+/**
+ * What training learns from, wherever it came from (files, or a JetStream replay): the messages as
+ * NATS delivers them and the maintenance events, both fed to the same timeline and row builder.
+ */
+export interface TrainingData {
+  manifests: Manifests;
+  messages: readonly RawMessage[];
+  events: readonly MaintenanceEvent[];
+  /** Names the readings' origin in errors (a file, a stream). */
+  source: string;
+  /** The serving artifact's bytes, scored on the same holdout for comparison. */
+  stable?: Uint8Array;
 }
 
 export interface TrainReport {
@@ -94,7 +113,7 @@ export function holdoutMachines(machines: Iterable<string>, share: number, seed:
   return new Set(ids.slice(0, Math.round(ids.length * share)));
 }
 
-function targetSpec(task: Task, opts: TrainOptions): TargetSpec {
+function targetSpec(task: Task, opts: TrainParams): TargetSpec {
   if (task === 'regression') return { task, cap: opts.rulCap, unit: opts.rulUnit };
   return { task, horizon: opts.horizon };
 }
@@ -193,24 +212,54 @@ export interface HoldoutRow {
   runtime: number;
 }
 
-export async function train(
-  opts: TrainOptions,
-): Promise<{ artifact: Uint8Array; report: TrainReport; holdout: HoldoutRow[] }> {
+export interface TrainOutput {
+  artifact: Uint8Array;
+  report: TrainReport;
+  holdout: HoldoutRow[];
+}
+
+/** `prognos-trainer train`: reads the files, then trains as from any source. */
+export async function train(opts: TrainOptions): Promise<TrainOutput> {
   const started = performance.now();
   const manifests = await readManifests(opts.fleet, opts.model);
-  const { spec } = manifests.model;
-  const task = spec.task;
-  if (task === 'anomaly')
-    throw new Error('task anomaly: the trainer fits regression and classification models so far');
-  const config = runtimeConfigOf(manifests);
-  const inputs = [...spec.model.inputs];
-  const [messages, events] = await Promise.all([
+  const [messages, events, stable] = await Promise.all([
     readReadings(opts.readings, manifests.fleet),
     readEvents(opts.events, manifests.fleet),
+    opts.stable ? readFile(opts.stable) : undefined,
   ]);
-  const timeline = buildTimeline(config, messages, events, Date.now());
+  return trainOn(
+    {
+      manifests,
+      messages,
+      events,
+      source: opts.readings,
+      ...(stable ? { stable: new Uint8Array(stable) } : {}),
+    },
+    opts,
+    started,
+  );
+}
+
+export function assertTrainable(task: Task): asserts task is 'regression' | 'classification' {
+  if (task === 'anomaly')
+    throw new Error('task anomaly: the trainer fits regression and classification models so far');
+}
+
+/** Rows, targets, split, fit, evaluation and the artifact; `started` is when reading the data began. */
+export async function trainOn(
+  data: TrainingData,
+  opts: TrainParams,
+  started = performance.now(),
+): Promise<TrainOutput> {
+  const { manifests, events } = data;
+  const { spec } = manifests.model;
+  const task = spec.task;
+  assertTrainable(task);
+  const config = runtimeConfigOf(manifests);
+  const inputs = [...spec.model.inputs];
+  const timeline = buildTimeline(config, data.messages, events, Date.now());
   const rows = buildRows(config, inputs, timeline);
-  if (rows.count === 0) throw new Error(`${opts.readings}: no reading the fleet's schema accepts`);
+  if (rows.count === 0) throw new Error(`${data.source}: no reading the fleet's schema accepts`);
   const target = targetSpec(task, opts);
   const { targets, censoredKept, censoredDropped, machines } = rowTargets(rows, events, target);
   const featuresSeconds = (performance.now() - started) / 1000;
@@ -277,11 +326,10 @@ export async function train(
         runtime: scores[k]!,
       }),
     );
-    if (opts.stable) {
-      const stable = new Uint8Array(await readFile(opts.stable));
+    if (data.stable) {
       const stableScores = await runtimeScores(
         manifests,
-        stable,
+        data.stable,
         timeline,
         rows,
         holdoutRows,

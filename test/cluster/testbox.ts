@@ -4,10 +4,12 @@
  *   serve --port N [--ready-after-ms M]   HTTP on $POD_IP (else 0.0.0.0): /healthz, /readyz (503 until
  *                                         M ms passed), /env (JSON of the process env), /pid,
  *                                         /file?path=P (content of P as the container sees it); else 404
- *   run --exit-code N [--after-ms M]      exits with code N after M ms
+ *   run --exit-code N [--after-ms M] [--termination-message T]
+ *                                         exits with code N after M ms, having written T to its
+ *                                         termination message file ($PROGNOS_TERMINATION_MESSAGE_PATH)
  * It logs to stdout and exits 0 on SIGTERM.
  */
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { parseArgs } from 'node:util';
 
@@ -19,6 +21,7 @@ const { values } = parseArgs({
     'ready-after-ms': { type: 'string', default: '0' },
     'exit-code': { type: 'string', default: '0' },
     'after-ms': { type: 'string', default: '0' },
+    'termination-message': { type: 'string' },
   },
 });
 
@@ -67,6 +70,8 @@ if (command === 'serve') {
   const code = Number(values['exit-code']);
   log(`running; exiting with ${code} after ${values['after-ms']} ms`);
   setTimeout(() => {
+    const message = values['termination-message'];
+    if (message !== undefined) writeFileSync(process.env['PROGNOS_TERMINATION_MESSAGE_PATH']!, message);
     log(`exiting with ${code}`);
     process.exit(code);
   }, Number(values['after-ms']));

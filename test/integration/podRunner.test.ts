@@ -189,6 +189,57 @@ describe('pod runner', () => {
     });
   });
 
+  it("fails a Job whose container fails, with each container's termination message in its status", async () => {
+    await apply({
+      apiVersion: 'batch/v1',
+      kind: 'Job',
+      metadata: { name: 'says-why' },
+      spec: {
+        backoffLimit: 0,
+        template: {
+          spec: {
+            restartPolicy: 'Never',
+            containers: [
+              {
+                name: 'writes',
+                image: testbox,
+                args: ['run', '--exit-code', '3', '--termination-message', '{"reason":"no data"}'],
+              },
+              {
+                name: 'logs',
+                image: testbox,
+                args: ['run', '--exit-code', '4'],
+                terminationMessagePolicy: 'FallbackToLogsOnError',
+              },
+              { name: 'quiet', image: testbox, args: ['run', '--exit-code', '0'] },
+            ],
+          },
+        },
+      },
+    });
+    const job = await eventually('job says-why failed', async () => {
+      const j = await get(['job', 'says-why']);
+      return j.status?.conditions?.some((c: Json) => c.type === 'Failed' && c.status === 'True')
+        ? j
+        : undefined;
+    });
+    expect(job.status.failed).toBe(1);
+    const [pod] = await podsOf('job-name=says-why');
+    expect(pod.status.phase).toBe('Failed');
+    const terminated = Object.fromEntries(
+      pod.status.containerStatuses.map((c: Json) => [c.name, c.state.terminated]),
+    );
+    expect(terminated.writes).toMatchObject({
+      exitCode: 3,
+      reason: 'Error',
+      message: '{"reason":"no data"}',
+    });
+    expect(terminated.logs).toMatchObject({ exitCode: 4, reason: 'Error' });
+    expect(terminated.logs.message).toMatch(/exiting with 4$/);
+    expect(terminated.quiet).toMatchObject({ exitCode: 0, reason: 'Completed' });
+    expect(terminated.quiet.message).toBeUndefined();
+  });
+
   it('runs the Prognos image (the real operator entry point) and keeps its output in the pod log', async () => {
     await apply({
       apiVersion: 'v1',

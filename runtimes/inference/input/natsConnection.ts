@@ -2,7 +2,12 @@
 // backoff (also when NATS is not up yet at start), and reports connected/disconnected so readiness
 // follows the connection instead of the process crashing.
 import { readFileSync } from 'node:fs';
-import { connect, credsAuthenticator, type NatsConnection } from '@nats-io/transport-node';
+import {
+  connect,
+  credsAuthenticator,
+  type NatsConnection,
+  type NodeConnectionOptions,
+} from '@nats-io/transport-node';
 import type { Logger } from 'pino';
 import type { RuntimeConfig } from '../../../contracts/runtimeConfig.ts';
 
@@ -19,10 +24,23 @@ export interface NatsConnectionOptions {
   onConnectedChange(connected: boolean): void;
 }
 
-export async function openNatsConnection(opts: NatsConnectionOptions): Promise<RuntimeNatsConnection> {
-  const { nats } = opts.config;
-  const nc = await connect({
+/**
+ * Where and as whom to connect: the servers, the credentials file and the TLS files of the runtime
+ * config (the operator's rendering of the fleet's spec.nats). The trainer connects with the same.
+ */
+export function natsEndpointOptions(nats: RuntimeConfig['nats']): NodeConnectionOptions {
+  return {
     servers: nats.servers,
+    ...(nats.credentialsFile
+      ? { authenticator: credsAuthenticator(readFileSync(nats.credentialsFile)) }
+      : {}),
+    ...(nats.tls ? { tls: { ...nats.tls } } : {}),
+  };
+}
+
+export async function openNatsConnection(opts: NatsConnectionOptions): Promise<RuntimeNatsConnection> {
+  const nc = await connect({
+    ...natsEndpointOptions(opts.config.nats),
     name: `prognos-inference ${opts.config.namespace}/${opts.config.model}@${opts.config.version}`,
     maxReconnectAttempts: -1,
     waitOnFirstConnect: true,
@@ -31,10 +49,6 @@ export async function openNatsConnection(opts: NatsConnectionOptions): Promise<R
     // Detects a dead server in ~20 s; the default (2 min) keeps readiness stale too long.
     pingInterval: 10_000,
     maxPingOut: 2,
-    ...(nats.credentialsFile
-      ? { authenticator: credsAuthenticator(readFileSync(nats.credentialsFile)) }
-      : {}),
-    ...(nats.tls ? { tls: { ...nats.tls } } : {}),
   });
   let connected = true;
   opts.onConnectedChange(true);

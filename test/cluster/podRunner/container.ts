@@ -1,7 +1,7 @@
 import type { V1Container, V1Probe } from '@kubernetes/client-node';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { closeSync, mkdirSync, openSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, fstatSync, mkdirSync, openSync, rmSync, writeFileSync } from 'node:fs';
 import { constants } from 'node:os';
 import { dirname } from 'node:path';
 import { backoffResetAfterMs, crashLoopDelayMs, shouldRestart } from './backoff.ts';
@@ -15,6 +15,13 @@ import {
   type ProbeTracker,
 } from './probeState.ts';
 import type { ContainerSnapshot, ContainerState, TerminatedState } from './status.ts';
+import {
+  MAX_LOG_TAIL_BYTES,
+  readBounded,
+  readLogTail,
+  TERMINATION_READ_BYTES,
+  terminationMessage,
+} from './terminationMessage.ts';
 
 /** Everything needed to start one instance of a container, computed fresh before every (re)start. */
 export interface ContainerLaunch {
@@ -26,6 +33,8 @@ export interface ContainerLaunch {
   pidFile: string;
   imageID: string;
   probeTarget: ProbeTarget;
+  /** This container's own termination message file (emptied at each start) and its policy. */
+  termination: { file: string; policy: string | undefined };
 }
 
 /** Why a container cannot start right now: it stays waiting with this reason and message. */
@@ -68,6 +77,7 @@ export class ContainerRunner {
   #crashes = 0;
   #startedAtMs = 0;
   #killReason: string | undefined;
+  #termination: { file: string; policy: string | undefined; logFile: string; logOffset: number } | undefined;
 
   constructor(
     spec: V1Container,
@@ -140,7 +150,11 @@ export class ContainerRunner {
 
   #spawn(launch: ContainerLaunch, isRestart: boolean): string | undefined {
     mkdirSync(dirname(launch.logFile), { recursive: true });
+    // Like the kubelet's per-container file: a restarted instance starts with an empty message.
+    mkdirSync(dirname(launch.termination.file), { recursive: true });
+    writeFileSync(launch.termination.file, '');
     const fd = openSync(launch.logFile, 'a');
+    const logOffset = fstatSync(fd).size;
     let child: ChildProcess;
     try {
       child = spawn(launch.argv[0]!, launch.argv.slice(1), {
@@ -167,6 +181,7 @@ export class ContainerRunner {
     this.#containerID = `prognos://${randomUUID().replaceAll('-', '')}`;
     this.#startedAtMs = Date.now();
     this.#killReason = undefined;
+    this.#termination = { ...launch.termination, logFile: launch.logFile, logOffset };
     const instance = new AbortController();
     this.#ready = false;
     this.#started = this.spec.startupProbe === undefined;
@@ -191,11 +206,21 @@ export class ContainerRunner {
 
   #onExit(code: number | null, sig: NodeJS.Signals | null): void {
     const exitCode = code ?? 128 + (sig ? (constants.signals[sig] ?? 9) : 9);
+    const t = this.#termination;
+    const written = t
+      ? terminationMessage({
+          written: readBounded(t.file, TERMINATION_READ_BYTES),
+          policy: t.policy,
+          exitCode,
+          logTail: () => readLogTail(t.logFile, t.logOffset, MAX_LOG_TAIL_BYTES),
+        })
+      : undefined;
+    const message = written ?? this.#killReason;
     const terminated: TerminatedState = {
       exitCode,
       ...(sig ? { signal: constants.signals[sig] } : {}),
       reason: exitCode === 0 ? 'Completed' : 'Error',
-      ...(this.#killReason ? { message: this.#killReason } : {}),
+      ...(message ? { message } : {}),
       startedAt: apiTime(new Date(this.#startedAtMs)),
       finishedAt: apiTime(new Date()),
       ...(this.#containerID ? { containerID: this.#containerID } : {}),

@@ -15,6 +15,7 @@ import { mountMappings, translatePath } from './paths.ts';
 import type { PodIpAllocator } from './podIps.ts';
 import { computePodStatus, isoTime, type OwnedPodStatus } from './status.ts';
 import { stateDirMarker } from '../stateDirProcesses.ts';
+import { TERMINATION_MESSAGE_PATH_ENV } from '../../../contracts/training.ts';
 import { volumeContent, writeVolume } from './volumes.ts';
 
 /** What every pod worker shares with the runner. */
@@ -287,6 +288,9 @@ export class PodWorker {
     for (const k of inheritedEnv) if (process.env[k] !== undefined) processEnv[k] = process.env[k];
     Object.assign(processEnv, kubernetesServiceEnv(this.#ctx.apiServer));
     for (const [k, v] of env.env) processEnv[k] = translate(v);
+    // No container filesystem to hold terminationMessagePath: the process is told its own file.
+    const terminationFile = join(this.#podDir(), 'termination', c.name);
+    processEnv[TERMINATION_MESSAGE_PATH_ENV] = terminationFile;
     const workingDir = c.workingDir ? translate(c.workingDir) : undefined;
     const md = this.#pod.metadata!;
     // With volumes, preload the fs shim so hard-coded paths under a mountPath find them too.
@@ -304,6 +308,7 @@ export class PodWorker {
       logFile: join(this.#ctx.stateDir, 'pods', `${md.namespace}_${md.name}`, `${c.name}.log`),
       pidFile: join(this.#podDir(), 'pids', c.name),
       imageID: resolved.imageID,
+      termination: { file: terminationFile, policy: c.terminationMessagePolicy },
       probeTarget: {
         podIP: this.podIP,
         ports: c.ports ?? [],
