@@ -5,7 +5,7 @@
 import { writeFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
-import { jetstream, type JetStreamClient } from '@nats-io/jetstream';
+import { jetstream, jetstreamManager, type JetStreamClient } from '@nats-io/jetstream';
 import { Kvm } from '@nats-io/kv';
 import type { NatsConnection, Subscription } from '@nats-io/transport-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -82,7 +82,7 @@ function startPublishing(): void {
         );
         published.push(`${machine}/${ts}`);
       }
-      await new Promise((r) => setTimeout(r, 100));
+      await new Promise((r) => setTimeout(r, 250));
     }
   })();
 }
@@ -90,6 +90,17 @@ function startPublishing(): void {
 async function stopPublishing(): Promise<void> {
   publishing = false;
   await publisher;
+}
+
+/** Pending and unacknowledged messages per consumer of the fleet's stream. */
+async function consumerBacklog(): Promise<Record<string, { pending: number; unacked: number }>> {
+  const jsm = await jetstreamManager(nc);
+  const backlog: Record<string, { pending: number; unacked: number }> = {};
+  for await (const s of jsm.streams.list())
+    if (s.config.name.includes(ns.toUpperCase().replaceAll('-', '_')))
+      for await (const c of jsm.consumers.list(s.config.name))
+        backlog[c.name] = { pending: c.num_pending, unacked: c.num_ack_pending };
+  return backlog;
 }
 
 async function split(): Promise<unknown> {
@@ -203,8 +214,16 @@ describe('canary rollouts over the broker', () => {
       const upTo = published.length;
       await eventually(
         'a prediction for every reading',
-        async () => published.slice(0, upTo).every((k) => seen.has(k)),
-        90_000,
+        async () => {
+          const missing = published.slice(0, upTo).filter((k) => !seen.has(k));
+          if (missing.length === 0) return true;
+          // Says whether the readings are still queued (slow) or nowhere (lost).
+          throw new Error(
+            `${missing.length} of ${upTo} readings unscored (e.g. ${missing.slice(0, 5).join(', ')}); ` +
+              `consumers: ${JSON.stringify(await consumerBacklog())}`,
+          );
+        },
+        120_000,
       );
       const doubles = published.slice(0, upTo).filter((k) => new Set(seen.get(k)).size > 1);
       expect(doubles).toEqual([]);
