@@ -18,6 +18,7 @@ const USAGE = `prognos-operator [flags]
   --leader-election-namespace <ns>  namespace of the Lease (default: $POD_NAMESPACE, --namespace, prognos-system)
   --metrics-port <port>      /metrics, /healthz and /readyz (default 8080; 0 = pick a free port)
   --inference-image <image>  runtime image (default ${DEFAULT_INFERENCE_IMAGE})
+  --trainer-image <image>    image of RetrainPolicy training Jobs (default: the runtime image)
   --model-workers <n>        MaintenanceModels reconciled at once (default ${DEFAULT_MODEL_WORKERS})
   --max-load-checks <n>      artifact load checks (a Node + ONNX Runtime child process each) at once; the
                              rest wait, reported as ArtifactVerified=Unknown VerificationQueued (default ${DEFAULT_MAX_LOAD_CHECKS})
@@ -61,6 +62,7 @@ async function main(): Promise<void> {
       'leader-election-namespace': { type: 'string' },
       'metrics-port': { type: 'string' },
       'inference-image': { type: 'string' },
+      'trainer-image': { type: 'string' },
       'model-workers': { type: 'string' },
       'max-load-checks': { type: 'string' },
       'max-artifact-bytes': { type: 'string' },
@@ -108,6 +110,7 @@ async function main(): Promise<void> {
     // 0.0.0.0:8080 (the local cluster's pod runner), and probes reach the pod IP.
     health: { port: metricsPort, ...(process.env['POD_IP'] ? { host: process.env['POD_IP'] } : {}) },
     inferenceImage: values['inference-image'] ?? DEFAULT_INFERENCE_IMAGE,
+    ...(values['trainer-image'] ? { trainerImage: values['trainer-image'] } : {}),
     modelWorkers,
     artifactLimits: { maxBytes, timeoutMs },
     maxLoadChecks,

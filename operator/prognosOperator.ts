@@ -15,6 +15,8 @@ import { SensorFleetReconciler } from './controllers/sensorFleet/reconciler.ts';
 import { TelemetrySubscriber } from './controllers/sensorFleet/telemetrySubscriber.ts';
 import { TrafficBook } from './controllers/sensorFleet/trafficBook.ts';
 import { RolloutTelemetryBook } from './controllers/maintenanceModel/rollout/telemetryBook.ts';
+import { retrainPolicyController } from './controllers/retrainPolicy/controller.ts';
+import { RetrainPolicyReconciler } from './controllers/retrainPolicy/reconciler.ts';
 import { Operator } from './framework/operator.ts';
 import { NatsPool } from './nats/pool.ts';
 
@@ -32,6 +34,8 @@ export interface PrognosOperatorOptions {
   leaderElection: { namespace: string; name?: string } | false;
   health?: { port: number; host?: string } | false;
   inferenceImage?: string;
+  /** The image training Jobs run `prognos-trainer` from (default: the inference image, which holds it). */
+  trainerImage?: string;
   /** MaintenanceModels reconciled at once (default DEFAULT_MODEL_WORKERS). */
   modelWorkers?: number;
   /** ServiceMonitors while the prometheus-operator CRD serves them (default true; see ModelControllerOptions). */
@@ -50,7 +54,7 @@ export interface PrognosOperatorOptions {
 }
 
 /**
- * The Prognos operator: the framework's Operator with the SensorFleet and MaintenanceModel controllers,
+ * The Prognos operator: the framework's Operator with the SensorFleet, MaintenanceModel and RetrainPolicy controllers,
  * one NATS connection pool and one telemetry subscriber shared by both. Tests run it in-process.
  */
 export class PrognosOperator {
@@ -113,7 +117,12 @@ export class PrognosOperator {
       const drained = await this.pool.close();
       log.info({ connections: drained }, 'NATS connections drained');
     });
+    const policies = new RetrainPolicyReconciler({
+      image: options.trainerImage ?? options.inferenceImage ?? DEFAULT_INFERENCE_IMAGE,
+      log,
+    });
     this.operator.register(sensorFleetController(fleets, index, options.namespace));
+    this.operator.register(retrainPolicyController(policies, options.namespace));
     this.operator.register(
       maintenanceModelController(models, index, {
         namespace: options.namespace,

@@ -656,10 +656,16 @@ const RolloutStatus = Obj(
   'The rollout in progress: what it rolls out, where it is and the latest analyses. Level-based: the operator resumes from here after a restart.',
   {
     strategy: StringEnum(['Canary', 'Shadow'], { description: 'The strategy it runs with.' }),
-    source: StringEnum(['Spec', 'Candidate'], {
+    source: StringEnum(['Spec', 'Candidate', 'RetrainPolicy'], {
       description:
-        'Spec: a new spec.model replaces the stable when it passes. Candidate: rollout.candidate is evaluated beside spec.model and reported as promotable.',
+        'Spec: a new spec.model replaces the stable when it passes. Candidate: rollout.candidate is evaluated beside spec.model and reported as promotable. RetrainPolicy: a retrained candidate that passed the gate of a RetrainPolicy with promotion Auto replaces the stable when it passes (spec is not written).',
     }),
+    policy: Type.Optional(
+      Type.String({
+        description: 'RetrainPolicy source: the policy whose candidate this is.',
+        maxLength: 253,
+      }),
+    ),
     target: ArtifactRef('The version under rollout.'),
     stable: Obj(
       'The version the rollout started from: it scores the rest of the fleet, and all of it again after a rollback.',
@@ -742,10 +748,23 @@ export const MaintenanceModelStatus = Obj(
     promotable: Type.Optional(
       ArtifactRef('A rollout.candidate that passed: put exactly this into spec.model to promote it.'),
     ),
+    autoPromoted: Type.Optional(
+      Obj(
+        'The retrained candidate a RetrainPolicy with promotion Auto rolled out and promoted: it serves instead of spec.model while spec.model is still the artifact it replaced (over). A new spec.model rolls out over it as usual.',
+        {
+          policy: Type.String({ description: 'The RetrainPolicy.', maxLength: 253 }),
+          version: Type.String({ description: 'Version label of the artifact.' }),
+          uri: Type.String({ description: 'Where the artifact is.' }),
+          sha256: Type.String({ description: 'SHA-256 of the artifact.' }),
+          over: Type.String({ description: 'SHA-256 of the spec.model it replaced.' }),
+          time: Timestamp('When it was promoted.'),
+        },
+      ),
+    ),
     source: Type.Optional(
       Type.String({
         description:
-          'Where the stable version came from, e.g. spec, or retrainpolicy/<name> (candidate <n>).',
+          'Where the stable version came from, e.g. spec, or retrainpolicy/<name> (candidate <version>).',
         maxLength: 256,
       }),
     ),

@@ -21,6 +21,10 @@ export const RETRAIN_POLICY_PLURAL = 'retrainpolicies';
 export const DRIFT_METHODS = ['psi', 'ks', 'wasserstein'] as const;
 export const METRICS = ['f1', 'precision', 'recall', 'rmse', 'mae'] as const;
 export type Metric = (typeof METRICS)[number];
+export const TRIGGER_REASONS = ['Drift', 'Performance', 'Schedule', 'Manual'] as const;
+export type TriggerReason = (typeof TRIGGER_REASONS)[number];
+export const CANDIDATE_VERDICTS = ['Evaluating', 'Passed', 'Failed', 'Promoted', 'Rejected'] as const;
+export type CandidateVerdict = (typeof CANDIDATE_VERDICTS)[number];
 
 /** Metrics where larger is better; the others (errors) are better when smaller. */
 export const HIGHER_IS_BETTER: readonly Metric[] = ['f1', 'precision', 'recall'];
@@ -229,21 +233,23 @@ const Candidate = Obj('A retrained model and how it compared with the stable ver
   sha256: Type.String({ description: 'SHA-256 of the candidate artifact.' }),
   job: Type.Optional(Type.String({ description: 'Training Job that produced it.' })),
   trigger: Type.Optional(
-    Type.String({ description: 'What started its training (Drift, Performance, Schedule).' }),
+    Type.String({ description: 'What started its training (Drift, Performance, Schedule, Manual).' }),
   ),
   createdAt: Timestamp('When training finished.'),
   metric: Type.Optional(Type.Number({ description: 'Evaluation metric of the candidate.' })),
   stableMetric: Type.Optional(
     Type.Number({ description: 'The same metric of the stable version on the same data.' }),
   ),
-  verdict: StringEnum(['Evaluating', 'Passed', 'Failed', 'Promoted', 'Rejected'], {
+  verdict: StringEnum(CANDIDATE_VERDICTS, {
     description:
       'Evaluating: being measured. Passed: beat the gate, awaits promotion. Failed: did not pass the gate. Promoted: rolled out. Rejected: its rollout failed analysis.',
   }),
   message: Type.Optional(Type.String({ description: 'Details of the verdict.', maxLength: 1024 })),
 });
 
-const TriggerReason = StringEnum(['Drift', 'Performance', 'Schedule'], { description: 'What fired.' });
+const TriggerReason = StringEnum(TRIGGER_REASONS, {
+  description: 'What fired. Manual: the prognos.dev/retrain annotation.',
+});
 
 export const RetrainPolicyStatus = Obj(
   'Observed state of a RetrainPolicy: drift seen, training in progress, candidates and history.',
@@ -262,6 +268,12 @@ export const RetrainPolicyStatus = Obj(
       Timestamp('When a trigger last started retraining; cooldown counts from here.'),
     ),
     lastTriggerReason: Type.Optional(TriggerReason),
+    runs: Type.Optional(
+      Type.Integer({
+        description: 'Training runs started so far: the next Job is named <policy>-<runs + 1>.',
+        minimum: 0,
+      }),
+    ),
     activeJob: Type.Optional(
       Obj('The training Job running now.', {
         name: Type.String({ description: 'Job name.' }),

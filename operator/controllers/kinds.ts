@@ -1,6 +1,7 @@
 import { API_VERSION } from '../api/meta.ts';
 import { MAINTENANCE_MODEL_KIND } from '../api/maintenanceModel.ts';
 import { SENSOR_FLEET_KIND } from '../api/sensorFleet.ts';
+import { RETRAIN_POLICY_KIND } from '../api/retrainPolicy.ts';
 import type { WatchSpec } from '../framework/controller.ts';
 import { SCALED_OBJECT_CRD } from './maintenanceModel/autoscaler.ts';
 import { SERVICE_MONITOR_CRD } from './maintenanceModel/serviceMonitor.ts';
@@ -16,11 +17,13 @@ export function watchSpecs(namespace: string | undefined) {
   return {
     sensorFleet: { apiVersion: API_VERSION, kind: SENSOR_FLEET_KIND, ...ns },
     maintenanceModel: { apiVersion: API_VERSION, kind: MAINTENANCE_MODEL_KIND, ...ns },
+    retrainPolicy: { apiVersion: API_VERSION, kind: RETRAIN_POLICY_KIND, ...ns },
     configMap: { apiVersion: 'v1', kind: 'ConfigMap', ...owned },
     service: { apiVersion: 'v1', kind: 'Service', ...owned },
     deployment: { apiVersion: 'apps/v1', kind: 'Deployment', ...owned },
     podDisruptionBudget: { apiVersion: 'policy/v1', kind: 'PodDisruptionBudget', ...owned },
     horizontalPodAutoscaler: { apiVersion: 'autoscaling/v2', kind: 'HorizontalPodAutoscaler', ...owned },
+    job: { apiVersion: 'batch/v1', kind: 'Job', ...owned },
     // Cluster-scoped, and only the one CRD: whether models get a ServiceMonitor follows it live.
     serviceMonitorCrd: {
       apiVersion: 'apiextensions.k8s.io/v1',

@@ -47,6 +47,8 @@ export interface ReconcileContext<T extends KubernetesObject> {
   fence: Fence;
   /** Reads an object of a kind this controller watches (for, owns or watches) from the shared cache (read-only). */
   cached<U extends KubernetesObject>(kind: WatchSpec, key: string): U | undefined;
+  /** Every cached object of a kind this controller watches (read-only). */
+  cachedList<U extends KubernetesObject>(kind: WatchSpec): U[];
   /**
    * Reads an object the primary names (a Secret in its spec) from a watch of that object alone, started
    * by the first read; a change to it reconciles the primary again (see References). Undefined when it
@@ -239,6 +241,8 @@ export class Controller<T extends KubernetesObject = KubernetesObject> {
       fence: deps.fence,
       cached: <U extends KubernetesObject>(spec: WatchSpec, k: string) =>
         deps.informers.get(spec)?.get(k) as U | undefined,
+      cachedList: <U extends KubernetesObject>(spec: WatchSpec) =>
+        (deps.informers.get(spec)?.list() ?? []) as U[],
       readReferenced: <U extends KubernetesObject>(kind: GroupVersionKind, namespace: string, name: string) =>
         run.references.read<U>(key, kind, namespace, name, run.signal),
     };

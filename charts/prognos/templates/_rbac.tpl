@@ -6,22 +6,30 @@ Keep in step with config/rbac/role.yaml and config/namespaced/role.yaml (test/in
 {{- define "prognos.operatorRules" -}}
 # Informers (list, watch); finalizers: a merge patch, the object read again (get) on a 409.
 - apiGroups: [prognos.dev]
-  resources: [sensorfleets, maintenancemodels]
+  resources: [sensorfleets, maintenancemodels, retrainpolicies]
   verbs: [get, list, watch, patch]
 # Status: server-side apply on the status subresource.
 - apiGroups: [prognos.dev]
-  resources: [sensorfleets/status, maintenancemodels/status]
+  resources: [sensorfleets/status, maintenancemodels/status, retrainpolicies/status]
   verbs: [patch]
 # Children's ownerReferences set blockOwnerDeletion, which the OwnerReferencesPermissionEnforcement
 # admission plugin (on in OpenShift) allows only to who may update the owner's finalizers.
 - apiGroups: [prognos.dev]
-  resources: [maintenancemodels/finalizers]
+  resources: [maintenancemodels/finalizers, retrainpolicies/finalizers]
   verbs: [update]
 # A model's children: cached by label (list, watch), written by server-side apply (patch, and create
 # when the object is new); the garbage collector deletes them with the model.
 - apiGroups: ['']
   resources: [configmaps, services]
   verbs: [list, watch, create, patch]
+# A RetrainPolicy's training Jobs: cached by label, created once per run, old ones deleted past the
+# history limits; a finished Job's pods are listed once for the trainer's termination message.
+- apiGroups: [batch]
+  resources: [jobs]
+  verbs: [list, watch, create, delete]
+- apiGroups: ['']
+  resources: [pods]
+  verbs: [list]
 - apiGroups: [apps]
   resources: [deployments]
   verbs: [list, watch, create, patch]

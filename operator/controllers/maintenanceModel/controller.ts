@@ -8,6 +8,7 @@ import type {
 } from '@kubernetes/client-node';
 import type { MaintenanceModel } from '../../api/maintenanceModel.ts';
 import type { SensorFleet } from '../../api/sensorFleet.ts';
+import type { RetrainPolicy } from '../../api/retrainPolicy.ts';
 import { Controller } from '../../framework/controller.ts';
 import { objectKey } from '../../framework/gvk.ts';
 import {
@@ -86,6 +87,8 @@ export function maintenanceModelController(
           secret: (ns, name) => ctx.readReferenced<V1Secret>(SECRET, ns, name),
           serviceMonitorCrd: () =>
             serviceMonitors ? ctx.cached(kinds.serviceMonitorCrd, SERVICE_MONITOR_CRD) : undefined,
+          policies: (ns) =>
+            ctx.cachedList<RetrainPolicy>(kinds.retrainPolicy).filter((p) => p.metadata.namespace === ns),
         },
         ctx,
       ),
@@ -100,7 +103,12 @@ export function maintenanceModelController(
     .owns({ ...kinds.horizontalPodAutoscaler, predicate: or(generationChanged, ownedMetadataChanged) })
     .watches(kinds.sensorFleet, (fleet) =>
       index.modelsOf(fleet.metadata?.namespace ?? '', fleet.metadata?.name ?? ''),
-    );
+    )
+    // A policy's candidates (status) are what an Auto promotion rolls out.
+    .watches(kinds.retrainPolicy, (policy) => {
+      const model = (policy as RetrainPolicy).spec?.modelRef?.name;
+      return model ? [objectKey(policy.metadata?.namespace, model)] : [];
+    });
   // The prometheus-operator CRD appearing (or going) reconciles every model: ServiceMonitors follow.
   if (serviceMonitors)
     controller.watches({ ...kinds.serviceMonitorCrd, predicate: serviceMonitorsServedChanged }, () =>

@@ -1,10 +1,11 @@
-import type { V1Deployment, V1KeyToPath, V1Probe, V1Volume, V1VolumeMount } from '@kubernetes/client-node';
+import type { V1Deployment, V1Probe } from '@kubernetes/client-node';
 import type { MaintenanceModel } from '../../api/maintenanceModel.ts';
 import type { SensorFleet } from '../../api/sensorFleet.ts';
 import { AUTOSCALER_ANNOTATION } from './autoscaler.ts';
 import { configMapName } from './configMap.ts';
 import { commonLabels, childMeta, roleChildName, selectorLabels, type ChildRole } from './objectMeta.ts';
-import { ARTIFACT_CA_FILE, CONFIG_FILE, HTTP_PORT, MOUNTS } from './runtimeConfig.ts';
+import { CONFIG_FILE, HTTP_PORT, MOUNTS } from './runtimeConfig.ts';
+import { quantities, SecretMounts } from '../podParts.ts';
 
 export const DEFAULT_INFERENCE_IMAGE = 'ghcr.io/prognos/prognos:0.1.0';
 export const CONFIG_HASH_ANNOTATION = 'prognos.dev/config-hash';
@@ -21,19 +22,6 @@ export interface DeploymentInputs {
   autoscaler?: string | undefined;
   /** Default stable. A canary runs the new version at the stable's size (its autoscaler minimum). */
   role?: ChildRole;
-}
-
-/** The API accepts integer quantities (`cpu: 1`) as core/v1 does; the client's type wants strings. */
-function quantities(
-  resources: MaintenanceModel['spec']['serving']['resources'],
-): { requests?: Record<string, string>; limits?: Record<string, string> } | undefined {
-  if (!resources) return undefined;
-  const str = (m: Record<string, string | number>) =>
-    Object.fromEntries(Object.entries(m).map(([k, v]) => [k, String(v)]));
-  return {
-    ...(resources.requests ? { requests: str(resources.requests) } : {}),
-    ...(resources.limits ? { limits: str(resources.limits) } : {}),
-  };
 }
 
 /**
@@ -54,24 +42,15 @@ export const LIVENESS_PROBE: V1Probe = {
 /** Long enough for the runtime to drain NATS and ack its last batch before SIGKILL. */
 const TERMINATION_GRACE_SECONDS = 30;
 
-function secretVolumes({ model, fleet }: DeploymentInputs): { volumes: V1Volume[]; mounts: V1VolumeMount[] } {
-  const volumes: V1Volume[] = [];
-  const mounts: V1VolumeMount[] = [];
-  const add = (name: string, secretName: string, mountPath: string, items?: V1KeyToPath[]) => {
-    volumes.push({ name, secret: { secretName, defaultMode: 0o440, ...(items ? { items } : {}) } });
-    mounts.push({ name, mountPath, readOnly: true });
-  };
-  if (fleet.spec.nats.credentialsSecretRef)
-    add('nats-credentials', fleet.spec.nats.credentialsSecretRef.name, MOUNTS.natsCredentials);
-  if (fleet.spec.nats.tlsSecretRef) add('nats-tls', fleet.spec.nats.tlsSecretRef.name, MOUNTS.natsTls);
+function secretVolumes({ model, fleet }: DeploymentInputs): SecretMounts {
+  const secrets = new SecretMounts().nats(fleet);
   if (model.spec.serving.grpc.tlsSecretRef)
-    add('grpc-tls', model.spec.serving.grpc.tlsSecretRef.name, MOUNTS.grpcTls);
-  const ca = model.spec.model.caSecretRef;
-  if (ca) add('artifact-ca', ca.name, MOUNTS.artifactCa, [{ key: ca.key, path: ARTIFACT_CA_FILE }]);
+    secrets.add('grpc-tls', model.spec.serving.grpc.tlsSecretRef.name, MOUNTS.grpcTls);
+  secrets.artifactCa(model);
   const jwks = model.spec.serving.grpc.auth?.jwt.jwksSecretRef;
   // A Secret volume (not subPath) so the kubelet updates the file in place when the keys rotate.
-  if (jwks) add('grpc-jwks', jwks.name, MOUNTS.grpcJwks);
-  return { volumes, mounts };
+  if (jwks) secrets.add('grpc-jwks', jwks.name, MOUNTS.grpcJwks);
+  return secrets;
 }
 
 /**

@@ -13,7 +13,7 @@ import type { MaintenanceModel, MaintenanceModelStatus } from '../../api/mainten
 import type { SecretKeySelector } from '../../api/meta.ts';
 import type { SensorFleet } from '../../api/sensorFleet.ts';
 import { apply, applyIfNeeded } from '../../framework/apply.ts';
-import { getCondition, setCondition } from '../../framework/conditions.ts';
+import { getCondition, rfc3339, setCondition } from '../../framework/conditions.ts';
 import type { ReconcileIo } from '../../framework/controller.ts';
 import { isFenced } from '../../framework/fence.ts';
 import { reconcileFinalizer } from '../../framework/finalizers.ts';
@@ -52,6 +52,8 @@ import {
   type RolloutPlan,
 } from './rollout/plan.ts';
 import type { Role } from '../../../contracts/split.ts';
+import type { RetrainPolicy } from '../../api/retrainPolicy.ts';
+import { retrainCandidate, specSuperseded } from './rollout/retrainCandidate.ts';
 import { RolloutTelemetryBook } from './rollout/telemetryBook.ts';
 
 export const MODEL_FINALIZER = 'prognos.dev/rollout-split';
@@ -76,6 +78,8 @@ export interface ModelLookups {
   scaledObjectCrd(): KubernetesObject | undefined;
   /** A Secret the model's fleet names, from the watch of that Secret (ReconcileContext.readReferenced). */
   secret: ReadSecret;
+  /** The namespace's RetrainPolicies: a passed candidate of one with promotion Auto is rolled out. */
+  policies(namespace: string): RetrainPolicy[];
 }
 
 export interface ModelReconcilerDeps {
@@ -113,6 +117,10 @@ interface ModelContext {
   candidateArtifact: ServedArtifact | undefined;
   /** Why rollout.candidate cannot be evaluated; `pending` while its check waits. */
   candidateRefusal: Refusal | undefined;
+  /** A RetrainPolicy's passed candidate (promotion Auto), verified, when one awaits and may serve. */
+  retrain: { policy: string; artifact: ServedArtifact } | undefined;
+  /** Why that candidate cannot be rolled out; `pending` while its check waits. */
+  retrainRefusal: Refusal | undefined;
 }
 
 /** What a rollout decided this reconcile, and the artifacts it decided about. */
@@ -259,7 +267,15 @@ export class MaintenanceModelReconciler {
     }
     const specArtifact = !artifactRefusal && !fleetRefusal ? artifact : undefined;
     const candidate =
-      fleet && !fleetRefusal ? await this.#verifyCandidate(model, fleet, nats, lookups, io) : {};
+      fleet && !fleetRefusal && model.spec.rollout?.candidate
+        ? await this.#verifyCandidate(model, model.spec.rollout.candidate, fleet, nats, lookups, io)
+        : {};
+    // A retrained candidate is the model's own inputs and output on new weights: checked as spec.model is.
+    const passed = model.spec.rollout ? retrainCandidate(model, lookups.policies(ns)) : undefined;
+    const retrain =
+      fleet && !fleetRefusal && passed
+        ? await this.#verifyCandidate(model, { ...model.spec.model, ...passed }, fleet, nats, lookups, io)
+        : {};
 
     const fromCm = servedFromConfigMap(lookups.configMap(ns, configMapName(model)));
     // Only what the operator verified may keep serving: the stable it recorded, or a version verified in this process.
@@ -281,19 +297,20 @@ export class MaintenanceModelReconciler {
       lastServed,
       candidateArtifact: candidate.artifact,
       candidateRefusal: candidate.refusal,
+      retrain: passed && retrain.artifact ? { policy: passed.policy, artifact: retrain.artifact } : undefined,
+      retrainRefusal: retrain.refusal,
     };
   }
 
-  /** rollout.candidate gets the same checks as spec.model before anything serves it. */
+  /** rollout.candidate and retrained candidates get the same checks as spec.model before anything serves them. */
   async #verifyCandidate(
     model: MaintenanceModel,
+    c: MaintenanceModel['spec']['model'],
     fleet: SensorFleet,
     nats: () => Promise<NatsConnection>,
     lookups: ModelLookups,
     io: ReconcileIo,
   ): Promise<{ artifact?: ServedArtifact; refusal?: Refusal }> {
-    const c = model.spec.rollout?.candidate;
-    if (!c) return {};
     const artifact: ServedArtifact = {
       version: c.version,
       uri: c.uri,
@@ -325,6 +342,8 @@ export class MaintenanceModelReconciler {
     const { model, fleet } = ctx;
     if (!model.spec.rollout || !fleet) return undefined;
     const recorded = model.status?.rollout?.stable;
+    const superseded = specSuperseded(model);
+    const auto = model.status?.autoPromoted;
     const stable: ServedArtifact | undefined = recorded
       ? {
           version: recorded.version,
@@ -333,23 +352,33 @@ export class MaintenanceModelReconciler {
           inputs: recorded.inputs,
           ...(recorded.output ? { output: recorded.output } : {}),
         }
-      : ctx.lastServed;
+      : (ctx.lastServed ??
+        // What an automatic promotion recorded serves even when its ConfigMap is gone.
+        (superseded && auto ? { ...ctx.specArtifact!, ...pick(auto) } : undefined));
     if (!stable) return undefined;
-    if (ctx.artifactRefusal?.pending || ctx.candidateRefusal?.pending) return 'hold';
+    if (ctx.artifactRefusal?.pending || ctx.candidateRefusal?.pending || ctx.retrainRefusal?.pending)
+      return 'hold';
     const ns = model.metadata.namespace!;
     // A candidate that passed and was then moved into spec.model is served directly: it was analysed.
+    // The spec.model an automatic promotion replaced is no target at all.
     const spec =
       ctx.specArtifact &&
+      !superseded &&
       ctx.specArtifact.sha256 !== stable.sha256 &&
       model.status?.promotable?.sha256 !== ctx.specArtifact.sha256
         ? ctx.specArtifact
         : undefined;
-    if (ctx.specArtifact && !spec && ctx.specArtifact.sha256 !== stable.sha256) return undefined;
+    if (ctx.specArtifact && !superseded && !spec && ctx.specArtifact.sha256 !== stable.sha256)
+      return undefined;
     const candidate =
       !spec && ctx.candidateArtifact && ctx.candidateArtifact.sha256 !== stable.sha256
         ? ctx.candidateArtifact
         : undefined;
-    const target = spec ?? candidate;
+    const retrain =
+      !spec && !candidate && ctx.retrain && ctx.retrain.artifact.sha256 !== stable.sha256
+        ? ctx.retrain
+        : undefined;
+    const target = spec ?? candidate ?? retrain?.artifact;
     const render = (artifact: ServedArtifact, role: Role) =>
       configHash(
         renderRuntimeConfig(desiredRuntimeConfig(model, fleet, artifact, this.#deps.maxArtifactBytes, role)),
@@ -365,7 +394,8 @@ export class MaintenanceModelReconciler {
       stable: { ...stable },
       target: target && {
         artifact: { version: target.version, uri: target.uri, sha256: target.sha256 },
-        source: spec ? 'Spec' : 'Candidate',
+        source: spec ? 'Spec' : candidate ? 'Candidate' : 'RetrainPolicy',
+        ...(retrain && !spec && !candidate ? { policy: retrain.policy } : {}),
       },
       candidateReady,
       stableRunsTarget,
@@ -761,8 +791,20 @@ function withRollout(
       0,
       HISTORY_LIMIT,
     );
-  if (plan.promoted) status.source = 'spec';
-  else if (model.status?.source) status.source = model.status.source;
+  const ended = model.status?.rollout;
+  if (plan.promoted && ended?.source === 'RetrainPolicy' && ended.policy) {
+    status.source = `retrainpolicy/${ended.policy} (candidate ${ended.target.version})`;
+    status.autoPromoted = {
+      policy: ended.policy,
+      ...pick(ended.target),
+      over: model.spec.model.sha256,
+      time: rfc3339(now),
+    };
+  } else if (plan.promoted) status.source = 'spec';
+  else {
+    if (model.status?.source) status.source = model.status.source;
+    if (model.status?.autoPromoted) status.autoPromoted = model.status.autoPromoted;
+  }
   for (const c of plan.conditions) status.conditions = setCondition(status.conditions, c, now);
   if (plan.phase && status.phase !== 'Degraded') status.phase = plan.phase;
 }
@@ -778,10 +820,17 @@ function keepRollout(status: MaintenanceModelStatus, model: MaintenanceModel): v
     'rolledBack',
     'promotable',
     'source',
+    'autoPromoted',
   ] as const)
     if (previous[key] !== undefined) Object.assign(status, { [key]: previous[key] });
   if (previous.phase && status.phase !== 'Degraded') status.phase = previous.phase;
 }
+
+const pick = ({ version, uri, sha256 }: { version: string; uri: string; sha256: string }) => ({
+  version,
+  uri,
+  sha256,
+});
 
 /** Removes control annotations the rollout acted on (a merge patch of metadata only, never spec). */
 async function clearAnnotations(io: ReconcileIo, model: MaintenanceModel, keys: string[]): Promise<void> {

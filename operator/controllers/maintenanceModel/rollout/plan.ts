@@ -32,7 +32,9 @@ export type ServedRef = RolloutStatus['stable'];
 /** A verified version that differs from what the stable serves, and where it came from. */
 export interface RolloutTarget {
   artifact: ArtifactRef;
-  source: 'Spec' | 'Candidate';
+  source: 'Spec' | 'Candidate' | 'RetrainPolicy';
+  /** RetrainPolicy source: the policy. */
+  policy?: string;
 }
 
 /** The new version's Deployment: a canary takes partitions; a shadow reads every reading beside the stable. */
@@ -280,6 +282,7 @@ export function planRollout(i: RolloutInputs): RolloutPlan {
     r = {
       strategy: spec.strategy,
       source: target.source,
+      ...(target.policy ? { policy: target.policy } : {}),
       target: target.artifact,
       stable: i.stable,
       startedAt: rfc3339(now),
