@@ -100,8 +100,10 @@ def main():
         target_opset=TARGET_OPSET,
         zipmap=False,
         # Regression: sums trees in chunks cast to double, so a large ensemble's float32
-        # accumulation error stays far below the skew bound (see docs/adr/0011).
-        split=job.get("split") if task == "regression" else None,
+        # accumulation error stays far below the skew bound (see docs/adr/0011). onnxmltools 1.16
+        # cannot split an ensemble of at most `split` trees (it fails on the one chunk), and one
+        # chunk needs no split.
+        split=job["split"] if task == "regression" and booster.num_trees() > job["split"] else None,
     )
     if task == "classification":
         model = only_probabilities(model)
