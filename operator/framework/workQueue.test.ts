@@ -54,6 +54,15 @@ describe('WorkQueue', () => {
     expect(q.len()).toBe(0);
   });
 
+  it('waits the longest a timer can for a delay beyond it, instead of firing at once', async () => {
+    const q = queue();
+    q.addAfter('yearly', 400 * 24 * 3_600_000);
+    await vi.advanceTimersByTimeAsync(60_000);
+    expect(q.len()).toBe(0);
+    await vi.advanceTimersByTimeAsync(2 ** 31 - 1);
+    expect(q.len()).toBe(1);
+  });
+
   it('backs off exponentially per key until forgotten', async () => {
     const q = queue();
     const times: number[] = [];

@@ -8,6 +8,9 @@ export interface WorkQueueOptions {
   metrics?: FrameworkMetrics;
 }
 
+/** The longest delay setTimeout honours. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
 /**
  * client-go's rate-limited, delaying work queue. A key is queued at most once (`dirty`), and never
  * handed out while it is being processed (`processing`): a key added during its own reconcile is
@@ -60,14 +63,17 @@ export class WorkQueue {
       this.add(key);
       return;
     }
-    const readyAt = performance.now() + delayMs;
+    // setTimeout takes at most 2^31-1 ms and fires at once beyond it: a far-off time (next year's
+    // schedule) waits the longest it can instead, and is looked at again then.
+    const delay = Math.min(delayMs, MAX_TIMER_MS);
+    const readyAt = performance.now() + delay;
     const pending = this.#waiting.get(key);
     if (pending && pending.readyAt <= readyAt) return;
     if (pending) clearTimeout(pending.timer);
     const timer = setTimeout(() => {
       this.#waiting.delete(key);
       this.add(key);
-    }, delayMs);
+    }, delay);
     timer.unref();
     this.#waiting.set(key, { readyAt, timer });
   }

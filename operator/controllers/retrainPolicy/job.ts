@@ -1,7 +1,7 @@
 /**
  * The training Job a RetrainPolicy runs: training.template (or an empty pod) with the `trainer`
  * container filled in: image, `prognos-trainer job`, the TrainingRequest, resources, the fleet's
- * NATS Secrets at the paths the runtime reads them from, and a writable /tmp. Owned by the policy,
+ * NATS Secrets at the paths the runtime reads them from, and a writable scratch directory (TMPDIR). Owned by the policy,
  * labelled with it, never retried by the Job beyond training.backoffLimit.
  */
 import type { V1Container, V1Job, V1PodSpec } from '@kubernetes/client-node';
@@ -20,6 +20,12 @@ import {
 import { quantities, SecretMounts } from '../podParts.ts';
 
 export const POLICY_LABEL = 'prognos.dev/retrain-policy';
+/**
+ * The trainer's temporary files (the matrices handed to LightGBM), on an emptyDir: the root
+ * filesystem may be read-only. TMPDIR points there (Node and Python both honour it) rather than an
+ * emptyDir over /tmp, which would hide whatever an image keeps in /tmp.
+ */
+const SCRATCH = '/scratch';
 export const TRIGGER_ANNOTATION = 'prognos.dev/trigger';
 export const CANDIDATE_ANNOTATION = 'prognos.dev/candidate-version';
 
@@ -84,12 +90,17 @@ export function desiredJob(inputs: JobInputs): V1Job {
     image: policy.spec.training.image ?? given?.image ?? image,
     ...(given?.command ? {} : { command: ['prognos-trainer'], args: ['job', ...(given?.args ?? [])] }),
     env: [
-      ...(given?.env ?? []).filter((e) => e.name !== TRAINING_REQUEST_ENV),
+      ...(given?.env ?? []).filter((e) => e.name !== TRAINING_REQUEST_ENV && e.name !== 'TMPDIR'),
       { name: TRAINING_REQUEST_ENV, value: JSON.stringify(request) },
+      { name: 'TMPDIR', value: SCRATCH },
     ],
     ...(resources ? { resources } : {}),
     terminationMessagePolicy: 'FallbackToLogsOnError',
-    volumeMounts: [...(given?.volumeMounts ?? []), { name: 'tmp', mountPath: '/tmp' }, ...secrets.mounts],
+    volumeMounts: [
+      ...(given?.volumeMounts ?? []),
+      { name: 'scratch', mountPath: SCRATCH },
+      ...secrets.mounts,
+    ],
   };
   const name = jobName(policy, run);
   return {
@@ -130,7 +141,7 @@ export function desiredJob(inputs: JobInputs): V1Job {
           restartPolicy: 'Never',
           automountServiceAccountToken: pod.automountServiceAccountToken ?? false,
           containers: [trainer, ...pod.containers.filter((c) => c !== given)],
-          volumes: [...(pod.volumes ?? []), { name: 'tmp', emptyDir: {} }, ...secrets.volumes],
+          volumes: [...(pod.volumes ?? []), { name: 'scratch', emptyDir: {} }, ...secrets.volumes],
         },
       },
     },
