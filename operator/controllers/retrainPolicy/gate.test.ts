@@ -39,13 +39,61 @@ describe('gate', () => {
   });
 
   it.each([
-    ['below minImprovement', 'f1', 0.84, 0.8, 0.05, false, "f1 0.84 does not beat the stable's 0.8 by at least 0.05 (0.04 better)"],
-    ['exactly minImprovement', 'f1', 0.85, 0.8, 0.05, true, "f1 0.85 beats the stable's 0.8 by at least 0.05 (0.05 better)"],
-    ['above minImprovement', 'f1', 0.86, 0.8, 0.05, true, "f1 0.86 beats the stable's 0.8 by at least 0.05 (0.06 better)"],
+    [
+      'below minImprovement',
+      'f1',
+      0.84,
+      0.8,
+      0.05,
+      false,
+      "f1 0.84 does not beat the stable's 0.8 by at least 0.05 (0.04 better)",
+    ],
+    [
+      'exactly minImprovement',
+      'f1',
+      0.85,
+      0.8,
+      0.05,
+      true,
+      "f1 0.85 beats the stable's 0.8 by at least 0.05 (0.05 better)",
+    ],
+    [
+      'above minImprovement',
+      'f1',
+      0.86,
+      0.8,
+      0.05,
+      true,
+      "f1 0.86 beats the stable's 0.8 by at least 0.05 (0.06 better)",
+    ],
     // Decimal figures whose binary difference falls a hair short of minImprovement still meet it.
-    ['exactly minImprovement, in decimals', 'f1', 0.57, 0.56, 0.01, true, "f1 0.57 beats the stable's 0.56 by at least 0.01 (0.01 better)"],
-    ['exactly minImprovement, an error metric', 'rmse', 9.5, 10, 0.5, true, "rmse 9.5 beats the stable's 10 by at least 0.5 (0.5 better)"],
-    ['below minImprovement, an error metric', 'rmse', 9.75, 10, 0.5, false, "rmse 9.75 does not beat the stable's 10 by at least 0.5 (0.25 better)"],
+    [
+      'exactly minImprovement, in decimals',
+      'f1',
+      0.57,
+      0.56,
+      0.01,
+      true,
+      "f1 0.57 beats the stable's 0.56 by at least 0.01 (0.01 better)",
+    ],
+    [
+      'exactly minImprovement, an error metric',
+      'rmse',
+      9.5,
+      10,
+      0.5,
+      true,
+      "rmse 9.5 beats the stable's 10 by at least 0.5 (0.5 better)",
+    ],
+    [
+      'below minImprovement, an error metric',
+      'rmse',
+      9.75,
+      10,
+      0.5,
+      false,
+      "rmse 9.75 does not beat the stable's 10 by at least 0.5 (0.25 better)",
+    ],
   ] as const)('%s', (_name, metric, candidate, stable, need, passed, message) => {
     expect(gate(evaluation(metric, { minImprovement: need }), result(metric, candidate, stable))).toEqual({
       passed,

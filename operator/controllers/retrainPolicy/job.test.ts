@@ -1,7 +1,7 @@
 import type { V1PodTemplateSpec } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
 import type { RetrainPolicy } from '../../api/retrainPolicy.ts';
-import { TRAINING_REQUEST_ENV, type TrainingRequest } from '../../../contracts/training.ts';
+import { TRAINING_REQUEST_ENV } from '../../../contracts/training.ts';
 import { fleetFixture, modelFixture } from '../testdata/fixtures.ts';
 import { policyFixture } from '../testdata/retrainPolicy.ts';
 import { candidateVersion, desiredJob, jobName, trainingRequest, type JobInputs } from './job.ts';
@@ -22,8 +22,6 @@ function inputs(patch: (p: RetrainPolicy) => void = () => {}, over: Partial<JobI
 }
 
 const trainerOf = (i: JobInputs) => desiredJob(i).spec!.template.spec!.containers[0]!;
-const requestOf = (i: JobInputs): TrainingRequest =>
-  JSON.parse(trainerOf(i).env!.find((e) => e.name === TRAINING_REQUEST_ENV)!.value!) as TrainingRequest;
 
 describe('names', () => {
   it('numbers the Job after the policy and the candidate after the model', () => {
@@ -136,7 +134,10 @@ describe('desiredJob', () => {
     const job = desiredJob(i);
     expect(job.spec!.backoffLimit).toBe(0);
     expect(job.metadata!.annotations!['prognos.dev/trigger']).toBe('Manual');
-    expect(trainerOf(i).resources).toEqual({ requests: { cpu: '1', memory: '1Gi' }, limits: { memory: '2Gi' } });
+    expect(trainerOf(i).resources).toEqual({
+      requests: { cpu: '1', memory: '1Gi' },
+      limits: { memory: '2Gi' },
+    });
   });
 
   it("mounts the fleet's NATS Secrets and the model's artifact CA read-only", () => {
@@ -251,7 +252,12 @@ describe('desiredJob', () => {
   });
 
   it.each([
-    ['training.image over the template and the default', 'pinned/trainer:3', 'my/trainer:2', 'pinned/trainer:3'],
+    [
+      'training.image over the template and the default',
+      'pinned/trainer:3',
+      'my/trainer:2',
+      'pinned/trainer:3',
+    ],
     ["the template's image over the default", undefined, 'my/trainer:2', 'my/trainer:2'],
     ['the released image by default', undefined, undefined, 'ghcr.io/prognos/trainer:1.0.0'],
   ])('takes %s', (_name, image, templateImage, expected) => {
@@ -266,7 +272,9 @@ describe('desiredJob', () => {
 
   it('adds the trainer to a template that only sets scheduling', () => {
     const i = inputs((p) => {
-      p.spec.training.template = { spec: { nodeSelector: { pool: 'batch' } } as V1PodTemplateSpec['spec'] };
+      p.spec.training.template = {
+        spec: { nodeSelector: { pool: 'batch' } } as unknown as V1PodTemplateSpec['spec'],
+      };
     });
     const pod = desiredJob(i).spec!.template.spec!;
     expect(pod.nodeSelector).toEqual({ pool: 'batch' });

@@ -18,9 +18,17 @@ describe('jobOutcome', () => {
       job([{ type: 'Failed', status: 'True', reason: 'BackoffLimitExceeded' }]),
       'Failed',
     ],
-    ['Failed past the deadline', job([{ type: 'Failed', status: 'True', reason: 'DeadlineExceeded' }]), 'TimedOut'],
+    [
+      'Failed past the deadline',
+      job([{ type: 'Failed', status: 'True', reason: 'DeadlineExceeded' }]),
+      'TimedOut',
+    ],
     // Kubernetes 1.31+ sets FailureTarget / SuccessCriteriaMet while the pods are terminated.
-    ['FailureTarget only', job([{ type: 'FailureTarget', status: 'True', reason: 'DeadlineExceeded' }]), 'Running'],
+    [
+      'FailureTarget only',
+      job([{ type: 'FailureTarget', status: 'True', reason: 'DeadlineExceeded' }]),
+      'Running',
+    ],
     [
       'SuccessCriteriaMet then Complete',
       job([
@@ -59,11 +67,19 @@ function pod(
 
 describe('trainerMessage', () => {
   const failedOld = pod('a', '2026-12-03T09:00:00Z', { exitCode: 1, message: 'first try: OOM' });
-  const failedNew = pod('b', '2026-12-03T09:05:00Z', { exitCode: 2, message: '  stream PROGNOS_X not found\n' });
+  const failedNew = pod('b', '2026-12-03T09:05:00Z', {
+    exitCode: 2,
+    message: '  stream PROGNOS_X not found\n',
+  });
   const succeeded = pod('c', '2026-12-03T09:10:00Z', { exitCode: 0, message: '{"ok":1}' });
 
   it.each([
-    ['the newest failed pod, trimmed', [failedOld, succeeded, failedNew], 'nonzero', 'stream PROGNOS_X not found'],
+    [
+      'the newest failed pod, trimmed',
+      [failedOld, succeeded, failedNew],
+      'nonzero',
+      'stream PROGNOS_X not found',
+    ],
     ['the succeeded pod', [failedOld, failedNew, succeeded], 'zero', '{"ok":1}'],
     ['no pod with that exit', [failedOld, failedNew], 'zero', undefined],
     ['a running pod has none', [pod('d', '2026-12-03T09:20:00Z')], 'nonzero', undefined],
@@ -86,8 +102,18 @@ describe('trainerMessage', () => {
 });
 
 describe('parseTrainingResult', () => {
-  const candidate = { version: 'pump-failure-rt-1', uri: 'nats-os://prognos-models/x', sha256: 'c'.repeat(64) };
-  const good = { candidate, metric: 'f1', candidateMetric: 0.82, stableMetric: 0.8, rows: { train: 80, holdout: 20 } };
+  const candidate = {
+    version: 'pump-failure-rt-1',
+    uri: 'nats-os://prognos-models/x',
+    sha256: 'c'.repeat(64),
+  };
+  const good = {
+    candidate,
+    metric: 'f1',
+    candidateMetric: 0.82,
+    stableMetric: 0.8,
+    rows: { train: 80, holdout: 20 },
+  };
   const json = (over: object) => JSON.stringify({ ...good, ...over });
 
   it('reads a TrainingResult', () => {
@@ -109,7 +135,11 @@ describe('parseTrainingResult', () => {
     ['JSON null', 'null', 'the termination message is not a TrainingResult: null'],
     ['a JSON number', '42', 'the termination message is not a TrainingResult: 42'],
     ['a JSON array', '[1]', 'the termination message is not a TrainingResult: [1]'],
-    ['no candidate', json({ candidate: undefined }), 'the TrainingResult names no candidate {version, uri, sha256}'],
+    [
+      'no candidate',
+      json({ candidate: undefined }),
+      'the TrainingResult names no candidate {version, uri, sha256}',
+    ],
     [
       'a candidate without uri',
       json({ candidate: { ...candidate, uri: undefined } }),
@@ -125,7 +155,11 @@ describe('parseTrainingResult', () => {
       json({ candidate: { ...candidate, version: 3 } }),
       'the TrainingResult names no candidate {version, uri, sha256}',
     ],
-    ['no metric', json({ metric: undefined }), 'the TrainingResult has no numeric candidateMetric for its metric'],
+    [
+      'no metric',
+      json({ metric: undefined }),
+      'the TrainingResult has no numeric candidateMetric for its metric',
+    ],
     [
       'a non-numeric candidateMetric',
       json({ candidateMetric: '0.82' }),
@@ -136,7 +170,11 @@ describe('parseTrainingResult', () => {
       json({ candidateMetric: null }),
       'the TrainingResult has no numeric candidateMetric for its metric',
     ],
-    ['a non-numeric stableMetric', json({ stableMetric: 'n/a' }), 'the TrainingResult stableMetric is not a number'],
+    [
+      'a non-numeric stableMetric',
+      json({ stableMetric: 'n/a' }),
+      'the TrainingResult stableMetric is not a number',
+    ],
     ['a null stableMetric', json({ stableMetric: null }), 'the TrainingResult stableMetric is not a number'],
   ])('refuses %s', (_name, message, error) => {
     expect(parseTrainingResult(message)).toEqual({ error });

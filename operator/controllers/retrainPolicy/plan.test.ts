@@ -58,7 +58,14 @@ function inputs(over: Partial<PolicyInputs> = {}): PolicyInputs {
 }
 
 const resultMessage = (candidateMetric: number, stableMetric = 0.8, extra: object = {}) =>
-  JSON.stringify({ candidate: C1, metric: 'f1', candidateMetric, stableMetric, rows: { train: 80, holdout: 20 }, ...extra });
+  JSON.stringify({
+    candidate: C1,
+    metric: 'f1',
+    candidateMetric,
+    stableMetric,
+    rows: { train: 80, holdout: 20 },
+    ...extra,
+  });
 
 const finished = (outcome: 'Succeeded' | 'Failed' | 'TimedOut', name = 'pump-retrain-1'): V1Job =>
   jobFixture(name, outcome, { finished: '2026-12-03T09:30:00Z' });
@@ -159,7 +166,10 @@ describe('planPolicy: starting a run', () => {
 
   it('names the active run the same once its Job shows up', () => {
     const started = planPolicy(inputs({ policy: policy(undefined, annotated) }));
-    const job = jobFixture('pump-retrain-1', 'Running', { created: '2026-12-03T10:00:00Z', trigger: 'Manual' });
+    const job = jobFixture('pump-retrain-1', 'Running', {
+      created: '2026-12-03T10:00:00Z',
+      trigger: 'Manual',
+    });
     const next = planPolicy(
       inputs({ policy: policy(started.status), jobs: [job], now: new Date(NOW.getTime() + 5_000) }),
     );
@@ -210,7 +220,10 @@ describe('planPolicy: starting a run', () => {
   it('suppresses drift in the cooldown: Training CoolingDown, looked at again', () => {
     const last = ago(2 * H);
     const p = planPolicy(
-      inputs({ policy: policy({ lastTriggerTime: last, lastTriggerReason: 'Drift', runs: 1 }), drift: drift() }),
+      inputs({
+        policy: policy({ lastTriggerTime: last, lastTriggerReason: 'Drift', runs: 1 }),
+        drift: drift(),
+      }),
     );
     expect(p.create).toBeUndefined();
     expect(p.status.lastTriggerTime).toBe(last);
@@ -249,7 +262,12 @@ describe('planPolicy: starting a run', () => {
   });
 
   it('numbers the run after the highest of status.runs and the Jobs that exist', () => {
-    const recorded = { time: ago(H), trigger: 'Drift' as const, job: 'pump-retrain-5', outcome: 'Failed' as const };
+    const recorded = {
+      time: ago(H),
+      trigger: 'Drift' as const,
+      job: 'pump-retrain-5',
+      outcome: 'Failed' as const,
+    };
     const fromJobs = planPolicy(
       inputs({
         policy: policy({ runs: 2, history: [recorded] }, annotated),
@@ -263,7 +281,13 @@ describe('planPolicy: starting a run', () => {
   });
 
   it.each([
-    ['the model', undefined, fleetFixture(), 'ModelNotFound', 'MaintenanceModel plant-a/pump-failure does not exist'],
+    [
+      'the model',
+      undefined,
+      fleetFixture(),
+      'ModelNotFound',
+      'MaintenanceModel plant-a/pump-failure does not exist',
+    ],
     [
       "the model's fleet",
       model(),
@@ -295,7 +319,9 @@ describe('planPolicy: recording finished Jobs', () => {
   });
 
   it("asks for a finished Job's termination message before anything else", () => {
-    const p = planPolicy(inputs({ policy: policy(runningStatus(), annotated), jobs: [finished('Succeeded')] }));
+    const p = planPolicy(
+      inputs({ policy: policy(runningStatus(), annotated), jobs: [finished('Succeeded')] }),
+    );
     expect(p.needMessages).toEqual(['pump-retrain-1']);
     expect(p.create).toBeUndefined();
     expect(p.events).toEqual([]);
@@ -342,7 +368,10 @@ describe('planPolicy: recording finished Jobs', () => {
         message: `candidate pump-failure-rt-1 from Job pump-retrain-1: ${verdict}`,
       },
     ]);
-    expect(conditionsOf(first)).toMatchObject({ Training: 'False Idle', Promotable: 'True AwaitingPromotion' });
+    expect(conditionsOf(first)).toMatchObject({
+      Training: 'False Idle',
+      Promotable: 'True AwaitingPromotion',
+    });
     expect(condition(first, 'Promotable')!.message).toBe(
       `candidate pump-failure-rt-1 passed: set spec.model of MaintenanceModel pump-failure to version: pump-failure-rt-1, uri: nats-os://prognos-models/pump-failure-rt-1, sha256: ${'c'.repeat(64)} to promote it`,
     );
@@ -381,7 +410,9 @@ describe('planPolicy: recording finished Jobs', () => {
       }),
     );
     const verdict = "f1 0.8 does not beat the stable's 0.8 (0 better)";
-    expect(p.status.candidates).toMatchObject([{ version: 'pump-failure-rt-1', verdict: 'Failed', message: verdict }]);
+    expect(p.status.candidates).toMatchObject([
+      { version: 'pump-failure-rt-1', verdict: 'Failed', message: verdict },
+    ]);
     expect(p.status.history).toMatchObject([{ outcome: 'Succeeded', candidate: 'pump-failure-rt-1' }]);
     expect(p.events).toEqual([
       {
@@ -443,12 +474,22 @@ describe('planPolicy: recording finished Jobs', () => {
       }),
     );
     expect(p.status.history).toEqual([
-      { time: '2026-12-03T09:30:00Z', trigger: 'Drift', job: 'pump-retrain-1', outcome: recorded, message: why },
+      {
+        time: '2026-12-03T09:30:00Z',
+        trigger: 'Drift',
+        job: 'pump-retrain-1',
+        outcome: recorded,
+        message: why,
+      },
     ]);
     expect(p.status).not.toHaveProperty('candidates');
     expect(p.status).not.toHaveProperty('activeJob');
     expect(p.events).toEqual([{ type: 'Warning', reason: event, message: `Job pump-retrain-1: ${why}` }]);
-    expect(condition(p, 'Training')).toMatchObject({ status: 'False', reason: 'TrainingFailed', message: training });
+    expect(condition(p, 'Training')).toMatchObject({
+      status: 'False',
+      reason: 'TrainingFailed',
+      message: training,
+    });
     expect(condition(p, 'Promotable')).toMatchObject({ status: 'False', reason: 'NoCandidate' });
   });
 
@@ -510,10 +551,14 @@ describe('planPolicy: following candidates', () => {
         message: 'errorRate 0.2 > maxErrorRate 0.01',
       },
     });
-    const p = planPolicy(inputs({ policy: policy({ runs: 1, candidates: [passed] }, autoPromotion), model: rolledBack }));
+    const p = planPolicy(
+      inputs({ policy: policy({ runs: 1, candidates: [passed] }, autoPromotion), model: rolledBack }),
+    );
     const why = 'its rollout was rolled back: errorRate 0.2 > maxErrorRate 0.01';
     expect(p.status.candidates).toEqual([{ ...passed, verdict: 'Rejected', message: why }]);
-    expect(p.events).toEqual([{ type: 'Warning', reason: 'Rejected', message: `candidate pump-failure-rt-1 ${why}` }]);
+    expect(p.events).toEqual([
+      { type: 'Warning', reason: 'Rejected', message: `candidate pump-failure-rt-1 ${why}` },
+    ]);
     expect(condition(p, 'Promotable')).toMatchObject({
       status: 'False',
       reason: 'Rejected',
@@ -596,8 +641,15 @@ describe('planPolicy: a Job missing from the cache', () => {
   });
 
   it('does not count a recorded Job that was pruned as missing', () => {
-    const recorded = { time: ago(H), trigger: 'Manual' as const, job: 'pump-retrain-3', outcome: 'Succeeded' as const };
-    const p = planPolicy(inputs({ policy: policy({ ...status(2 * JOB_CACHE_GRACE_MS), history: [recorded] }) }));
+    const recorded = {
+      time: ago(H),
+      trigger: 'Manual' as const,
+      job: 'pump-retrain-3',
+      outcome: 'Succeeded' as const,
+    };
+    const p = planPolicy(
+      inputs({ policy: policy({ ...status(2 * JOB_CACHE_GRACE_MS), history: [recorded] }) }),
+    );
     expect(p.status.history).toEqual([recorded]);
     expect(p.events).toEqual([]);
   });
@@ -634,17 +686,37 @@ describe('planPolicy: bounds and pruning', () => {
   });
 
   it('prunes finished Jobs beyond the newest 3 succeeded and 1 failed', () => {
-    const outcomes = ['Succeeded', 'Succeeded', 'Failed', 'Succeeded', 'TimedOut', 'Succeeded', 'Failed', 'Succeeded', 'Running'] as const;
+    const outcomes = [
+      'Succeeded',
+      'Succeeded',
+      'Failed',
+      'Succeeded',
+      'TimedOut',
+      'Succeeded',
+      'Failed',
+      'Succeeded',
+      'Running',
+    ] as const;
     const jobs = outcomes.map((o, n) =>
       jobFixture(`pump-retrain-${n + 1}`, o, { created: `2026-12-03T0${n}:00:00Z` }),
     );
-    expect(jobsToPrune(jobs)).toEqual(['pump-retrain-2', 'pump-retrain-1', 'pump-retrain-5', 'pump-retrain-3']);
+    expect(jobsToPrune(jobs)).toEqual([
+      'pump-retrain-2',
+      'pump-retrain-1',
+      'pump-retrain-5',
+      'pump-retrain-3',
+    ]);
     // In any order.
     expect(jobsToPrune([...jobs].reverse())).toEqual(jobsToPrune(jobs));
 
     const history = jobs
       .filter((j) => j.status?.conditions)
-      .map((j) => ({ time: ago(H), trigger: 'Drift' as const, job: j.metadata!.name!, outcome: 'Succeeded' as const }));
+      .map((j) => ({
+        time: ago(H),
+        trigger: 'Drift' as const,
+        job: j.metadata!.name!,
+        outcome: 'Succeeded' as const,
+      }));
     const p = planPolicy(inputs({ policy: policy({ runs: 9, history }), jobs }));
     expect(p.prune).toEqual(jobsToPrune(jobs));
     expect(p.status.activeJob?.name).toBe('pump-retrain-9');
@@ -652,7 +724,12 @@ describe('planPolicy: bounds and pruning', () => {
 
   it('prunes nothing within the limits', () => {
     expect(
-      jobsToPrune([finished('Succeeded', 'a'), finished('Succeeded', 'b'), finished('Failed', 'c'), jobFixture('d', 'Running')]),
+      jobsToPrune([
+        finished('Succeeded', 'a'),
+        finished('Succeeded', 'b'),
+        finished('Failed', 'c'),
+        jobFixture('d', 'Running'),
+      ]),
     ).toEqual([]);
   });
 });
@@ -674,13 +751,21 @@ describe('servingArtifact', () => {
   it.each([
     ['nothing serves', {}, undefined],
     ['spec.model serves', { stable: { version: 'v1', sha256: SERVING } }, spec],
-    ['an automatic promotion serves', { stable: { version: C1.version, sha256: C1.sha256 }, autoPromoted: auto }, C1],
+    [
+      'an automatic promotion serves',
+      { stable: { version: C1.version, sha256: C1.sha256 }, autoPromoted: auto },
+      C1,
+    ],
     [
       "a rollout's stable serves",
       { stable: { version: 'v0', sha256: '0'.repeat(64) }, rollout },
       { version: 'v0', uri: 'file:///models/pump-v0.onnx', sha256: '0'.repeat(64) },
     ],
-    ['an artifact no longer named anywhere', { stable: { version: 'v9', sha256: '9'.repeat(64) } }, undefined],
+    [
+      'an artifact no longer named anywhere',
+      { stable: { version: 'v9', sha256: '9'.repeat(64) } },
+      undefined,
+    ],
   ])('%s', (_name, status, expected) => {
     expect(servingArtifact(modelFixture((m) => (m.status = status)))).toEqual(expected);
   });

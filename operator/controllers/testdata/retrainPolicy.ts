@@ -57,7 +57,9 @@ export function jobFixture(
     },
     status: {
       startTime: created as unknown as Date,
-      ...(outcome === 'Succeeded' && opts.finished ? { completionTime: opts.finished as unknown as Date } : {}),
+      ...(outcome === 'Succeeded' && opts.finished
+        ? { completionTime: opts.finished as unknown as Date }
+        : {}),
       ...(condition
         ? {
             conditions: [
