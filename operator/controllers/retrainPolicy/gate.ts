@@ -30,8 +30,10 @@ export function gate(evaluation: RetrainPolicySpec['evaluation'], result: Traini
   const higher = HIGHER_IS_BETTER.includes(metric);
   const improvement = higher ? candidate - stable : stable - candidate;
   const need = evaluation.minImprovement;
-  // Strictly better, by at least minImprovement: a tie does not replace what serves.
-  const passed = improvement > 0 && improvement >= need;
+  // Strictly better, by at least minImprovement: a tie does not replace what serves. The figures are
+  // decimals binary floating point does not hold (0.85 - 0.8 < 0.05): a few ulps' difference is none.
+  const slack = 4 * Number.EPSILON * Math.max(Math.abs(candidate), Math.abs(stable), need);
+  const passed = improvement > slack && improvement >= need - slack;
   const relation = passed ? 'beats' : 'does not beat';
   const by = need > 0 ? ` by at least ${fmt(need)}` : '';
   return {

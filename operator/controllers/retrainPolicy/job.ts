@@ -78,7 +78,8 @@ export function trainingRequest(inputs: JobInputs): TrainingRequest {
 export function desiredJob(inputs: JobInputs): V1Job {
   const { policy, fleet, run, trigger, image } = inputs;
   const template = structuredClone(policy.spec.training.template ?? {});
-  const pod: V1PodSpec = template.spec ?? { containers: [] };
+  // The CRD keeps the template opaque: one that only sets scheduling has no containers.
+  const pod: V1PodSpec = { ...template.spec, containers: template.spec?.containers ?? [] };
   const given = pod.containers.find((c) => c.name === TRAINER_CONTAINER);
   // The stable is read as the runtime reads it: the model's artifact CA where the runtime config says.
   const secrets = new SecretMounts().nats(fleet).artifactCa(inputs.model);

@@ -33,12 +33,15 @@ const isNumber = (x: unknown): x is number => typeof x === 'number' && Number.is
 /** The TrainingResult a succeeded trainer wrote, checked field by field: it crosses a process boundary. */
 export function parseTrainingResult(message: string | undefined): TrainingResult | { error: string } {
   if (!message) return { error: 'the trainer wrote no termination message' };
+  const notResult = { error: `the termination message is not a TrainingResult: ${message.slice(0, 200)}` };
   let doc: Partial<TrainingResult>;
   try {
     doc = JSON.parse(message) as Partial<TrainingResult>;
   } catch {
-    return { error: `the termination message is not a TrainingResult: ${message.slice(0, 200)}` };
+    return notResult;
   }
+  // Valid JSON need not be an object: `null` would throw below.
+  if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) return notResult;
   const c = doc.candidate;
   if (!c || typeof c.version !== 'string' || typeof c.uri !== 'string' || !/^[0-9a-f]{64}$/.test(c.sha256))
     return { error: 'the TrainingResult names no candidate {version, uri, sha256}' };

@@ -95,14 +95,17 @@ const runOf = (name: string, policy: string): number => {
   return Number.isInteger(n) ? n : 0;
 };
 
+// Times as the API server writes them (whole seconds), like every other time in the status.
 const finishedAt = (job: V1Job, now: Date): string =>
-  job.status?.completionTime
-    ? new Date(job.status.completionTime).toISOString()
-    : (
+  rfc3339(
+    new Date(
+      job.status?.completionTime ??
         job.status?.conditions?.find(
           (c) => c.status === 'True' && (c.type === 'Complete' || c.type === 'Failed'),
-        )?.lastTransitionTime ?? rfc3339(now)
-      ).toString();
+        )?.lastTransitionTime ??
+        now,
+    ),
+  );
 
 function triggerOf(job: V1Job): TriggerReason {
   const t = job.metadata?.annotations?.[TRIGGER_ANNOTATION];
@@ -190,9 +193,7 @@ export function planPolicy(i: PolicyInputs): PolicyPlan {
   if (active)
     status.activeJob = {
       name: active.metadata!.name!,
-      startTime: new Date(
-        active.status?.startTime ?? active.metadata?.creationTimestamp ?? now,
-      ).toISOString(),
+      startTime: rfc3339(new Date(active.status?.startTime ?? active.metadata?.creationTimestamp ?? now)),
       trigger: triggerOf(active),
     };
   // The Job status names as active but the cache does not hold: just created (wait for it), or deleted.
