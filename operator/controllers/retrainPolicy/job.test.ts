@@ -105,12 +105,15 @@ describe('desiredJob', () => {
           image: 'ghcr.io/prognos/trainer:1.0.0',
           command: ['prognos-trainer'],
           args: ['job'],
-          env: [{ name: TRAINING_REQUEST_ENV, value: JSON.stringify(trainingRequest(inputs())) }],
+          env: [
+            { name: TRAINING_REQUEST_ENV, value: JSON.stringify(trainingRequest(inputs())) },
+            { name: 'TMPDIR', value: '/scratch' },
+          ],
           terminationMessagePolicy: 'FallbackToLogsOnError',
-          volumeMounts: [{ name: 'tmp', mountPath: '/tmp' }],
+          volumeMounts: [{ name: 'scratch', mountPath: '/scratch' }],
         },
       ],
-      volumes: [{ name: 'tmp', emptyDir: {} }],
+      volumes: [{ name: 'scratch', emptyDir: {} }],
     });
   });
 
@@ -150,7 +153,7 @@ describe('desiredJob', () => {
     });
     const pod = desiredJob(i).spec!.template.spec!;
     expect(pod.volumes).toEqual([
-      { name: 'tmp', emptyDir: {} },
+      { name: 'scratch', emptyDir: {} },
       { name: 'nats-credentials', secret: { secretName: 'nats-creds', defaultMode: 0o440 } },
       { name: 'nats-tls', secret: { secretName: 'nats-tls', defaultMode: 0o440 } },
       {
@@ -159,7 +162,7 @@ describe('desiredJob', () => {
       },
     ]);
     expect(pod.containers[0]!.volumeMounts).toEqual([
-      { name: 'tmp', mountPath: '/tmp' },
+      { name: 'scratch', mountPath: '/scratch' },
       { name: 'nats-credentials', mountPath: '/var/run/secrets/prognos/nats', readOnly: true },
       { name: 'nats-tls', mountPath: '/var/run/secrets/prognos/nats-tls', readOnly: true },
       { name: 'artifact-ca', mountPath: '/var/run/secrets/prognos/artifact-ca', readOnly: true },
@@ -207,7 +210,7 @@ describe('desiredJob', () => {
       restartPolicy: 'Never',
       volumes: [
         { name: 'scratch', emptyDir: { medium: 'Memory' } },
-        { name: 'tmp', emptyDir: {} },
+        { name: 'scratch', emptyDir: {} },
       ],
     });
     // The trainer first, the user's other containers unchanged after it.
@@ -222,12 +225,13 @@ describe('desiredJob', () => {
       env: [
         { name: 'HTTP_PROXY', value: 'http://localhost:3128' },
         { name: TRAINING_REQUEST_ENV, value: JSON.stringify(trainingRequest(i)) },
+        { name: 'TMPDIR', value: '/scratch' },
       ],
       resources: { limits: { memory: '8Gi' } },
       terminationMessagePolicy: 'FallbackToLogsOnError',
       volumeMounts: [
         { name: 'scratch', mountPath: '/scratch' },
-        { name: 'tmp', mountPath: '/tmp' },
+        { name: 'scratch', mountPath: '/scratch' },
       ],
     });
   });
