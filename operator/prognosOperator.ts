@@ -15,6 +15,7 @@ import { SensorFleetReconciler } from './controllers/sensorFleet/reconciler.ts';
 import { TelemetrySubscriber } from './controllers/sensorFleet/telemetrySubscriber.ts';
 import { TrafficBook } from './controllers/sensorFleet/trafficBook.ts';
 import { RolloutTelemetryBook } from './controllers/maintenanceModel/rollout/telemetryBook.ts';
+import { DriftDetector } from './controllers/retrainPolicy/drift/detector.ts';
 import { Operator } from './framework/operator.ts';
 import { NatsPool } from './nats/pool.ts';
 
@@ -56,6 +57,8 @@ export interface PrognosOperatorOptions {
 export class PrognosOperator {
   readonly operator: Operator;
   readonly pool: NatsPool;
+  /** Drift of every model's stable version, from its telemetry; the RetrainPolicy controller asks it. */
+  readonly drift = new DriftDetector();
   readonly #telemetry: TelemetrySubscriber;
 
   constructor(options: PrognosOperatorOptions) {
@@ -81,7 +84,10 @@ export class PrognosOperator {
     const rolloutTelemetry = new RolloutTelemetryBook();
     this.#telemetry = new TelemetrySubscriber({
       book,
-      also: (msg) => rolloutTelemetry.record(msg),
+      also: (msg) => {
+        rolloutTelemetry.record(msg);
+        this.drift.observe(msg);
+      },
       fleetOf: (ns, model) => index.fleetOf(ns, model),
       log,
     });
@@ -105,6 +111,7 @@ export class PrognosOperator {
       maxArtifactBytes: (options.artifactLimits ?? DEFAULT_ARTIFACT_LIMITS).maxBytes,
       image: options.inferenceImage ?? DEFAULT_INFERENCE_IMAGE,
       telemetry: rolloutTelemetry,
+      drift: this.drift,
       log,
     });
     // After the controllers stopped, before the Lease is released: nothing publishes or reads any more.
