@@ -17,6 +17,7 @@ import { TrafficBook } from './controllers/sensorFleet/trafficBook.ts';
 import { RolloutTelemetryBook } from './controllers/maintenanceModel/rollout/telemetryBook.ts';
 import { retrainPolicyController } from './controllers/retrainPolicy/controller.ts';
 import { RetrainPolicyReconciler } from './controllers/retrainPolicy/reconciler.ts';
+import { DriftDetector } from './controllers/retrainPolicy/drift/detector.ts';
 import { Operator } from './framework/operator.ts';
 import { NatsPool } from './nats/pool.ts';
 
@@ -60,6 +61,8 @@ export interface PrognosOperatorOptions {
 export class PrognosOperator {
   readonly operator: Operator;
   readonly pool: NatsPool;
+  /** Drift of every model's stable version, from its telemetry; the RetrainPolicy controller asks it. */
+  readonly drift = new DriftDetector();
   readonly #telemetry: TelemetrySubscriber;
 
   constructor(options: PrognosOperatorOptions) {
@@ -85,7 +88,10 @@ export class PrognosOperator {
     const rolloutTelemetry = new RolloutTelemetryBook();
     this.#telemetry = new TelemetrySubscriber({
       book,
-      also: (msg) => rolloutTelemetry.record(msg),
+      also: (msg) => {
+        rolloutTelemetry.record(msg);
+        this.drift.observe(msg);
+      },
       fleetOf: (ns, model) => index.fleetOf(ns, model),
       log,
     });
@@ -109,6 +115,7 @@ export class PrognosOperator {
       maxArtifactBytes: (options.artifactLimits ?? DEFAULT_ARTIFACT_LIMITS).maxBytes,
       image: options.inferenceImage ?? DEFAULT_INFERENCE_IMAGE,
       telemetry: rolloutTelemetry,
+      drift: this.drift,
       log,
     });
     // After the controllers stopped, before the Lease is released: nothing publishes or reads any more.
@@ -119,6 +126,7 @@ export class PrognosOperator {
     });
     const policies = new RetrainPolicyReconciler({
       image: options.trainerImage ?? options.inferenceImage ?? DEFAULT_INFERENCE_IMAGE,
+      drift: (ns, model, trigger, now) => this.drift.assess(ns, model, trigger, now),
       log,
     });
     this.operator.register(sensorFleetController(fleets, index, options.namespace));

@@ -3,6 +3,7 @@
 // forest (anomaly score) and a temporal CNN (a sequence model). Every model takes one float input
 // `features`, [N, F] or for the sequence model [N, T, F] (the runtime's contract), and returns one
 // float output.
+import { BASELINE_KEY, type Baseline } from '../modelBaseline.ts';
 import { encodeModel } from './onnxProto.ts';
 
 const FLOAT = 1;
@@ -26,8 +27,8 @@ export interface BuiltModel {
 }
 
 export interface ModelMetadata {
-  /** `prognos.baseline`: per-input means (occlusion baseline), optional drift bins and anomaly scales. */
-  baseline?: { inputs: string[]; means: number[]; bins?: Record<string, number[]>; scales?: number[] };
+  /** `prognos.baseline`: per-input means (occlusion baseline), optional drift bins, reference histograms and anomaly scales. */
+  baseline?: Baseline;
   /** `prognos.linear`: marks the model linear in its inputs, enabling exact contributions. */
   linear?: { coefficients: number[]; intercept: number };
   /** Any further metadata_props entries. */
@@ -59,7 +60,7 @@ function node(op_type: string, input: string[], output: string[], attribute: Att
 
 function metadataProps(metadata: ModelMetadata) {
   const props: { key: string; value: string }[] = [];
-  if (metadata.baseline) props.push({ key: 'prognos.baseline', value: JSON.stringify(metadata.baseline) });
+  if (metadata.baseline) props.push({ key: BASELINE_KEY, value: JSON.stringify(metadata.baseline) });
   if (metadata.linear) props.push({ key: 'prognos.linear', value: JSON.stringify(metadata.linear) });
   for (const [key, value] of Object.entries(metadata.extra ?? {})) props.push({ key, value });
   return props;

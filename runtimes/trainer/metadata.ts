@@ -4,7 +4,7 @@
 // (data window, row counts, targets, metrics).
 import protobuf from 'protobufjs';
 import { Histogram } from '../inference/features/histogram.ts';
-import { BASELINE_KEY, type Baseline } from '../inference/scoring/modelMetadata.ts';
+import { BASELINE_KEY, type Baseline } from '../../contracts/modelBaseline.ts';
 
 export const TRAINING_KEY = 'prognos.training';
 

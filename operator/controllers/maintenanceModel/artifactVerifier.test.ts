@@ -101,6 +101,78 @@ describe('onnxSignature (protobuf header, no ONNX Runtime)', () => {
   });
 });
 
+describe('onnxSignature: the training baseline in metadata_props', () => {
+  const baseline = {
+    inputs: ['vibration', 'temperature', 'vibration.mean'],
+    means: [1, 2, 3],
+    bins: { vibration: [0, 1, 2], temperature: [10, 20] },
+    histograms: { vibration: [1, 5, 3, 1], temperature: [2, 6, 2] },
+  };
+  const layers = randomLayers([3, 8, 1], 4);
+
+  it('reads a valid baseline, bins and reference histograms included', () => {
+    const signature = onnxSignature(buildMlpClassifier(layers, { baseline }).bytes);
+    expect(signature.baseline).toEqual(baseline);
+    expect(signature.baselineError).toBeUndefined();
+  });
+
+  it('has neither when the artifact carries no baseline', () => {
+    const signature = onnxSignature(buildMlpClassifier(layers).bytes);
+    expect(signature).not.toHaveProperty('baseline');
+    expect(signature).not.toHaveProperty('baselineError');
+  });
+
+  it.each<[string, string, RegExp]>([
+    ['not JSON', '{"inputs": [', /prognos\.baseline: not JSON/],
+    ['the wrong shape', JSON.stringify({ inputs: 'vibration' }), /does not match the schema/],
+    [
+      'arrays narrower than the graph input',
+      JSON.stringify({ ...baseline, means: [1, 2] }),
+      /arrays must have 3 entries/,
+    ],
+    [
+      'a histogram that does not fit its bins',
+      JSON.stringify({ ...baseline, histograms: { vibration: [1, 2] } }),
+      /histogram of vibration/,
+    ],
+  ])('an invalid baseline (%s) is left out with the reason, the model still verifies', (_n, text, reason) => {
+    const signature = onnxSignature(
+      buildMlpClassifier(layers, { extra: { 'prognos.baseline': text } }).bytes,
+    );
+    expect(signature.baseline).toBeUndefined();
+    expect(signature.baselineError).toMatch(reason);
+    expect(signature.inputs[0]).toMatchObject({ name: 'features', width: 3 });
+  });
+
+  it('a later entry of the key wins, as the runtime reads it (appended metadata)', () => {
+    const later = { ...baseline, means: [7, 8, 9] };
+    const bytes = buildMlpClassifier(layers, {
+      baseline,
+      extra: { 'prognos.baseline': JSON.stringify(later) },
+    }).bytes;
+    expect(onnxSignature(bytes).baseline?.means).toEqual([7, 8, 9]);
+  });
+
+  it('the verdict of a verified artifact carries the baseline', async () => {
+    const bytes = buildMlpClassifier(layers, { baseline }).bytes;
+    const verifier = new ArtifactVerifier({
+      fetch: () => Promise.resolve({ ok: true, bytes }),
+      loadCheck: () => Promise.resolve({ ok: true }),
+    });
+    const verdict = await verifier.verify(
+      {
+        version: 'v1',
+        uri: 'file:///m.onnx',
+        sha256: sha256Hex(bytes),
+        task: 'classification',
+        inputs: baseline.inputs,
+      },
+      () => Promise.reject(new Error('no nats')),
+    );
+    expect(verdict.ok && verdict.signature.baseline).toEqual(baseline);
+  });
+});
+
 describe('ArtifactVerifier', () => {
   const nats = () => Promise.reject(new Error('no nats'));
   const spec = (uri: string, sha256: string, extra: Partial<ArtifactSpec> = {}): ArtifactSpec => ({

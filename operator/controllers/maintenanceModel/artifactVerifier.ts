@@ -10,6 +10,7 @@ import {
   type ArtifactReadFailure,
 } from '../../../contracts/artifactStore.ts';
 import type { LoadCheckResult, ModelSpec } from '../../../contracts/loadCheck.ts';
+import { BASELINE_KEY, parseBaseline } from '../../../contracts/modelBaseline.ts';
 import { checkOnnxInputs, type OnnxSignature, type Refusal } from './inputsCheck.ts';
 import { LoadCheckSlots } from './loadCheckSlots.ts';
 import { runtimeLoadCheck, type LoadCheck, type LoadVerdict } from './runtimeLoadCheck.ts';
@@ -83,7 +84,8 @@ message Node { repeated string input = 1; repeated string output = 2; string op_
 message Named { string name = 8; }
 message Graph { repeated Node node = 1; repeated Named initializer = 5; repeated ValueInfo input = 11; repeated ValueInfo output = 12; }
 message Opset { string domain = 1; int64 version = 2; }
-message Model { int64 ir_version = 1; repeated Opset opset_import = 8; Graph graph = 7; }
+message Prop { string key = 1; string value = 2; }
+message Model { int64 ir_version = 1; repeated Opset opset_import = 8; Graph graph = 7; repeated Prop metadata_props = 14; }
 `;
 const ModelType = protobuf
   .parse(SIGNATURE_PROTO, { keepCase: true })
@@ -95,6 +97,7 @@ interface DecodedValueInfo {
 }
 interface DecodedModel {
   ir_version: number;
+  metadata_props: { key?: string; value?: string }[];
   opset_import: { version: number }[];
   graph?: {
     node: { input: string[]; output: string[]; op_type: string }[];
@@ -110,6 +113,8 @@ interface DecodedModel {
  * header instead of creating an ONNX Runtime session keeps the native runtime (~35 MiB of arenas and
  * thread pools) out of the operator. Structural checks only (a ModelProto with an IR version, an opset,
  * nodes, and outputs that some node or input produces): operator kernels are the runtime's to check.
+ * The training baseline (`prognos.baseline`, for drift detection) comes along when valid; an invalid
+ * one is not a refusal (the runtime serves without it too) but is named in `baselineError`.
  */
 export function onnxSignature(bytes: Uint8Array): OnnxSignature {
   const model = ModelType.toObject(ModelType.decode(bytes), {
@@ -130,20 +135,29 @@ export function onnxSignature(bytes: Uint8Array): OnnxSignature {
   ]);
   const dangling = graph.output.find((o) => !produced.has(o.name));
   if (dangling) throw new Error(`graph output ${dangling.name} is produced by no node`);
-  return {
-    inputs: inputs.map(({ name, type }) => {
-      const dims = type?.tensor_type?.shape?.dim ?? [];
-      const last = dims.at(-1)?.dim_value;
-      const steps = dims.length === 3 ? dims[1]?.dim_value : undefined;
-      return {
-        name,
-        rank: dims.length,
-        ...(typeof last === 'number' && last > 0 && dims.length >= 2 ? { width: last } : {}),
-        ...(typeof steps === 'number' && steps > 0 ? { sequenceLength: steps } : {}),
-      };
-    }),
-    outputs: graph.output.map((o) => o.name),
-  };
+  const signatureInputs = inputs.map(({ name, type }) => {
+    const dims = type?.tensor_type?.shape?.dim ?? [];
+    const last = dims.at(-1)?.dim_value;
+    const steps = dims.length === 3 ? dims[1]?.dim_value : undefined;
+    return {
+      name,
+      rank: dims.length,
+      ...(typeof last === 'number' && last > 0 && dims.length >= 2 ? { width: last } : {}),
+      ...(typeof steps === 'number' && steps > 0 ? { sequenceLength: steps } : {}),
+    };
+  });
+  const signature: OnnxSignature = { inputs: signatureInputs, outputs: graph.output.map((o) => o.name) };
+  // A later entry of a key wins, as the runtime reads metadata (appended metadata overrides).
+  const baselineText = model.metadata_props.findLast((p) => p.key === BASELINE_KEY)?.value;
+  if (baselineText !== undefined) {
+    const parsed = parseBaseline(
+      baselineText,
+      signatureInputs.length === 1 ? signatureInputs[0]!.width : undefined,
+    );
+    if (parsed.ok) signature.baseline = parsed.baseline;
+    else signature.baselineError = parsed.error;
+  }
+  return signature;
 }
 
 /** What a runtime would be configured with: the artifact and how it is read (the CA for https://). */

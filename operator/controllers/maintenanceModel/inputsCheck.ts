@@ -1,3 +1,4 @@
+import type { Baseline } from '../../../contracts/modelBaseline.ts';
 import { resolveSequenceInputs } from '../../../contracts/modelInputs.ts';
 import { unresolvedInputs } from '../../api/inputs.ts';
 import type { SensorFleet } from '../../api/sensorFleet.ts';
@@ -14,6 +15,10 @@ export interface OnnxSignature {
     sequenceLength?: number;
   }[];
   outputs: string[];
+  /** The training baseline from the artifact's metadata (`prognos.baseline`), when present and valid. */
+  baseline?: Baseline;
+  /** Why a present `prognos.baseline` was not usable (drift detection then has no reference). */
+  baselineError?: string;
 }
 
 /** A precise reason for refusing a model, as a condition reason and a human message. */

@@ -55,6 +55,7 @@ import type { Role } from '../../../contracts/split.ts';
 import type { RetrainPolicy } from '../../api/retrainPolicy.ts';
 import { retrainCandidate, specSuperseded } from './rollout/retrainCandidate.ts';
 import { RolloutTelemetryBook } from './rollout/telemetryBook.ts';
+import type { DriftDetector } from '../retrainPolicy/drift/detector.ts';
 
 export const MODEL_FINALIZER = 'prognos.dev/rollout-split';
 
@@ -92,6 +93,8 @@ export interface ModelReconcilerDeps {
   maxArtifactBytes?: number;
   /** The runtimes' telemetry windows, for rollout analysis (fed by the telemetry subscription). */
   telemetry?: RolloutTelemetryBook;
+  /** Told each verified version's training baseline, for drift detection. */
+  drift?: DriftDetector;
   log: Logger;
   now?: () => Date;
 }
@@ -212,6 +215,7 @@ export class MaintenanceModelReconciler {
     if (!cached) {
       const [ns = '', name = ''] = key.split('/');
       this.#telemetry.forget(ns, name);
+      this.#deps.drift?.forget(ns, name);
       this.#deps.index.remove(key);
       this.#statusWrites.forget(key);
       return {};
@@ -260,6 +264,8 @@ export class MaintenanceModelReconciler {
         io.signal,
       );
       artifactRefusal = verified.ok ? undefined : verified.refusal;
+      if (verified.ok)
+        this.#deps.drift?.setBaseline(ns, model.metadata.name!, version, verified.signature.baseline);
       // A sequence model's T is known once the file is read: the fleet must keep that many readings.
       const steps = verified.ok ? verified.signature.inputs[0]?.sequenceLength : undefined;
       if (fleet && steps !== undefined)
@@ -327,6 +333,7 @@ export class MaintenanceModelReconciler {
       io.signal,
     );
     if (!verified.ok) return { refusal: verified.refusal };
+    this.#deps.drift?.setBaseline(ns, model.metadata.name!, c.version, verified.signature.baseline);
     const steps = verified.signature.inputs[0]?.sequenceLength;
     const refusal = checkFleetInputs(c.inputs, fleet, steps);
     return refusal ? { refusal } : { artifact };

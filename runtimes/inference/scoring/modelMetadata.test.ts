@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { BASELINE_KEY, parseModelMetadata } from './modelMetadata.ts';
+import { BASELINE_KEY } from '../../../contracts/modelBaseline.ts';
+import { parseModelMetadata } from './modelMetadata.ts';
 
 const props = (baseline: unknown) => new Map([[BASELINE_KEY, JSON.stringify(baseline)]]);
 

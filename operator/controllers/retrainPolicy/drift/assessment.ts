@@ -19,6 +19,8 @@ export interface FeatureDrift {
   threshold: number;
   /** Readings in the window the score is computed on. */
   samples: number;
+  /** What those readings are worth once autocorrelation is accounted for (effectiveSampleSize.ts). */
+  effectiveSamples?: number;
   drifting: boolean;
   /** RFC 3339 time the feature first crossed and has stayed above its threshold. */
   since?: string;
@@ -31,6 +33,8 @@ export interface DriftAssessment {
   version: string;
   /** false while the window holds fewer than minSamples readings: no verdict either way. */
   judged: boolean;
+  /** Why the assessment is not judged (no baseline, too few readings). */
+  reason?: string;
   drifting: boolean;
   /** Every watched feature, the most drifting first. */
   features: FeatureDrift[];
