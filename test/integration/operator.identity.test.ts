@@ -182,8 +182,11 @@ function lifecycle(mode: 'namespaced' | 'cluster-wide') {
         (await kubectl([...kc, 'auth', 'can-i', ...args])).stdout.trim();
       expect(await can('list', 'secrets', '-n', ns)).toBe('yes');
       expect(await can('get', 'secrets', '-n', ns)).toBe('no');
-      expect(await can('list', 'pods', '-n', ns)).toBe('no');
-      expect(await can('create', 'jobs.batch', '-n', ns)).toBe('no');
+      // Training Jobs: created and deleted, and a finished one's pods listed, never read otherwise.
+      expect(await can('create', 'jobs.batch', '-n', ns)).toBe('yes');
+      expect(await can('list', 'pods', '-n', ns)).toBe('yes');
+      expect(await can('get', 'pods', '-n', ns)).toBe('no');
+      expect(await can('update', 'jobs.batch', '-n', ns)).toBe('no');
       expect(await can('list', `customresourcedefinitions/${SERVICE_MONITOR_CRD_NAME}`)).toBe('yes');
       expect(await can('list', 'customresourcedefinitions')).toBe('no');
       if (mode === 'namespaced') {

@@ -81,11 +81,17 @@ describe('RBAC of the chart and of kustomize', () => {
     expect(grants(objects, 'scaledobjects')).toEqual([]);
   });
 
-  it('grants nothing the code does not use (no pods, jobs, grpcroutes, retrainpolicies, core events, no secret GET)', async () => {
+  it('grants nothing the code does not use (no grpcroutes, pods only listed, Jobs never updated, no core events, no secret GET)', async () => {
     const objects = rbacObjects(await renderChart(RELEASE, NAMESPACE));
     const resources = new Set(objects.flatMap((o) => o.rules ?? []).flatMap((r) => r.resources ?? []));
-    for (const unused of ['pods', 'jobs', 'grpcroutes', 'retrainpolicies', 'retrainpolicies/status'])
-      expect(resources.has(unused), unused).toBe(false);
+    expect(resources.has('grpcroutes')).toBe(false);
+    const rules = objects.flatMap((o) => o.rules ?? []);
+    expect(rules.filter((r) => r.resources?.includes('pods'))).toEqual([
+      { apiGroups: [''], resources: ['pods'], verbs: ['list'] },
+    ]);
+    expect(rules.filter((r) => r.resources?.includes('jobs'))).toEqual([
+      { apiGroups: ['batch'], resources: ['jobs'], verbs: ['list', 'watch', 'create', 'delete'] },
+    ]);
     const events = objects.flatMap((o) => o.rules ?? []).filter((r) => r.resources?.includes('events'));
     expect(events).toEqual([
       { apiGroups: ['events.k8s.io'], resources: ['events'], verbs: ['create', 'patch'] },
