@@ -119,6 +119,21 @@ export function wassersteinCritical(
   n: number,
   m: number,
 ): number {
+  const key = `${alpha}|${edges.join(',')}|${reference.join(',')}`;
+  let q = nullQuantiles.get(key);
+  if (q === undefined) {
+    q = simulatedQuantile(alpha, edges, reference);
+    nullQuantiles.set(key, q);
+    if (nullQuantiles.size > MAX_CACHED_QUANTILES) nullQuantiles.delete(nullQuantiles.keys().next().value!);
+  }
+  return q * Math.sqrt(1 / n + 1 / m);
+}
+
+/** The simulation depends on the reference only; one per (alpha, bins, reference) is remembered. */
+const MAX_CACHED_QUANTILES = 1024;
+const nullQuantiles = new Map<string, number>();
+
+function simulatedQuantile(alpha: number, edges: readonly number[], reference: readonly number[]): number {
   const x = binMidpoints(edges);
   const total = reference.reduce((a, b) => a + b, 0);
   const next = uniforms(0x5eed);
@@ -145,8 +160,7 @@ export function wassersteinCritical(
     draws[d] = sum;
   }
   draws.sort();
-  const q = draws[Math.min(WASSERSTEIN_DRAWS - 1, Math.ceil((1 - alpha) * WASSERSTEIN_DRAWS) - 1)]!;
-  return q * Math.sqrt(1 / n + 1 / m);
+  return draws[Math.min(WASSERSTEIN_DRAWS - 1, Math.ceil((1 - alpha) * WASSERSTEIN_DRAWS) - 1)]!;
 }
 
 /** Root of a monotone f on [lo, hi]; `decreasing` says which way f goes. */
