@@ -261,6 +261,25 @@ describe('planPolicy: starting a run', () => {
     expect(fresh.requeueAfterMs).toBe(17 * H);
   });
 
+  it('reports a schedule cron-parser refuses as not Ready, and still fires the other triggers', () => {
+    const invalid = (annotate: boolean) =>
+      policy(undefined, (p) => {
+        p.spec.triggers.schedule = '61 * * * *';
+        if (annotate) p.metadata.annotations = { [RETRAIN_ANNOTATION]: 'now' };
+      });
+    const idle = planPolicy(inputs({ policy: invalid(false) }));
+    expect(idle.create).toBeUndefined();
+    expect(condition(idle, 'Ready')).toMatchObject({
+      status: 'False',
+      reason: 'InvalidSchedule',
+    });
+    expect(condition(idle, 'Ready')!.message).toMatch(
+      /^triggers.schedule "61 \* \* \* \*" is not a valid cron schedule \(.+\); it never fires, the other triggers still do$/,
+    );
+    const manual = planPolicy(inputs({ policy: invalid(true) }));
+    expect(manual.create?.metadata?.annotations?.['prognos.dev/trigger']).toBe('Manual');
+  });
+
   it('numbers the run after the highest of status.runs and the Jobs that exist', () => {
     const recorded = {
       time: ago(H),

@@ -15,7 +15,7 @@ import type { DriftAssessment } from './drift/assessment.ts';
 import { gate } from './gate.ts';
 import { desiredJob, jobName, TRIGGER_ANNOTATION } from './job.ts';
 import { jobOutcome, parseTrainingResult, type JobOutcome } from './jobOutcome.ts';
-import { decideTrigger } from './triggers.ts';
+import { decideTrigger, scheduleError } from './triggers.ts';
 
 export const CANDIDATES_LIMIT = 10;
 export const HISTORY_LIMIT = 20;
@@ -47,6 +47,7 @@ export const POLICY_REASONS = {
   driftDetected: 'DriftDetected',
   noDrift: 'NoDrift',
   driftNotJudged: 'DriftNotJudged',
+  invalidSchedule: 'InvalidSchedule',
 } as const;
 
 export interface PolicyInputs {
@@ -237,7 +238,17 @@ export function planPolicy(i: PolicyInputs): PolicyPlan {
       `SensorFleet ${policy.metadata.namespace}/${model.spec.fleetRef.name} of the model does not exist`,
     );
   } else {
-    condition('Ready', true, POLICY_REASONS.watching, `watching MaintenanceModel ${model.metadata.name}`);
+    const schedule = policy.spec.triggers.schedule;
+    const invalid = schedule === undefined ? undefined : scheduleError(schedule);
+    if (invalid)
+      condition(
+        'Ready',
+        false,
+        POLICY_REASONS.invalidSchedule,
+        `triggers.schedule "${schedule}" is not a valid cron schedule (${invalid}); it never fires, the other triggers still do`,
+      );
+    else
+      condition('Ready', true, POLICY_REASONS.watching, `watching MaintenanceModel ${model.metadata.name}`);
     if (policy.spec.triggers.drift) requeue(DRIFT_RECHECK_MS);
     driftStatus(plan, i, condition);
     const decision = decideTrigger({ policy, now, jobActive: !!status.activeJob, drift: i.drift });

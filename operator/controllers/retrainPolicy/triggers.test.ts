@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { RetrainPolicy } from '../../api/retrainPolicy.ts';
 import { policyFixture } from '../testdata/retrainPolicy.ts';
 import type { DriftAssessment, FeatureDrift } from './drift/assessment.ts';
-import { decideTrigger, nextSchedule, RETRAIN_ANNOTATION, scheduleDue } from './triggers.ts';
+import { decideTrigger, nextSchedule, RETRAIN_ANNOTATION, scheduleDue, scheduleError } from './triggers.ts';
 
 const NOW = new Date('2026-12-03T10:00:00Z');
 const ago = (ms: number) => new Date(NOW.getTime() - ms).toISOString();
@@ -41,6 +41,19 @@ function policy(
     if (opts.last) p.status = { lastTriggerTime: opts.last, lastTriggerReason: 'Drift' };
   });
 }
+
+describe('scheduleError', () => {
+  it.each([
+    ['0 3 * * 0', false],
+    ['@weekly', false],
+    ['*/15 * * * *', false],
+    ['61 * * * *', true],
+    ['0 25 * * *', true],
+    ['0 3 * * 8', true],
+  ])('%s refused: %s', (schedule, refused) => {
+    expect(scheduleError(schedule) !== undefined).toBe(refused);
+  });
+});
 
 describe('scheduleDue', () => {
   const d = (s: string) => new Date(s);

@@ -24,6 +24,19 @@ export type TriggerDecision =
   | { fire: TriggerReason; message: string; recheckAfterMs?: undefined }
   | { fire?: undefined; suppressed?: { reason: TriggerReason; message: string }; recheckAfterMs?: number };
 
+/**
+ * Why cron-parser refuses a schedule, or undefined when it is valid. The CRD's pattern only checks
+ * the shape (five fields), so "61 * * * *" reaches the controller.
+ */
+export function scheduleError(schedule: string): string | undefined {
+  try {
+    CronExpressionParser.parse(schedule, { tz: 'UTC' });
+    return undefined;
+  } catch (error) {
+    return (error as Error).message;
+  }
+}
+
 /** The latest schedule time in (after, now], if any. */
 export function scheduleDue(schedule: string, after: Date, now: Date): Date | undefined {
   // prev() is strictly before currentDate: one millisecond past now makes a time exactly now due.
@@ -53,12 +66,18 @@ function firstFiring(
         : `the inputs drifted from version ${drift.version}'s training baseline`,
     };
   }
-  const schedule = policy.spec.triggers.schedule;
+  const schedule = validSchedule(policy);
   if (schedule) {
     const due = scheduleDue(schedule, since, now);
     if (due) return { fire: 'Schedule', message: `schedule "${schedule}" was due at ${due.toISOString()}` };
   }
   return undefined;
+}
+
+/** The policy's schedule when cron-parser accepts it (an invalid one is reported by the plan, not fired). */
+function validSchedule(policy: RetrainPolicy): string | undefined {
+  const schedule = policy.spec.triggers.schedule;
+  return schedule !== undefined && scheduleError(schedule) === undefined ? schedule : undefined;
 }
 
 const round = (x: number) => Number(x.toPrecision(3));
@@ -69,7 +88,7 @@ export function decideTrigger(inputs: TriggerInputs): TriggerDecision {
   // A schedule counts from the last run, or from the policy's creation: a new policy does not fire
   // for every past schedule time.
   const since = last ?? new Date(policy.metadata.creationTimestamp ?? now);
-  const schedule = policy.spec.triggers.schedule;
+  const schedule = validSchedule(policy);
   const untilSchedule = schedule ? nextSchedule(schedule, now).getTime() - now.getTime() : undefined;
   if (inputs.jobActive) return {};
   const firing = firstFiring(inputs, since);
