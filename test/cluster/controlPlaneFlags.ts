@@ -20,7 +20,8 @@ export const serviceAccountIssuer = 'https://kubernetes.default.svc.cluster.loca
 /**
  * Controllers this project relies on. There is no kubelet and no scheduler (the pod runner binds
  * and runs pods), so node lifecycle, IPAM and volume controllers are left out.
- * root-ca-cert-publisher writes the kube-root-ca.crt ConfigMap that projected token volumes name.
+ * root-ca-cert-publisher writes the kube-root-ca.crt ConfigMap that projected token volumes name;
+ * resourcequota computes quota usage, without which a namespace with a ResourceQuota admits no pod.
  */
 export const controllers = [
   'deployment',
@@ -36,6 +37,7 @@ export const controllers = [
   'cronjob',
   'ttl-after-finished',
   'root-ca-cert-publisher',
+  'resourcequota',
 ];
 
 export function etcdUrl(layout: ControlPlaneLayout): string {

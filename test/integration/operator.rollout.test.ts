@@ -5,8 +5,7 @@
 import { writeFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
-import { jetstream, jetstreamManager, type JetStreamClient } from '@nats-io/jetstream';
-import { Kvm } from '@nats-io/kv';
+import { jetstream, type JetStreamClient } from '@nats-io/jetstream';
 import type { NatsConnection, Subscription } from '@nats-io/transport-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { PrognosOperator } from '../../operator/prognosOperator.ts';
@@ -29,6 +28,7 @@ import {
   waitCondition,
   writeModel,
 } from './operatorHarness.ts';
+import { eventReasons, ReadingPublisher, readSplit, streamConsumers } from './rolloutHarness.ts';
 
 let ns: string;
 let operator: PrognosOperator;
@@ -40,9 +40,7 @@ let v2: ModelFile;
 let bad: ModelFile;
 /** `machine/ts` → the versions that predicted it, in order. */
 const seen = new Map<string, string[]>();
-const published: string[] = [];
-let publishing = false;
-let publisher: Promise<void> | undefined;
+let publisher: ReadingPublisher;
 const MACHINES = Array.from({ length: 40 }, (_, i) => `m${i}`);
 
 /** A classifier whose output is pushed to ~1 for every reading: its scores diverge from any other's. */
@@ -68,45 +66,26 @@ function manifest(version: string, file: ModelFile) {
   return modelManifest(ns, 'pumps-rul', 'pumps', { version, ...file }, { rollout });
 }
 
-function startPublishing(): void {
-  publishing = true;
-  publisher = (async () => {
-    let ts = 0;
-    while (publishing) {
-      // Event time now (a reading from the future is dead-lettered), strictly increasing per machine.
-      ts = Math.max(ts + 1, Date.now());
-      for (const machine of MACHINES) {
-        await js.publish(
-          `${ns}.pumps.${machine}.readings`,
-          JSON.stringify({ ts, vibration: 2 + (ts % 7), temperature: 60 + (ts % 5) }),
-        );
-        published.push(`${machine}/${ts}`);
-      }
-      await new Promise((r) => setTimeout(r, 250));
-    }
-  })();
-}
+const split = (): Promise<unknown> => readSplit(nc, ns, 'pumps-rul');
 
-async function stopPublishing(): Promise<void> {
-  publishing = false;
-  await publisher;
-}
-
-/** Pending and unacknowledged messages per consumer of the fleet's stream. */
-async function consumerBacklog(): Promise<Record<string, { pending: number; unacked: number }>> {
-  const jsm = await jetstreamManager(nc);
-  const backlog: Record<string, { pending: number; unacked: number }> = {};
-  for await (const s of jsm.streams.list())
-    if (s.config.name.includes(ns.toUpperCase().replaceAll('-', '_')))
-      for await (const c of jsm.consumers.list(s.config.name))
-        backlog[c.name] = { pending: c.num_pending, unacked: c.num_ack_pending };
-  return backlog;
-}
-
-async function split(): Promise<unknown> {
-  const kv = await new Kvm(nc).open('prognos-rollouts');
-  const entry = await kv.get(`${ns}.pumps-rul`);
-  return entry && entry.operation === 'PUT' ? entry.json() : undefined;
+/** Every reading of the first `upTo` published is scored, and none by two versions. */
+async function everyReadingScoredOnce(upTo: number): Promise<void> {
+  const published = publisher.published;
+  await eventually(
+    'a prediction for every reading',
+    async () => {
+      const missing = published.slice(0, upTo).filter((k) => !seen.has(k));
+      if (missing.length === 0) return true;
+      // Says whether the readings are still queued (slow) or nowhere (lost).
+      throw new Error(
+        `${missing.length} of ${upTo} readings unscored (e.g. ${missing.slice(0, 5).join(', ')}); ` +
+          `consumers: ${JSON.stringify(await streamConsumers(nc, ns))}`,
+      );
+    },
+    120_000,
+  );
+  const doubles = published.slice(0, upTo).filter((k) => new Set(seen.get(k)).size > 1);
+  expect(doubles).toEqual([]);
 }
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- status read back as JSON
@@ -133,12 +112,12 @@ beforeAll(async () => {
   await waitCondition(ns, 'sf/pumps', 'StreamReady', 'True', undefined, 30_000);
   await applyObject(manifest('v1', v1));
   await waitCondition(ns, 'mm/pumps-rul', 'Ready', 'True', 'Serving', 120_000);
-  startPublishing();
+  publisher = new ReadingPublisher(js, `${ns}.pumps`, MACHINES, 250);
+  publisher.start();
 });
 
 afterAll(async () => {
-  publishing = false;
-  await publisher;
+  await publisher?.stop();
   predictions?.unsubscribe();
   await operator?.stop();
   await nc?.close();
@@ -211,35 +190,12 @@ describe('canary rollouts over the broker', () => {
       );
 
       // Every reading published so far is scored, and none by both versions.
+      const published = publisher.published;
       const upTo = published.length;
-      await eventually(
-        'a prediction for every reading',
-        async () => {
-          const missing = published.slice(0, upTo).filter((k) => !seen.has(k));
-          if (missing.length === 0) return true;
-          // Says whether the readings are still queued (slow) or nowhere (lost).
-          throw new Error(
-            `${missing.length} of ${upTo} readings unscored (e.g. ${missing.slice(0, 5).join(', ')}); ` +
-              `consumers: ${JSON.stringify(await consumerBacklog())}`,
-          );
-        },
-        120_000,
-      );
-      const doubles = published.slice(0, upTo).filter((k) => new Set(seen.get(k)).size > 1);
-      expect(doubles).toEqual([]);
+      await everyReadingScoredOnce(upTo);
       const versions = new Set(published.slice(0, upTo).flatMap((k) => seen.get(k) ?? []));
       expect(versions).toEqual(new Set(['v1', 'v2']));
-      const events = await ok([
-        'get',
-        'events',
-        '-n',
-        ns,
-        '--field-selector',
-        'involvedObject.name=pumps-rul',
-        '-o',
-        'json',
-      ]);
-      const reasons = (JSON.parse(events) as { items: { reason: string }[] }).items.map((e) => e.reason);
+      const reasons = await eventReasons(ns, 'pumps-rul');
       expect(reasons).toEqual(
         expect.arrayContaining(['RolloutStarted', 'StepCompleted', 'RolloutCompleted']),
       );
@@ -273,6 +229,8 @@ describe('canary rollouts over the broker', () => {
         },
         90_000,
       );
+      // The canary's in-flight readings as the split returned to the stable were scored, not dropped.
+      await everyReadingScoredOnce(publisher.published.length);
       const progressing = (await model()).status.conditions.find(
         (c: { type: string }) => c.type === 'Progressing',
       );
@@ -304,6 +262,6 @@ describe('canary rollouts over the broker', () => {
     expect(mm.metadata.annotations?.['prognos.dev/abort']).toBeUndefined();
     expect(mm.status.history[0]).toMatchObject({ event: 'Aborted', version: 'v3' });
     expect(JSON.stringify(await split())).toBe('{"stable":{"version":"v2"}}');
-    await stopPublishing();
+    await publisher.stop();
   });
 });

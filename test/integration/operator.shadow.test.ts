@@ -6,7 +6,7 @@
 import { createHash } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { jetstream, jetstreamManager, type JetStreamClient } from '@nats-io/jetstream';
+import { jetstream, type JetStreamClient } from '@nats-io/jetstream';
 import type { NatsConnection, Subscription } from '@nats-io/transport-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { PrognosOperator } from '../../operator/prognosOperator.ts';
@@ -27,6 +27,7 @@ import {
   tempDir,
   waitCondition,
 } from './operatorHarness.ts';
+import { ReadingPublisher, streamConsumers } from './rolloutHarness.ts';
 
 let ns: string;
 let operator: PrognosOperator;
@@ -40,9 +41,7 @@ let shifted: ModelFile;
 const served = new Map<string, string[]>();
 const shadowPredictions: string[] = [];
 const alertRoles = new Set<string>();
-const published: string[] = [];
-let publishing = false;
-let publisher: Promise<void> | undefined;
+let publisher: ReadingPublisher;
 const MACHINES = Array.from({ length: 20 }, (_, i) => `m${i}`);
 
 /** A classifier from the seed's layers with the output bias moved by `bias`. */
@@ -68,13 +67,7 @@ const manifest = (version: string, file: ModelFile) =>
 const model = async (): Promise<any> => getJson(ns, 'mm/pumps-rul');
 
 async function shadowConsumers(): Promise<string[]> {
-  const jsm = await jetstreamManager(nc);
-  const names: string[] = [];
-  for await (const s of jsm.streams.list())
-    if (s.config.name.includes(ns.toUpperCase().replaceAll('-', '_')))
-      for await (const c of jsm.consumers.list(s.config.name))
-        if (c.name.includes('-shadow-')) names.push(c.name);
-  return names;
+  return Object.keys(await streamConsumers(nc, ns)).filter((name) => name.includes('-shadow-'));
 }
 
 beforeAll(async () => {
@@ -109,27 +102,12 @@ beforeAll(async () => {
   await waitCondition(ns, 'sf/pumps', 'StreamReady', 'True', undefined, 30_000);
   await applyObject(manifest('v1', v1));
   await waitCondition(ns, 'mm/pumps-rul', 'Ready', 'True', 'Serving', 120_000);
-  publishing = true;
-  publisher = (async () => {
-    let ts = 0;
-    while (publishing) {
-      // Event time now (a reading from the future is dead-lettered), strictly increasing.
-      ts = Math.max(ts + 1, Date.now());
-      for (const machine of MACHINES) {
-        await js.publish(
-          `${ns}.pumps.${machine}.readings`,
-          JSON.stringify({ ts, vibration: 2 + (ts % 7), temperature: 60 + (ts % 5) }),
-        );
-        published.push(`${machine}/${ts}`);
-      }
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  })();
+  publisher = new ReadingPublisher(js, `${ns}.pumps`, MACHINES, 100);
+  publisher.start();
 });
 
 afterAll(async () => {
-  publishing = false;
-  await publisher;
+  await publisher?.stop();
   for (const s of subs) s.unsubscribe();
   await operator?.stop();
   await nc?.close();
@@ -194,6 +172,7 @@ describe('shadow rollouts over the broker', () => {
 
       expect(shadowPredictions.length).toBeGreaterThan(0);
       expect(alertRoles.has('shadow')).toBe(false);
+      const published = publisher.published;
       const upTo = published.length;
       await eventually(
         'a served prediction for every reading',
