@@ -1,4 +1,4 @@
-// The local sandbox: `up` (background), `down`, `status`, `restart-apiserver`, `demo`, `watch`, `demo-down`.
+// The local sandbox: `up` (background), `down`, `status`, `restart-apiserver`, `demo`, `demo-canary`, `watch`, `demo-down`.
 // Usage: scripts/node24 test/cluster/cli.ts <command>   (npm run env:up / env:down / demo)
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, openSync, readFileSync, rmSync } from 'node:fs';
@@ -7,7 +7,7 @@ import { ensureBinaries, repoRoot } from './binaries.ts';
 import { buildProgressReporter } from './buildProgress.ts';
 import { runControlAction } from './controlServer.ts';
 import type { EnvironmentInfo } from './environment.ts';
-import { runDemo, stopDemo, watchPredictions } from './demo/demo.ts';
+import { runDemo, runDemoCanary, stopDemo, watchPredictions } from './demo/demo.ts';
 import { envSummary } from './envSummary.ts';
 import { tail } from './managedProcess.ts';
 import { processesOfStateDir, terminate } from './stateDirProcesses.ts';
@@ -178,6 +178,7 @@ const commands: Record<string, () => unknown> = {
   status,
   demo,
   watch: () => watchPredictions(requireEnv()),
+  'demo-canary': () => runDemoCanary(requireEnv()),
   'demo-down': () => stopDemo(requireEnv()),
   'restart-apiserver': async () => {
     const info = readEnv();

@@ -4,7 +4,7 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { connect } from '@nats-io/transport-node';
 import { stringify } from 'yaml';
 import { buildLinearRegressor } from '../../../contracts/onnx/buildModel.ts';
@@ -59,20 +59,74 @@ function startProcess(info: EnvironmentInfo, name: string, entry: string, args: 
   return child.pid!;
 }
 
-function writeDemoModel(dir: string): { uri: string; sha256: string; source: string } {
+interface DemoModel {
+  version: string;
+  uri: string;
+  sha256: string;
+  /** What it was fitted on, for the console. */
+  source: string;
+}
+
+/**
+ * The demo's versions: v1 is fitted on the first half of the engines, v2 (the canary) on all of them,
+ * so the two are close but not the same model.
+ */
+const DEMO_VERSIONS = { v1: 0.5, v2: 1 } as const;
+type DemoVersion = keyof typeof DEMO_VERSIONS;
+
+function writeDemoModel(dir: string, version: DemoVersion): DemoModel {
   const real = loadCmapss();
-  const { coefficients, intercept } = fitLinearRul(real ?? syntheticCycles());
+  const cycles = real ?? syntheticCycles();
+  const engines = [...new Set(cycles.map((c) => c.engine))];
+  const kept = new Set(engines.slice(0, Math.ceil(engines.length * DEMO_VERSIONS[version])));
+  const { coefficients, intercept } = fitLinearRul(cycles.filter((c) => kept.has(c.engine)));
   const { bytes } = buildLinearRegressor(coefficients, intercept);
-  const path = join(dir, 'turbofan-rul-v1.onnx');
+  const path = join(dir, `turbofan-rul-${version}.onnx`);
   writeFileSync(path, bytes);
   return {
+    version,
     uri: `file://${path}`,
     sha256: createHash('sha256').update(bytes).digest('hex'),
-    source: real ? 'C-MAPSS FD001' : 'synthetic engines',
+    source: `${kept.size} engines of ${real ? 'C-MAPSS FD001' : 'synthetic data'}`,
   };
 }
 
-function manifests(info: EnvironmentInfo, model: { uri: string; sha256: string }): string {
+/**
+ * A canary in two steps of 30 s, each judged every 10 s on the runtimes' telemetry. Four partitions
+ * give the canary a 25% grain.
+ */
+const DEMO_ROLLOUT = {
+  strategy: 'Canary',
+  steps: [
+    { weight: 25, pause: '30s' },
+    { weight: 50, pause: '30s' },
+  ],
+  analysis: { interval: '10s', minSamples: 30, failureLimit: 2, maxErrorRate: 0.01, maxScoreDivergence: 0.5 },
+};
+
+function modelManifest(model: DemoModel): Record<string, unknown> {
+  return {
+    apiVersion: 'prognos.dev/v1alpha1',
+    kind: 'MaintenanceModel',
+    metadata: { name: MODEL, namespace: DEMO_NAMESPACE },
+    spec: {
+      fleetRef: { name: FLEET },
+      task: 'regression',
+      model: {
+        version: model.version,
+        uri: model.uri,
+        sha256: model.sha256,
+        inputs: DEMO_SENSORS.map((s) => s.name),
+      },
+      // RUL in cycles: warn at 50 left, critical at 20.
+      thresholds: { warning: 50, critical: 20 },
+      serving: { replicas: 1 },
+      rollout: DEMO_ROLLOUT,
+    },
+  };
+}
+
+function manifests(info: EnvironmentInfo, model: DemoModel): string {
   const fleet = {
     apiVersion: 'prognos.dev/v1alpha1',
     kind: 'SensorFleet',
@@ -81,7 +135,7 @@ function manifests(info: EnvironmentInfo, model: { uri: string; sha256: string }
       nats: { url: info.natsUrl },
       subject: `${PREFIX}.*.readings`,
       machineId: { subjectToken: 3 },
-      stream: { maxAge: '1d' },
+      stream: { maxAge: '1d', partitions: 4 },
       schema: {
         timestampField: 'ts',
         timestampFormat: 'UnixMillis',
@@ -91,21 +145,17 @@ function manifests(info: EnvironmentInfo, model: { uri: string; sha256: string }
       deletionPolicy: 'Delete',
     },
   };
-  const mm = {
-    apiVersion: 'prognos.dev/v1alpha1',
-    kind: 'MaintenanceModel',
-    metadata: { name: MODEL, namespace: DEMO_NAMESPACE },
-    spec: {
-      fleetRef: { name: FLEET },
-      task: 'regression',
-      model: { version: 'v1', uri: model.uri, sha256: model.sha256, inputs: DEMO_SENSORS.map((s) => s.name) },
-      // RUL in cycles: warn at 50 left, critical at 20.
-      thresholds: { warning: 50, critical: 20 },
-      serving: { replicas: 1 },
-    },
-  };
-  return [fleet, mm].map((o) => stringify(o)).join('---\n');
+  return [fleet, modelManifest(model)].map((o) => stringify(o)).join('---\n');
 }
+
+const modelDir = (info: EnvironmentInfo): string => {
+  const dir = join(info.stateDir, 'demo-models');
+  mkdirSync(dir, { recursive: true });
+  return dir;
+};
+
+/** bin/ (kubectl-prognos) and the environment's kubectl, for `kubectl prognos`. */
+const pluginPath = (info: EnvironmentInfo): string => `${join(repoRoot, 'bin')}:${dirname(info.kubectl)}`;
 
 /** After `up`: everything the end-to-end demo needs, then how to watch it. */
 export async function runDemo(info: EnvironmentInfo): Promise<void> {
@@ -127,11 +177,9 @@ export async function runDemo(info: EnvironmentInfo): Promise<void> {
     `operator running (pid ${operatorPid}, log ${join(info.stateDir, 'logs', 'demo-operator.log')})`,
   );
 
-  const modelDir = join(info.stateDir, 'demo-models');
-  mkdirSync(modelDir, { recursive: true });
-  const model = writeDemoModel(modelDir);
+  const model = writeDemoModel(modelDir(info), 'v1');
   console.log(
-    `demo model: linear RUL regressor fitted on ${model.source} (${model.uri}, sha256 ${model.sha256.slice(0, 12)}…)`,
+    `demo model v1: linear RUL regressor fitted on ${model.source} (${model.uri}, sha256 ${model.sha256.slice(0, 12)}…)`,
   );
   spawnSync(info.kubectl, ['create', 'namespace', DEMO_NAMESPACE], {
     env: { ...process.env, KUBECONFIG: info.kubeconfig },
@@ -160,7 +208,9 @@ export async function runDemo(info: EnvironmentInfo): Promise<void> {
     '--prefix',
     PREFIX,
     '--rate',
-    '20',
+    '40',
+    '--engines',
+    '16',
   ]);
   console.log(
     `fleet simulator running (pid ${simPid}, log ${join(info.stateDir, 'logs', 'demo-simulator.log')})\n`,
@@ -169,8 +219,28 @@ export async function runDemo(info: EnvironmentInfo): Promise<void> {
   console.log(`Watch it:
   KUBECONFIG=${info.kubeconfig} ${info.kubectl} get mm,sf -n ${DEMO_NAMESPACE} -w
   scripts/node24 test/cluster/cli.ts watch          # live predictions (RUL, severity, health)
+Roll out v2 as a canary, and watch it walk its steps under analysis:
+  npm run demo:canary
+  KUBECONFIG=${info.kubeconfig} PATH=${pluginPath(info)}:$PATH kubectl prognos status ${MODEL} -n ${DEMO_NAMESPACE} -w
 Stop it:
   scripts/node24 test/cluster/cli.ts demo-down && npm run env:down`);
+}
+
+/**
+ * `npm run demo:canary`: a second version of the demo model, applied as spec.model. The model's
+ * rollout makes it a canary: 25%, then 50% of the machines, each step analysed, then promoted.
+ */
+export function runDemoCanary(info: EnvironmentInfo): void {
+  const model = writeDemoModel(modelDir(info), 'v2');
+  console.log(
+    `demo model v2: linear RUL regressor fitted on ${model.source} (sha256 ${model.sha256.slice(0, 12)}…)`,
+  );
+  kubectl(info, ['apply', '--server-side', '-f', '-'], stringify(modelManifest(model)));
+  console.log(`${MODEL} v2 applied: the operator verifies it, then runs it as a canary beside v1.
+Watch the rollout (steps, weight, analysis results, history):
+  KUBECONFIG=${info.kubeconfig} PATH=${pluginPath(info)}:$PATH kubectl prognos status ${MODEL} -n ${DEMO_NAMESPACE} -w
+Predictions name the version that scored them:
+  scripts/node24 test/cluster/cli.ts watch`);
 }
 
 /** Prints predictions of the demo model as they arrive, until Ctrl-C. */
