@@ -38,6 +38,9 @@ let predictions: Subscription;
 let v1: ModelFile;
 let v2: ModelFile;
 let bad: ModelFile;
+let nan: ModelFile;
+/** Predictions published with a score that is not a number. */
+let nanScores = 0;
 /** `machine/ts` → the versions that predicted it, in order. */
 const seen = new Map<string, string[]>();
 let publisher: ReadingPublisher;
@@ -49,6 +52,16 @@ function writeShiftedModel(dir: string): ModelFile {
   layers.at(-1)!.b[0] = 40;
   const { bytes } = buildMlpClassifier(layers);
   const path = join(dir, 'shifted.onnx');
+  writeFileSync(path, bytes);
+  return { path, uri: `file://${path}`, sha256: createHash('sha256').update(bytes).digest('hex') };
+}
+
+/** A classifier whose output is NaN for every reading (a NaN bias); the load check's row runs anyway. */
+function writeNanModel(dir: string): ModelFile {
+  const layers = randomLayers([MODEL_INPUTS.length, 8, 1], 4);
+  layers.at(-1)!.b[0] = Number.NaN;
+  const { bytes } = buildMlpClassifier(layers);
+  const path = join(dir, 'nan.onnx');
   writeFileSync(path, bytes);
   return { path, uri: `file://${path}`, sha256: createHash('sha256').update(bytes).digest('hex') };
 }
@@ -101,9 +114,11 @@ beforeAll(async () => {
   v1 = writeModel(dir, 'v1.onnx', 1);
   v2 = writeModel(dir, 'v2.onnx', 2);
   bad = writeShiftedModel(dir);
+  nan = writeNanModel(dir);
   predictions = nc.subscribe(`prognos.predictions.${ns}.pumps-rul.>`, {
     callback: (_err, msg) => {
-      const p = msg.json<{ machineId: string; ts: number; modelVersion: string; redelivered?: boolean }>();
+      const p = msg.json<{ machineId: string; ts: number; modelVersion: string; score: unknown }>();
+      if (typeof p.score !== 'number') nanScores++;
       const key = `${p.machineId}/${p.ts}`;
       seen.set(key, [...(seen.get(key) ?? []), p.modelVersion]);
     },
@@ -262,6 +277,24 @@ describe('canary rollouts over the broker', () => {
     expect(mm.metadata.annotations?.['prognos.dev/abort']).toBeUndefined();
     expect(mm.status.history[0]).toMatchObject({ event: 'Aborted', version: 'v3' });
     expect(JSON.stringify(await split())).toBe('{"stable":{"version":"v2"}}');
+  });
+
+  it('rolls back a version whose outputs are NaN, naming the error rate', { timeout: 240_000 }, async () => {
+    await applyObject(manifest('v4', nan));
+    const rolledBack = await eventually(
+      'v4 rolled back',
+      async () => {
+        const mm = await model();
+        return mm?.status?.rolledBack?.version === 'v4' ? mm.status.rolledBack : undefined;
+      },
+      180_000,
+    );
+    expect(rolledBack).toMatchObject({ reason: 'AnalysisFailed', sha256: nan.sha256 });
+    expect(rolledBack.message).toMatch(/errorRate 1 > maxErrorRate 0.01/);
+    expect((await model()).status.stable.version).toBe('v2');
+    // Fallback-scored (never NaN) while it had traffic, and every reading still scored once.
+    expect(nanScores).toBe(0);
+    await everyReadingScoredOnce(publisher.published.length);
     await publisher.stop();
   });
 });
