@@ -93,8 +93,7 @@ export function maintenanceModelController(
           horizontalPodAutoscaler: (ns, name) =>
             ctx.cached<V2HorizontalPodAutoscaler>(kinds.horizontalPodAutoscaler, objectKey(ns, name)),
           scaledObjectCrd: () => (keda ? ctx.cached(kinds.scaledObjectCrd, SCALED_OBJECT_CRD) : undefined),
-          grpcRouteCrd: () =>
-            gatewayApi ? ctx.cached(kinds.grpcRouteCrd, GRPC_ROUTE_CRD) : undefined,
+          grpcRouteCrd: () => (gatewayApi ? ctx.cached(kinds.grpcRouteCrd, GRPC_ROUTE_CRD) : undefined),
           gatewayApi,
           secret: (ns, name) => ctx.readReferenced<V1Secret>(SECRET, ns, name),
           serviceMonitorCrd: () =>

@@ -557,7 +557,8 @@ export class MaintenanceModelReconciler {
         },
         now,
       );
-    if (route?.outcome) this.#routeCondition(io, model, status, grpcRouteCondition(model, route.outcome), now);
+    if (route?.outcome)
+      this.#routeCondition(io, model, status, grpcRouteCondition(model, route.outcome), now);
     this.#recordTransitions(io, model, status.conditions ?? []);
     for (const e of step?.plan.events ?? []) void io.events.emit(model, { ...e, action: 'Rollout' });
     await updateStatus(io.client, model, status, this.#statusWrites);
