@@ -4,7 +4,8 @@
 // the model gets a GRPCRoute to its Service; during a canary the route's backendRefs weight the stable
 // and `<model>-canary` Services by the weight the partitions got (20 → 50 → 100, all stable once
 // promoted), and an abort sends everything back to the stable at once. Steps advance by the promote
-// annotation, so no readings and no analysis are needed (the rollout tests cover those).
+// annotation (one step per annotation), so no readings and no analysis are needed (the rollout tests
+// cover those).
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { PrognosOperator } from '../../operator/prognosOperator.ts';
@@ -47,7 +48,8 @@ const rollout = {
 };
 const grpcRoute = { parentRefs: [{ name: 'edge', sectionName: 'grpc' }], hostnames: ['pumps.example.com'] };
 
-function manifest(version: string, file: ModelFile, route: object | undefined = grpcRoute) {
+/** `route` null: no serving.grpcRoute. */
+function manifest(version: string, file: ModelFile, route: object | null = grpcRoute) {
   return modelManifest(
     ns,
     'pumps-rul',
@@ -78,7 +80,10 @@ async function backends(): Promise<string[] | undefined> {
 const routedTo = (...want: string[]) =>
   eventually(`the GRPCRoute's backends ${want.join(', ')}`, async () => {
     const got = await backends();
-    return JSON.stringify(got) === JSON.stringify(want) ? got : undefined;
+    if (JSON.stringify(got) === JSON.stringify(want)) return got;
+    throw new Error(
+      `backends ${JSON.stringify(got)}, canary ${JSON.stringify((await model())?.status?.canary)}`,
+    );
   });
 
 const routeCondition = async () =>
@@ -175,6 +180,13 @@ describe('serving.grpcRoute', () => {
         30_000,
       );
       await routedTo('pumps-rul=50', 'pumps-rul-canary=50');
+      // One promote is one step, even when a reconcile reads the model before the annotation's removal.
+      await eventually('the promote annotation cleared', async () =>
+        (await model())?.metadata?.annotations?.['prognos.dev/promote'] === undefined ? true : undefined,
+      );
+      await new Promise((r) => setTimeout(r, 1_000));
+      expect((await model()).status.rollout.step).toBe(1);
+      expect(await backends()).toEqual(['pumps-rul=50', 'pumps-rul-canary=50']);
 
       await annotate('prognos.dev/promote');
       await eventually(
@@ -212,7 +224,7 @@ describe('serving.grpcRoute', () => {
   });
 
   it('serving.grpcRoute removed: the route and the condition go', async () => {
-    await applyObject(manifest('v3', v3, undefined));
+    await applyObject(manifest('v3', v3, null));
     await eventually('no GRPCRoute', async () => (await getJson(ns, ROUTE)) === undefined, 30_000);
     await eventually('no GRPCRouteApplied condition', async () => (await routeCondition()) === undefined);
     expect(

@@ -16,6 +16,7 @@ import { apply, applyIfNeeded } from '../../framework/apply.ts';
 import { getCondition, rfc3339, setCondition, type ConditionInput } from '../../framework/conditions.ts';
 import type { ReconcileIo } from '../../framework/controller.ts';
 import { isFenced } from '../../framework/fence.ts';
+import { objectKey } from '../../framework/gvk.ts';
 import { reconcileFinalizer } from '../../framework/finalizers.ts';
 import { isNotFound } from '../../framework/kubeClient.ts';
 import { pruneIfOwned } from '../../framework/prune.ts';
@@ -215,6 +216,12 @@ export class MaintenanceModelReconciler {
   readonly #consumerStreams = new Map<string, { target: NatsTarget; stream: string; ensured: string }>();
   /** Status written but maybe not in the cache yet: transitions and writes compare with it. */
   readonly #statusWrites = new StatusWrites();
+  /**
+   * Control annotations acted on and cleared (key → value), per model, until the cache shows them
+   * cleared: the next reconcile often reads the model before the clearing reaches the cache, and must
+   * not act on them again (a second promote would skip a step).
+   */
+  readonly #cleared = new Map<string, Record<string, string>>();
 
   constructor(deps: ModelReconcilerDeps) {
     this.#deps = deps;
@@ -233,6 +240,7 @@ export class MaintenanceModelReconciler {
       this.#deps.drift?.forget(ns, name);
       this.#deps.index.remove(key);
       this.#statusWrites.forget(key);
+      this.#cleared.delete(key);
       return {};
     }
     this.#deps.index.set(key, cached.spec.fleetRef.name);
@@ -240,8 +248,23 @@ export class MaintenanceModelReconciler {
       this.#cleanup(m, lookups, io),
     );
     if (outcome.deleting) return {};
-    const ctx = await this.#gather(this.#statusWrites.fresh(outcome.obj), lookups, io);
+    const model = this.#withoutCleared(key, this.#statusWrites.fresh(outcome.obj));
+    const ctx = await this.#gather(model, lookups, io);
     return this.#act(ctx, lookups);
+  }
+
+  /** The model without the control annotations this process already acted on and cleared. */
+  #withoutCleared(key: string, model: MaintenanceModel): MaintenanceModel {
+    const cleared = this.#cleared.get(key);
+    if (!cleared) return model;
+    const live = model.metadata.annotations ?? {};
+    const stale = (k: string) => cleared[k] !== undefined && live[k] === cleared[k];
+    if (!Object.keys(live).some(stale)) {
+      this.#cleared.delete(key);
+      return model;
+    }
+    const annotations = Object.fromEntries(Object.entries(live).filter(([k]) => !stale(k)));
+    return { ...model, metadata: { ...model.metadata, annotations } };
   }
 
   async #gather(model: MaintenanceModel, lookups: ModelLookups, io: ReconcileIo): Promise<ModelContext> {
@@ -563,7 +586,14 @@ export class MaintenanceModelReconciler {
     for (const e of step?.plan.events ?? []) void io.events.emit(model, { ...e, action: 'Rollout' });
     await updateStatus(io.client, model, status, this.#statusWrites);
     // Acted on and recorded in status: the control annotations go.
-    if (step && step.plan.consumed.length > 0) await clearAnnotations(io, model, step.plan.consumed);
+    if (step && step.plan.consumed.length > 0) {
+      await clearAnnotations(io, model, step.plan.consumed);
+      const annotations = model.metadata.annotations ?? {};
+      this.#cleared.set(
+        objectKey(model.metadata.namespace, model.metadata.name!),
+        Object.fromEntries(step.plan.consumed.map((k) => [k, annotations[k] ?? ''])),
+      );
+    }
     if (natsError) throw natsError;
     if (serviceMonitorPending || route?.outcome?.kind === 'discoveryPending')
       return { requeueAfterMs: DISCOVERY_RETRY_MS };
