@@ -28,7 +28,9 @@ const USAGE = `prognos-operator [flags]
   --service-monitors <mode>  auto: a ServiceMonitor per model while the prometheus-operator CRD is
                              installed (reads that one CRD); off: none, nothing cluster-scoped read (default auto)
   --keda <mode>              auto: autoscaling models get a KEDA ScaledObject while KEDA's CRD is installed
-                             (reads that one CRD), a HorizontalPodAutoscaler otherwise; off: always an HPA (default auto)`;
+                             (reads that one CRD), a HorizontalPodAutoscaler otherwise; off: always an HPA (default auto)
+  --gateway-api <mode>       auto: models with serving.grpcRoute get a GRPCRoute while the Gateway API's CRD
+                             is installed (reads that one CRD); off: none, reported in their status (default auto)`;
 
 function port(value: string | undefined, fallback: number, flag: string): number {
   if (value === undefined) return fallback;
@@ -69,6 +71,7 @@ async function main(): Promise<void> {
       'artifact-timeout': { type: 'string' },
       'service-monitors': { type: 'string', default: 'auto' },
       keda: { type: 'string', default: 'auto' },
+      'gateway-api': { type: 'string', default: 'auto' },
       help: { type: 'boolean', default: false },
     },
   });
@@ -96,6 +99,9 @@ async function main(): Promise<void> {
     throw new Error(`--service-monitors must be auto or off, got ${serviceMonitors}`);
   const keda = values.keda;
   if (keda !== 'auto' && keda !== 'off') throw new Error(`--keda must be auto or off, got ${keda}`);
+  const gatewayApi = values['gateway-api'];
+  if (gatewayApi !== 'auto' && gatewayApi !== 'off')
+    throw new Error(`--gateway-api must be auto or off, got ${gatewayApi}`);
   const logger = pino({ name: 'prognos-operator' });
   const leaseNamespace =
     values['leader-election-namespace'] ??
@@ -116,6 +122,7 @@ async function main(): Promise<void> {
     maxLoadChecks,
     serviceMonitors: serviceMonitors === 'auto',
     keda: keda === 'auto',
+    gatewayApi: gatewayApi === 'auto',
     ...(process.env['POD_NAME'] ? { identity: `${process.env['POD_NAME']}_${process.pid}` } : {}),
     logger,
   });

@@ -43,6 +43,8 @@ export interface PrognosOperatorOptions {
   serviceMonitors?: boolean;
   /** KEDA ScaledObjects for autoscaling models while KEDA serves them (default true; see ModelControllerOptions). */
   keda?: boolean;
+  /** GRPCRoutes for models that ask for one while the Gateway API serves them (default true; see ModelControllerOptions). */
+  gatewayApi?: boolean;
   /** How artifacts are read: size limit and timeout (default DEFAULT_ARTIFACT_LIMITS). */
   artifactLimits?: ArtifactLimits;
   /** Artifact load checks at once (default DEFAULT_MAX_LOAD_CHECKS). */
@@ -137,6 +139,7 @@ export class PrognosOperator {
         concurrency: options.modelWorkers ?? DEFAULT_MODEL_WORKERS,
         serviceMonitors: options.serviceMonitors,
         keda: options.keda,
+        gatewayApi: options.gatewayApi,
       }),
     );
   }

@@ -5,6 +5,7 @@ import {
   Duration,
   LocalObjectReference,
   Obj,
+  ObjectName,
   ObservedGeneration,
   ResourceRequirements,
   SecretKeySelector,
@@ -242,6 +243,65 @@ const GrpcRateLimit = Obj(
   },
 );
 
+const GATEWAY_SECTION_PATTERN = '^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$';
+const HOSTNAME_PATTERN = '^(\\*\\.)?[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$';
+
+const GatewayParentRef = Obj('A Gateway (gateway.networking.k8s.io) the GRPCRoute attaches to.', {
+  name: ObjectName('Name of the Gateway.'),
+  namespace: Type.Optional(
+    Type.String({
+      description:
+        "Namespace of the Gateway. Omitted: the model's namespace. A Gateway elsewhere must allow routes from this namespace (its listeners' allowedRoutes).",
+      minLength: 1,
+      maxLength: 63,
+      pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$',
+    }),
+  ),
+  sectionName: Type.Optional(
+    Type.String({
+      description: 'Name of one listener of the Gateway. Omitted: every listener that accepts the route.',
+      minLength: 1,
+      maxLength: 253,
+      pattern: GATEWAY_SECTION_PATTERN,
+    }),
+  ),
+  port: Type.Optional(
+    Type.Integer({
+      description: 'Attach only to the listeners on this port. Omitted: any port.',
+      minimum: 1,
+      maximum: 65535,
+    }),
+  ),
+});
+
+const GrpcRoute = Obj(
+  "A Gateway API GRPCRoute (gateway.networking.k8s.io/v1) named after the model, sending the Gateway's gRPC calls to the model's Service; during a canary rollout, to the stable Service and the `<model>-canary` Service weighted by the canary's applied weight (status.canary.weight). Created only while the cluster serves the GRPCRoute CRD; otherwise the GRPCRouteApplied condition says so and gRPC reaches the stable pods only, through the model's Service.",
+  {
+    parentRefs: Type.Array(GatewayParentRef, {
+      description: 'The Gateways (or their listeners) that route to the model.',
+      minItems: 1,
+      maxItems: 32,
+      'x-kubernetes-list-type': 'atomic',
+    }),
+    hostnames: Type.Optional(
+      Type.Array(
+        Type.String({
+          description: 'A host name, or a wildcard of one label (*.example.com).',
+          minLength: 1,
+          maxLength: 253,
+          pattern: HOSTNAME_PATTERN,
+        }),
+        {
+          description:
+            'Host names (the :authority of a call) the route matches, e.g. pump-failure.grpc.example.com or *.example.com. Omitted: every host name of the listener.',
+          maxItems: 16,
+          'x-kubernetes-list-type': 'set',
+        },
+      ),
+    ),
+  },
+);
+
 const Serving = Obj(
   'How the inference runtime is run: replicas, resources, batching, input mode, gRPC and ONNX Runtime threads.',
   {
@@ -366,6 +426,7 @@ const Serving = Obj(
         ],
       },
     ),
+    grpcRoute: Type.Optional(GrpcRoute),
     onnxRuntime: Obj(
       "ONNX Runtime thread pools. They are set explicitly because ONNX Runtime otherwise sizes them from the host's cores, not the container's CPU limit.",
       {

@@ -5,6 +5,7 @@ import { RETRAIN_POLICY_KIND } from '../api/retrainPolicy.ts';
 import type { WatchSpec } from '../framework/controller.ts';
 import { SCALED_OBJECT_CRD } from './maintenanceModel/autoscaler.ts';
 import { SERVICE_MONITOR_CRD } from './maintenanceModel/serviceMonitor.ts';
+import { GRPC_ROUTE_CRD } from './maintenanceModel/traffic/grpcRoute.ts';
 
 /** Secrets a SensorFleet names: read through a watch of each one alone (ReconcileContext.readReferenced). */
 export const SECRET = { apiVersion: 'v1', kind: 'Secret' } as const;
@@ -35,6 +36,12 @@ export function watchSpecs(namespace: string | undefined) {
       apiVersion: 'apiextensions.k8s.io/v1',
       kind: 'CustomResourceDefinition',
       fieldSelector: `metadata.name=${SCALED_OBJECT_CRD}`,
+    },
+    // And the Gateway API's: whether models that ask for a GRPCRoute get one.
+    grpcRouteCrd: {
+      apiVersion: 'apiextensions.k8s.io/v1',
+      kind: 'CustomResourceDefinition',
+      fieldSelector: `metadata.name=${GRPC_ROUTE_CRD}`,
     },
   } satisfies Record<string, WatchSpec>;
 }

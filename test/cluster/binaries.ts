@@ -20,6 +20,8 @@ export interface Binaries {
   promtool: string;
   /** KEDA's ScaledObject CRD (YAML), copied from its Go module: tests install the real one. */
   kedaScaledObjectCrd: string;
+  /** The Gateway API's standard-channel GRPCRoute CRD (YAML), copied from its Go module likewise. */
+  gatewayGrpcRouteCrd: string;
 }
 
 /** A step of the one-time build, as build-binaries.sh announces it ("==> <step>" on stderr). */
@@ -74,6 +76,7 @@ export async function ensureBinaries(opts: EnsureBinariesOptions = {}): Promise<
     luacheck: bin('luacheck'),
     promtool: bin('promtool'),
     kedaScaledObjectCrd: bin('keda.sh_scaledobjects.yaml'),
+    gatewayGrpcRouteCrd: bin('gateway.networking.k8s.io_grpcroutes.yaml'),
   };
 }
 

@@ -1,7 +1,8 @@
 // The operator process (`operator/main.ts`) running as the ServiceAccount the chart installs, with the
 // chart's RBAC and a token from the TokenRequest API (`kubectl create token`), never the admin
 // kubeconfig: a SensorFleet (NATS credentials from a Secret) and a MaintenanceModel (two replicas:
-// PDB; a ServiceMonitor while the CRD is installed) go through create → Ready → update → delete with
+// PDB; a ServiceMonitor while the CRD is installed; a GRPCRoute with the Gateway API's real CRD) go
+// through create → Ready → update (the route no longer asked for: deleted) → delete with
 // finalizers released, in both installs: one watched namespace (Role) and cluster-wide (ClusterRole).
 // Any 403 fails the test: the objects must converge, and the operator's log must not say "forbidden".
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -39,6 +40,8 @@ import { manifests, renderChart } from './rbacManifests.ts';
 /** A 403 in a log line; a namespace being deleted also answers 403, which is no RBAC denial. */
 const FORBIDDEN = /forbidden|"statusCode":403/i;
 const TERMINATING = /because it is being terminated/;
+const GRPC_ROUTE_CRD_NAME = 'grpcroutes.gateway.networking.k8s.io';
+const GRPC_ROUTE_CRD_FILE = 'gateway.networking.k8s.io_grpcroutes.yaml';
 
 interface OperatorProcess {
   identity: string;
@@ -58,7 +61,8 @@ beforeAll(async () => {
     ['apply', '--server-side', '--field-manager=test', '-f', '-'],
     JSON.stringify(SERVICE_MONITOR_CRD),
   );
-  await waitEstablished(`crd/${SERVICE_MONITOR_CRD_NAME}`);
+  await ok(['apply', '--server-side', '-f', join(testEnv().binDir, GRPC_ROUTE_CRD_FILE)]);
+  await waitEstablished(`crd/${SERVICE_MONITOR_CRD_NAME}`, `crd/${GRPC_ROUTE_CRD_NAME}`);
   ({ nc, jsm } = await natsClient());
   const dir = tempDir();
   v1 = writeModel(dir, 'v1.onnx', 71);
@@ -68,6 +72,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await nc?.close();
   await kubectl(['delete', 'crd', SERVICE_MONITOR_CRD_NAME, '--ignore-not-found', '--wait=false']);
+  await kubectl(['delete', 'crd', GRPC_ROUTE_CRD_NAME, '--ignore-not-found', '--wait=false']);
 });
 
 /** The chart's ServiceAccount and RBAC (nothing else: no Deployment, no CRDs), applied by the admin. */
@@ -189,6 +194,11 @@ function lifecycle(mode: 'namespaced' | 'cluster-wide') {
       expect(await can('update', 'jobs.batch', '-n', ns)).toBe('no');
       expect(await can('list', `customresourcedefinitions/${SERVICE_MONITOR_CRD_NAME}`)).toBe('yes');
       expect(await can('list', 'customresourcedefinitions')).toBe('no');
+      expect(await can('list', `customresourcedefinitions/${GRPC_ROUTE_CRD_NAME}`)).toBe('yes');
+      // GRPCRoutes: applied and deleted, never read.
+      expect(await can('patch', GRPC_ROUTE_CRD_NAME, '-n', ns)).toBe('yes');
+      expect(await can('delete', GRPC_ROUTE_CRD_NAME, '-n', ns)).toBe('yes');
+      expect(await can('get', GRPC_ROUTE_CRD_NAME, '-n', ns)).toBe('no');
       if (mode === 'namespaced') {
         expect(await can('list', 'secrets', '--all-namespaces')).toBe('no');
         expect(await can('list', 'secrets', '-n', 'default')).toBe('no');
@@ -212,11 +222,18 @@ function lifecycle(mode: 'namespaced' | 'cluster-wide') {
           'pump-failure',
           'pumps',
           { version: 'v1', ...v1 },
-          { serving: { replicas: 2, batching: { maxBatch: 64, maxDelayMs: 5 } } },
+          {
+            serving: {
+              replicas: 2,
+              batching: { maxBatch: 64, maxDelayMs: 5 },
+              grpcRoute: { parentRefs: [{ name: 'edge' }] },
+            },
+          },
         ),
       );
       await waitCondition(ns, 'mm/pump-failure', 'Ready', 'True', 'Serving', 120_000);
       expect(await getJson(ns, 'pdb/pump-failure')).toBeDefined();
+      await eventually('the GRPCRoute', () => getJson(ns, `${GRPC_ROUTE_CRD_NAME}/pump-failure`));
       await eventually('the ServiceMonitor', () =>
         getJson(ns, 'servicemonitors.monitoring.coreos.com/pump-failure'),
       );
@@ -251,6 +268,10 @@ function lifecycle(mode: 'namespaced' | 'cluster-wide') {
         120_000,
       );
       await eventually('the PDB deleted', async () => (await getJson(ns, 'pdb/pump-failure')) === undefined);
+      await eventually(
+        'the GRPCRoute deleted',
+        async () => (await getJson(ns, `${GRPC_ROUTE_CRD_NAME}/pump-failure`)) === undefined,
+      );
 
       await applyObject(
         fleetManifest(ns, 'pumps', {

@@ -27,7 +27,7 @@ describe('RBAC of the chart and of kustomize', () => {
     ]);
   });
 
-  it('one namespace: the same rules as a Role, and nothing cluster-scoped but the two CRDs read', async () => {
+  it('one namespace: the same rules as a Role, and nothing cluster-scoped but the three CRDs read', async () => {
     const chartYaml = await renderChart(RELEASE, NAMESPACE, { watchNamespace: NAMESPACE });
     const kustomizeYaml = await renderKustomize('namespaced');
     const chart = rbacObjects(chartYaml);
@@ -42,7 +42,11 @@ describe('RBAC of the chart and of kustomize', () => {
       {
         apiGroups: ['apiextensions.k8s.io'],
         resources: ['customresourcedefinitions'],
-        resourceNames: ['servicemonitors.monitoring.coreos.com', 'scaledobjects.keda.sh'],
+        resourceNames: [
+          'servicemonitors.monitoring.coreos.com',
+          'scaledobjects.keda.sh',
+          'grpcroutes.gateway.networking.k8s.io',
+        ],
         verbs: ['list', 'watch'],
       },
     ]);
@@ -58,34 +62,61 @@ describe('RBAC of the chart and of kustomize', () => {
     expect(operatorArgs(kustomizeYaml)).toContain(`--namespace=${NAMESPACE}`);
   });
 
-  it('serviceMonitors=false keda=false: nothing cluster-scoped at all, no ServiceMonitor or ScaledObject rights', async () => {
+  it('serviceMonitors=false keda=false gatewayApi=false: nothing cluster-scoped at all, no ServiceMonitor, ScaledObject or GRPCRoute rights', async () => {
     const yaml = await renderChart(RELEASE, NAMESPACE, {
       watchNamespace: 'plant-a',
       serviceMonitors: 'false',
       keda: 'false',
+      gatewayApi: 'false',
     });
     const objects = rbacObjects(yaml);
     expect(objects.filter((o) => o.kind.startsWith('Cluster'))).toEqual([]);
     expect(grants(objects, 'servicemonitors')).toEqual([]);
     expect(grants(objects, 'scaledobjects')).toEqual([]);
+    expect(grants(objects, 'grpcroutes')).toEqual([]);
     expect(grants(objects, 'customresourcedefinitions')).toEqual([]);
     expect(operatorArgs(yaml)).toEqual(
-      expect.arrayContaining(['--namespace=plant-a', '--service-monitors=off', '--keda=off']),
+      expect.arrayContaining([
+        '--namespace=plant-a',
+        '--service-monitors=off',
+        '--keda=off',
+        '--gateway-api=off',
+      ]),
     );
   });
 
-  it('keda=false alone: the one CRD read is the prometheus-operator one', async () => {
-    const objects = rbacObjects(await renderChart(RELEASE, NAMESPACE, { keda: 'false' }));
+  it('keda=false gatewayApi=false: the one CRD read is the prometheus-operator one', async () => {
+    const objects = rbacObjects(
+      await renderChart(RELEASE, NAMESPACE, { keda: 'false', gatewayApi: 'false' }),
+    );
     const crds = objects.find((o) => o.kind === 'ClusterRole' && o.name === 'prognos-operator-crds');
     expect(crds?.rules?.[0]?.resourceNames).toEqual(['servicemonitors.monitoring.coreos.com']);
     expect(grants(objects, 'scaledobjects')).toEqual([]);
+    expect(grants(objects, 'grpcroutes')).toEqual([]);
   });
 
-  it('grants nothing the code does not use (no grpcroutes, pods only listed, Jobs never updated, no core events, no secret GET)', async () => {
+  it('gatewayApi=false alone: no GRPCRoute rights, its CRD not read, the flag passed', async () => {
+    const yaml = await renderChart(RELEASE, NAMESPACE, { gatewayApi: 'false' });
+    const objects = rbacObjects(yaml);
+    const crds = objects.find((o) => o.kind === 'ClusterRole' && o.name === 'prognos-operator-crds');
+    expect(crds?.rules?.[0]?.resourceNames).toEqual([
+      'servicemonitors.monitoring.coreos.com',
+      'scaledobjects.keda.sh',
+    ]);
+    expect(grants(objects, 'grpcroutes')).toEqual([]);
+    expect(operatorArgs(yaml)).toContain('--gateway-api=off');
+  });
+
+  it('grants nothing the code does not use (grpcroutes never read, pods only listed, Jobs never updated, no core events, no secret GET)', async () => {
     const objects = rbacObjects(await renderChart(RELEASE, NAMESPACE));
-    const resources = new Set(objects.flatMap((o) => o.rules ?? []).flatMap((r) => r.resources ?? []));
-    expect(resources.has('grpcroutes')).toBe(false);
     const rules = objects.flatMap((o) => o.rules ?? []);
+    expect(rules.filter((r) => r.resources?.includes('grpcroutes'))).toEqual([
+      {
+        apiGroups: ['gateway.networking.k8s.io'],
+        resources: ['grpcroutes'],
+        verbs: ['create', 'patch', 'delete'],
+      },
+    ]);
     expect(rules.filter((r) => r.resources?.includes('pods'))).toEqual([
       { apiGroups: [''], resources: ['pods'], verbs: ['list'] },
     ]);

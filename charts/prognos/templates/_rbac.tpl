@@ -18,10 +18,11 @@ Keep in step with config/rbac/role.yaml and config/namespaced/role.yaml (test/in
   resources: [maintenancemodels/finalizers, retrainpolicies/finalizers]
   verbs: [update]
 # A model's children: cached by label (list, watch), written by server-side apply (patch, and create
-# when the object is new); the garbage collector deletes them with the model.
+# when the object is new); the garbage collector deletes them with the model. A rollout's candidate
+# children (ConfigMap, Deployment, the canary's Service) are deleted when it ends.
 - apiGroups: ['']
   resources: [configmaps, services]
-  verbs: [list, watch, create, patch]
+  verbs: [list, watch, create, patch, delete]
 # A RetrainPolicy's training Jobs: cached by label, created once per run, old ones deleted past the
 # history limits; a finished Job's pods are listed once for the trainer's termination message.
 - apiGroups: [batch]
@@ -32,7 +33,7 @@ Keep in step with config/rbac/role.yaml and config/namespaced/role.yaml (test/in
   verbs: [list]
 - apiGroups: [apps]
   resources: [deployments]
-  verbs: [list, watch, create, patch]
+  verbs: [list, watch, create, patch, delete]
 # A model scaled down to one replica deletes its budget.
 - apiGroups: [policy]
   resources: [poddisruptionbudgets]
@@ -51,6 +52,13 @@ Keep in step with config/rbac/role.yaml and config/namespaced/role.yaml (test/in
 # serving.autoscaling with KEDA: applied when it changes, deleted when autoscaling goes; never read.
 - apiGroups: [keda.sh]
   resources: [scaledobjects]
+  verbs: [create, patch, delete]
+{{- end }}
+{{- if .Values.gatewayApi }}
+# serving.grpcRoute with the Gateway API: applied when it changes (the canary's weight), deleted when
+# no longer asked for; never read.
+- apiGroups: [gateway.networking.k8s.io]
+  resources: [grpcroutes]
   verbs: [create, patch, delete]
 {{- end }}
 # The Secrets a SensorFleet names (NATS credentials, TLS), each watched alone (field selector

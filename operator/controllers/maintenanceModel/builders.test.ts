@@ -10,7 +10,7 @@ import { servedFromConfigMap } from './reconciler.ts';
 import { desiredRuntimeConfig, FALLBACK_VERSION, type ServedArtifact } from './runtimeConfig.ts';
 import { desiredService, grpcEndpoint } from './service.ts';
 import { desiredServiceMonitor } from './serviceMonitor.ts';
-import { desiredSplit } from './split.ts';
+import { desiredSplit } from './traffic/split.ts';
 
 const artifact: ServedArtifact = {
   version: 'v1',

@@ -23,6 +23,7 @@ import type { ModelFleetIndex } from './modelFleetIndex.ts';
 import type { MaintenanceModelReconciler } from './reconciler.ts';
 import { SCALED_OBJECT_CRD, scaledObjectsServedChanged } from './autoscaler.ts';
 import { SERVICE_MONITOR_CRD, serviceMonitorsServedChanged } from './serviceMonitor.ts';
+import { GRPC_ROUTE_CRD, grpcRoutesServedChanged } from './traffic/grpcRoute.ts';
 
 /** The Deployment fields the model's status and rollout read (see deploymentState). */
 export const deploymentChanged: Predicate = or(
@@ -53,12 +54,19 @@ export interface ModelControllerOptions {
    * nothing cluster-scoped for it and always uses a HorizontalPodAutoscaler.
    */
   keda?: boolean | undefined;
+  /**
+   * Watch the Gateway API's GRPCRoute CRD (cluster-scoped, read by name): models with
+   * serving.grpcRoute get a GRPCRoute, weighted by the canary during a rollout, while it serves one.
+   * Default true; false reads nothing cluster-scoped for it and applies no GRPCRoute.
+   */
+  gatewayApi?: boolean | undefined;
 }
 
 /**
  * MaintenanceModel → runtime ConfigMap, Deployment, Service, PDB (owned: edits and deletions are
- * repaired) and a ServiceMonitor while the prometheus-operator CRD serves one; reconciled again when
- * its SensorFleet changes or that CRD starts or stops serving.
+ * repaired), a ServiceMonitor while the prometheus-operator CRD serves one, and a GRPCRoute when asked
+ * while the Gateway API's serves one; reconciled again when its SensorFleet changes or one of those
+ * CRDs starts or stops serving.
  */
 export function maintenanceModelController(
   reconciler: MaintenanceModelReconciler,
@@ -68,6 +76,7 @@ export function maintenanceModelController(
   const kinds = watchSpecs(options.namespace);
   const serviceMonitors = options.serviceMonitors ?? true;
   const keda = options.keda ?? true;
+  const gatewayApi = options.gatewayApi ?? true;
   const controller = new Controller<MaintenanceModel>('maintenancemodel', {
     ...(options.concurrency ? { concurrency: options.concurrency } : {}),
     reconcile: (ctx) =>
@@ -84,6 +93,8 @@ export function maintenanceModelController(
           horizontalPodAutoscaler: (ns, name) =>
             ctx.cached<V2HorizontalPodAutoscaler>(kinds.horizontalPodAutoscaler, objectKey(ns, name)),
           scaledObjectCrd: () => (keda ? ctx.cached(kinds.scaledObjectCrd, SCALED_OBJECT_CRD) : undefined),
+          grpcRouteCrd: () => (gatewayApi ? ctx.cached(kinds.grpcRouteCrd, GRPC_ROUTE_CRD) : undefined),
+          gatewayApi,
           secret: (ns, name) => ctx.readReferenced<V1Secret>(SECRET, ns, name),
           serviceMonitorCrd: () =>
             serviceMonitors ? ctx.cached(kinds.serviceMonitorCrd, SERVICE_MONITOR_CRD) : undefined,
@@ -119,5 +130,8 @@ export function maintenanceModelController(
     controller.watches({ ...kinds.scaledObjectCrd, predicate: scaledObjectsServedChanged }, () =>
       index.all(),
     );
+  // The Gateway API being installed (or removed) gives (or takes) the asking models their GRPCRoute.
+  if (gatewayApi)
+    controller.watches({ ...kinds.grpcRouteCrd, predicate: grpcRoutesServedChanged }, () => index.all());
   return controller;
 }

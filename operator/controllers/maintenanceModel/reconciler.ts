@@ -13,9 +13,10 @@ import type { MaintenanceModel, MaintenanceModelStatus } from '../../api/mainten
 import type { SecretKeySelector } from '../../api/meta.ts';
 import type { SensorFleet } from '../../api/sensorFleet.ts';
 import { apply, applyIfNeeded } from '../../framework/apply.ts';
-import { getCondition, rfc3339, setCondition } from '../../framework/conditions.ts';
+import { getCondition, rfc3339, setCondition, type ConditionInput } from '../../framework/conditions.ts';
 import type { ReconcileIo } from '../../framework/controller.ts';
 import { isFenced } from '../../framework/fence.ts';
+import { objectKey } from '../../framework/gvk.ts';
 import { reconcileFinalizer } from '../../framework/finalizers.ts';
 import { isNotFound } from '../../framework/kubeClient.ts';
 import { pruneIfOwned } from '../../framework/prune.ts';
@@ -30,9 +31,20 @@ import { CONFIG_HASH_ANNOTATION, desiredDeployment } from './deployment.ts';
 import { checkFleetInputs, type Refusal } from './inputsCheck.ts';
 import { desiredPodDisruptionBudget } from './podDisruptionBudget.ts';
 import { CONFIG_FILE, desiredRuntimeConfig, FALLBACK_VERSION, type ServedArtifact } from './runtimeConfig.ts';
-import { desiredService, grpcEndpoint } from './service.ts';
+import { desiredCanaryService, desiredService, grpcEndpoint } from './service.ts';
 import { desiredServiceMonitor, servesServiceMonitors } from './serviceMonitor.ts';
-import { desiredSplit, purgeSplit, splitKey, writeSplit } from './split.ts';
+import { desiredSplit, purgeSplit, splitKey, writeSplit } from './traffic/split.ts';
+import {
+  desiredGrpcRoute,
+  GRPC_ROUTE,
+  GRPC_ROUTE_ANNOTATION,
+  GRPC_ROUTE_CONDITION,
+  grpcRouteAnnotation,
+  grpcRouteCondition,
+  routedCanaryWeight,
+  servesGrpcRoutes,
+  type GrpcRouteOutcome,
+} from './traffic/grpcRoute.ts';
 import {
   AUTOSCALER_ANNOTATION,
   autoscalerAnnotation,
@@ -77,6 +89,10 @@ export interface ModelLookups {
   horizontalPodAutoscaler(namespace: string, name: string): V2HorizontalPodAutoscaler | undefined;
   /** The scaledobjects.keda.sh CRD, if the cluster has it (and the operator watches it). */
   scaledObjectCrd(): KubernetesObject | undefined;
+  /** The grpcroutes.gateway.networking.k8s.io CRD, if the cluster has it (and the operator watches it). */
+  grpcRouteCrd(): KubernetesObject | undefined;
+  /** Whether the operator may make GRPCRoutes at all (--gateway-api). */
+  gatewayApi: boolean;
   /** A Secret the model's fleet names, from the watch of that Secret (ReconcileContext.readReferenced). */
   secret: ReadSecret;
   /** The namespace's RetrainPolicies: a passed candidate of one with promotion Auto is rolled out. */
@@ -200,6 +216,12 @@ export class MaintenanceModelReconciler {
   readonly #consumerStreams = new Map<string, { target: NatsTarget; stream: string; ensured: string }>();
   /** Status written but maybe not in the cache yet: transitions and writes compare with it. */
   readonly #statusWrites = new StatusWrites();
+  /**
+   * Control annotations acted on and cleared (key → value), per model, until the cache shows them
+   * cleared: the next reconcile often reads the model before the clearing reaches the cache, and must
+   * not act on them again (a second promote would skip a step).
+   */
+  readonly #cleared = new Map<string, Record<string, string>>();
 
   constructor(deps: ModelReconcilerDeps) {
     this.#deps = deps;
@@ -218,6 +240,7 @@ export class MaintenanceModelReconciler {
       this.#deps.drift?.forget(ns, name);
       this.#deps.index.remove(key);
       this.#statusWrites.forget(key);
+      this.#cleared.delete(key);
       return {};
     }
     this.#deps.index.set(key, cached.spec.fleetRef.name);
@@ -225,8 +248,23 @@ export class MaintenanceModelReconciler {
       this.#cleanup(m, lookups, io),
     );
     if (outcome.deleting) return {};
-    const ctx = await this.#gather(this.#statusWrites.fresh(outcome.obj), lookups, io);
+    const model = this.#withoutCleared(key, this.#statusWrites.fresh(outcome.obj));
+    const ctx = await this.#gather(model, lookups, io);
     return this.#act(ctx, lookups);
+  }
+
+  /** The model without the control annotations this process already acted on and cleared. */
+  #withoutCleared(key: string, model: MaintenanceModel): MaintenanceModel {
+    const cleared = this.#cleared.get(key);
+    if (!cleared) return model;
+    const live = model.metadata.annotations ?? {};
+    const stale = (k: string) => cleared[k] !== undefined && live[k] === cleared[k];
+    if (!Object.keys(live).some(stale)) {
+      this.#cleared.delete(key);
+      return model;
+    }
+    const annotations = Object.fromEntries(Object.entries(live).filter(([k]) => !stale(k)));
+    return { ...model, metadata: { ...model.metadata, annotations } };
   }
 
   async #gather(model: MaintenanceModel, lookups: ModelLookups, io: ReconcileIo): Promise<ModelContext> {
@@ -450,6 +488,8 @@ export class MaintenanceModelReconciler {
     let deployment = lookups.deployment(ns, model.metadata.name!);
     let natsError: unknown;
     let serviceMonitorPending = false;
+    /** The GRPCRoute's hash for the Service's annotation, and what became of it (undefined: not looked at). */
+    let route: { annotation: string | undefined; outcome: GrpcRouteOutcome | undefined } | undefined;
     if (fleet && rendered) {
       const version = served?.version ?? FALLBACK_VERSION;
       const hash = configHash(rendered);
@@ -474,6 +514,12 @@ export class MaintenanceModelReconciler {
       const name = model.metadata.name!;
       // Before the Deployment: its annotation records what was applied, so a failure here is retried.
       const autoscaler = await this.#autoscaler(io, model, fleet, deployment, lookups);
+      // Before the Service, whose annotation records it; held, like the candidate, while a check waits.
+      const liveService = lookups.service(ns, name);
+      route =
+        rollout === 'hold'
+          ? { annotation: liveService?.metadata?.annotations?.[GRPC_ROUTE_ANNOTATION], outcome: undefined }
+          : await this.#grpcRoute(io, model, step, liveService, lookups);
       await applyIfNeeded(
         client,
         desiredConfigMap(model, rendered),
@@ -492,7 +538,7 @@ export class MaintenanceModelReconciler {
           }),
           deployment,
         ),
-        applyIfNeeded(client, desiredService(model), lookups.service(ns, name)),
+        applyIfNeeded(client, desiredService(model, route.annotation), liveService),
         this.#podDisruptionBudget(io, model, lookups.podDisruptionBudget(ns, name)),
         servesServiceMonitors(lookups.serviceMonitorCrd())
           ? apply(client, desiredServiceMonitor(model) as KubernetesObject).catch((error: unknown) => {
@@ -534,13 +580,23 @@ export class MaintenanceModelReconciler {
         },
         now,
       );
+    if (route?.outcome)
+      this.#routeCondition(io, model, status, grpcRouteCondition(model, route.outcome), now);
     this.#recordTransitions(io, model, status.conditions ?? []);
     for (const e of step?.plan.events ?? []) void io.events.emit(model, { ...e, action: 'Rollout' });
     await updateStatus(io.client, model, status, this.#statusWrites);
     // Acted on and recorded in status: the control annotations go.
-    if (step && step.plan.consumed.length > 0) await clearAnnotations(io, model, step.plan.consumed);
+    if (step && step.plan.consumed.length > 0) {
+      await clearAnnotations(io, model, step.plan.consumed);
+      const annotations = model.metadata.annotations ?? {};
+      this.#cleared.set(
+        objectKey(model.metadata.namespace, model.metadata.name!),
+        Object.fromEntries(step.plan.consumed.map((k) => [k, annotations[k] ?? ''])),
+      );
+    }
     if (natsError) throw natsError;
-    if (serviceMonitorPending) return { requeueAfterMs: DISCOVERY_RETRY_MS };
+    if (serviceMonitorPending || route?.outcome?.kind === 'discoveryPending')
+      return { requeueAfterMs: DISCOVERY_RETRY_MS };
     if (step?.plan.requeueAfterMs !== undefined) return { requeueAfterMs: step.plan.requeueAfterMs };
     // A check waiting for a load-check slot is looked at again soon; its verdict is cached by then.
     if (ctx.artifactRefusal?.pending) return { requeueAfterMs: QUEUED_RETRY_MS };
@@ -584,6 +640,71 @@ export class MaintenanceModelReconciler {
   }
 
   /**
+   * serving.grpcRoute's GRPCRoute (traffic/grpcRoute.ts) while the Gateway API serves it: applied when
+   * it changes, as the Service's annotation (a hash of what was applied) tells, and deleted once it is
+   * no longer wanted. Returns the annotation the Service should carry and what became of the route.
+   */
+  async #grpcRoute(
+    io: ReconcileIo,
+    model: MaintenanceModel,
+    step: RolloutStep | undefined,
+    service: V1Service | undefined,
+    lookups: ModelLookups,
+  ): Promise<{ annotation: string | undefined; outcome: GrpcRouteOutcome }> {
+    const applied = service?.metadata?.annotations?.[GRPC_ROUTE_ANNOTATION];
+    const served = lookups.gatewayApi && servesGrpcRoutes(lookups.grpcRouteCrd());
+    const desired = served ? desiredGrpcRoute(model, routedCanaryWeight(step?.plan)) : undefined;
+    if (desired) {
+      const want = grpcRouteAnnotation(desired);
+      if (applied !== want) {
+        try {
+          await apply(io.client, desired);
+        } catch (error) {
+          // Established CRDs reach API discovery a moment later: not a failure, look again soon.
+          if (!isNotFound(error)) throw error;
+          return { annotation: applied, outcome: { kind: 'discoveryPending' } };
+        }
+      }
+      return { annotation: want, outcome: { kind: 'applied', route: desired } };
+    }
+    if (applied)
+      await io.client
+        .delete({ ...GRPC_ROUTE, namespace: model.metadata.namespace!, name: model.metadata.name! })
+        .catch((error: unknown) => {
+          // Gone already, or the CRD with it.
+          if (!isNotFound(error)) throw error;
+        });
+    return {
+      annotation: undefined,
+      outcome: { kind: !lookups.gatewayApi ? 'disabled' : served ? 'notRequested' : 'crdMissing' },
+    };
+  }
+
+  /** Sets (or, without serving.grpcRoute, removes) GRPCRouteApplied, with an Event when it changes. */
+  #routeCondition(
+    io: ReconcileIo,
+    model: MaintenanceModel,
+    status: MaintenanceModelStatus,
+    next: ConditionInput | undefined,
+    now: Date,
+  ): void {
+    if (!next) {
+      status.conditions = status.conditions?.filter((c) => c.type !== GRPC_ROUTE_CONDITION);
+      return;
+    }
+    const before = getCondition(model.status?.conditions, GRPC_ROUTE_CONDITION);
+    status.conditions = setCondition(status.conditions, next, now);
+    if (next.status === 'Unknown' || (before?.status === next.status && before.reason === next.reason))
+      return;
+    void io.events.emit(model, {
+      type: next.status === 'True' ? 'Normal' : 'Warning',
+      reason: next.status === 'True' ? 'GRPCRouteApplied' : next.reason,
+      message: next.message,
+      action: 'Route',
+    });
+  }
+
+  /**
    * The new version's ConfigMap and Deployment (`<model>-canary` or `<model>-shadow`, by the plan's
    * role) while the plan runs or drains it; the other role's, and both outside a rollout, removed.
    * A canary binds the model's partition consumers and pulls only the partitions the split hands
@@ -602,11 +723,15 @@ export class MaintenanceModelReconciler {
     for (const role of CANDIDATE_ROLES) {
       const liveDeployment = lookups.deployment(ns, roleChildName(model, role));
       const liveConfig = lookups.configMap(ns, configMapName(model, role));
+      // A canary's gRPC Service (a shadow takes no calls), there before its pods can get any weight.
+      const liveService = role === 'canary' ? lookups.service(ns, roleChildName(model, role)) : undefined;
       if (role !== running) {
         await pruneIfOwned(io.client, liveDeployment, model);
         await pruneIfOwned(io.client, liveConfig, model);
+        await pruneIfOwned(io.client, liveService, model);
         continue;
       }
+      if (role === 'canary') await applyIfNeeded(io.client, desiredCanaryService(model), liveService);
       const rendered = renderRuntimeConfig(
         desiredRuntimeConfig(model, fleet, step!.target!, this.#deps.maxArtifactBytes, role),
       );

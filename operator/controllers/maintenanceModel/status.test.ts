@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { modelFixture } from '../testdata/fixtures.ts';
-import { desiredSplit } from './split.ts';
+import { desiredSplit } from './traffic/split.ts';
 import { modelStatus, rolledOut, type DeploymentState, type ModelStatusInputs } from './status.ts';
 
 const now = new Date('2026-01-01T00:00:00Z');

@@ -1,8 +1,8 @@
 import { Kvm, type KV } from '@nats-io/kv';
 import type { NatsConnection } from '@nats-io/transport-node';
-import type { MaintenanceModel } from '../../api/maintenanceModel.ts';
-import type { Fence } from '../../framework/fence.ts';
-import type { Split } from '../../../contracts/split.ts';
+import type { MaintenanceModel } from '../../../api/maintenanceModel.ts';
+import type { Fence } from '../../../framework/fence.ts';
+import type { Split } from '../../../../contracts/split.ts';
 
 export const ROLLOUTS_BUCKET = 'prognos-rollouts';
 
