@@ -2,7 +2,9 @@
 // serving a weak first RUL model; the retrain annotation starts a training Job (the real trainer,
 // LightGBM, on 20 C-MAPSS FD001 engines replayed from JetStream); its candidate beats the stable on
 // the trainer's holdout, passes the gate, and the MaintenanceModel rolls it out as a canary under
-// analysis and promotes it, spec untouched. Then a candidate that loses the gate, and a Job that fails.
+// analysis and promotes it, spec untouched. Then a candidate that loses the gate, a Job that fails, an
+// operator restarted mid-Job under Manual promotion, a schedule inside the cooldown, and a policy
+// deleted mid-Job.
 import { execFile } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -108,6 +110,22 @@ function policyObject(evaluation: Json = { metric: 'rmse', mustBeatStable: true 
   };
 }
 
+const conditionOf = (p: Json, type: string): Json => p.status.conditions.find((c: Json) => c.type === type);
+
+async function eventsOf(name: string): Promise<{ reason: string; message: string }[]> {
+  const events = await ok([
+    'get',
+    'events',
+    '-n',
+    ns,
+    '--field-selector',
+    `involvedObject.name=${name}`,
+    '-o',
+    'json',
+  ]);
+  return (JSON.parse(events) as { items: { reason: string; message: string }[] }).items;
+}
+
 const policy = async (): Promise<Json> => getJson(ns, 'retrainpolicy/turbofan-retrain');
 const model = async (): Promise<Json> => getJson(ns, 'mm/turbofan-rul');
 
@@ -188,7 +206,7 @@ describe.skipIf(!fd001Present())('the closed loop: retrain, gate, Auto rollout, 
     await operator?.stop();
     if (nc) {
       const store = await new Objm(nc).open(MODELS_BUCKET).catch(() => undefined);
-      for (const run of [1, 2])
+      for (const run of [1, 2, 4, 5])
         await store?.delete(`${ns}/turbofan-rul/turbofan-rul-rt-${run}.onnx`).catch(() => undefined);
       await nc.close();
     }
@@ -313,19 +331,8 @@ describe.skipIf(!fd001Present())('the closed loop: retrain, gate, Auto rollout, 
       });
       expect(p.status.activeJob).toBeUndefined();
       expect((await model()).status.stable.version).toBe('turbofan-rul-rt-1');
-      const events = JSON.parse(
-        await ok([
-          'get',
-          'events',
-          '-n',
-          ns,
-          '--field-selector',
-          'involvedObject.name=turbofan-retrain',
-          '-o',
-          'json',
-        ]),
-      ) as { items: { reason: string }[] };
-      expect(events.items.map((e) => e.reason)).toEqual(
+      const events = await eventsOf('turbofan-retrain');
+      expect(events.map((e) => e.reason)).toEqual(
         expect.arrayContaining([
           'TrainingStarted',
           'CandidatePassed',
@@ -334,6 +341,110 @@ describe.skipIf(!fd001Present())('the closed loop: retrain, gate, Auto rollout, 
           'TrainingFailed',
         ]),
       );
+    },
+  );
+  it(
+    'an operator restarted mid-Job records the run once; Manual promotion names the exact spec.model',
+    { timeout: 600_000 },
+    async () => {
+      const manual = policyObject({ metric: 'rmse', mustBeatStable: false });
+      manual.spec.promotion = 'Manual';
+      await applyObject(manual);
+      await retrain();
+      await eventually(
+        'run 4 started',
+        async () => (await policy())?.status?.activeJob?.name === 'turbofan-retrain-4',
+        60_000,
+      );
+      await operator.stop();
+      await ok(['wait', '--for=condition=Complete', '--timeout=300s', '-n', ns, 'job/turbofan-retrain-4']);
+      operator = await startOperator(ns);
+
+      const run4 = await historyOf('turbofan-retrain-4');
+      expect(run4.outcome).toBe('Succeeded');
+      const p = await policy();
+      expect(p.status.history.filter((h: Json) => h.job === 'turbofan-retrain-4')).toHaveLength(1);
+      expect(p.status.activeJob).toBeUndefined();
+      const candidate = p.status.candidates[0];
+      expect(candidate).toMatchObject({
+        version: 'turbofan-rul-rt-4',
+        job: 'turbofan-retrain-4',
+        verdict: 'Passed',
+      });
+      const exact = `version: ${candidate.version}, uri: ${candidate.uri}, sha256: ${candidate.sha256}`;
+      expect(conditionOf(p, 'Promotable')).toMatchObject({ status: 'True', reason: 'AwaitingPromotion' });
+      expect(conditionOf(p, 'Promotable').message).toContain(exact);
+      const passed = (await eventsOf('turbofan-retrain')).find((e) =>
+        e.message.includes('turbofan-rul-rt-4'),
+      );
+      expect(passed).toMatchObject({ reason: 'CandidatePassed' });
+      expect(passed!.message).toContain(exact);
+      // Manual: nothing rolls out until a person moves it into spec.model.
+      await new Promise((r) => setTimeout(r, 5_000));
+      const mm = await model();
+      expect(mm.status.stable.version).toBe('turbofan-rul-rt-1');
+      expect(mm.status.rollout).toBeUndefined();
+    },
+  );
+
+  it('a schedule due inside the cooldown starts no Job and says so', { timeout: 180_000 }, async () => {
+    const every = policyObject({ metric: 'rmse', mustBeatStable: false });
+    every.spec.promotion = 'Manual';
+    every.spec.triggers = { schedule: '* * * * *' };
+    await applyObject(every);
+    // Due at the next minute; run 4 started less than the 1h cooldown ago.
+    const training = await eventually(
+      'the schedule suppressed by the cooldown',
+      async () => {
+        const c = conditionOf(await policy(), 'Training');
+        return c?.reason === 'CoolingDown' ? c : undefined;
+      },
+      90_000,
+    );
+    expect(training.message).toMatch(/^schedule "\* \* \* \* \*" was due at .*; in cooldown until /);
+    const p = await policy();
+    expect(p.status.activeJob).toBeUndefined();
+    expect(p.status.runs).toBe(4);
+    expect(await getJson(ns, 'job/turbofan-retrain-5')).toBeUndefined();
+  });
+
+  it(
+    'a policy deleted mid-Job takes its Job along; the stable keeps serving',
+    { timeout: 300_000 },
+    async () => {
+      await applyObject(policyObject());
+      await retrain();
+      await eventually(
+        'run 5 started',
+        async () => (await getJson(ns, 'job/turbofan-retrain-5')) !== undefined,
+        60_000,
+      );
+      await ok(['delete', '-n', ns, 'retrainpolicy/turbofan-retrain', '--wait=true', '--timeout=60s']);
+      await eventually(
+        'the Job garbage-collected with its policy',
+        async () => (await getJson(ns, 'job/turbofan-retrain-5')) === undefined,
+        90_000,
+      );
+      await eventually(
+        "the Job's pods gone",
+        async () =>
+          JSON.parse(
+            await ok([
+              'get',
+              'pods',
+              '-n',
+              ns,
+              '-l',
+              'batch.kubernetes.io/job-name=turbofan-retrain-5',
+              '-o',
+              'json',
+            ]),
+          ).items.length === 0,
+        90_000,
+      );
+      const mm = await model();
+      expect(mm.status.stable.version).toBe('turbofan-rul-rt-1');
+      expect(mm.status.rollout).toBeUndefined();
     },
   );
 });

@@ -384,7 +384,7 @@ describe('planPolicy: recording finished Jobs', () => {
       {
         type: 'Normal',
         reason: 'CandidatePassed',
-        message: `candidate pump-failure-rt-1 from Job pump-retrain-1: ${verdict}`,
+        message: `candidate pump-failure-rt-1 from Job pump-retrain-1: ${verdict}; set spec.model of MaintenanceModel pump-failure to version: pump-failure-rt-1, uri: nats-os://prognos-models/pump-failure-rt-1, sha256: ${'c'.repeat(64)} to promote it`,
       },
     ]);
     expect(conditionsOf(first)).toMatchObject({

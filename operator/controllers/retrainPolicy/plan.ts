@@ -366,11 +366,20 @@ function recordRun(
     verdict: verdict.passed ? 'Passed' : 'Failed',
     message: (result.warning ? `${verdict.message}; ${result.warning}` : verdict.message).slice(0, 1024),
   });
+  // Manual promotion is a person's (or a GitOps commit's) job: the Event says exactly what to write.
+  const instruction =
+    verdict.passed && i.policy.spec.promotion === 'Manual'
+      ? `; ${promoteInstruction(i.model?.metadata.name ?? i.policy.spec.modelRef.name, result.candidate)}`
+      : '';
   plan.events.push({
     type: verdict.passed ? 'Normal' : 'Warning',
     reason: verdict.passed ? 'CandidatePassed' : POLICY_REASONS.gateFailed,
-    message: `candidate ${result.candidate.version} from Job ${name}: ${verdict.message}`,
+    message: `candidate ${result.candidate.version} from Job ${name}: ${verdict.message}${instruction}`,
   });
+}
+
+function promoteInstruction(model: string, c: { version: string; uri: string; sha256: string }): string {
+  return `set spec.model of MaintenanceModel ${model} to version: ${c.version}, uri: ${c.uri}, sha256: ${c.sha256} to promote it`;
 }
 
 type AddCondition = (type: string, ok: boolean, reason: string, message: string) => void;
@@ -438,7 +447,7 @@ function promotionCondition(
           'Promotable',
           true,
           POLICY_REASONS.awaitingPromotion,
-          `candidate ${newest.version} passed: set spec.model of MaintenanceModel ${model_} to version: ${newest.version}, uri: ${newest.uri}, sha256: ${newest.sha256} to promote it`,
+          `candidate ${newest.version} passed: ${promoteInstruction(model_, newest)}`,
         );
       return;
     case 'Promoted':
