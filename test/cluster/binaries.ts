@@ -18,6 +18,8 @@ export interface Binaries {
   luacheck: string;
   /** Checks and unit-tests the chart's alert rules. */
   promtool: string;
+  /** Receives the runtimes' machine alerts (API v2) in tests. */
+  alertmanager: string;
   /** KEDA's ScaledObject CRD (YAML), copied from its Go module: tests install the real one. */
   kedaScaledObjectCrd: string;
   /** The Gateway API's standard-channel GRPCRoute CRD (YAML), copied from its Go module likewise. */
@@ -75,6 +77,7 @@ export async function ensureBinaries(opts: EnsureBinariesOptions = {}): Promise<
     grpcurl: bin('grpcurl'),
     luacheck: bin('luacheck'),
     promtool: bin('promtool'),
+    alertmanager: bin('alertmanager'),
     kedaScaledObjectCrd: bin('keda.sh_scaledobjects.yaml'),
     gatewayGrpcRouteCrd: bin('gateway.networking.k8s.io_grpcroutes.yaml'),
   };

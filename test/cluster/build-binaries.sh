@@ -2,7 +2,8 @@
 # Builds the real control-plane binaries the local cluster runs (etcd, kube-apiserver,
 # kube-controller-manager, kubectl), nats-server, helm (to render the chart in tests) and grpcurl (to call the
 # runtime's gRPC API through reflection in tests), promtool (to check and unit-test the chart's alert
-# rules) from the Go module proxy, once, into a cache
+# rules) and alertmanager (the runtimes' machine alerts are delivered to a real one in tests) from the Go
+# module proxy, once, into a cache
 # outside the repository, and copies KEDA's ScaledObject CRD and the Gateway API's standard-channel
 # GRPCRoute CRD out of their modules (tests install them).
 # Reuses what is already there. See docs/adr/0002-local-cluster-without-docker.md.
@@ -25,7 +26,8 @@ KEDA_VERSION=2.21.0
 GATEWAY_API_VERSION=1.4.1
 # Prometheus v3.16's Go module version (its tags v3.x are published as v0.3x.0).
 PROMETHEUS_VERSION=0.316.0
-BINARIES=(etcd kube-apiserver kube-controller-manager kubectl nats-server helm grpcurl luacheck promtool)
+ALERTMANAGER_VERSION=0.35.0
+BINARIES=(etcd kube-apiserver kube-controller-manager kubectl nats-server helm grpcurl luacheck promtool alertmanager)
 KEDA_CRD=keda.sh_scaledobjects.yaml
 GRPCROUTE_CRD=gateway.networking.k8s.io_grpcroutes.yaml
 
@@ -128,6 +130,23 @@ if want promtool; then
     -ldflags "-s -w -X github.com/prometheus/common/version.Version=v$PROMETHEUS_VERSION" \
     "github.com/prometheus/prometheus/cmd/promtool@v$PROMETHEUS_VERSION"
   cp "$work/gobin/promtool" "$out/promtool"
+fi
+
+if want alertmanager; then
+  step "building alertmanager v$ALERTMANAGER_VERSION"
+  # The web UI is embedded from ui/app/dist, which npm builds and the module zip leaves out (so
+  # `go install …@v…` fails). Build from a copy of the module with a placeholder page there: the tests
+  # use only the API.
+  am=$(go mod download -json "github.com/prometheus/alertmanager@v$ALERTMANAGER_VERSION" | sed -n 's/.*"Dir": "\(.*\)".*/\1/p')
+  src=$work/alertmanager-$ALERTMANAGER_VERSION
+  rm -rf "$src" && cp -r "$am" "$src" && chmod -R u+w "$src"
+  for ui in elm mantine; do
+    mkdir -p "$src/ui/app/dist/$ui"
+    echo '<!doctype html><title>Alertmanager</title><p>UI not built (API only).' > "$src/ui/app/dist/$ui/index.html"
+  done
+  ( cd "$src" && go build -trimpath \
+      -ldflags "-s -w -X github.com/prometheus/common/version.Version=v$ALERTMANAGER_VERSION" \
+      -o "$out/alertmanager.tmp" ./cmd/alertmanager ) && mv "$out/alertmanager.tmp" "$out/alertmanager"
 fi
 
 if want keda-crd; then
