@@ -447,6 +447,86 @@ export const RuntimeConfigSchema = T.Object(
       },
       { additionalProperties: false, default: {} },
     ),
+    alerting: T.Optional(
+      T.Object(
+        {
+          alertmanager: T.Object(
+            {
+              url: T.String({
+                pattern: '^https?://',
+                description:
+                  'Base URL of Alertmanager (e.g. http://alertmanager.monitoring:9093); alerts are POSTed to <url>/api/v2/alerts.',
+              }),
+              bearerTokenFile: T.Optional(
+                T.String({
+                  minLength: 1,
+                  description: 'File holding a bearer token (`Authorization: Bearer`); re-read per request.',
+                }),
+              ),
+              basicAuth: T.Optional(
+                T.Object(
+                  {
+                    usernameFile: T.String({ minLength: 1, description: 'File holding the user name.' }),
+                    passwordFile: T.String({ minLength: 1, description: 'File holding the password.' }),
+                  },
+                  { additionalProperties: false, description: 'HTTP basic auth, re-read per request.' },
+                ),
+              ),
+              caFile: T.Optional(
+                T.String({
+                  minLength: 1,
+                  description: 'PEM CA bundle trusted for an https:// url instead of the system roots.',
+                }),
+              ),
+              refreshIntervalMs: T.Integer({
+                minimum: 1000,
+                default: 60_000,
+                description:
+                  'Firing alerts are sent again this often (Alertmanager resolves an alert whose endsAt passes without a refresh).',
+              }),
+              endsAfterMs: T.Optional(
+                T.Integer({
+                  minimum: 2000,
+                  description:
+                    'endsAt of a firing alert, from the time it is sent (default 4 × refreshIntervalMs, as Prometheus does): three refreshes may be lost before Alertmanager resolves it on its own.',
+                }),
+              ),
+              timeoutMs: T.Integer({ minimum: 100, default: 10_000, description: 'Timeout of one POST.' }),
+              maxPending: T.Integer({
+                minimum: 1,
+                default: 10_000,
+                description:
+                  'Alerts waiting for delivery (one per machine and severity: a newer state replaces a queued one); past it the oldest is dropped and counted.',
+              }),
+              maxBatch: T.Integer({ minimum: 1, default: 500, description: 'Alerts per POST.' }),
+              retry: T.Object(
+                {
+                  initialMs: T.Integer({
+                    minimum: 1,
+                    default: 500,
+                    description: 'First wait after a failed POST.',
+                  }),
+                  maxMs: T.Integer({
+                    minimum: 1,
+                    default: 30_000,
+                    description: 'Longest wait between retries (doubling, with jitter).',
+                  }),
+                },
+                { additionalProperties: false, default: {} },
+              ),
+            },
+            {
+              additionalProperties: false,
+              description: 'Alertmanager API v2 that receives the machine alerts (severity transitions).',
+            },
+          ),
+        },
+        {
+          additionalProperties: false,
+          description: 'Where machine alerts go besides prognos.alerts.<ns>.<model>.<machine>.',
+        },
+      ),
+    ),
     grpc: T.Object(
       {
         port: Port,
@@ -527,6 +607,11 @@ export const RuntimeConfigSchema = T.Object(
         kvBucket: T.String({
           default: 'prognos-machine-health',
           description: 'KV bucket with the latest health per machine.',
+        }),
+        alertsBucket: T.String({
+          default: 'prognos-machine-alerts',
+          description:
+            'KV bucket with each machine alert state (severity and since when), so a restart or a partition move neither fires an alert again nor drops one.',
         }),
       },
       { additionalProperties: false, default: {} },
@@ -610,6 +695,11 @@ function checkCrossFieldRules(config: RuntimeConfig): void {
       config.task === 'regression' ? 'critical <= warning (lower RUL is worse)' : 'warning <= critical';
     throw new ConfigError('/thresholds', `expected ${order}`);
   }
+  const am = config.alerting?.alertmanager;
+  if (am?.endsAfterMs !== undefined && am.endsAfterMs <= am.refreshIntervalMs)
+    throw new ConfigError('/alerting/alertmanager/endsAfterMs', 'must exceed refreshIntervalMs');
+  if (am && am.retry.maxMs < am.retry.initialMs)
+    throw new ConfigError('/alerting/alertmanager/retry', 'maxMs must not be below initialMs');
   const jwt = config.grpc.auth?.jwt;
   if (jwt && (jwt.jwksFile === undefined) === (jwt.jwksUrl === undefined))
     throw new ConfigError('/grpc/auth/jwt', 'needs exactly one of jwksFile or jwksUrl');

@@ -5,6 +5,7 @@
 // then NATS, the model, the split (applied before any reading is taken), and input last.
 // stop() reverses it: leave the role's membership, stop pulling, finish/publish/ack the in-flight
 // batches and hand the partitions' pins over, flush telemetry, close gRPC, drain NATS.
+import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { DEFAULT_ARTIFACT_TIMEOUT_MS, readArtifact } from '../../contracts/artifactStore.ts';
 import { Objm } from '@nats-io/obj';
@@ -35,11 +36,19 @@ import { startSplitWatcher } from './input/splitWatcher.ts';
 import { startTelemetry } from './output/telemetry.ts';
 import { ShadowComparison, type ComparedPrediction } from './output/shadowComparison.ts';
 import { predictionSubject } from '../../contracts/subjects.ts';
+import { alertmanagerClient } from './alerting/alertmanagerClient.ts';
+import { startAlertmanagerSink, type AlertSink } from './alerting/alertmanagerSink.ts';
+import { openAlertStateStore, type AlertStateStore } from './alerting/alertStateStore.ts';
+import { MachineAlerts } from './alerting/machineAlerts.ts';
 
 /** A machine's shared health entry is rewritten at most this often unless its severity changes. */
 const HEALTH_WRITE_INTERVAL_MS = 5_000;
 /** Refreshes of unchanged machine health per second per replica (severity changes are not limited). */
 const HEALTH_REFRESHES_PER_SECOND = 1_000;
+/** Active alerts are refreshed (shared state, and Alertmanager when configured) this often by default. */
+const DEFAULT_ALERT_REFRESH_MS = 60_000;
+/** Prometheus's rule: endsAt 4 refresh intervals ahead, so three lost refreshes do not resolve an alert. */
+const ENDS_AFTER_REFRESHES = 4;
 
 export interface RuntimeOptions {
   logger?: Logger;
@@ -151,6 +160,59 @@ export async function startRuntime(config: RuntimeConfig, opts: RuntimeOptions =
     maxRefreshesPerSecond: HEALTH_REFRESHES_PER_SECOND,
     ttlMs: config.machineTtlSeconds * 1000,
   });
+  // Machine alerts: hysteresis state shared through the alert-state store (a shadow raises none),
+  // delivered to Alertmanager when configured. Seeded before any reading is taken.
+  const am = config.alerting?.alertmanager;
+  const alertRefreshMs = am?.refreshIntervalMs ?? DEFAULT_ALERT_REFRESH_MS;
+  let machineAlerts: MachineAlerts | undefined;
+  let alertStore: AlertStateStore | undefined;
+  let alertSink: AlertSink | undefined;
+  let alertTimer: NodeJS.Timeout | undefined;
+  if (config.role !== 'shadow') {
+    alertStore = await openAlertStateStore({
+      nc,
+      bucket: config.state.alertsBucket,
+      namespace: config.namespace,
+      model: config.model,
+      writer: `${process.env['POD_NAME'] ?? hostname()}_${process.pid}_${randomUUID().slice(0, 8)}`,
+      // Active alerts are rewritten every refresh: the TTL only removes what nobody holds.
+      ttlMs: Math.max(config.machineTtlSeconds * 1000, 10 * alertRefreshMs),
+      onForeign: (machineId, state) => machineAlerts?.onForeign(machineId, state),
+      logger: log,
+    });
+    alertSink = am
+      ? startAlertmanagerSink({
+          post: alertmanagerClient(am),
+          namespace: config.namespace,
+          model: config.model,
+          endsAfterMs: am.endsAfterMs ?? ENDS_AFTER_REFRESHES * am.refreshIntervalMs,
+          maxPending: am.maxPending,
+          maxBatch: am.maxBatch,
+          retry: am.retry,
+          metrics: metrics.alertmanager,
+          logger: log.child({ alertmanager: am.url }),
+        })
+      : undefined;
+    machineAlerts = new MachineAlerts({
+      store: alertStore,
+      ...(alertSink ? { sink: alertSink } : {}),
+      restore: (states, handedOut) => natsPipeline.restoreAlerts(states, handedOut),
+      refreshMs: alertRefreshMs,
+      idleMs: config.machineTtlSeconds * 1000,
+    });
+    natsPipeline.restoreAlerts(
+      [...alertStore.initial].map(([id, s]) => [
+        id,
+        s.severity === 'ok' ? null : { severity: s.severity, since: s.since },
+      ]),
+      false,
+    );
+    if (alertStore.initial.size > 0) log.info({ active: alertStore.initial.size }, 'alert states restored');
+    const alerts = machineAlerts;
+    alertTimer = setInterval(() => alerts.tick(), Math.max(250, alertRefreshMs / 4));
+    alertTimer.unref();
+  }
+
   // Operator-managed consumers, one per partition: the role's replicas share out the partitions the
   // split gives the role (ownership.ts); the split's watch is applied before any of them is pulled.
   const consumers = config.input.consumers;
@@ -197,12 +259,14 @@ export async function startRuntime(config: RuntimeConfig, opts: RuntimeOptions =
       : {
           healthIntervalMs: HEALTH_WRITE_INTERVAL_MS,
           healthRefreshesPerSecond: HEALTH_REFRESHES_PER_SECOND,
+          alertRefreshMs,
         }),
   };
   const handler: BatchHandler = async (batch) => {
     const started = performance.now();
     const result = await natsPipeline.processEncoded(batch, processOpts);
     output.publish(result);
+    machineAlerts?.onBatch(result.alerts, result.alertRefreshes);
     metrics.batchSize.observe(batch.length);
     metrics.batchLatency.observe((performance.now() - started) / 1000);
     const predictions = result.predictionCount;
@@ -308,6 +372,10 @@ export async function startRuntime(config: RuntimeConfig, opts: RuntimeOptions =
         // Leave first: peers start pulling this replica's partitions while it finishes its own.
         await membership?.stop();
         await input.stop();
+        clearInterval(alertTimer);
+        // The last batches' resolutions go out before the connection closes.
+        await alertSink?.stop(Math.min(5_000, graceMs / 3));
+        alertStore?.stop();
         await natsPipeline.refreshStats().catch(() => undefined);
         telemetry.flush();
         telemetry.stop();

@@ -50,3 +50,33 @@ describe('alert state machine', () => {
     expect(tracker.current('a')).toBe('ok');
   });
 });
+
+describe('restored alert state', () => {
+  it('continues from a restored critical: no new firing, hysteresis kept, resolution emitted', () => {
+    const tracker = new AlertTracker();
+    tracker.restore('m', { severity: 'critical', since: 100 });
+    // Still critical, and a warning score inside the margin keeps it critical.
+    expect(tracker.observe('m', 200, 'critical', 'critical')).toBeUndefined();
+    expect(tracker.observe('m', 201, 'warning', 'critical')).toBeUndefined();
+    expect(tracker.observe('m', 202, 'ok', 'ok')).toEqual({
+      machineId: 'm',
+      from: 'critical',
+      to: 'ok',
+      ts: 202,
+      previousSince: 100,
+    });
+    expect(tracker.active('m')).toBeUndefined();
+  });
+
+  it('a restore of ok clears the state; since is the transition reading time', () => {
+    const tracker = new AlertTracker();
+    tracker.observe('m', 5, 'warning', 'warning');
+    expect(tracker.active('m')).toEqual({ severity: 'warning', since: 5 });
+    expect(tracker.observe('m', 9, 'critical', 'critical')).toMatchObject({
+      previousSince: 5,
+      to: 'critical',
+    });
+    tracker.restore('m', undefined);
+    expect(tracker.current('m')).toBe('ok');
+  });
+});

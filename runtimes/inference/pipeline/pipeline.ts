@@ -4,7 +4,7 @@
 // process() calls never interleave a machine's window updates.
 import type { RuntimeConfig } from '../../../contracts/runtimeConfig.ts';
 import { ArtifactError, type FetchArtifactDeps } from '../scoring/artifact.ts';
-import { AlertTracker } from '../decision/alerts.ts';
+import { AlertTracker, type AlertState } from '../decision/alerts.ts';
 import type { DeadLetterReason, Rejection } from '../output/deadLetterReason.ts';
 import { fallbackInputs, scoreByRules } from '../decision/fallback.ts';
 import {
@@ -78,13 +78,37 @@ export interface AlertEvent {
   from: Severity;
   to: Severity;
   ts: number;
+  /** When the machine entered `from`, when that was not ok (reading time, epoch ms). */
+  previousSince?: number;
   score: number;
   healthScore: number;
+  /** Remaining useful life (regression models only). */
+  rulCycles?: number;
+  /** The largest contributions to the score (at most TOP_CONTRIBUTIONS), in score units. */
+  contributions: Record<string, number>;
   model: string;
   modelVersion: string;
   role: Role;
   fallback: boolean;
 }
+
+/** An alert still active on a machine scored here: sent at most once per EncodeOptions.alertRefreshMs. */
+export interface AlertRefresh {
+  machineId: string;
+  severity: Exclude<Severity, 'ok'>;
+  /** When the machine entered this severity (reading time, epoch ms). */
+  since: number;
+  ts: number;
+  score: number;
+  healthScore: number;
+  rulCycles?: number;
+  contributions: Record<string, number>;
+  modelVersion: string;
+  fallback: boolean;
+}
+
+/** Contributions an alert carries: the largest by magnitude. */
+export const TOP_CONTRIBUTIONS = 3;
 
 export type Outcome =
   | { kind: 'prediction'; prediction: Prediction }
@@ -117,6 +141,12 @@ export interface EncodeOptions extends ProcessOptions {
    * machine's next reading, instead of crossing the thread boundary only to be dropped.
    */
   healthRefreshesPerSecond?: number;
+  /**
+   * When set, the batch carries an AlertRefresh for each machine whose alert is active, at most once
+   * per this interval per machine and at once for a machine first scored here with an active state
+   * (restored from the shared store): what keeps the shared state and Alertmanager current.
+   */
+  alertRefreshMs?: number;
 }
 
 /** Disposition codes of EncodedBatch.dispositions. */
@@ -150,6 +180,7 @@ export interface EncodedBatch {
   predictionEnds: Uint32Array;
   deadLetters: DeadLetter[];
   alerts: AlertEvent[];
+  alertRefreshes: AlertRefresh[];
   health: MachineHealthUpdate[];
 }
 
@@ -242,6 +273,12 @@ export interface Pipeline {
    */
   sibling(): Pipeline;
   setSplit(split: Split | null): void;
+  /**
+   * Replaces machines' alert states with ones recorded by other replicas (undefined: ok).
+   * `handedOut`: a live replica wrote them just now (it refreshes them), rather than they were found
+   * at start-up.
+   */
+  restoreAlerts(states: readonly (readonly [string, AlertState | undefined])[], handedOut: boolean): void;
   markMaintenance(machineId: string): boolean;
   /** Evicts machines idle longer than machineTtlSeconds (also done lazily by process()). */
   evictIdle(now?: number): string[];
@@ -291,6 +328,8 @@ class InferencePipeline implements Pipeline {
   /** Where processEncoded writes a batch's prediction documents (synchronously, so one is enough). */
   readonly #text = new JsonBytes();
   readonly #healthSent = new Map<string, LastWrite>();
+  /** When each active alert was last handed out (transition or refresh), wall-clock ms. */
+  readonly #alertSentAt = new Map<string, number>();
   readonly #healthBudget = { tokens: Infinity, at: 0 };
   readonly #counts: PipelineStats['counts'] = {
     messages: 0,
@@ -332,7 +371,7 @@ class InferencePipeline implements Pipeline {
       const names = batch.context?.groups.names ?? [];
       const contributions = batch.scored?.contributions;
       const predictions: Prediction[] = [];
-      const alerts = this.#decideEach(batch, (a, k, d, modelVersion) => {
+      const { alerts } = this.#decideEach(batch, undefined, (a, k, d, modelVersion) => {
         let byFeature = d.ruleContributions;
         if (!byFeature) {
           byFeature = {};
@@ -383,7 +422,7 @@ class InferencePipeline implements Pipeline {
       text.reset();
       const ends = new Uint32Array(n);
       let ids = '';
-      const alerts = this.#decideEach(batch, (a, k, d, modelVersion) => {
+      const { alerts, refreshes } = this.#decideEach(batch, opts.alertRefreshMs, (a, k, d, modelVersion) => {
         if (d.fallback || !encoder) {
           text.text(
             JSON.stringify({
@@ -453,6 +492,7 @@ class InferencePipeline implements Pipeline {
         predictionEnds: ends,
         deadLetters: batch.deadLetters,
         alerts,
+        alertRefreshes: refreshes,
         health,
       };
     } finally {
@@ -467,12 +507,15 @@ class InferencePipeline implements Pipeline {
    */
   #decideEach(
     batch: ScoringPass,
+    refreshMs: number | undefined,
     each: (a: Accepted, k: number, d: ReadingDecision, modelVersion: string) => void,
-  ): AlertEvent[] {
+  ): { alerts: AlertEvent[]; refreshes: AlertRefresh[] } {
     const { model, context, accepted, scored } = batch;
     const { task, thresholds } = this.#config;
     const hysteresis = this.#config.alerts.hysteresis;
     const alerts: AlertEvent[] = [];
+    const refreshes: AlertRefresh[] = [];
+    const now = this.#now();
     const d = emptyDecision();
     for (let k = 0; k < accepted.length; k++) {
       const a = accepted[k]!;
@@ -486,10 +529,14 @@ class InferencePipeline implements Pipeline {
       }
       const modelVersion = d.fallback ? 'fallback' : model!.version;
       each(a, k, d, modelVersion);
-      const alert = this.#observe(a, d, modelVersion);
+      const alert = this.#observe(a, d, modelVersion, batch, k, now);
       if (alert) alerts.push(alert);
+      else if (refreshMs !== undefined) {
+        const refresh = this.#refreshDue(a, d, modelVersion, batch, k, now, refreshMs);
+        if (refresh) refreshes.push(refresh);
+      }
     }
-    return alerts;
+    return { alerts, refreshes };
   }
 
   /** Decode, split, windows and rows (synchronous, so batches never interleave a machine's windows), then one ORT run. */
@@ -611,18 +658,73 @@ class InferencePipeline implements Pipeline {
     return r;
   }
 
-  #observe(a: Accepted, d: ReadingDecision, modelVersion: string): AlertEvent | undefined {
+  #observe(
+    a: Accepted,
+    d: ReadingDecision,
+    modelVersion: string,
+    batch: ScoringPass,
+    k: number,
+    now: number,
+  ): AlertEvent | undefined {
     const transition = this.#alerts.observe(a.machineId, a.ts, d.severity, d.relaxed);
     if (!transition) return undefined;
-    return {
+    if (transition.to === 'ok') this.#alertSentAt.delete(a.machineId);
+    else this.#alertSentAt.set(a.machineId, now);
+    const event: AlertEvent = {
       ...transition,
       score: d.score,
       healthScore: d.healthScore,
+      contributions: this.#topContributions(batch, k, d),
       model: this.#config.model,
       modelVersion,
       role: this.#config.role,
       fallback: d.fallback,
     };
+    if (d.rulCycles !== undefined) event.rulCycles = d.rulCycles;
+    return event;
+  }
+
+  /** An active alert of a machine scored here, when its last hand-out is older than refreshMs (or there was none). */
+  #refreshDue(
+    a: Accepted,
+    d: ReadingDecision,
+    modelVersion: string,
+    batch: ScoringPass,
+    k: number,
+    now: number,
+    refreshMs: number,
+  ): AlertRefresh | undefined {
+    const state = this.#alerts.active(a.machineId);
+    if (!state) return undefined;
+    const last = this.#alertSentAt.get(a.machineId);
+    if (last !== undefined && now - last < refreshMs) return undefined;
+    this.#alertSentAt.set(a.machineId, now);
+    const refresh: AlertRefresh = {
+      machineId: a.machineId,
+      severity: state.severity,
+      since: state.since,
+      ts: a.ts,
+      score: d.score,
+      healthScore: d.healthScore,
+      contributions: this.#topContributions(batch, k, d),
+      modelVersion,
+      fallback: d.fallback,
+    };
+    if (d.rulCycles !== undefined) refresh.rulCycles = d.rulCycles;
+    return refresh;
+  }
+
+  /** The k-th reading's largest contributions (rules' or the model's), for the rare alert events. */
+  #topContributions(batch: ScoringPass, k: number, d: ReadingDecision): Record<string, number> {
+    let all: [string, number][];
+    if (d.ruleContributions) all = Object.entries(d.ruleContributions);
+    else {
+      const names = batch.context?.groups.names ?? [];
+      const values = batch.scored?.contributions;
+      all = values ? names.map((n, g) => [n, values[k * names.length + g]!]) : [];
+    }
+    all.sort(([, x], [, y]) => Math.abs(y) - Math.abs(x));
+    return Object.fromEntries(all.slice(0, TOP_CONTRIBUTIONS));
   }
 
   /** Same rule as the machine-health store (a change now, a refresh after the interval), applied before the hand-off. */
@@ -679,6 +781,18 @@ class InferencePipeline implements Pipeline {
     this.#split = split ?? undefined;
   }
 
+  restoreAlerts(states: readonly (readonly [string, AlertState | undefined])[], handedOut: boolean): void {
+    const now = this.#now();
+    for (const [machineId, state] of states) {
+      this.#alerts.restore(machineId, state);
+      // A live replica just handed it out: this one refreshes it only an interval later (so replicas
+      // that both see a machine do not answer each other's writes). A state left by a replica that is
+      // gone is handed out on the first reading.
+      if (state && handedOut) this.#alertSentAt.set(machineId, now);
+      else this.#alertSentAt.delete(machineId);
+    }
+  }
+
   markMaintenance(machineId: string): boolean {
     return this.#windows.markMaintenance(machineId);
   }
@@ -688,6 +802,7 @@ class InferencePipeline implements Pipeline {
     const evicted = this.#windows.evictIdle(now, this.#config.machineTtlSeconds * 1000);
     for (const id of evicted) {
       this.#alerts.forget(id);
+      this.#alertSentAt.delete(id);
       this.#healthSent.delete(id);
     }
     return evicted;

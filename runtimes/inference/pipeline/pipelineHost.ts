@@ -18,6 +18,7 @@ import type {
   ServingState,
 } from './pipeline.ts';
 import type { Split } from '../../../contracts/split.ts';
+import type { AlertState } from '../decision/alerts.ts';
 
 export type HostRequest =
   | {
@@ -36,6 +37,8 @@ export type HostRequest =
   /** A gRPC call's readings, scored by the gRPC sibling pipeline. */
   | { type: 'predict'; id: number; messages: BatchInput[] }
   | { type: 'split'; split: Split | null }
+  /** Alert states recorded by other replicas (or found at start-up); null is ok. */
+  | { type: 'alertStates'; states: [string, AlertState | null][]; handedOut: boolean }
   | { type: 'maintenance'; machineId: string }
   | { type: 'swap'; id: number; artifact: ArtifactSpec }
   | { type: 'stats'; id: number }
@@ -68,6 +71,8 @@ export interface WorkerPipeline {
   /** Scores a gRPC call's readings on the gRPC windows, whatever the split; one outcome per reading, in order. */
   predict(messages: BatchInput[]): Promise<Outcome[]>;
   setSplit(split: Split | null): void;
+  /** See Pipeline.restoreAlerts; applied in order with batches. */
+  restoreAlerts(states: [string, AlertState | null][], handedOut: boolean): void;
   markMaintenance(machineId: string): void;
   swapModel(artifact: ArtifactSpec): Promise<ServingState>;
   serving(): ServingState;
@@ -229,6 +234,9 @@ export async function startPipelineWorker(
     },
     setSplit(split) {
       post({ type: 'split', split });
+    },
+    restoreAlerts(states, handedOut) {
+      if (states.length > 0) post({ type: 'alertStates', states, handedOut });
     },
     markMaintenance(machineId) {
       post({ type: 'maintenance', machineId });

@@ -135,6 +135,12 @@ async function handle(
     case 'split':
       pipeline.setSplit(request.split);
       return;
+    case 'alertStates':
+      pipeline.restoreAlerts(
+        request.states.map(([id, state]) => [id, state ?? undefined] as const),
+        request.handedOut,
+      );
+      return;
     case 'maintenance':
       pipeline.markMaintenance(request.machineId);
       siblingOf(pipeline).markMaintenance(request.machineId);

@@ -1,5 +1,6 @@
 import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { AlertSinkMetrics } from '../alerting/alertmanagerSink.ts';
 
 /** Prometheus metrics of one inference runtime, on its own registry (several runtimes can share a process in tests). */
 export interface RuntimeMetrics {
@@ -13,6 +14,8 @@ export interface RuntimeMetrics {
   natsConnected: Gauge;
   modelInfo: Gauge<'model' | 'version' | 'role' | 'sha256' | 'fallback'>;
   grpcRequests: Counter<'method' | 'code'>;
+  /** Machine alerts delivered to Alertmanager (alerting.alertmanager). */
+  alertmanager: AlertSinkMetrics;
   close(): void;
 }
 
@@ -93,6 +96,30 @@ export function createRuntimeMetrics(): RuntimeMetrics {
       labelNames: ['method', 'code'],
       registers: [registry],
     }),
+    alertmanager: {
+      alerts: new Counter({
+        name: `${prefix}alertmanager_alerts_total`,
+        help: 'Machine alerts (firing or resolved) by delivery outcome: sent, rejected (HTTP 4xx), dropped (queue full)',
+        labelNames: ['outcome'],
+        registers: [registry],
+      }),
+      postFailures: new Counter({
+        name: `${prefix}alertmanager_post_failures_total`,
+        help: 'POSTs to Alertmanager that failed and are retried (unreachable, timeout, 5xx)',
+        registers: [registry],
+      }),
+      pending: new Gauge({
+        name: `${prefix}alertmanager_pending_alerts`,
+        help: 'Machine alerts waiting for delivery to Alertmanager',
+        registers: [registry],
+      }),
+      deliverySeconds: new Histogram({
+        name: `${prefix}alertmanager_delivery_seconds`,
+        help: 'Time from an alert being queued to Alertmanager accepting it',
+        buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 30, 120, 600],
+        registers: [registry],
+      }),
+    },
     close: () => loop.disable(),
   };
 }
