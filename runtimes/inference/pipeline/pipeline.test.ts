@@ -677,3 +677,54 @@ describe('processEncoded', () => {
     await pipeline.close();
   });
 });
+
+describe('alert state restored and refreshed', () => {
+  const fallbackConfig = (): RuntimeConfig => {
+    const config = configFor('classification', { uri: 'file:///unused', sha256: 'a'.repeat(64) });
+    delete config.artifact;
+    return config;
+  };
+
+  it('a machine restored as critical is not fired again, is refreshed at once and then per interval, and resolves', async () => {
+    let now = NOW;
+    const pipeline = await createPipeline(fallbackConfig(), { now: () => now });
+    pipeline.restoreAlerts([['m2', { severity: 'critical', since: NOW - 60_000 }]], false);
+    const opts = { alertRefreshMs: 10_000 };
+    const first = await pipeline.processEncoded([reading('m2', 1, 99), reading('m2', 1, 99, NOW + 1)], opts);
+    expect(first.alerts).toEqual([]);
+    expect(first.alertRefreshes.map((r) => [r.machineId, r.severity, r.since])).toEqual([
+      ['m2', 'critical', NOW - 60_000],
+    ]);
+    expect(first.alertRefreshes[0]!.contributions).toEqual({ temp: expect.any(Number) as number });
+    now += 5_000;
+    expect((await pipeline.processEncoded([reading('m2', 1, 99, NOW + 2)], opts)).alertRefreshes).toEqual([]);
+    now += 5_000;
+    expect(
+      (await pipeline.processEncoded([reading('m2', 1, 99, NOW + 3)], opts)).alertRefreshes,
+    ).toHaveLength(1);
+    const resolved = await pipeline.processEncoded([reading('m2', 1, 20, NOW + 4)], opts);
+    expect(resolved.alerts.map((a) => [a.from, a.to, a.previousSince])).toEqual([
+      ['critical', 'ok', NOW - 60_000],
+    ]);
+    expect(resolved.alertRefreshes).toEqual([]);
+    await pipeline.close();
+  });
+
+  it('a state another replica just handed out waits an interval; a transition carries top contributions and RUL-free fields', async () => {
+    let now = NOW;
+    const pipeline = await createPipeline(fallbackConfig(), { now: () => now });
+    pipeline.restoreAlerts([['m1', { severity: 'critical', since: NOW }]], true);
+    const opts = { alertRefreshMs: 10_000 };
+    expect((await pipeline.processEncoded([reading('m1', 1, 99)], opts)).alertRefreshes).toEqual([]);
+    now += 10_000;
+    expect(
+      (await pipeline.processEncoded([reading('m1', 1, 99, NOW + 1)], opts)).alertRefreshes,
+    ).toHaveLength(1);
+    const fired = await pipeline.processEncoded([reading('m3', 1, 99, NOW + 2)], opts);
+    expect(fired.alerts).toMatchObject([
+      { machineId: 'm3', from: 'ok', to: 'critical', contributions: { temp: expect.any(Number) as number } },
+    ]);
+    expect(fired.alerts[0]).not.toHaveProperty('rulCycles');
+    await pipeline.close();
+  });
+});
