@@ -35,6 +35,8 @@ export interface AlertSink {
   send(alert: MachineAlert): void;
   /** Alerts waiting for delivery. */
   pending(): number;
+  /** How many more can be queued before the oldest is dropped. */
+  room(): number;
   /** Stops the loop after delivering what is queued, for at most graceMs. */
   stop(graceMs: number): Promise<void>;
 }
@@ -114,6 +116,7 @@ export function startAlertmanagerSink(opts: AlertSinkOptions): AlertSink {
       wake?.();
     },
     pending: () => queue.size,
+    room: () => opts.maxPending - queue.size,
     async stop(graceMs) {
       stopping = true;
       deadline = now() + graceMs;

@@ -39,14 +39,14 @@ const refresh = (severity: AlertRefresh['severity'], since: number, ts: number):
   fallback: false,
 });
 
-function harness() {
+function harness(room = Infinity) {
   let t = 1_000;
   const writes: [string, { severity: string; since: number } | null][] = [];
   const sent: MachineAlert[] = [];
   const restored: [string, AlertState | null][] = [];
   const alerts = new MachineAlerts({
     store: { write: (id, s) => writes.push([id, s]) },
-    sink: { send: (a) => sent.push(a) },
+    sink: { send: (a) => sent.push(a), room: () => room },
     restore: (states) => restored.push(...states),
     refreshMs: 60_000,
     idleMs: 3_600_000,
@@ -121,5 +121,18 @@ describe('machine alerts on the main thread', () => {
     h.advance(120_000);
     h.alerts.tick();
     expect(h.sent).toHaveLength(1);
+  });
+
+  it('refreshes only as many as the delivery queue has room for; the rest stay due', () => {
+    const h = harness(1);
+    h.alerts.onBatch(
+      [transition('ok', 'warning', 100), { ...transition('ok', 'critical', 100), machineId: 'p-2' }],
+      [],
+    );
+    h.advance(60_000);
+    h.alerts.tick();
+    expect(h.sent.slice(2).map((a) => a.machineId)).toEqual(['p-1']);
+    h.alerts.tick();
+    expect(h.sent.slice(3).map((a) => a.machineId)).toEqual(['p-2']);
   });
 });

@@ -24,7 +24,7 @@ interface Active {
 export interface MachineAlertsOptions {
   store: Pick<AlertStateStore, 'write'>;
   /** Absent when no Alertmanager is configured: the shared state is kept all the same. */
-  sink?: Pick<AlertSink, 'send'>;
+  sink?: Pick<AlertSink, 'send' | 'room'>;
   restore(states: [string, AlertState | null][], handedOut: boolean): void;
   refreshMs: number;
   idleMs: number;
@@ -77,15 +77,21 @@ export class MachineAlerts {
     this.#active.delete(machineId);
   }
 
-  /** Re-sends the active alerts due for a refresh; lets go of machines idle for idleMs. */
+  /**
+   * Re-sends the active alerts due for a refresh, as many as the delivery queue has room for (a
+   * refresh never pushes a queued transition out; the rest stay due for the next tick); lets go of
+   * machines idle for idleMs.
+   */
   tick(): void {
     const now = this.#now();
+    let room = this.#opts.sink ? this.#opts.sink.room() : Infinity;
     for (const [machineId, a] of this.#active) {
       if (now - a.seenAt >= this.#opts.idleMs) {
         this.#active.delete(machineId);
         continue;
       }
-      if (now - a.sentAt < this.#opts.refreshMs) continue;
+      if (now - a.sentAt < this.#opts.refreshMs || room <= 0) continue;
+      room -= 1;
       a.sentAt = now;
       this.#opts.store.write(machineId, { severity: a.alert.severity, since: a.alert.since });
       this.#opts.sink?.send(a.alert);

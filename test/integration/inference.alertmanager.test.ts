@@ -1,0 +1,259 @@
+// Machine alerts into a real Alertmanager (v0.35.0, built from the Go module proxy) from the
+// inference runtime on a real nats-server: a transition fires an alert with the machine's labels and
+// its health, RUL and contributions as annotations; refreshes and repeats stay one alert; an
+// escalation replaces the warning with the critical; a return to ok resolves it; a restarted runtime
+// continues from the shared alert state (no second firing on NATS, keeps refreshing, resolves); and
+// with Alertmanager down scoring goes on, deliveries are retried and arrive once it is back, and a
+// full queue drops (counted) and heals on the next refresh.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { jetstream, jetstreamManager, type JetStreamClient } from '@nats-io/jetstream';
+import type { NatsConnection } from '@nats-io/transport-node';
+import { pino } from 'pino';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { RuntimeConfig } from '../../contracts/runtimeConfig.ts';
+import { ALERT_NAME } from '../../runtimes/inference/alerting/alertmanagerPayload.ts';
+import { startRuntime, type Runtime } from '../../runtimes/inference/runtime.ts';
+import { startAlertmanager, type Alertmanager } from '../cluster/alertmanager.ts';
+import { ensureBinaries } from '../cluster/binaries.ts';
+import {
+  collect,
+  connectTo,
+  NAMESPACE,
+  reading,
+  readingSubject,
+  runtimeConfig,
+  startTestNats,
+  waitUntil,
+  type TestNats,
+} from './inferenceHarness.ts';
+
+const logger = pino({ level: 'warn' });
+let nats: TestNats;
+let nc: NatsConnection;
+let js: JetStreamClient;
+let am: Alertmanager;
+let amDir: string;
+
+interface AmAlert {
+  labels: Record<string, string>;
+  annotations: Record<string, string>;
+  startsAt: string;
+  endsAt: string;
+  status: { state: string };
+}
+
+async function amAlerts(model: string): Promise<AmAlert[]> {
+  const res = await fetch(`${am.url}/api/v2/alerts?filter=${encodeURIComponent(`model="${model}"`)}`);
+  expect(res.status).toBe(200);
+  return ((await res.json()) as AmAlert[]).sort((a, b) =>
+    (a.labels['machine'] ?? '').localeCompare(b.labels['machine'] ?? ''),
+  );
+}
+
+/** A rules-only runtime (no artifact): temperature above 95 is critical, vibration above 40 a warning. */
+function alertingConfig(model: string, alertmanager: Record<string, unknown>): RuntimeConfig {
+  const config = runtimeConfig(
+    nats.server.url,
+    { uri: 'file:///unused', sha256: 'a'.repeat(64) },
+    {
+      model,
+      input: {
+        mode: 'jetstream',
+        subject: 'plant-a.pumps.*.readings',
+        stream: 'plant-a-pumps',
+        durable: model,
+        machineId: { subjectToken: 3 },
+      },
+      fallback: {
+        rules: [
+          { feature: 'temperature', above: 95, severity: 'critical' },
+          { feature: 'vibration', above: 40, severity: 'warning' },
+        ],
+      },
+      alerting: { alertmanager: { url: am.url, ...alertmanager } },
+    },
+  );
+  delete config.artifact;
+  return config;
+}
+
+const send = (machine: string, extra: Record<string, unknown> = {}) =>
+  js.publish(readingSubject(machine), reading(1, extra));
+const critical = { temperature: 99 };
+const warning = { vibration: 45 };
+
+async function metric(rt: Runtime, outcome: string): Promise<number> {
+  const m = await rt.metrics.alertmanager.alerts.get();
+  return m.values.find((v) => v.labels.outcome === outcome)?.value ?? 0;
+}
+
+beforeAll(async () => {
+  nats = await startTestNats();
+  nc = await connectTo(nats.server.url);
+  js = jetstream(nc);
+  await (
+    await jetstreamManager(nc)
+  ).streams.add({ name: 'plant-a-pumps', subjects: ['plant-a.pumps.*.readings'] });
+  amDir = mkdtempSync(join(tmpdir(), 'prognos-alertmanager-'));
+  am = await startAlertmanager({ binary: (await ensureBinaries()).alertmanager, dir: amDir });
+}, 120_000);
+
+afterAll(async () => {
+  await am?.stop();
+  await nc?.close();
+  await nats?.cleanup();
+  if (amDir) rmSync(amDir, { recursive: true, force: true });
+});
+
+describe('machine alerts into Alertmanager', () => {
+  const MODEL = 'pump-alerts';
+  let rt: Runtime;
+  const transitions = () => collect(nc, `prognos.alerts.${NAMESPACE}.${MODEL}.>`);
+
+  beforeAll(async () => {
+    rt = await startRuntime(alertingConfig(MODEL, { refreshIntervalMs: 1000 }), { logger });
+  });
+  afterAll(async () => rt?.stop());
+
+  it('fires on a transition with the machine labels, health and contributions; repeats stay one alert', async () => {
+    const nats = transitions();
+    const sentAt = Date.now();
+    await send('pump-1', critical);
+    await waitUntil(
+      async () => (await amAlerts(MODEL)).length === 1,
+      10_000,
+      () => 'no alert in Alertmanager',
+    );
+    const latencyMs = Date.now() - sentAt;
+    const [alert] = await amAlerts(MODEL);
+    expect(alert!.labels).toEqual({
+      alertname: ALERT_NAME,
+      namespace: NAMESPACE,
+      model: MODEL,
+      machine: 'pump-1',
+      severity: 'critical',
+    });
+    expect(alert!.status.state).toBe('active');
+    expect(alert!.annotations).toMatchObject({
+      health_score: expect.any(String) as string,
+      model_version: 'fallback',
+      fallback: 'true',
+    });
+    expect(alert!.annotations['top_contributions']).toMatch(/^temperature=/);
+    // The same state again, and refreshes for 2.5 s: still one alert, its endsAt moved on.
+    for (let i = 0; i < 5; i++) await send('pump-1', critical);
+    const firstEnds = Date.parse(alert!.endsAt);
+    await new Promise((r) => setTimeout(r, 2500));
+    const after = await amAlerts(MODEL);
+    expect(after).toHaveLength(1);
+    expect(Date.parse(after[0]!.endsAt)).toBeGreaterThan(firstEnds);
+    expect(await metric(rt, 'sent')).toBeGreaterThanOrEqual(3);
+    expect(nats.messages.map((m) => `${m.json['from']}>${m.json['to']}`)).toEqual(['ok>critical']);
+    console.log(`[alertmanager] reading published → alert in GET /api/v2/alerts: ${latencyMs} ms`);
+    nats.stop();
+  });
+
+  it('an escalation resolves the warning and fires the critical; a return to ok resolves', async () => {
+    await send('pump-2', warning);
+    await waitUntil(
+      async () => (await amAlerts(MODEL)).some((a) => a.labels['machine'] === 'pump-2'),
+      10_000,
+      () => 'no warning of pump-2',
+    );
+    expect((await amAlerts(MODEL)).find((a) => a.labels['machine'] === 'pump-2')!.labels['severity']).toBe(
+      'warning',
+    );
+    await send('pump-2', critical);
+    await waitUntil(
+      async () => {
+        const of2 = (await amAlerts(MODEL)).filter((a) => a.labels['machine'] === 'pump-2');
+        return of2.length === 1 && of2[0]!.labels['severity'] === 'critical';
+      },
+      10_000,
+      () => 'warning of pump-2 not replaced by a critical',
+    );
+    await send('pump-2');
+    await waitUntil(
+      async () => !(await amAlerts(MODEL)).some((a) => a.labels['machine'] === 'pump-2'),
+      10_000,
+      () => 'pump-2 not resolved',
+    );
+  });
+
+  it('a restarted runtime continues the active alert: no second firing, refreshed, then resolved', async () => {
+    const nats = transitions();
+    await rt.stop();
+    rt = await startRuntime(alertingConfig(MODEL, { refreshIntervalMs: 1000 }), { logger });
+    const before = Date.parse((await amAlerts(MODEL))[0]!.endsAt);
+    for (let i = 0; i < 3; i++) await send('pump-1', critical);
+    await waitUntil(
+      async () => Date.parse((await amAlerts(MODEL))[0]?.endsAt ?? '0') > before,
+      10_000,
+      () => 'pump-1 not refreshed by the new runtime',
+    );
+    expect(await metric(rt, 'sent')).toBeGreaterThanOrEqual(1);
+    expect((await amAlerts(MODEL)).map((a) => a.labels['machine'])).toEqual(['pump-1']);
+    // Fallback readings are scored at once; give a second firing time to show up if it were sent.
+    await new Promise((r) => setTimeout(r, 500));
+    expect(nats.messages).toEqual([]);
+    await send('pump-1');
+    await waitUntil(
+      async () => (await amAlerts(MODEL)).length === 0,
+      10_000,
+      () => 'pump-1 not resolved',
+    );
+    await nats.waitFor(1);
+    expect(nats.messages.map((m) => `${m.json['from']}>${m.json['to']}`)).toEqual(['critical>ok']);
+    nats.stop();
+  });
+});
+
+describe('Alertmanager down', () => {
+  const MODEL = 'pump-outage';
+  let rt: Runtime;
+
+  beforeAll(async () => {
+    rt = await startRuntime(
+      alertingConfig(MODEL, {
+        refreshIntervalMs: 1000,
+        maxPending: 3,
+        retry: { initialMs: 100, maxMs: 500 },
+      }),
+      { logger },
+    );
+  });
+  afterAll(async () => rt?.stop());
+
+  it('scoring goes on, deliveries are retried and arrive when it is back; a full queue drops, counted, and heals', async () => {
+    await am.stop();
+    const predictions = collect(nc, `prognos.predictions.${NAMESPACE}.${MODEL}.>`);
+    const machines = ['p-1', 'p-2', 'p-3', 'p-4', 'p-5'];
+    const started = Date.now();
+    for (const m of machines) await send(m, critical);
+    for (let i = 0; i < 50; i++) await send(`ok-${i % 5}`);
+    await predictions.waitFor(55, 10_000);
+    const scoredMs = Date.now() - started;
+    await waitUntil(
+      async () => (await rt.metrics.alertmanager.postFailures.get()).values[0]!.value >= 2,
+      10_000,
+      () => 'no failed POSTs',
+    );
+    expect(await metric(rt, 'dropped')).toBeGreaterThanOrEqual(2);
+    expect((await rt.metrics.alertmanager.pending.get()).values[0]!.value).toBeLessThanOrEqual(3);
+    const upAt = Date.now();
+    await am.start();
+    await waitUntil(
+      async () => (await amAlerts(MODEL)).length === machines.length,
+      15_000,
+      () => 'not every active alert delivered after the outage',
+    );
+    const healedMs = Date.now() - upAt;
+    expect((await amAlerts(MODEL)).map((a) => a.labels['machine'])).toEqual(machines);
+    console.log(
+      `[alertmanager] outage: 55 readings scored in ${scoredMs} ms with Alertmanager down; all ${machines.length} alerts in Alertmanager ${healedMs} ms after it came back (maxPending 3, refresh 1 s)`,
+    );
+    predictions.stop();
+  });
+});
