@@ -605,6 +605,40 @@ const Explain = Obj(
   { default: {} },
 );
 
+export const ALERTMANAGER_SECRET_KEYS = {
+  token: 'token',
+  username: 'username',
+  password: 'password',
+  ca: 'ca.crt',
+} as const;
+
+const Alerting = Obj(
+  'Where the runtimes deliver machine alerts besides NATS (prognos.alerts.<ns>.<model>.<machine>).',
+  {
+    alertmanager: Obj(
+      "An Alertmanager (API v2) that receives each machine's severity as an alert: labels alertname=PrognosMachineSeverity, namespace, model, machine and severity; annotations health_score, score, rul_cycles (regression), top_contributions and model_version. A return to ok resolves it. Routing to email, Slack or PagerDuty is Alertmanager's job (docs/alerting.md).",
+      {
+        url: Type.String({
+          description:
+            'Base URL of Alertmanager as the runtime pods reach it, e.g. http://alertmanager-operated.monitoring:9093; alerts are POSTed to <url>/api/v2/alerts.',
+          pattern: '^https?://[^\\s]+$',
+          maxLength: 2048,
+        }),
+        secretRef: Type.Optional(
+          LocalObjectReference(
+            "A Secret in the model's namespace with the credentials, mounted into the runtime pods: key token (a bearer token) or keys username and password (basic auth), and optionally ca.crt (PEM CA bundle trusted for an https:// url). The operator reads it (a missing or incomplete one is reported as AlertmanagerSecretInvalid) and watches it; a rotated token or password is picked up without a restart.",
+            'Secret',
+          ),
+        ),
+        refreshInterval: Duration(
+          'How often firing alerts are sent again (endsAt is four intervals ahead, as Prometheus does, so Alertmanager resolves an alert on its own only after three missed refreshes).',
+          { default: '1m' },
+        ),
+      },
+    ),
+  },
+);
+
 export const MaintenanceModelSpec = Obj(
   'Desired state of a MaintenanceModel: which fleet it scores, which artifact, how scores become severities, and how it is served and rolled out.',
   {
@@ -621,6 +655,7 @@ export const MaintenanceModelSpec = Obj(
     serving: Serving,
     rollout: Type.Optional(Rollout),
     explain: Explain,
+    alerting: Type.Optional(Alerting),
   },
   {
     'x-kubernetes-validations': [

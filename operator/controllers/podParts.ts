@@ -23,8 +23,16 @@ export class SecretMounts {
   readonly volumes: V1Volume[] = [];
   readonly mounts: V1VolumeMount[] = [];
 
-  add(name: string, secretName: string, mountPath: string, items?: V1KeyToPath[]): this {
-    this.volumes.push({ name, secret: { secretName, defaultMode: 0o440, ...(items ? { items } : {}) } });
+  add(name: string, secretName: string, mountPath: string, items?: V1KeyToPath[], optional = false): this {
+    this.volumes.push({
+      name,
+      secret: {
+        secretName,
+        defaultMode: 0o440,
+        ...(items ? { items } : {}),
+        ...(optional ? { optional } : {}),
+      },
+    });
     this.mounts.push({ name, mountPath, readOnly: true });
     return this;
   }

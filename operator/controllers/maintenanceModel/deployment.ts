@@ -50,6 +50,10 @@ function secretVolumes({ model, fleet }: DeploymentInputs): SecretMounts {
   const jwks = model.spec.serving.grpc.auth?.jwt.jwksSecretRef;
   // A Secret volume (not subPath) so the kubelet updates the file in place when the keys rotate.
   if (jwks) secrets.add('grpc-jwks', jwks.name, MOUNTS.grpcJwks);
+  // Optional: a Secret created after the model does not hold its pods back (the operator renders
+  // the Alertmanager section only once the Secret is usable); in place, so rotations apply.
+  const am = model.spec.alerting?.alertmanager.secretRef;
+  if (am) secrets.add('alertmanager', am.name, MOUNTS.alertmanager, undefined, true);
   return secrets;
 }
 

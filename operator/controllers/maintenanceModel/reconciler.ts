@@ -32,6 +32,13 @@ import { checkFleetInputs, type Refusal } from './inputsCheck.ts';
 import { desiredPodDisruptionBudget } from './podDisruptionBudget.ts';
 import { CONFIG_FILE, desiredRuntimeConfig, FALLBACK_VERSION, type ServedArtifact } from './runtimeConfig.ts';
 import { desiredCanaryService, desiredService, grpcEndpoint } from './service.ts';
+import {
+  ALERTING_CONDITION,
+  alertingCondition,
+  resolveAlerting,
+  type AlertingResolution,
+  type AlertmanagerCredentials,
+} from './alerting.ts';
 import { desiredServiceMonitor, servesServiceMonitors } from './serviceMonitor.ts';
 import { desiredSplit, purgeSplit, splitKey, writeSplit } from './traffic/split.ts';
 import {
@@ -140,6 +147,8 @@ interface ModelContext {
   retrain: { policy: string; artifact: ServedArtifact } | undefined;
   /** Why that candidate cannot be rolled out; `pending` while its check waits. */
   retrainRefusal: Refusal | undefined;
+  /** spec.alerting's credentials (its Secret read through the watch), or why it cannot be used. */
+  alerting: AlertingResolution;
 }
 
 /** What a rollout decided this reconcile, and the artifacts it decided about. */
@@ -343,6 +352,7 @@ export class MaintenanceModelReconciler {
       candidateRefusal: candidate.refusal,
       retrain: passed && retrain.artifact ? { policy: passed.policy, artifact: retrain.artifact } : undefined,
       retrainRefusal: retrain.refusal,
+      alerting: await resolveAlerting(model, lookups.secret),
     };
   }
 
@@ -426,7 +436,9 @@ export class MaintenanceModelReconciler {
     const target = spec ?? candidate ?? retrain?.artifact;
     const render = (artifact: ServedArtifact, role: Role) =>
       configHash(
-        renderRuntimeConfig(desiredRuntimeConfig(model, fleet, artifact, this.#deps.maxArtifactBytes, role)),
+        renderRuntimeConfig(
+          desiredRuntimeConfig(model, fleet, artifact, this.#deps.maxArtifactBytes, role, credentials(ctx)),
+        ),
       );
     const candidateReady = (role: CandidateRole): boolean =>
       !!target &&
@@ -474,7 +486,7 @@ export class MaintenanceModelReconciler {
       if (!fleet) break;
       try {
         rendered = renderRuntimeConfig(
-          desiredRuntimeConfig(model, fleet, choice, this.#deps.maxArtifactBytes),
+          desiredRuntimeConfig(model, fleet, choice, this.#deps.maxArtifactBytes, 'stable', credentials(ctx)),
         );
         served = choice;
         break;
@@ -549,7 +561,7 @@ export class MaintenanceModelReconciler {
           : undefined,
       ]);
       deployment = applied.obj;
-      if (rollout !== 'hold') await this.#candidate(io, model, fleet, step, lookups);
+      if (rollout !== 'hold') await this.#candidate(io, model, fleet, step, lookups, credentials(ctx));
       const state = deploymentState(deployment, hash);
       if (!holdSplit)
         natsError ??= await this.#split(ctx, rolloutSplit ?? desiredSplit(version, rolledOut(state)));
@@ -582,6 +594,18 @@ export class MaintenanceModelReconciler {
       );
     if (route?.outcome)
       this.#routeCondition(io, model, status, grpcRouteCondition(model, route.outcome), now);
+    const alerting = alertingCondition(ctx.alerting, model);
+    if (alerting) {
+      status.conditions = setCondition(status.conditions, alerting, now);
+      const before = getCondition(model.status?.conditions, ALERTING_CONDITION);
+      if (before?.status !== alerting.status || before.reason !== alerting.reason)
+        void io.events.emit(model, {
+          type: alerting.status === 'True' ? 'Normal' : 'Warning',
+          reason: alerting.reason,
+          message: alerting.message,
+          action: 'Alerting',
+        });
+    }
     this.#recordTransitions(io, model, status.conditions ?? []);
     for (const e of step?.plan.events ?? []) void io.events.emit(model, { ...e, action: 'Rollout' });
     await updateStatus(io.client, model, status, this.#statusWrites);
@@ -716,6 +740,7 @@ export class MaintenanceModelReconciler {
     fleet: SensorFleet,
     step: RolloutStep | undefined,
     lookups: ModelLookups,
+    alerting: AlertmanagerCredentials | undefined,
   ): Promise<void> {
     const ns = model.metadata.namespace!;
     const running =
@@ -733,7 +758,7 @@ export class MaintenanceModelReconciler {
       }
       if (role === 'canary') await applyIfNeeded(io.client, desiredCanaryService(model), liveService);
       const rendered = renderRuntimeConfig(
-        desiredRuntimeConfig(model, fleet, step!.target!, this.#deps.maxArtifactBytes, role),
+        desiredRuntimeConfig(model, fleet, step!.target!, this.#deps.maxArtifactBytes, role, alerting),
       );
       await applyIfNeeded(io.client, desiredConfigMap(model, rendered, role), liveConfig);
       await applyIfNeeded(
@@ -878,6 +903,10 @@ export class MaintenanceModelReconciler {
     this.#consumerStreams.delete(key);
   }
 }
+
+/** The Alertmanager credentials the runtime configs are rendered with, when they are usable. */
+const credentials = (ctx: ModelContext): AlertmanagerCredentials | undefined =>
+  ctx.alerting.kind === 'ok' ? ctx.alerting.credentials : undefined;
 
 /** The PEM CA bundle of spec.model.caSecretRef, read from the watched Secret. */
 async function readArtifactCa(

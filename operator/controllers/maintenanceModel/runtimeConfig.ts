@@ -7,6 +7,7 @@ import type { SensorFleet } from '../../api/sensorFleet.ts';
 import { parseRuntimeConfig, type RuntimeConfig } from '../../../contracts/runtimeConfig.ts';
 import type { Role } from '../../../contracts/split.ts';
 import { storedSubject, streamName } from '../sensorFleet/desiredStreams.ts';
+import { ALERTMANAGER_MOUNT, runtimeAlerting, type AlertmanagerCredentials } from './alerting.ts';
 
 /** The artifact a runtime serves: always one that passed verification, never spec.model unchecked. */
 export interface ServedArtifact {
@@ -25,6 +26,7 @@ export const MOUNTS = {
   grpcTls: '/var/run/secrets/prognos/grpc-tls',
   artifactCa: '/var/run/secrets/prognos/artifact-ca',
   grpcJwks: '/var/run/secrets/prognos/grpc-jwks',
+  alertmanager: ALERTMANAGER_MOUNT,
 } as const;
 
 /** The file name of spec.model.caSecretRef's key inside its mount. */
@@ -47,6 +49,8 @@ const explainMethod = { auto: 'auto', exact: 'linear', occlusion: 'occlusion' } 
  * The runtime config file for the stable role, validated against the runtime's own schema so a bad
  * combination fails here, in the operator's status, rather than as a crash-looping pod. Without an
  * artifact (no version was ever verified) the runtime scores with spec.fallback's rules alone.
+ * `alerting`: the credentials spec.alerting.alertmanager's Secret holds (alerting.ts); without them
+ * the runtimes send no alerts to Alertmanager.
  */
 export function desiredRuntimeConfig(
   model: MaintenanceModel,
@@ -54,6 +58,7 @@ export function desiredRuntimeConfig(
   artifact: ServedArtifact | undefined,
   maxArtifactBytes = DEFAULT_MAX_ARTIFACT_BYTES,
   role: Role = 'stable',
+  alerting?: AlertmanagerCredentials,
 ): RuntimeConfig {
   const { spec } = model;
   const fs = fleet.spec;
@@ -176,5 +181,7 @@ export function desiredRuntimeConfig(
     },
     ...(fs.labels ? { labels: { subject: fs.labels.subject } } : {}),
   };
-  return parseRuntimeConfig(doc);
+  // Last and only when set: a model without alerting renders as it always did (same config hash).
+  const alertingSection = runtimeAlerting(model, alerting);
+  return parseRuntimeConfig(alertingSection ? { ...doc, alerting: alertingSection } : doc);
 }

@@ -53,8 +53,9 @@ describe('Alertmanager payload', () => {
   });
 
   it('omits what a model does not give', () => {
-    const { rulCycles: _, ...noRul } = alert;
-    const p = postableAlert({ ...noRul, contributions: {} }, ctx, now);
+    const noRul: MachineAlert = { ...alert, contributions: {} };
+    delete noRul.rulCycles;
+    const p = postableAlert(noRul, ctx, now);
     expect(p.annotations).not.toHaveProperty('rul_cycles');
     expect(p.annotations).not.toHaveProperty('top_contributions');
     expect(formatContributions({ a: 0 })).toBe('a=+0.000');
