@@ -3,6 +3,8 @@
 // its storage in a temp dir, no cluster (gossip) port.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream, mkdirSync, writeFileSync } from 'node:fs';
+import { request as httpRequest } from 'node:http';
+import { request as httpsRequest } from 'node:https';
 import { join } from 'node:path';
 import { freePort } from './freePort.ts';
 import { tail } from './managedProcess.ts';
@@ -15,6 +17,21 @@ export interface Alertmanager {
   stop(): Promise<void>;
   /** Starts it again on the same port and storage (after stop()). */
   start(): Promise<void>;
+  /** GET of an API path (with the TLS CA and basic auth it was started with). */
+  get(path: string): Promise<{ status: number; body: string }>;
+}
+
+export interface AlertmanagerOptions {
+  binary: string;
+  dir: string;
+  config?: string;
+  /**
+   * Its web config (exporter-toolkit: tls_server_config, basic_auth_users); `https` and `auth` tell
+   * this helper how to reach it then.
+   */
+  webConfig?: string;
+  https?: { ca: string };
+  auth?: { username: string; password: string };
 }
 
 /** The config the tests use: every alert routed to a receiver without integrations. */
@@ -25,19 +42,36 @@ receivers:
   - name: blackhole
 `;
 
-export async function startAlertmanager(opts: {
-  binary: string;
-  dir: string;
-  config?: string;
-}): Promise<Alertmanager> {
+export async function startAlertmanager(opts: AlertmanagerOptions): Promise<Alertmanager> {
   mkdirSync(opts.dir, { recursive: true });
   const host = '127.0.0.1';
   const port = await freePort(host);
   const configFile = join(opts.dir, 'alertmanager.yml');
   writeFileSync(configFile, opts.config ?? MINIMAL_CONFIG);
   const logFile = join(opts.dir, 'alertmanager.log');
-  const url = `http://${host}:${port}`;
+  const url = `${opts.https ? 'https' : 'http'}://${host}:${port}`;
+  const webConfigFile = join(opts.dir, 'web.yml');
+  if (opts.webConfig) writeFileSync(webConfigFile, opts.webConfig);
   let child: ChildProcess | undefined;
+
+  const get = (path: string): Promise<{ status: number; body: string }> =>
+    new Promise((resolve, reject) => {
+      const send = opts.https ? httpsRequest : httpRequest;
+      const headers: Record<string, string> = opts.auth
+        ? {
+            authorization: `Basic ${Buffer.from(`${opts.auth.username}:${opts.auth.password}`).toString('base64')}`,
+          }
+        : {};
+      const req = send(`${url}${path}`, { headers, ...(opts.https ? { ca: opts.https.ca } : {}) }, (res) => {
+        let body = '';
+        res.setEncoding('utf8');
+        res.on('data', (c: string) => (body += c));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+        res.on('error', reject);
+      });
+      req.on('error', reject);
+      req.end();
+    });
 
   const start = async (): Promise<void> => {
     const log = createWriteStream(logFile, { flags: 'a' });
@@ -49,6 +83,7 @@ export async function startAlertmanager(opts: {
         `--web.listen-address=${host}:${port}`,
         // Empty: no HA cluster, so no gossip port to collide on.
         '--cluster.listen-address=',
+        ...(opts.webConfig ? [`--web.config.file=${webConfigFile}`] : []),
       ],
       { stdio: ['ignore', 'pipe', 'pipe'] },
     );
@@ -59,8 +94,8 @@ export async function startAlertmanager(opts: {
     for (;;) {
       if (proc.exitCode !== null)
         throw new Error(`alertmanager exited (${proc.exitCode}):\n${tail(logFile)}`);
-      const ready = await fetch(`${url}/-/ready`).then(
-        (r) => r.ok,
+      const ready = await get('/-/ready').then(
+        (r) => r.status === 200,
         () => false,
       );
       if (ready) return;
@@ -80,5 +115,5 @@ export async function startAlertmanager(opts: {
   };
 
   await start();
-  return { url, port, logFile, stop, start };
+  return { url, port, logFile, stop, start, get };
 }

@@ -45,9 +45,9 @@ interface AmAlert {
 }
 
 async function amAlerts(model: string): Promise<AmAlert[]> {
-  const res = await fetch(`${am.url}/api/v2/alerts?filter=${encodeURIComponent(`model="${model}"`)}`);
+  const res = await am.get(`/api/v2/alerts?filter=${encodeURIComponent(`model="${model}"`)}`);
   expect(res.status).toBe(200);
-  return ((await res.json()) as AmAlert[]).sort((a, b) =>
+  return (JSON.parse(res.body) as AmAlert[]).sort((a, b) =>
     (a.labels['machine'] ?? '').localeCompare(b.labels['machine'] ?? ''),
   );
 }
