@@ -6,6 +6,7 @@
 // with Alertmanager down scoring goes on, deliveries are retried and arrive once it is back, and a
 // full queue drops (counted) and heals on the next refresh.
 import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { jetstream, jetstreamManager, type JetStreamClient } from '@nats-io/jetstream';
@@ -255,5 +256,67 @@ describe('Alertmanager down', () => {
       `[alertmanager] outage: 55 readings scored in ${scoredMs} ms with Alertmanager down; all ${machines.length} alerts in Alertmanager ${healedMs} ms after it came back (maxPending 3, refresh 1 s)`,
     );
     predictions.stop();
+  });
+});
+
+describe('Alertmanager that accepts connections and never answers', () => {
+  it('scoring is not held up: each POST times out and is retried', async () => {
+    const sockets: Socket[] = [];
+    const server = createServer((socket) => void sockets.push(socket));
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const port = (server.address() as { port: number }).port;
+    const config = alertingConfig('pump-hang', { refreshIntervalMs: 1000, timeoutMs: 300 });
+    config.alerting!.alertmanager.url = `http://127.0.0.1:${port}`;
+    const rt = await startRuntime(config, { logger });
+    try {
+      const predictions = collect(nc, `prognos.predictions.${NAMESPACE}.pump-hang.>`);
+      const started = Date.now();
+      for (let i = 0; i < 30; i++) await send(`h-${i % 3}`, i % 2 ? critical : {});
+      await predictions.waitFor(30, 10_000);
+      const scoredMs = Date.now() - started;
+      await waitUntil(
+        async () => (await rt.metrics.alertmanager.postFailures.get()).values[0]!.value >= 2,
+        10_000,
+        () => 'no timed-out POSTs',
+      );
+      expect(sockets.length).toBeGreaterThanOrEqual(2);
+      console.log(`[alertmanager] hanging Alertmanager: 30 readings scored in ${scoredMs} ms`);
+      predictions.stop();
+    } finally {
+      await rt.stop();
+      for (const s of sockets) s.destroy();
+      server.close();
+    }
+  });
+});
+
+describe('delivery latency', () => {
+  it('from the reading published to the alert listed by GET /api/v2/alerts, 20 machines one by one', async () => {
+    const rt = await startRuntime(alertingConfig('pump-latency', { refreshIntervalMs: 60_000 }), { logger });
+    try {
+      const ms: number[] = [];
+      for (let i = 0; i < 20; i++) {
+        const machine = `l-${i}`;
+        const t0 = performance.now();
+        await send(machine, critical);
+        await waitUntil(
+          async () => (await amAlerts('pump-latency')).some((a) => a.labels['machine'] === machine),
+          10_000,
+          () => `${machine} not in Alertmanager`,
+        );
+        ms.push(performance.now() - t0);
+      }
+      ms.sort((a, b) => a - b);
+      const q = (p: number) => ms[Math.min(ms.length - 1, Math.floor(p * ms.length))]!.toFixed(0);
+      const hist = (await rt.metrics.alertmanager.deliverySeconds.get()).values;
+      const sum = hist.find((v) => v.metricName?.endsWith('_sum'))!.value;
+      const count = hist.find((v) => v.metricName?.endsWith('_count'))!.value;
+      console.log(
+        `[alertmanager] latency over 20 alerts: min ${q(0)} ms, median ${q(0.5)} ms, p95 ${q(0.95)} ms, max ${q(1)} ms (API polled every 20 ms); queued → accepted by Alertmanager: mean ${((1000 * sum) / count).toFixed(1)} ms over ${count}`,
+      );
+      expect(ms.at(-1)).toBeLessThan(5_000);
+    } finally {
+      await rt.stop();
+    }
   });
 });
