@@ -177,7 +177,6 @@ export async function startRuntime(config: RuntimeConfig, opts: RuntimeOptions =
       writer: `${process.env['POD_NAME'] ?? hostname()}_${process.pid}_${randomUUID().slice(0, 8)}`,
       // Active alerts are rewritten every refresh: the TTL only removes what nobody holds.
       ttlMs: Math.max(config.machineTtlSeconds * 1000, 10 * alertRefreshMs),
-      onForeign: (machineId, state) => machineAlerts?.onForeign(machineId, state),
       logger: log,
     });
     alertSink = am
@@ -209,6 +208,7 @@ export async function startRuntime(config: RuntimeConfig, opts: RuntimeOptions =
     );
     if (alertStore.initial.size > 0) log.info({ active: alertStore.initial.size }, 'alert states restored');
     const alerts = machineAlerts;
+    alertStore.follow((machineId, state) => alerts.onForeign(machineId, state));
     alertTimer = setInterval(() => alerts.tick(), Math.max(250, alertRefreshMs / 4));
     alertTimer.unref();
   }

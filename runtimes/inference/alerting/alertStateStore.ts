@@ -28,6 +28,11 @@ export interface StoredAlertState {
 export interface AlertStateStore {
   /** The active (not ok) states held when the store opened, by machine. */
   readonly initial: ReadonlyMap<string, StoredAlertState>;
+  /**
+   * Hands writes of other replicas to `handler` (severity ok: resolved), first those that arrived
+   * since the store opened: applied after `initial`, they are never lost nor applied out of order.
+   */
+  follow(handler: (machineId: string, state: StoredAlertState) => void): void;
   /** Records a machine's state; null when it is ok again. Not awaited: failures are logged. */
   write(machineId: string, state: { severity: AlertSeverity; since: number } | null): void;
   stop(): void;
@@ -40,10 +45,28 @@ export interface AlertStateStoreOptions {
   model: string;
   writer: string;
   ttlMs: number;
-  /** Another replica wrote a machine's state (severity ok: resolved). */
-  onForeign(machineId: string, state: StoredAlertState): void;
   logger: Logger;
   now?: () => number;
+}
+
+/** Initial values are read this many keys at a time. */
+const READ_CONCURRENCY = 64;
+
+/** A stored state, or undefined for anything that is not one (a foreign or corrupt value is skipped). */
+export function parseStoredState(text: string): StoredAlertState | undefined {
+  try {
+    const v = JSON.parse(text) as Partial<StoredAlertState>;
+    const severities = ['ok', 'warning', 'critical'];
+    return typeof v === 'object' &&
+      v !== null &&
+      severities.includes(v.severity as string) &&
+      typeof v.since === 'number' &&
+      typeof v.writer === 'string'
+      ? { severity: v.severity!, since: v.since, writer: v.writer, updatedAt: Number(v.updatedAt) || 0 }
+      : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 export async function openAlertStateStore(opts: AlertStateStoreOptions): Promise<AlertStateStore> {
@@ -53,22 +76,35 @@ export async function openAlertStateStore(opts: AlertStateStoreOptions): Promise
   const initial = new Map<string, StoredAlertState>();
   // Updates from now on first, then the values already there: a write between the two is seen twice
   // (harmless), never missed.
+  let handler: ((machineId: string, state: StoredAlertState) => void) | undefined;
+  const early: [string, StoredAlertState][] = [];
   const watch = await kv.watch({ key: `${prefix}>`, include: KvWatchInclude.UpdatesOnly });
   void (async () => {
     for await (const entry of watch) {
       if (entry.operation !== 'PUT' || entry.length === 0) continue;
-      const state = entry.json<StoredAlertState>();
-      if (state.writer !== opts.writer) opts.onForeign(entry.key.slice(prefix.length), state);
+      const state = parseStoredState(entry.string());
+      if (!state || state.writer === opts.writer) continue;
+      const machineId = entry.key.slice(prefix.length);
+      if (handler) handler(machineId, state);
+      else early.push([machineId, state]);
     }
   })().catch((error: unknown) => opts.logger.warn({ err: error }, 'alert state watch ended'));
-  for await (const key of await kv.keys(`${prefix}>`)) {
-    const entry = await kv.get(key);
-    if (!entry || entry.operation !== 'PUT' || entry.length === 0) continue;
-    const state = entry.json<StoredAlertState>();
-    if (state.severity !== 'ok') initial.set(key.slice(prefix.length), state);
+  const keys: string[] = [];
+  for await (const key of await kv.keys(`${prefix}>`)) keys.push(key);
+  for (let i = 0; i < keys.length; i += READ_CONCURRENCY) {
+    const entries = await Promise.all(keys.slice(i, i + READ_CONCURRENCY).map((k) => kv.get(k)));
+    for (const entry of entries) {
+      if (!entry || entry.operation !== 'PUT' || entry.length === 0) continue;
+      const state = parseStoredState(entry.string());
+      if (state && state.severity !== 'ok') initial.set(entry.key.slice(prefix.length), state);
+    }
   }
   return {
     initial,
+    follow(next) {
+      for (const [machineId, state] of early.splice(0)) next(machineId, state);
+      handler = next;
+    },
     write(machineId, state) {
       const key = prefix + machineId;
       // ok is written, not deleted: a delete marker names no writer, so a replica could not tell its
