@@ -15,10 +15,12 @@ export interface Alertmanager {
   logFile: string;
   /** Stops it (SIGTERM, SIGKILL after 5 s). */
   stop(): Promise<void>;
+  /** The web config file (rewrite it to change users: Alertmanager reads it on every request). */
+  webConfigFile: string;
   /** Starts it again on the same port and storage (after stop()). */
   start(): Promise<void>;
-  /** GET of an API path (with the TLS CA and basic auth it was started with). */
-  get(path: string): Promise<{ status: number; body: string }>;
+  /** GET of an API path (with the TLS CA, and basic auth: `auth`, else what it was started with). */
+  get(path: string, auth?: { username: string; password: string }): Promise<{ status: number; body: string }>;
 }
 
 export interface AlertmanagerOptions {
@@ -54,12 +56,12 @@ export async function startAlertmanager(opts: AlertmanagerOptions): Promise<Aler
   if (opts.webConfig) writeFileSync(webConfigFile, opts.webConfig);
   let child: ChildProcess | undefined;
 
-  const get = (path: string): Promise<{ status: number; body: string }> =>
+  const get = (path: string, auth = opts.auth): Promise<{ status: number; body: string }> =>
     new Promise((resolve, reject) => {
       const send = opts.https ? httpsRequest : httpRequest;
-      const headers: Record<string, string> = opts.auth
+      const headers: Record<string, string> = auth
         ? {
-            authorization: `Basic ${Buffer.from(`${opts.auth.username}:${opts.auth.password}`).toString('base64')}`,
+            authorization: `Basic ${Buffer.from(`${auth.username}:${auth.password}`).toString('base64')}`,
           }
         : {};
       const req = send(`${url}${path}`, { headers, ...(opts.https ? { ca: opts.https.ca } : {}) }, (res) => {
@@ -115,5 +117,5 @@ export async function startAlertmanager(opts: AlertmanagerOptions): Promise<Aler
   };
 
   await start();
-  return { url, port, logFile, stop, start, get };
+  return { url, port, logFile, webConfigFile, stop, start, get };
 }

@@ -5,7 +5,7 @@
 // continues from the shared alert state (no second firing on NATS, keeps refreshing, resolves); and
 // with Alertmanager down scoring goes on, deliveries are retried and arrive once it is back, and a
 // full queue drops (counted) and heals on the next refresh.
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -283,7 +283,8 @@ describe('Alertmanager that accepts connections and never answers', () => {
       console.log(`[alertmanager] hanging Alertmanager: 30 readings scored in ${scoredMs} ms`);
       predictions.stop();
     } finally {
-      await rt.stop();
+      // A third of the grace goes to delivering what is queued, which cannot succeed here.
+      await rt.stop(3_000);
       for (const s of sockets) s.destroy();
       server.close();
     }
@@ -317,6 +318,71 @@ describe('delivery latency', () => {
       expect(ms.at(-1)).toBeLessThan(5_000);
     } finally {
       await rt.stop();
+    }
+  });
+});
+
+describe('basic auth from files, rotated', () => {
+  const USER = 'prognos';
+  /** bcrypt (cost 10) of the two passwords: Alertmanager's web config takes hashes only. */
+  const FIRST = {
+    password: 'prognos-test-password',
+    hash: '$2a$10$uNMQGFdBLT/Agal9SWS2BO3KqGAjrTd/GA7qN3HjqneXy1DIlRady',
+  };
+  const SECOND = {
+    password: 'rotated-test-password',
+    hash: '$2a$10$EBKlgY5j58NkZl.vQiQuu.7xO3qKVreA.E8D4IrUi0rNVa1zlFlS2',
+  };
+  const webConfig = (hash: string) => `basic_auth_users:\n  ${USER}: '${hash}'\n`;
+
+  it('a password rotated in its file is used by the next POST, without a restart', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'prognos-am-auth-'));
+    const secured = await startAlertmanager({
+      binary: (await ensureBinaries()).alertmanager,
+      dir: join(dir, 'am'),
+      webConfig: webConfig(FIRST.hash),
+      auth: { username: USER, password: FIRST.password },
+    });
+    writeFileSync(join(dir, 'username'), `${USER}\n`);
+    writeFileSync(join(dir, 'password'), FIRST.password);
+    const config = alertingConfig('pump-auth', {
+      refreshIntervalMs: 1000,
+      retry: { initialMs: 100, maxMs: 500 },
+      basicAuth: { usernameFile: join(dir, 'username'), passwordFile: join(dir, 'password') },
+    });
+    config.alerting!.alertmanager.url = secured.url;
+    const rt = await startRuntime(config, { logger });
+    const listed = async (machine: string, auth: { username: string; password: string }) => {
+      const res = await secured.get(`/api/v2/alerts?filter=${encodeURIComponent('model="pump-auth"')}`, auth);
+      return (
+        res.status === 200 && (JSON.parse(res.body) as AmAlert[]).some((a) => a.labels['machine'] === machine)
+      );
+    };
+    try {
+      await send('a-1', critical);
+      await waitUntil(
+        () => listed('a-1', { username: USER, password: FIRST.password }),
+        10_000,
+        () => 'a-1 not delivered',
+      );
+      // Alertmanager now wants the second password: POSTs fail (401) until the file has it.
+      writeFileSync(secured.webConfigFile, webConfig(SECOND.hash));
+      await send('a-2', critical);
+      await waitUntil(
+        async () => (await rt.metrics.alertmanager.postFailures.get()).values[0]!.value >= 1,
+        10_000,
+        () => 'no 401 with the old password',
+      );
+      writeFileSync(join(dir, 'password'), SECOND.password);
+      await waitUntil(
+        () => listed('a-2', { username: USER, password: SECOND.password }),
+        10_000,
+        () => 'a-2 not delivered',
+      );
+    } finally {
+      await rt.stop();
+      await secured.stop();
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 });
