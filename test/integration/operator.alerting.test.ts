@@ -226,5 +226,27 @@ describe('spec.alerting.alertmanager', () => {
       name: 'alertmanager',
       secret: { secretName: 'am-auth', defaultMode: 0o440, optional: true },
     });
+
+    // spec.alerting removed (an apply without it): the section, the mount and the condition go.
+    await applyObject(
+      modelManifest(
+        ns,
+        'alerting',
+        'pumps',
+        { version: 'v1', uri: file.uri, sha256: 'b'.repeat(64) },
+        {
+          fallback: { rules: [{ feature: 'temperature', above: 95, severity: 'critical' }] },
+        },
+      ),
+    );
+    await eventually('the AlertmanagerConfigured condition removed', async () => {
+      const mm = await getJson(ns, 'mm/alerting');
+      return !(mm.status.conditions as { type: string }[]).some((c) => c.type === 'AlertmanagerConfigured');
+    });
+    expect((await runtimeYaml('alerting'))['alerting']).toBeUndefined();
+    const deployment = await getJson(ns, 'deployment/alerting');
+    expect(deployment.spec.template.spec.volumes.map((v: { name: string }) => v.name)).not.toContain(
+      'alertmanager',
+    );
   }, 300_000);
 });

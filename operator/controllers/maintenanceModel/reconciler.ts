@@ -595,7 +595,9 @@ export class MaintenanceModelReconciler {
     if (route?.outcome)
       this.#routeCondition(io, model, status, grpcRouteCondition(model, route.outcome), now);
     const alerting = alertingCondition(ctx.alerting, model);
-    if (alerting) {
+    // spec.alerting removed: its condition goes with it.
+    if (!alerting) status.conditions = status.conditions?.filter((c) => c.type !== ALERTING_CONDITION);
+    else {
       status.conditions = setCondition(status.conditions, alerting, now);
       const before = getCondition(model.status?.conditions, ALERTING_CONDITION);
       if (before?.status !== alerting.status || before.reason !== alerting.reason)
