@@ -55,6 +55,7 @@ import {
 import { deleteModelConsumers, desiredConsumers, ensureConsumers } from './consumers.ts';
 import { streamName } from '../sensorFleet/desiredStreams.ts';
 import { modelStatus, rolledOut, type DeploymentState } from './status.ts';
+import { DRIFTING, modelDriftCondition } from './driftCondition.ts';
 import { roleChildName } from './objectMeta.ts';
 import {
   CANDIDATE_ROLES,
@@ -329,6 +330,23 @@ export class MaintenanceModelReconciler {
         this.#deps.verifier.isVerified(fromCm.uri, fromCm.sha256))
         ? fromCm
         : undefined;
+    // Drift is judged against the serving version's own training baseline. A version that serves from
+    // before this process (an auto-promoted candidate whose policy is gone, after an operator restart)
+    // is verified once more to learn it.
+    if (
+      lastServed &&
+      fleet &&
+      !fleetRefusal &&
+      this.#deps.drift?.hasBaseline(ns, model.metadata.name!, lastServed.version) === false
+    )
+      await this.#verifyCandidate(
+        model,
+        { ...model.spec.model, version: lastServed.version, uri: lastServed.uri, sha256: lastServed.sha256 },
+        fleet,
+        nats,
+        lookups,
+        io,
+      );
     return {
       io,
       model,
@@ -582,6 +600,7 @@ export class MaintenanceModelReconciler {
       );
     if (route?.outcome)
       this.#routeCondition(io, model, status, grpcRouteCondition(model, route.outcome), now);
+    this.#driftCondition(io, model, status, modelDriftCondition(model, lookups.policies(ns)), now);
     this.#recordTransitions(io, model, status.conditions ?? []);
     for (const e of step?.plan.events ?? []) void io.events.emit(model, { ...e, action: 'Rollout' });
     await updateStatus(io.client, model, status, this.#statusWrites);
@@ -701,6 +720,29 @@ export class MaintenanceModelReconciler {
       reason: next.status === 'True' ? 'GRPCRouteApplied' : next.reason,
       message: next.message,
       action: 'Route',
+    });
+  }
+
+  /** Mirrors the drift-watching policy's verdict; an Event when the model starts or stops drifting. */
+  #driftCondition(
+    io: ReconcileIo,
+    model: MaintenanceModel,
+    status: MaintenanceModelStatus,
+    next: ConditionInput | undefined,
+    now: Date,
+  ): void {
+    if (!next) {
+      status.conditions = status.conditions?.filter((c) => c.type !== DRIFTING);
+      return;
+    }
+    const before = getCondition(model.status?.conditions, DRIFTING);
+    status.conditions = setCondition(status.conditions, next, now);
+    if ((next.status === 'True') === (before?.status === 'True')) return;
+    void io.events.emit(model, {
+      type: next.status === 'True' ? 'Warning' : 'Normal',
+      reason: next.reason,
+      message: next.message,
+      action: 'Drift',
     });
   }
 
