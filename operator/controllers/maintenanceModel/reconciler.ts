@@ -707,13 +707,12 @@ export class MaintenanceModelReconciler {
     next: ConditionInput | undefined,
     now: Date,
   ): void {
-    if (!next) {
-      status.conditions = status.conditions?.filter((c) => c.type !== GRPC_ROUTE_CONDITION);
-      return;
-    }
-    const before = getCondition(model.status?.conditions, GRPC_ROUTE_CONDITION);
-    status.conditions = setCondition(status.conditions, next, now);
-    if (next.status === 'Unknown' || (before?.status === next.status && before.reason === next.reason))
+    const before = setOptionalCondition(model, status, GRPC_ROUTE_CONDITION, next, now);
+    if (
+      !next ||
+      next.status === 'Unknown' ||
+      (before?.status === next.status && before.reason === next.reason)
+    )
       return;
     void io.events.emit(model, {
       type: next.status === 'True' ? 'Normal' : 'Warning',
@@ -731,13 +730,8 @@ export class MaintenanceModelReconciler {
     next: ConditionInput | undefined,
     now: Date,
   ): void {
-    if (!next) {
-      status.conditions = status.conditions?.filter((c) => c.type !== DRIFTING);
-      return;
-    }
-    const before = getCondition(model.status?.conditions, DRIFTING);
-    status.conditions = setCondition(status.conditions, next, now);
-    if ((next.status === 'True') === (before?.status === 'True')) return;
+    const before = setOptionalCondition(model, status, DRIFTING, next, now);
+    if (!next || (next.status === 'True') === (before?.status === 'True')) return;
     void io.events.emit(model, {
       type: next.status === 'True' ? 'Warning' : 'Normal',
       reason: next.reason,
@@ -1018,4 +1012,19 @@ async function clearAnnotations(io: ReconcileIo, model: MaintenanceModel, keys: 
     { metadata: { annotations: Object.fromEntries(keys.map((k) => [k, null])) } },
     'application/merge-patch+json',
   );
+}
+
+/** Sets condition `type` to `next`, or removes it when undefined; returns what the model had before. */
+function setOptionalCondition(
+  model: MaintenanceModel,
+  status: MaintenanceModelStatus,
+  type: string,
+  next: ConditionInput | undefined,
+  now: Date,
+): ConditionInput | undefined {
+  const before = getCondition(model.status?.conditions, type);
+  status.conditions = next
+    ? setCondition(status.conditions, next, now)
+    : status.conditions?.filter((c) => c.type !== type);
+  return before;
 }
