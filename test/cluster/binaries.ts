@@ -22,6 +22,8 @@ export interface Binaries {
   kedaScaledObjectCrd: string;
   /** The Gateway API's standard-channel GRPCRoute CRD (YAML), copied from its Go module likewise. */
   gatewayGrpcRouteCrd: string;
+  /** Argo CD's Application CRD (YAML), copied from its Go module: the install example is checked against it. */
+  argocdApplicationCrd: string;
 }
 
 /** A step of the one-time build, as build-binaries.sh announces it ("==> <step>" on stderr). */
@@ -77,6 +79,7 @@ export async function ensureBinaries(opts: EnsureBinariesOptions = {}): Promise<
     promtool: bin('promtool'),
     kedaScaledObjectCrd: bin('keda.sh_scaledobjects.yaml'),
     gatewayGrpcRouteCrd: bin('gateway.networking.k8s.io_grpcroutes.yaml'),
+    argocdApplicationCrd: bin('argoproj.io_applications.yaml'),
   };
 }
 
