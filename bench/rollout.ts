@@ -49,6 +49,7 @@ import {
   type OperatorProcess,
 } from './operatorProcess.ts';
 import { machineTicks, processGroupCpuMs } from './procStats.ts';
+import { denseForward } from '../contracts/onnx/referenceModels.ts';
 
 const { values: flags } = parseArgs({
   options: {
@@ -117,11 +118,32 @@ function writeArtifact(dir: string, version: string, bytes: Uint8Array): Artifac
   return { version, uri: pathToFileURL(path).href, sha256: createHash('sha256').update(bytes).digest('hex') };
 }
 
-const STABLE_LAYERS = (): DenseLayer[] => randomLayers([MODEL_INPUTS.length, 8, 1], 1);
+/** The reading of machine m at ts: vibration 2..12, temperature 60..68. */
+const reading = (ts: number, m: number) => ({
+  ts,
+  vibration: 2 + ((ts + m * 3) % 11),
+  temperature: 60 + ((ts + m) % 9),
+});
+
+/**
+ * The stable's MLP, its output bias set so that the logit is centred over the readings: its scores
+ * spread over (0, 1) instead of saturating at 1, so a shifted candidate's scores diverge from them.
+ */
+function stableLayers(): DenseLayer[] {
+  const layers = randomLayers([MODEL_INPUTS.length, 8, 1], 1);
+  let sum = 0;
+  const n = 1000;
+  for (let ts = 0; ts < n; ts++) {
+    const r = reading(ts, 0);
+    sum += denseForward(layers, [r.vibration, r.temperature, 7])[0]!; // vibration.mean: about 7
+  }
+  layers.at(-1)!.b[0] = layers.at(-1)!.b[0]! - sum / n;
+  return layers;
+}
 
 /** The stable's layers with the output bias changed: a nudge (a good candidate), NaN or a shift. */
 function withOutputBias(bias: (b: number) => number): DenseLayer[] {
-  const layers = STABLE_LAYERS();
+  const layers = stableLayers();
   layers.at(-1)!.b[0] = bias(layers.at(-1)!.b[0]!);
   return layers;
 }
@@ -149,11 +171,11 @@ async function msPerRun(bytes: Uint8Array, rows: number): Promise<number> {
 /** The slow model's work, sized so one run costs ADDED_LATENCY_MS more CPU than the plain MLP here. */
 async function calibrateSlowModel(): Promise<{ work: RunWork; addedMs: number }> {
   const probe: RunWork = { rows: 64, width: 1024, depth: 4 };
-  const plainMs = await msPerRun(buildMlpClassifier(STABLE_LAYERS()).bytes, 4);
-  const probeMs = await msPerRun(buildSlowMlpClassifier(STABLE_LAYERS(), probe).bytes, 4);
+  const plainMs = await msPerRun(buildMlpClassifier(stableLayers()).bytes, 4);
+  const probeMs = await msPerRun(buildSlowMlpClassifier(stableLayers(), probe).bytes, 4);
   const depth = Math.max(1, Math.round((probe.depth * ADDED_LATENCY_MS) / Math.max(0.01, probeMs - plainMs)));
   const work = { ...probe, depth };
-  const addedMs = (await msPerRun(buildSlowMlpClassifier(STABLE_LAYERS(), work).bytes, 4)) - plainMs;
+  const addedMs = (await msPerRun(buildSlowMlpClassifier(stableLayers(), work).bytes, 4)) - plainMs;
   return { work, addedMs };
 }
 
@@ -189,14 +211,7 @@ class Publisher {
           const id = `pump-${machine}`;
           this.keys.push(`${id}/${ts}`);
           sends.push(
-            this.#js.publish(
-              `plant.${BENCH_FLEET}.${id}.readings`,
-              JSON.stringify({
-                ts,
-                vibration: 2 + ((ts + machine * 3) % 11),
-                temperature: 60 + ((ts + machine) % 9),
-              }),
-            ),
+            this.#js.publish(`plant.${BENCH_FLEET}.${id}.readings`, JSON.stringify(reading(ts, machine))),
           );
         }
         await Promise.all(sends);
@@ -229,34 +244,40 @@ interface Prediction {
   role: string;
 }
 
-/** Every prediction of the model: which version scored each reading first, and readings two versions scored. */
+/**
+ * Every prediction of the model: who scored each reading first (role and version; a reading the
+ * fallback rules scored has version `fallback`, as a NaN output's), and readings two of them scored.
+ */
 class Predictions {
-  readonly versionOf = new Map<string, string>();
+  readonly scorerOf = new Map<string, string>();
   readonly doubles = new Set<string>();
-  /** Readings scored so far (each counted once). */
+  /** Readings scored so far (each counted once), in all and by the role that scored it first. */
   scored = 0;
-  #watch: { version: string; firstAt?: number } | undefined;
+  readonly scoredBy: Record<string, number> = {};
+  #canary: { firstAt?: number } | undefined;
 
   constructor(nc: NatsConnection) {
     nc.subscribe(`prognos.predictions.${NS}.${MODEL}.>`, {
       callback: (_err, msg) => {
         const p = msg.json<Prediction>();
         const key = `${p.machineId}/${p.ts}`;
-        const before = this.versionOf.get(key);
+        const scorer = `${p.role}/${p.modelVersion}`;
+        const before = this.scorerOf.get(key);
         if (before === undefined) {
-          this.versionOf.set(key, p.modelVersion);
+          this.scorerOf.set(key, scorer);
           this.scored += 1;
-        } else if (before !== p.modelVersion) this.doubles.add(key);
-        if (this.#watch && this.#watch.firstAt === undefined && p.modelVersion === this.#watch.version)
-          this.#watch.firstAt = Date.now();
+          this.scoredBy[p.role] = (this.scoredBy[p.role] ?? 0) + 1;
+        } else if (before !== scorer) this.doubles.add(key);
+        if (this.#canary && this.#canary.firstAt === undefined && p.role === 'canary')
+          this.#canary.firstAt = Date.now();
       },
     });
   }
 
-  /** From now on, remembers when `version` first scored a reading. */
-  watch(version: string): { version: string; firstAt?: number } {
-    this.#watch = { version };
-    return this.#watch;
+  /** From now on (no canary pod left), remembers when a canary first scored a reading. */
+  watchCanary(): { firstAt?: number } {
+    this.#canary = {};
+    return this.#canary;
   }
 }
 
@@ -361,52 +382,83 @@ async function canaryGone(b: Bench): Promise<void> {
   );
 }
 
-/** The process group of each running pod's containers (the pod runner's pid files). */
+/** The process group of each running pod's containers (the pod runner's pid files, pods/<uid>/pids/). */
 function podGroups(b: Bench, pods: V1Pod[]): Set<number> {
   const groups = new Set<number>();
   for (const pod of pods) {
-    const dir = join(b.env.stateDir, 'pods', `${NS}_${pod.metadata!.name}`, 'pids');
+    const dir = join(b.env.stateDir, 'pods', pod.metadata!.uid!, 'pids');
     for (const file of readdirSync(dir)) groups.add(Number(readFileSync(join(dir, file), 'utf8')));
   }
   return groups;
 }
 
-/** CPU µs of every inference pod per reading scored over CPU_SECONDS, and how many pods that was. */
-async function cpuWindow(
-  b: Bench,
-  label: string,
-): Promise<{ cpuUsPerReading: number; pods: number; readingsPerSecond: number }> {
-  const pods = [...(await runningPods(b, 'stable')), ...(await runningPods(b, 'canary'))];
-  const groups = podGroups(b, pods);
-  const sum = (m: Map<number, number>) => [...m.values()].reduce((a, c) => a + c, 0);
-  const cpu0 = processGroupCpuMs(groups);
-  const scored0 = b.predictions.scored;
+interface CpuWindow {
+  /** CPU of every inference pod over the readings scored (by any role) in the window. */
+  cpuUsPerReading: number;
+  /** The same CPU by role, over the same (whole fleet's) readings. */
+  byRole: Record<string, number>;
+  /** CPU ms per second each role's pods spent. */
+  cpuMsPerSecond: Record<string, number>;
+  /** Share of the readings each role scored. */
+  readingShare: Record<string, number>;
+  pods: Record<string, number>;
+  readingsPerSecond: number;
+}
+
+/** The inference pods' CPU per reading scored over `seconds`, in all and by role. */
+async function cpuWindow(b: Bench, label: string, seconds = CPU_SECONDS): Promise<CpuWindow> {
+  const roles = ['stable', 'canary'];
+  const groupsOf = new Map<string, Set<number>>();
+  for (const role of roles) groupsOf.set(role, podGroups(b, await runningPods(b, role)));
+  const all = new Set([...groupsOf.values()].flatMap((g) => [...g]));
+  const cpuOf = (m: Map<number, number>, role: string) =>
+    [...groupsOf.get(role)!].reduce((sum, g) => sum + (m.get(g) ?? 0), 0);
+  const cpu0 = processGroupCpuMs(all);
+  const scored0 = { ...b.predictions.scoredBy };
+  const total0 = b.predictions.scored;
   const t0 = performance.now();
-  await sleep(CPU_SECONDS * 1000);
-  const cpu1 = processGroupCpuMs(groups);
-  const readings = b.predictions.scored - scored0;
-  const seconds = (performance.now() - t0) / 1000;
+  await sleep(seconds * 1000);
+  const cpu1 = processGroupCpuMs(all);
+  const elapsed = (performance.now() - t0) / 1000;
   if (cpu1.size !== cpu0.size) throw new Error(`${label}: a pod process ended during the CPU window`);
-  const cpuUsPerReading = ((sum(cpu1) - sum(cpu0)) * 1000) / readings;
+  const readings = b.predictions.scored - total0;
+  const byRole: Record<string, number> = {};
+  const cpuMsPerSecond: Record<string, number> = {};
+  const readingShare: Record<string, number> = {};
+  const pods: Record<string, number> = {};
+  let cpuMs = 0;
+  for (const role of roles) {
+    if (groupsOf.get(role)!.size === 0) continue;
+    const ms = cpuOf(cpu1, role) - cpuOf(cpu0, role);
+    cpuMs += ms;
+    byRole[role] = readings > 0 ? round((ms * 1000) / readings, 1) : 0;
+    cpuMsPerSecond[role] = round(ms / elapsed, 1);
+    readingShare[role] =
+      readings > 0 ? round(((b.predictions.scoredBy[role] ?? 0) - (scored0[role] ?? 0)) / readings, 3) : 0;
+    pods[role] = groupsOf.get(role)!.size;
+  }
+  const cpuUsPerReading = readings > 0 ? (cpuMs * 1000) / readings : 0;
   log(
-    `${label}: ${pods.length} pod(s), ${cpuUsPerReading.toFixed(1)} µs CPU per reading, ${(readings / seconds).toFixed(0)} readings/s scored`,
+    `${label}: ${cpuUsPerReading.toFixed(1)} µs CPU per reading (${JSON.stringify(byRole)}), ${JSON.stringify(cpuMsPerSecond)} ms/s, ${(readings / elapsed).toFixed(0)} readings/s scored`,
   );
   return {
     cpuUsPerReading: round(cpuUsPerReading, 1),
-    pods: pods.length,
-    readingsPerSecond: Math.round(readings / seconds),
+    byRole,
+    cpuMsPerSecond,
+    readingShare,
+    pods,
+    readingsPerSecond: Math.round(readings / elapsed),
   };
 }
 
-// ---------------------------------------------------------------- phases
-
+/** A stretch of the run: the readings published in it are `keys[fromKey, toKey)`. */
 interface Phase {
   name: string;
   fromKey: number;
   toKey?: number;
 }
 
-async function cpuPhase(b: Bench, candidate: Artifact) {
+async function cpuPhase(b: Bench, candidate: Artifact, idle: CpuWindow) {
   const stableOnly = await cpuWindow(b, 'stable only');
   await rollTo(b, candidate, [{ weight: 10, pause: '30m' }]);
   await until(
@@ -415,7 +467,7 @@ async function cpuPhase(b: Bench, candidate: Artifact) {
     180_000,
     500,
   );
-  await sleep(10_000); // its first analysis interval, its JIT warm
+  await sleep(15_000); // its first analysis interval, its JIT warm
   const canary = await cpuWindow(b, 'canary at 10%');
   await b.client.patch(
     MODEL_REF,
@@ -429,7 +481,19 @@ async function cpuPhase(b: Bench, candidate: Artifact) {
   );
   await canaryGone(b);
   const ratio = canary.cpuUsPerReading / stableOnly.cpuUsPerReading;
-  return { stableOnly, canary10: canary, cpuPerReadingRatio: round(ratio) };
+  // What one pod costs with no readings (telemetry, heartbeats, pulls), per reading at this rate: the
+  // canary's pods add it whatever their share.
+  const idleUsPerReading = ((idle.cpuMsPerSecond['stable'] ?? 0) * 1000) / RATE;
+  const busy = (w: CpuWindow) =>
+    w.cpuUsPerReading - idleUsPerReading * Object.values(w.pods).reduce((a, c) => a + c, 0);
+  return {
+    idlePodCpuMsPerSecond: idle.cpuMsPerSecond['stable'] ?? 0,
+    idlePodUsPerReading: round(idleUsPerReading, 1),
+    stableOnly,
+    canary10: canary,
+    cpuPerReadingRatio: round(ratio),
+    cpuPerReadingRatioIdleTakenOut: round(busy(canary) / busy(stableOnly)),
+  };
 }
 
 async function promotePhase(b: Bench, candidate: Artifact) {
@@ -451,11 +515,11 @@ async function promotePhase(b: Bench, candidate: Artifact) {
     `promote: ${promoteSeconds.toFixed(1)} s through weights ${[...weights].join('/')}/100, phase ${status.phase}`,
   );
   await canaryGone(b);
-  return { promoteSeconds: round(promoteSeconds, 1), weightsSeen: [...weights, 100] };
+  return { promoteSeconds: round(promoteSeconds, 1), weightsSeen: [...weights] };
 }
 
 async function rollbackPhase(b: Bench, fault: string, candidate: Artifact, stable: string) {
-  const first = b.predictions.watch(candidate.version);
+  const first = b.predictions.watchCanary();
   const t0 = Date.now();
   await rollTo(b, candidate, STEPS);
   let canarySeen = false;
@@ -495,9 +559,9 @@ async function rollbackPhase(b: Bench, fault: string, candidate: Artifact, stabl
 async function drain(b: Bench): Promise<void> {
   let last = -1;
   let stillSince = Date.now();
-  while (b.predictions.versionOf.size < b.publisher.keys.length && Date.now() - stillSince < 45_000) {
-    if (b.predictions.versionOf.size !== last) {
-      last = b.predictions.versionOf.size;
+  while (b.predictions.scorerOf.size < b.publisher.keys.length && Date.now() - stillSince < 45_000) {
+    if (b.predictions.scorerOf.size !== last) {
+      last = b.predictions.scorerOf.size;
       stillSince = Date.now();
     }
     await sleep(500);
@@ -506,17 +570,27 @@ async function drain(b: Bench): Promise<void> {
 
 // ---------------------------------------------------------------- one run
 
+// Ctrl-C / SIGTERM: stop the publisher, the operator and the environment before leaving, never orphan them.
+const interrupted = new Promise<never>((_, reject) => {
+  const onSignal = (signal: string) => reject(new Error(`interrupted by ${signal}`));
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+});
+interrupted.catch(() => undefined);
+
 async function run(index: number, slow: { work: RunWork; addedMs: number }) {
   const dir = mkdtempSync(join(tmpdir(), 'prognos-bench-rollout-'));
   let env: Environment | undefined;
   let op: OperatorProcess | undefined;
   let nc: NatsConnection | undefined;
   let publisher: Publisher | undefined;
+  let envStarting: Promise<Environment> | undefined;
   const ticks0 = machineTicks();
   const load0 = loadavg()[0]!;
-  try {
+  const measure = async () => {
     log(`run ${index}: environment in ${dir}`);
-    env = await startEnvironment({ stateDir: dir });
+    envStarting = startEnvironment({ stateDir: dir });
+    env = await envStarting;
     const kc = new KubeConfig();
     kc.loadFromFile(env.kubeconfig);
     const client = new KubeClient(kc);
@@ -525,14 +599,14 @@ async function run(index: number, slow: { work: RunWork; addedMs: number }) {
       await client.create({ apiVersion: 'v1', kind: 'Namespace', metadata: { name } });
     await startOperator(env, dir, (spawned) => (op = spawned));
 
-    const layers = STABLE_LAYERS();
+    const layers = stableLayers();
     const artifacts = {
       stable: writeArtifact(dir, 'v1', buildMlpClassifier(layers).bytes),
       cpuCandidate: writeArtifact(dir, 'v1-cpu', buildMlpClassifier(withOutputBias((b) => b + 2e-4)).bytes),
       good: writeArtifact(dir, 'v2', buildMlpClassifier(withOutputBias((b) => b + 1e-4)).bytes),
       nan: writeArtifact(dir, 'v3-nan', buildMlpClassifier(withOutputBias(() => NaN)).bytes),
       slow: writeArtifact(dir, 'v3-slow', buildSlowMlpClassifier(layers, slow.work).bytes),
-      shifted: writeArtifact(dir, 'v3-shifted', buildMlpClassifier(withOutputBias(() => 40)).bytes),
+      shifted: writeArtifact(dir, 'v3-shifted', buildMlpClassifier(withOutputBias((b) => b + 40)).bytes),
     };
 
     await client.create(fleetManifest(env.natsUrl, { partitions: PARTITIONS }));
@@ -561,6 +635,7 @@ async function run(index: number, slow: { work: RunWork; addedMs: number }) {
       500,
     );
     log(`run ${index}: v1 serves; publishing ${RATE} readings/s over ${MACHINES} machines`);
+    const idle = await cpuWindow(b, 'idle (no readings)', 10);
     publisher.start();
     const phases: Phase[] = [];
     const begin = (name: string) => {
@@ -571,7 +646,7 @@ async function run(index: number, slow: { work: RunWork; addedMs: number }) {
     begin('warmup');
     await sleep(15_000);
     begin('cpu');
-    const cpu = await cpuPhase(b, artifacts.cpuCandidate);
+    const cpu = await cpuPhase(b, artifacts.cpuCandidate, idle);
     begin('promote');
     const promote = await promotePhase(b, artifacts.good);
     const rollbacks: Record<string, Awaited<ReturnType<typeof rollbackPhase>>> = {};
@@ -591,7 +666,7 @@ async function run(index: number, slow: { work: RunWork; addedMs: number }) {
     for (const p of phases)
       lostBy[p.name] = publisher.keys
         .slice(p.fromKey, p.toKey)
-        .filter((k) => !b.predictions.versionOf.has(k)).length;
+        .filter((k) => !b.predictions.scorerOf.has(k)).length;
     const lostReadings = Object.values(lostBy).reduce((a, c) => a + c, 0);
     const doubleScored = b.predictions.doubles.size;
     log(
@@ -619,7 +694,11 @@ async function run(index: number, slow: { work: RunWork; addedMs: number }) {
         stealPercent: round((100 * (ticks1.steal - ticks0.steal)) / (ticks1.total - ticks0.total), 1),
       },
     };
+  };
+  try {
+    return await Promise.race([measure(), interrupted]);
   } finally {
+    env ??= await envStarting?.catch(() => undefined);
     await publisher?.stop().catch(() => undefined);
     await nc?.close().catch(() => undefined);
     await stopOperator(op).catch((e: unknown) => log(`stopping the operator: ${String(e)}`));
@@ -734,4 +813,8 @@ async function main(): Promise<void> {
   }
 }
 
-await main();
+main().catch((error: unknown) => {
+  console.error(error instanceof Error ? (error.stack ?? error.message) : error);
+  // The environment is stopped by now; an interrupted phase may still hold timers or sockets open.
+  process.exit(1);
+});
