@@ -26,7 +26,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { KubeConfig, type KubernetesObject, type V1Pod } from '@kubernetes/client-node';
-import { jetstream, type JetStreamClient } from '@nats-io/jetstream';
+import { jetstream, jetstreamManager, type JetStreamClient } from '@nats-io/jetstream';
 import { Kvm, type KV } from '@nats-io/kv';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import * as ort from 'onnxruntime-node';
@@ -458,7 +458,10 @@ interface Phase {
   toKey?: number;
 }
 
-async function cpuPhase(b: Bench, candidate: Artifact, idle: CpuWindow) {
+async function cpuPhase(
+  b: Bench,
+  candidate: Artifact,
+): Promise<{ stableOnly: CpuWindow; canary: CpuWindow }> {
   const stableOnly = await cpuWindow(b, 'stable only');
   await rollTo(b, candidate, [{ weight: 10, pause: '30m' }]);
   await until(
@@ -480,19 +483,25 @@ async function cpuPhase(b: Bench, candidate: Artifact, idle: CpuWindow) {
     60_000,
   );
   await canaryGone(b);
-  const ratio = canary.cpuUsPerReading / stableOnly.cpuUsPerReading;
-  // What one pod costs with no readings (telemetry, heartbeats, pulls), per reading at this rate: the
-  // canary's pods add it whatever their share.
+  return { stableOnly, canary };
+}
+
+/**
+ * The CPU figures: the ratio as measured, and with what an idle pod costs (telemetry, heartbeats,
+ * pulls; measured after the run, readings stopped) taken out of each pod, to show what the canary's
+ * share of readings costs beyond having pods at all.
+ */
+function cpuFigures(w: { stableOnly: CpuWindow; canary: CpuWindow }, idle: CpuWindow) {
   const idleUsPerReading = ((idle.cpuMsPerSecond['stable'] ?? 0) * 1000) / RATE;
-  const busy = (w: CpuWindow) =>
-    w.cpuUsPerReading - idleUsPerReading * Object.values(w.pods).reduce((a, c) => a + c, 0);
+  const busy = (x: CpuWindow) =>
+    x.cpuUsPerReading - idleUsPerReading * Object.values(x.pods).reduce((a, c) => a + c, 0);
   return {
     idlePodCpuMsPerSecond: idle.cpuMsPerSecond['stable'] ?? 0,
     idlePodUsPerReading: round(idleUsPerReading, 1),
-    stableOnly,
-    canary10: canary,
-    cpuPerReadingRatio: round(ratio),
-    cpuPerReadingRatioIdleTakenOut: round(busy(canary) / busy(stableOnly)),
+    stableOnly: w.stableOnly,
+    canary10: w.canary,
+    cpuPerReadingRatio: round(w.canary.cpuUsPerReading / w.stableOnly.cpuUsPerReading),
+    cpuPerReadingRatioIdleTakenOut: round(busy(w.canary) / busy(w.stableOnly)),
   };
 }
 
@@ -512,7 +521,7 @@ async function promotePhase(b: Bench, candidate: Artifact) {
   const promoteSeconds = (Date.now() - t0) / 1000;
   const status = await modelStatus(b);
   log(
-    `promote: ${promoteSeconds.toFixed(1)} s through weights ${[...weights].join('/')}/100, phase ${status.phase}`,
+    `promote: ${promoteSeconds.toFixed(1)} s through weights ${[...weights].join('/')}, phase ${status.phase}`,
   );
   await canaryGone(b);
   return { promoteSeconds: round(promoteSeconds, 1), weightsSeen: [...weights] };
@@ -568,6 +577,27 @@ async function drain(b: Bench): Promise<void> {
   }
 }
 
+/** Pending, unacknowledged and redelivered messages per consumer of the fleet's streams. */
+async function consumerBacklog(nc: NatsConnection): Promise<Record<string, number[]>> {
+  const jsm = await jetstreamManager(nc);
+  const out: Record<string, number[]> = {};
+  for await (const s of jsm.streams.list())
+    for await (const c of jsm.consumers.list(s.config.name))
+      out[c.name] = [c.num_pending, c.num_ack_pending, c.num_redelivered];
+  return out;
+}
+
+/** Every value the split took, with the ms since the run's start (KV watch). */
+async function watchSplit(kv: KV, t0: number): Promise<{ atMs: number; split: Split | null }[]> {
+  const changes: { atMs: number; split: Split | null }[] = [];
+  const watcher = await kv.watch({ key: `${NS}.${MODEL}` });
+  void (async () => {
+    for await (const e of watcher)
+      changes.push({ atMs: Date.now() - t0, split: e.operation === 'PUT' ? e.json<Split>() : null });
+  })();
+  return changes;
+}
+
 // ---------------------------------------------------------------- one run
 
 // Ctrl-C / SIGTERM: stop the publisher, the operator and the environment before leaving, never orphan them.
@@ -620,6 +650,8 @@ async function run(index: number, slow: { work: RunWork; addedMs: number }) {
     );
     nc = await connect({ servers: env.natsUrl });
     const kv = await new Kvm(nc).open('prognos-rollouts');
+    const runStart = Date.now();
+    const splitChanges = await watchSplit(kv, runStart);
     publisher = new Publisher(jetstream(nc));
     const b: Bench = { env, client, kv, predictions: new Predictions(nc), publisher };
     await until(
@@ -635,7 +667,6 @@ async function run(index: number, slow: { work: RunWork; addedMs: number }) {
       500,
     );
     log(`run ${index}: v1 serves; publishing ${RATE} readings/s over ${MACHINES} machines`);
-    const idle = await cpuWindow(b, 'idle (no readings)', 10);
     publisher.start();
     const phases: Phase[] = [];
     const begin = (name: string) => {
@@ -646,7 +677,7 @@ async function run(index: number, slow: { work: RunWork; addedMs: number }) {
     begin('warmup');
     await sleep(15_000);
     begin('cpu');
-    const cpu = await cpuPhase(b, artifacts.cpuCandidate, idle);
+    const cpuWindows = await cpuPhase(b, artifacts.cpuCandidate);
     begin('promote');
     const promote = await promotePhase(b, artifacts.good);
     const rollbacks: Record<string, Awaited<ReturnType<typeof rollbackPhase>>> = {};
@@ -669,6 +700,17 @@ async function run(index: number, slow: { work: RunWork; addedMs: number }) {
         .filter((k) => !b.predictions.scorerOf.has(k)).length;
     const lostReadings = Object.values(lostBy).reduce((a, c) => a + c, 0);
     const doubleScored = b.predictions.doubles.size;
+    // What a loss looks like: which readings (machine/ts, ms since the start) and where the consumers stand.
+    const lost = publisher.keys.filter((k) => !b.predictions.scorerOf.has(k));
+    const lostSample = lost.slice(0, 20).map((k) => `${k} (+${Number(k.split('/')[1]) - runStart} ms)`);
+    const lostMachines = [...new Set(lost.map((k) => k.split('/')[0]!))];
+    const backlog = lost.length > 0 ? await consumerBacklog(nc) : undefined;
+    if (lost.length > 0)
+      log(
+        `lost: machines ${lostMachines.join(', ')}; e.g. ${lostSample.join(', ')}; consumers [pending, unacked, redelivered] ${JSON.stringify(backlog)}; split changes ${JSON.stringify(splitChanges)}`,
+      );
+    const idle = await cpuWindow(b, 'idle (no readings, after the run)', 15);
+    const cpu = cpuFigures(cpuWindows, idle);
     log(
       `run ${index}: ${publisher.keys.length} readings, lost ${lostReadings} ${JSON.stringify(lostBy)}, double-scored ${doubleScored}`,
     );
@@ -680,6 +722,10 @@ async function run(index: number, slow: { work: RunWork; addedMs: number }) {
       lostReadings,
       lostReadingsByPhase: lostBy,
       doubleScored,
+      ...(lost.length > 0
+        ? { lost: { machines: lostMachines, sample: lostSample, consumers: backlog } }
+        : {}),
+      splitChanges: splitChanges.map((c) => ({ atSeconds: round(c.atMs / 1000, 1), split: c.split })),
       promoteSeconds: promote.promoteSeconds,
       promoteWeights: promote.weightsSeen,
       rollbackSeconds: Object.fromEntries(Object.entries(rollbacks).map(([k, v]) => [k, v.rollbackSeconds])),
