@@ -160,12 +160,18 @@ async function msPerRun(bytes: Uint8Array, rows: number): Promise<number> {
     [rows, MODEL_INPUTS.length],
   );
   for (let i = 0; i < 3; i++) await session.run({ features: x });
-  const runs = 20;
-  const before = process.cpuUsage();
-  for (let i = 0; i < runs; i++) await session.run({ features: x });
-  const used = process.cpuUsage(before);
+  // The least of several chunks: a chunk that shared the cores with other work costs more CPU
+  // (caches, frequency), never less.
+  let best = Infinity;
+  for (let chunk = 0; chunk < 6; chunk++) {
+    const runs = 5;
+    const before = process.cpuUsage();
+    for (let i = 0; i < runs; i++) await session.run({ features: x });
+    const used = process.cpuUsage(before);
+    best = Math.min(best, (used.user + used.system) / 1000 / runs);
+  }
   await session.release();
-  return (used.user + used.system) / 1000 / runs;
+  return best;
 }
 
 /** The slow model's work, sized so one run costs ADDED_LATENCY_MS more CPU than the plain MLP here. */
@@ -651,7 +657,6 @@ async function run(index: number, slow: { work: RunWork; addedMs: number }) {
     nc = await connect({ servers: env.natsUrl });
     const kv = await new Kvm(nc).open('prognos-rollouts');
     const runStart = Date.now();
-    const splitChanges = await watchSplit(kv, runStart);
     publisher = new Publisher(jetstream(nc));
     const b: Bench = { env, client, kv, predictions: new Predictions(nc), publisher };
     await until(
@@ -667,6 +672,8 @@ async function run(index: number, slow: { work: RunWork; addedMs: number }) {
       500,
     );
     log(`run ${index}: v1 serves; publishing ${RATE} readings/s over ${MACHINES} machines`);
+    // The operator made the bucket by now (the stable's split).
+    const splitChanges = await until('the split bucket', () => watchSplit(kv, runStart), 30_000, 500);
     publisher.start();
     const phases: Phase[] = [];
     const begin = (name: string) => {
