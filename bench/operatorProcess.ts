@@ -18,10 +18,7 @@ export const LEASE_NS = 'prognos-system';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-export function fetchText(
-  url: string,
-  opts: RequestOptions = {},
-): Promise<{ status: number; text: string }> {
+export function fetchText(url: string, opts: RequestOptions = {}): Promise<{ status: number; text: string }> {
   const send = url.startsWith('https:') ? httpsRequest : httpRequest;
   return new Promise((resolve, reject) => {
     const req = send(url, { ...opts, method: 'GET', timeout: 30_000 }, (res) => {
