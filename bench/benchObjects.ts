@@ -7,7 +7,8 @@ export const BENCH_NAMESPACE = 'bench';
 export const BENCH_FLEET = 'pumps';
 export const MODEL_INPUTS = ['vibration', 'temperature', 'vibration.mean'];
 
-export function fleetManifest(natsUrl: string): KubernetesObject {
+/** `stream` adds to spec.stream, e.g. `{ partitions: 20 }`. */
+export function fleetManifest(natsUrl: string, stream: Record<string, unknown> = {}): KubernetesObject {
   return {
     apiVersion: 'prognos.dev/v1alpha1',
     kind: 'SensorFleet',
@@ -16,7 +17,7 @@ export function fleetManifest(natsUrl: string): KubernetesObject {
       nats: { url: natsUrl },
       subject: `plant.${BENCH_FLEET}.*.readings`,
       machineId: { subjectToken: 3 },
-      stream: { maxAge: '1h' },
+      stream: { maxAge: '1h', ...stream },
       schema: {
         timestampField: 'ts',
         timestampFormat: 'UnixMillis',
@@ -31,11 +32,12 @@ export function fleetManifest(natsUrl: string): KubernetesObject {
   } as KubernetesObject;
 }
 
-/** A single-replica classifier (the default replicas) over MODEL_INPUTS. */
+/** A single-replica classifier (the default replicas) over MODEL_INPUTS; `spec` adds to its spec. */
 export function modelManifest(
   name: string,
   artifact: { version: string; uri: string; sha256: string },
   labels: Record<string, string> = {},
+  spec: Record<string, unknown> = {},
 ): KubernetesObject {
   return {
     apiVersion: 'prognos.dev/v1alpha1',
@@ -47,6 +49,7 @@ export function modelManifest(
       model: { version: artifact.version, uri: artifact.uri, sha256: artifact.sha256, inputs: MODEL_INPUTS },
       thresholds: { warning: 0.5, critical: 0.8 },
       serving: { replicas: 1, batching: { maxBatch: 64, maxDelayMs: 5 } },
+      ...spec,
     },
   } as KubernetesObject;
 }

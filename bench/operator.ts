@@ -20,23 +20,18 @@
 //   checks seen at once, and peak memory: the operator's VmHWM and the peak RSS of the operator with
 //   its children (sampled every 100 ms from /proc).
 // Human-readable progress goes to stderr; with --json, stdout gets exactly one JSON object.
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdtempSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { request as httpRequest } from 'node:http';
-import { request as httpsRequest, type RequestOptions } from 'node:https';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import type { RequestOptions } from 'node:https';
 import { availableParallelism, cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
-import { KubeConfig, type KubernetesObject, type V1Deployment } from '@kubernetes/client-node';
-import { parseAllDocuments } from 'yaml';
+import { KubeConfig, type KubernetesObject } from '@kubernetes/client-node';
 import { KubeClient } from '../operator/framework/kubeClient.ts';
 import { buildMlpClassifier, randomLayers } from '../contracts/onnx/buildModel.ts';
-import { repoRoot } from '../test/cluster/binaries.ts';
 import { startEnvironment, type Environment } from '../test/cluster/environment.ts';
 import { DEFAULT_MODEL_WORKERS } from '../operator/prognosOperator.ts';
-import { freePort } from '../test/cluster/freePort.ts';
 import {
   BENCH_NAMESPACE,
   childCpuSeconds,
@@ -44,6 +39,17 @@ import {
   MODEL_INPUTS,
   modelManifest,
 } from './benchObjects.ts';
+import {
+  deployedNodeOptions,
+  fetchText,
+  gitCommit,
+  installCrds,
+  LEASE_NS,
+  parseMetrics,
+  startOperator,
+  stopOperator,
+  type OperatorProcess,
+} from './operatorProcess.ts';
 
 const { values: flags } = parseArgs({
   options: {
@@ -74,7 +80,6 @@ const CONVERGE_TIMEOUT_MS = Number(flags['timeout-seconds']) * 1000;
 const QUIET_SECONDS = 15;
 const QUIESCE_TIMEOUT_MS = 300_000;
 const NS = BENCH_NAMESPACE;
-const LEASE_NS = 'prognos-system';
 const BATCH_LABEL = 'bench.prognos.dev/batch';
 const WRITE_VERBS = new Set(['POST', 'PUT', 'PATCH', 'DELETE', 'APPLY']);
 
@@ -82,44 +87,6 @@ const log = (msg: string): void => console.error(`[bench:operator] ${msg}`);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const round = (x: number, digits = 2): number => Number(x.toFixed(digits));
 const seconds = (ms: number): number => round(ms / 1000, 2);
-
-// ---------------------------------------------------------------- HTTP helpers
-
-function fetchText(url: string, opts: RequestOptions = {}): Promise<{ status: number; text: string }> {
-  const send = url.startsWith('https:') ? httpsRequest : httpRequest;
-  return new Promise((resolve, reject) => {
-    const req = send(url, { ...opts, method: 'GET', timeout: 30_000 }, (res) => {
-      res.setEncoding('utf8');
-      let text = '';
-      res.on('data', (c: string) => (text += c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, text }));
-      res.on('error', reject);
-    });
-    req.on('timeout', () => req.destroy(new Error(`timeout: ${url}`)));
-    req.on('error', reject);
-    req.end();
-  });
-}
-
-interface Sample {
-  name: string;
-  labels: Record<string, string>;
-  value: number;
-}
-
-/** Prometheus text format → samples (no HELP/TYPE). */
-function parseMetrics(text: string, only?: string): Sample[] {
-  const out: Sample[] = [];
-  for (const line of text.split('\n')) {
-    if (!line || line.startsWith('#')) continue;
-    const m = /^([a-zA-Z_:][\w:]*)(?:\{(.*)\})?\s+(\S+)/.exec(line);
-    if (!m || (only && m[1] !== only)) continue;
-    const labels: Record<string, string> = {};
-    for (const l of (m[2] ?? '').matchAll(/(\w+)="((?:[^"\\]|\\.)*)"/g)) labels[l[1]!] = l[2]!;
-    out.push({ name: m[1]!, labels, value: Number(m[3]) });
-  }
-  return out;
-}
 
 /** API write requests so far, by "group/resource[/subresource] VERB". */
 async function apiWrites(env: Environment, kc: KubeConfig): Promise<Map<string, number>> {
@@ -176,85 +143,6 @@ function cpuDelta(a: Record<string, number>, b: Record<string, number>): Record<
       .filter(([, v]) => v > 0)
       .sort((x, y) => y[1] - x[1]),
   );
-}
-
-// ---------------------------------------------------------------- the operator process
-
-interface OperatorProcess {
-  child: ChildProcess;
-  metricsUrl: string;
-  memoryFile: string;
-}
-
-/** NODE_OPTIONS of the operator container in config/manager (the chart's default is the same): run as deployed. */
-function deployedNodeOptions(): string {
-  const docs = parseAllDocuments(readFileSync(join(repoRoot, 'config', 'manager', 'manager.yaml'), 'utf8'));
-  for (const doc of docs) {
-    const obj = doc.toJS() as V1Deployment;
-    if (obj.kind !== 'Deployment') continue;
-    const env = obj.spec?.template.spec?.containers.find((c) => c.name === 'operator')?.env ?? [];
-    return env.find((e) => e.name === 'NODE_OPTIONS')?.value ?? '';
-  }
-  throw new Error('config/manager/manager.yaml has no operator Deployment');
-}
-
-async function startOperator(
-  env: Environment,
-  dir: string,
-  onSpawn: (op: OperatorProcess) => void,
-): Promise<OperatorProcess> {
-  const port = await freePort();
-  const memoryFile = join(dir, 'operator-memory.json');
-  const out = openSync(join(env.stateDir, 'logs', 'operator.log'), 'a');
-  const child = spawn(
-    process.execPath,
-    [
-      '--expose-gc',
-      '--import',
-      pathToFileURL(join(repoRoot, 'bench', 'memoryProbe.ts')).href,
-      join(repoRoot, 'operator', 'main.ts'),
-      '--kubeconfig',
-      env.kubeconfig,
-      '--leader-elect',
-      '--leader-election-namespace',
-      LEASE_NS,
-      '--metrics-port',
-      String(port),
-      ...(flags['model-workers'] ? ['--model-workers', flags['model-workers']] : []),
-    ],
-    {
-      cwd: repoRoot,
-      stdio: ['ignore', out, out],
-      env: { ...process.env, NODE_OPTIONS: deployedNodeOptions(), PROGNOS_BENCH_MEMORY_FILE: memoryFile },
-    },
-  );
-  const op = { child, metricsUrl: `http://127.0.0.1:${port}/metrics`, memoryFile };
-  onSpawn(op);
-  const deadline = Date.now() + 60_000;
-  for (;;) {
-    if (child.exitCode !== null)
-      throw new Error(`operator exited (${child.exitCode}); see logs/operator.log`);
-    const m = await fetchText(op.metricsUrl).catch(() => undefined);
-    if (
-      m?.status === 200 &&
-      parseMetrics(m.text, 'leader_election_master_status').some((s) => s.value === 1)
-    ) {
-      const ready = await fetchText(op.metricsUrl.replace('/metrics', '/readyz')).catch(() => undefined);
-      if (ready?.status === 200) return op;
-    }
-    if (Date.now() > deadline) throw new Error('operator did not lead and get ready within 60 s');
-    await sleep(250);
-  }
-}
-
-async function stopOperator(op: OperatorProcess | undefined): Promise<void> {
-  if (!op || op.child.exitCode !== null || op.child.signalCode !== null) return;
-  const exited = new Promise<void>((r) => op.child.once('exit', () => r()));
-  op.child.kill('SIGTERM');
-  // A cleared timer, not a pending sleep: that would keep the benchmark alive 40 s after its result.
-  const timer = setTimeout(() => op.child.kill('SIGKILL'), 40_000);
-  await exited;
-  clearTimeout(timer);
 }
 
 interface Memory {
@@ -317,17 +205,6 @@ function countsDelta(a: Record<string, number>, b: Record<string, number>): Reco
 }
 
 // ---------------------------------------------------------------- cluster objects
-
-async function kubectl(env: Environment, args: string[]): Promise<void> {
-  const child = spawn(env.kubectl, args, {
-    env: { ...process.env, KUBECONFIG: env.kubeconfig },
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
-  let stderr = '';
-  child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
-  const code = await new Promise<number | null>((r) => child.on('exit', r));
-  if (code !== 0) throw new Error(`kubectl ${args.join(' ')}: ${stderr}`);
-}
 
 type Obj = KubernetesObject & {
   status?: { observedGeneration?: number; conditions?: { type: string; status: string }[] };
@@ -563,15 +440,6 @@ async function distinctArtifactsPhase(client: KubeClient, op: OperatorProcess, d
 
 // ---------------------------------------------------------------- main
 
-/** The commit measured, with "+dirty" when the working tree differs from it. */
-function gitCommit(): string {
-  if (process.env['PROGNOS_BENCH_COMMIT']) return process.env['PROGNOS_BENCH_COMMIT']; // a snapshot without .git
-  const git = (args: string[]) => spawnSync('git', args, { cwd: repoRoot, encoding: 'utf8' });
-  const head = git(['rev-parse', '--short', 'HEAD']).stdout.trim();
-  if (!head) return 'unknown';
-  return git(['status', '--porcelain', '--untracked-files=no']).stdout.trim() ? `${head}+dirty` : head;
-}
-
 async function main(): Promise<void> {
   const started = performance.now();
   // Read before the operator starts: the code it runs, even if the tree moves on during the run.
@@ -597,14 +465,7 @@ async function main(): Promise<void> {
     kc.loadFromFile(env.kubeconfig);
     const client = new KubeClient(kc);
     const version = await client.request<{ gitVersion: string }>({ path: '/version' });
-    await kubectl(env, ['apply', '--server-side', '-k', join(repoRoot, 'config', 'crd')]);
-    await kubectl(env, [
-      'wait',
-      '--for=condition=Established',
-      '--timeout=60s',
-      'crd/sensorfleets.prognos.dev',
-      'crd/maintenancemodels.prognos.dev',
-    ]);
+    await installCrds(env);
     for (const name of [NS, LEASE_NS])
       await client.create({ apiVersion: 'v1', kind: 'Namespace', metadata: { name } });
     const envSeconds = seconds(performance.now() - envStart);
@@ -618,7 +479,12 @@ async function main(): Promise<void> {
       sha256: createHash('sha256').update(bytes).digest('hex'),
     };
 
-    const operator = await startOperator(env, dir, (spawned) => (op = spawned));
+    const operator = await startOperator(
+      env,
+      dir,
+      (spawned) => (op = spawned),
+      flags['model-workers'] ? ['--model-workers', flags['model-workers']] : [],
+    );
     log(`operator pid ${operator.child.pid} leading`);
     await client.create(fleetManifest(env.natsUrl));
     const fleetPath = `/apis/prognos.dev/v1alpha1/namespaces/${NS}/sensorfleets`;

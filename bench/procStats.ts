@@ -34,3 +34,26 @@ export function machineTicks(): { total: number; steal: number } {
   const total = fields.slice(0, 8).reduce((a, b) => a + b, 0);
   return { total, steal: fields[7] ?? 0 };
 }
+
+/**
+ * CPU ms (user + system) of every live process whose process group is one of `groups`, by group: a
+ * container of the pod runner is a process group (its command and whatever that started).
+ */
+export function processGroupCpuMs(groups: ReadonlySet<number>): Map<number, number> {
+  const byGroup = new Map<number, number>();
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      // pid (comm) state ppid pgrp ... utime(14) stime(15): fields after the closing parenthesis.
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      const group = Number(fields[2]);
+      if (!groups.has(group)) continue;
+      const ms = ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS;
+      byGroup.set(group, (byGroup.get(group) ?? 0) + ms);
+    } catch {
+      // the process ended between listing and reading
+    }
+  }
+  return byGroup;
+}

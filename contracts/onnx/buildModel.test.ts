@@ -5,6 +5,7 @@ import {
   buildAutoencoder,
   buildLinearRegressor,
   buildMlpClassifier,
+  buildSlowMlpClassifier,
   buildTemporalCnn,
   buildTreeEnsembleRegressor,
   randomLayers,
@@ -38,6 +39,28 @@ describe('ONNX model builders (scored by onnxruntime-node)', () => {
     const y = out.probability!.data as Float32Array;
     for (let r = 0; r < 6; r++)
       expect(y[r]).toBeCloseTo(sigmoid(denseForward(layers, x.subarray(r * 5, r * 5 + 5))[0]!), 5);
+  });
+
+  it('slow MLP classifier scores as the plain one, and its fixed work per run costs CPU', async () => {
+    const layers = randomLayers([3, 8, 1], 5);
+    const x = rows(4, 3);
+    const plain = (await run(buildMlpClassifier(layers).bytes, x, 3)).out.probability!.data as Float32Array;
+    const cpuMsPerRun = async (depth: number) => {
+      const model = buildSlowMlpClassifier(layers, { rows: 32, width: 256, depth });
+      const session = await ort.InferenceSession.create(model.bytes, options);
+      const input = { [INPUT_NAME]: new ort.Tensor('float32', x, [4, 3]) };
+      const y = (await session.run(input)).probability!.data as Float32Array;
+      for (let r = 0; r < 4; r++) expect(y[r]).toBeCloseTo(plain[r]!, 6);
+      const before = process.cpuUsage();
+      for (let i = 0; i < 10; i++) await session.run(input);
+      const used = process.cpuUsage(before);
+      await session.release();
+      return (used.user + used.system) / 10_000;
+    };
+    const shallow = await cpuMsPerRun(1);
+    const deep = await cpuMsPerRun(40);
+    // 40 products of [32, 256] × [256, 256] (84M multiply-adds) against one: not folded away at load.
+    expect(deep).toBeGreaterThan(shallow * 5);
   });
 
   it('temporal CNN over [N, T, F] matches the JS reference, and time order matters', async () => {

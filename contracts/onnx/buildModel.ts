@@ -156,6 +156,63 @@ export function buildMlpClassifier(layers: DenseLayer[], metadata: ModelMetadata
   );
 }
 
+/** A fixed amount of matrix work per run: `depth` products of a [rows, width] by a [width, width] matrix. */
+export interface RunWork {
+  rows: number;
+  width: number;
+  depth: number;
+}
+
+/**
+ * The MLP classifier of buildMlpClassifier, made slow: every run also multiplies a [rows, width]
+ * matrix derived from the batch (so ONNX Runtime cannot fold it away at load) `depth` times by a
+ * [width, width] one, and adds the result times 0 to the logit. The scores are the plain MLP's; each
+ * run costs about rows·width²·depth more multiply-adds, whatever the batch size. For latency faults.
+ */
+export function buildSlowMlpClassifier(
+  layers: DenseLayer[],
+  work: RunWork,
+  metadata: ModelMetadata = {},
+): BuiltModel {
+  if (layers.at(-1)?.outputs !== 1) throw new Error('classifier needs one output unit');
+  const net = dense(layers, INPUT_NAME, 'l');
+  const [w] = randomLayers([work.width, work.width], 7);
+  const n = work.rows * work.width;
+  net.initializer.push(
+    tensor(
+      'work_c',
+      [work.rows, work.width],
+      Float32Array.from({ length: n }, (_, i) => ((i % 7) - 3) / 3),
+    ),
+    tensor('work_w', [work.width, work.width], w!.w),
+    tensor('work_zero', [1], [0]),
+  );
+  // ReduceSum of every input value ([1, 1]); Tanh after each product keeps the values finite.
+  net.nodes.push(
+    node('ReduceSum', [INPUT_NAME], ['work_s'], [{ name: 'keepdims', type: ATTR_INT, i: 1 }]),
+    node('Mul', ['work_s', 'work_c'], ['work_0']),
+  );
+  for (let d = 0; d < work.depth; d++)
+    net.nodes.push(
+      node('MatMul', [`work_${d}`, 'work_w'], [`work_${d}_mm`]),
+      node('Tanh', [`work_${d}_mm`], [`work_${d + 1}`]),
+    );
+  net.nodes.push(
+    node('ReduceSum', [`work_${work.depth}`], ['work_sum'], [{ name: 'keepdims', type: ATTR_INT, i: 1 }]),
+    node('Mul', ['work_sum', 'work_zero'], ['work_nothing']),
+    node('Add', [net.output, 'work_nothing'], ['logit']),
+    node('Sigmoid', ['logit'], ['probability']),
+  );
+  return assemble(
+    'slow-mlp-classifier',
+    net.nodes,
+    net.initializer,
+    layers[0]!.inputs,
+    { name: 'probability', dims: ['N', 1] },
+    metadata,
+  );
+}
+
 /**
  * A well-formed graph (inputs, nodes, outputs all wired) whose one node is an operator no ONNX opset
  * defines: structural checks pass, ONNX Runtime refuses to create a session. For verification tests.

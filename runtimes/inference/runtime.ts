@@ -249,22 +249,17 @@ export async function startRuntime(config: RuntimeConfig, opts: RuntimeOptions =
   const output = createNatsOutput(nc, config);
   // Machine health: the worker sends only entries due under the store's rule; the store applies
   // its refresh budget on top.
-  // With partition consumers the split is applied by ownership: a reading delivered here is this
-  // replica's to score, also while a released partition drains. Filtering it by a newer split would
-  // ack it unscored (a canary's in-flight readings as the split returns to the stable alone).
-  const processOpts = {
-    ignoreSplit: consumers !== undefined,
-    ...(config.role === 'shadow'
+  const healthOpts =
+    config.role === 'shadow'
       ? {}
       : {
           healthIntervalMs: HEALTH_WRITE_INTERVAL_MS,
           healthRefreshesPerSecond: HEALTH_REFRESHES_PER_SECOND,
           alertRefreshMs,
-        }),
-  };
+        };
   const handler: BatchHandler = async (batch) => {
     const started = performance.now();
-    const result = await natsPipeline.processEncoded(batch, processOpts);
+    const result = await natsPipeline.processEncoded(batch, healthOpts);
     output.publish(result);
     machineAlerts?.onBatch(result.alerts, result.alertRefreshes);
     metrics.batchSize.observe(batch.length);

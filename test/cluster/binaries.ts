@@ -24,6 +24,8 @@ export interface Binaries {
   kedaScaledObjectCrd: string;
   /** The Gateway API's standard-channel GRPCRoute CRD (YAML), copied from its Go module likewise. */
   gatewayGrpcRouteCrd: string;
+  /** Argo CD's Application CRD (YAML), copied from its Go module: the install example is checked against it. */
+  argocdApplicationCrd: string;
 }
 
 /** A step of the one-time build, as build-binaries.sh announces it ("==> <step>" on stderr). */
@@ -80,6 +82,7 @@ export async function ensureBinaries(opts: EnsureBinariesOptions = {}): Promise<
     alertmanager: bin('alertmanager'),
     kedaScaledObjectCrd: bin('keda.sh_scaledobjects.yaml'),
     gatewayGrpcRouteCrd: bin('gateway.networking.k8s.io_grpcroutes.yaml'),
+    argocdApplicationCrd: bin('argoproj.io_applications.yaml'),
   };
 }
 

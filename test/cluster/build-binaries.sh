@@ -3,9 +3,9 @@
 # kube-controller-manager, kubectl), nats-server, helm (to render the chart in tests) and grpcurl (to call the
 # runtime's gRPC API through reflection in tests), promtool (to check and unit-test the chart's alert
 # rules) and alertmanager (the runtimes' machine alerts are delivered to a real one in tests) from the Go
-# module proxy, once, into a cache
-# outside the repository, and copies KEDA's ScaledObject CRD and the Gateway API's standard-channel
-# GRPCRoute CRD out of their modules (tests install them).
+# module proxy, once, into a cache outside the repository, and copies KEDA's ScaledObject CRD, the
+# Gateway API's standard-channel GRPCRoute CRD and Argo CD's Application CRD out of their modules
+# (tests install them).
 # Reuses what is already there. See docs/adr/0002-local-cluster-without-docker.md.
 #
 # Env:
@@ -24,12 +24,14 @@ HELM_VERSION=3.22.0
 GRPCURL_VERSION=1.9.4
 KEDA_VERSION=2.21.0
 GATEWAY_API_VERSION=1.4.1
+ARGOCD_VERSION=3.2.0
 # Prometheus v3.16's Go module version (its tags v3.x are published as v0.3x.0).
 PROMETHEUS_VERSION=0.316.0
 ALERTMANAGER_VERSION=0.35.0
 BINARIES=(etcd kube-apiserver kube-controller-manager kubectl nats-server helm grpcurl luacheck promtool alertmanager)
 KEDA_CRD=keda.sh_scaledobjects.yaml
 GRPCROUTE_CRD=gateway.networking.k8s.io_grpcroutes.yaml
+ARGOCD_APPLICATION_CRD=argoproj.io_applications.yaml
 
 cache_root=${PROGNOS_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/prognos}
 out=${PROGNOS_ASSETS:-$cache_root/bin/k8s-v$K8S_VERSION-etcd-v$ETCD_VERSION-nats-v$NATS_VERSION}
@@ -39,6 +41,7 @@ missing=()
 for b in "${BINARIES[@]}"; do [ -x "$out/$b" ] || missing+=("$b"); done
 [ -f "$out/$KEDA_CRD" ] || missing+=(keda-crd)
 [ -f "$out/$GRPCROUTE_CRD" ] || missing+=(gateway-api-crd)
+[ -f "$out/$ARGOCD_APPLICATION_CRD" ] || missing+=(argocd-application-crd)
 if [ ${#missing[@]} -eq 0 ]; then
   echo "$out"
   exit 0
@@ -161,6 +164,13 @@ if want gateway-api-crd; then
   gwapi=$(go mod download -json "sigs.k8s.io/gateway-api@v$GATEWAY_API_VERSION" | sed -n 's/.*"Dir": "\(.*\)".*/\1/p')
   cp "$gwapi/config/crd/standard/$GRPCROUTE_CRD" "$out/$GRPCROUTE_CRD"
   chmod 0644 "$out/$GRPCROUTE_CRD"
+fi
+
+if want argocd-application-crd; then
+  step "fetching Argo CD v$ARGOCD_VERSION's Application CRD"
+  argocd=$(go mod download -json "github.com/argoproj/argo-cd/v3@v$ARGOCD_VERSION" | sed -n 's/.*"Dir": "\(.*\)".*/\1/p')
+  cp "$argocd/manifests/crds/application-crd.yaml" "$out/$ARGOCD_APPLICATION_CRD"
+  chmod 0644 "$out/$ARGOCD_APPLICATION_CRD"
 fi
 
 echo "$out"

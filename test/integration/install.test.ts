@@ -1,11 +1,15 @@
 import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type { V1Deployment, V1PodDisruptionBudget, V1Service } from '@kubernetes/client-node';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { parseAllDocuments } from 'yaml';
+import { parseAllDocuments, stringify } from 'yaml';
 import { ensureBinaries, repoRoot } from '../cluster/binaries.ts';
 import { kubectl } from './env.ts';
+import { waitEstablished } from './operatorHarness.ts';
 import { manifests, rbacObjects, renderChart, renderKustomize } from './rbacManifests.ts';
 
 // The two ways users install Prognos — the Helm chart and `kubectl apply -k config/default` — must
@@ -93,6 +97,48 @@ describe('installation manifests', () => {
     expect(stdout).toContain('--namespace=plant-a');
     // Every object names its namespace (the Role lives in plant-a, the rest in the release's).
     await serverDryRun(stdout);
+  });
+
+  it("the Argo CD Applications: accepted by Argo CD's real CRD, their paths and chart values valid", async () => {
+    const { argocdApplicationCrd } = await ensureBinaries();
+    const crd = await kubectl(['apply', '--server-side', '--force-conflicts', '-f', argocdApplicationCrd]);
+    expect(crd.code, crd.stderr).toBe(0);
+    await waitEstablished('crd/applications.argoproj.io');
+    await kubectl(['create', 'namespace', 'argocd']);
+    const text = await readFile(join(repoRoot, 'deploy/argocd/applications.yaml'), 'utf8');
+    await serverDryRun(text);
+
+    interface App {
+      metadata: { name: string; annotations: Record<string, string> };
+      spec: { source: { path: string; helm?: { skipCrds?: boolean; valuesObject?: unknown } } };
+    }
+    const apps = parseAllDocuments(text).map((d) => d.toJS() as App);
+    // CRDs first, then the operator, then the objects it reconciles.
+    expect(
+      apps.map((a) => [a.metadata.name, a.metadata.annotations['argocd.argoproj.io/sync-wave']]),
+    ).toEqual([
+      ['prognos-crds', '-1'],
+      ['prognos', '0'],
+      ['prognos-fleets', '1'],
+    ]);
+    for (const app of apps)
+      expect(existsSync(join(repoRoot, app.spec.source.path)), app.spec.source.path).toBe(true);
+    // The chart's values.schema.json accepts the Application's values, and its CRDs are left out.
+    const chart = apps.find((a) => a.metadata.name === 'prognos')!.spec.source;
+    expect(chart.helm?.skipCrds).toBe(true);
+    const values = join(await mkdtemp(join(tmpdir(), 'prognos-argocd-')), 'values.yaml');
+    await writeFile(values, stringify(chart.helm?.valuesObject));
+    const { stdout } = await run(helm, [
+      'template',
+      'prognos',
+      join(repoRoot, chart.path),
+      '--kube-version',
+      '1.36.3',
+      '--values',
+      values,
+    ]);
+    expect(stdout).toContain('image: registry.example.com/platform/prognos:0.1.0');
+    expect(kinds(stdout)).not.toContain('CustomResourceDefinition');
   });
 
   it('config/default (kustomize) renders objects the API server accepts', async () => {

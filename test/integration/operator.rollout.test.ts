@@ -6,7 +6,7 @@ import { writeFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { jetstream, type JetStreamClient } from '@nats-io/jetstream';
-import type { NatsConnection, Subscription } from '@nats-io/transport-node';
+import type { NatsConnection } from '@nats-io/transport-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { PrognosOperator } from '../../operator/prognosOperator.ts';
 import { buildMlpClassifier, randomLayers } from '../../contracts/onnx/buildModel.ts';
@@ -28,21 +28,17 @@ import {
   waitCondition,
   writeModel,
 } from './operatorHarness.ts';
-import { eventReasons, ReadingPublisher, readSplit, streamConsumers } from './rolloutHarness.ts';
+import { eventReasons, PredictionLog, ReadingPublisher, readSplit } from './rolloutHarness.ts';
 
 let ns: string;
 let operator: PrognosOperator;
 let nc: NatsConnection;
 let js: JetStreamClient;
-let predictions: Subscription;
+let predictions: PredictionLog;
 let v1: ModelFile;
 let v2: ModelFile;
 let bad: ModelFile;
 let nan: ModelFile;
-/** Predictions published with a score that is not a number. */
-let nanScores = 0;
-/** `machine/ts` → the versions that predicted it, in order. */
-const seen = new Map<string, string[]>();
 let publisher: ReadingPublisher;
 const MACHINES = Array.from({ length: 40 }, (_, i) => `m${i}`);
 
@@ -81,26 +77,6 @@ function manifest(version: string, file: ModelFile) {
 
 const split = (): Promise<unknown> => readSplit(nc, ns, 'pumps-rul');
 
-/** Every reading of the first `upTo` published is scored, and none by two versions. */
-async function everyReadingScoredOnce(upTo: number): Promise<void> {
-  const published = publisher.published;
-  await eventually(
-    'a prediction for every reading',
-    async () => {
-      const missing = published.slice(0, upTo).filter((k) => !seen.has(k));
-      if (missing.length === 0) return true;
-      // Says whether the readings are still queued (slow) or nowhere (lost).
-      throw new Error(
-        `${missing.length} of ${upTo} readings unscored (e.g. ${missing.slice(0, 5).join(', ')}); ` +
-          `consumers: ${JSON.stringify(await streamConsumers(nc, ns))}`,
-      );
-    },
-    120_000,
-  );
-  const doubles = published.slice(0, upTo).filter((k) => new Set(seen.get(k)).size > 1);
-  expect(doubles).toEqual([]);
-}
-
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- status read back as JSON
 const model = async (): Promise<any> => getJson(ns, 'mm/pumps-rul');
 
@@ -115,14 +91,7 @@ beforeAll(async () => {
   v2 = writeModel(dir, 'v2.onnx', 2);
   bad = writeShiftedModel(dir);
   nan = writeNanModel(dir);
-  predictions = nc.subscribe(`prognos.predictions.${ns}.pumps-rul.>`, {
-    callback: (_err, msg) => {
-      const p = msg.json<{ machineId: string; ts: number; modelVersion: string; score: unknown }>();
-      if (typeof p.score !== 'number') nanScores++;
-      const key = `${p.machineId}/${p.ts}`;
-      seen.set(key, [...(seen.get(key) ?? []), p.modelVersion]);
-    },
-  });
+  predictions = new PredictionLog(nc, ns, 'pumps-rul');
   await applyObject(fleetManifest(ns, 'pumps', { stream: { maxAge: '1h', partitions: 10 } }));
   await waitCondition(ns, 'sf/pumps', 'StreamReady', 'True', undefined, 30_000);
   await applyObject(manifest('v1', v1));
@@ -133,7 +102,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await publisher?.stop();
-  predictions?.unsubscribe();
+  predictions?.stop();
   await operator?.stop();
   await nc?.close();
   if (ns) await deleteNamespace(ns);
@@ -207,9 +176,8 @@ describe('canary rollouts over the broker', () => {
       // Every reading published so far is scored, and none by both versions.
       const published = publisher.published;
       const upTo = published.length;
-      await everyReadingScoredOnce(upTo);
-      const versions = new Set(published.slice(0, upTo).flatMap((k) => seen.get(k) ?? []));
-      expect(versions).toEqual(new Set(['v1', 'v2']));
+      await predictions.expectEachScoredOnce(published, upTo);
+      expect(predictions.versions(published, upTo)).toEqual(new Set(['v1', 'v2']));
       const reasons = await eventReasons(ns, 'pumps-rul');
       expect(reasons).toEqual(
         expect.arrayContaining(['RolloutStarted', 'StepCompleted', 'RolloutCompleted']),
@@ -245,7 +213,7 @@ describe('canary rollouts over the broker', () => {
         90_000,
       );
       // The canary's in-flight readings as the split returned to the stable were scored, not dropped.
-      await everyReadingScoredOnce(publisher.published.length);
+      await predictions.expectEachScoredOnce(publisher.published);
       const progressing = (await model()).status.conditions.find(
         (c: { type: string }) => c.type === 'Progressing',
       );
@@ -293,8 +261,8 @@ describe('canary rollouts over the broker', () => {
     expect(rolledBack.message).toMatch(/errorRate 1 > maxErrorRate 0.01/);
     expect((await model()).status.stable.version).toBe('v2');
     // Fallback-scored (never NaN) while it had traffic, and every reading still scored once.
-    expect(nanScores).toBe(0);
-    await everyReadingScoredOnce(publisher.published.length);
+    expect(predictions.nonNumericScores).toBe(0);
+    await predictions.expectEachScoredOnce(publisher.published);
     await publisher.stop();
   });
 });

@@ -4,7 +4,7 @@
 // over on the newest version, every reading is still scored exactly once, and a candidate whose pods
 // cannot start (the namespace's pod quota is used up) rolls back at its progress deadline.
 import { jetstream } from '@nats-io/jetstream';
-import type { NatsConnection, Subscription } from '@nats-io/transport-node';
+import type { NatsConnection } from '@nats-io/transport-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { PrognosOperator } from '../../operator/prognosOperator.ts';
 import {
@@ -24,16 +24,14 @@ import {
   waitCondition,
   writeModel,
 } from './operatorHarness.ts';
-import { eventReasons, ReadingPublisher, readSplit, streamConsumers } from './rolloutHarness.ts';
+import { eventReasons, PredictionLog, ReadingPublisher, readSplit } from './rolloutHarness.ts';
 
 let ns: string;
 let operator: PrognosOperator;
 let nc: NatsConnection;
-let predictions: Subscription;
+let predictions: PredictionLog;
 let publisher: ReadingPublisher;
 const files: Record<string, ModelFile> = {};
-/** `machine/ts` → the versions that predicted it. */
-const seen = new Map<string, string[]>();
 const MACHINES = Array.from({ length: 10 }, (_, i) => `m${i}`);
 
 // Pauses far longer than the test: every step change below is the annotations' doing.
@@ -79,13 +77,7 @@ beforeAll(async () => {
     ['v4', 4],
   ] as const)
     files[version] = writeModel(dir, `${version}.onnx`, seed);
-  predictions = nc.subscribe(`prognos.predictions.${ns}.pumps-rul.>`, {
-    callback: (_err, msg) => {
-      const p = msg.json<{ machineId: string; ts: number; modelVersion: string }>();
-      const key = `${p.machineId}/${p.ts}`;
-      seen.set(key, [...(seen.get(key) ?? []), p.modelVersion]);
-    },
-  });
+  predictions = new PredictionLog(nc, ns, 'pumps-rul');
   await applyObject(fleetManifest(ns, 'pumps', { stream: { maxAge: '1h', partitions: 10 } }));
   await waitCondition(ns, 'sf/pumps', 'StreamReady', 'True', undefined, 30_000);
   await applyObject(manifest('v1'));
@@ -96,7 +88,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await publisher?.stop();
-  predictions?.unsubscribe();
+  predictions?.stop();
   await operator?.stop();
   await nc?.close();
   if (ns) await deleteNamespace(ns);
@@ -228,22 +220,8 @@ describe('controlling a canary rollout', () => {
 
       const published = publisher.published;
       const upTo = published.length;
-      await eventually(
-        'a prediction for every reading',
-        async () => {
-          const missing = published.slice(0, upTo).filter((k) => !seen.has(k));
-          if (missing.length === 0) return true;
-          throw new Error(
-            `${missing.length} of ${upTo} readings unscored (e.g. ${missing.slice(0, 5).join(', ')}); ` +
-              `consumers: ${JSON.stringify(await streamConsumers(nc, ns))}`,
-          );
-        },
-        120_000,
-      );
-      const doubles = published.slice(0, upTo).filter((k) => new Set(seen.get(k)).size > 1);
-      expect(doubles).toEqual([]);
-      const versions = new Set(published.slice(0, upTo).flatMap((k) => seen.get(k) ?? []));
-      expect(versions).toEqual(new Set(['v1', 'v2', 'v3']));
+      await predictions.expectEachScoredOnce(published, upTo);
+      expect(predictions.versions(published, upTo)).toEqual(new Set(['v1', 'v2', 'v3']));
     },
   );
 

@@ -55,6 +55,9 @@ let nc: NatsConnection;
 let js: JetStreamClient;
 let stable: { version: string; uri: string; sha256: string };
 let live = true;
+/** The policy's uid prefix names its candidates (job.ts candidateVersion). */
+let policyUid = '';
+const rt = (run: number) => `turbofan-rul-rt-${run}-${policyUid.slice(0, 6)}`;
 let liveFeed: Promise<void> | undefined;
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- manifests as kubectl returns them
@@ -198,6 +201,7 @@ describe.skipIf(!fd001Present())('the closed loop: retrain, gate, Auto rollout, 
     feedLive(engines);
     await applyObject(policyObject());
     await waitCondition(ns, 'retrainpolicy/turbofan-retrain', 'Ready', 'True', 'Watching');
+    policyUid = (await policy()).metadata.uid;
   });
 
   afterAll(async () => {
@@ -206,8 +210,8 @@ describe.skipIf(!fd001Present())('the closed loop: retrain, gate, Auto rollout, 
     await operator?.stop();
     if (nc) {
       const store = await new Objm(nc).open(MODELS_BUCKET).catch(() => undefined);
-      for (const run of [1, 2, 4, 5])
-        await store?.delete(`${ns}/turbofan-rul/turbofan-rul-rt-${run}.onnx`).catch(() => undefined);
+      for (const info of (await store?.list().catch(() => [])) ?? [])
+        if (info.name.startsWith(`${ns}/`)) await store?.delete(info.name).catch(() => undefined);
       await nc.close();
     }
     if (ns) await deleteNamespace(ns);
@@ -235,11 +239,11 @@ describe.skipIf(!fd001Present())('the closed loop: retrain, gate, Auto rollout, 
       );
 
       const run1 = await historyOf('turbofan-retrain-1');
-      expect(run1).toMatchObject({ outcome: 'Succeeded', trigger: 'Manual', candidate: 'turbofan-rul-rt-1' });
+      expect(run1).toMatchObject({ outcome: 'Succeeded', trigger: 'Manual', candidate: rt(1) });
       const candidate = (await policy()).status.candidates[0];
       expect(candidate).toMatchObject({
-        version: 'turbofan-rul-rt-1',
-        uri: `nats-os://${MODELS_BUCKET}/${ns}/turbofan-rul/turbofan-rul-rt-1.onnx`,
+        version: rt(1),
+        uri: `nats-os://${MODELS_BUCKET}/${ns}/turbofan-rul/${rt(1)}.onnx`,
         job: 'turbofan-retrain-1',
         trigger: 'Manual',
       });
@@ -257,20 +261,20 @@ describe.skipIf(!fd001Present())('the closed loop: retrain, gate, Auto rollout, 
       );
       expect(rolling.status.rollout).toMatchObject({
         policy: 'turbofan-retrain',
-        target: { version: 'turbofan-rul-rt-1', sha256: candidate.sha256 },
+        target: { version: rt(1), sha256: candidate.sha256 },
       });
       const promoted = await eventually(
         'the candidate promoted to stable',
         async () => {
           const mm = await model();
-          return mm?.status?.stable?.version === 'turbofan-rul-rt-1' && !mm.status.rollout ? mm : undefined;
+          return mm?.status?.stable?.version === rt(1) && !mm.status.rollout ? mm : undefined;
         },
         300_000,
       );
-      expect(promoted.status.source).toBe('retrainpolicy/turbofan-retrain (candidate turbofan-rul-rt-1)');
+      expect(promoted.status.source).toBe(`retrainpolicy/turbofan-retrain (candidate ${rt(1)})`);
       expect(promoted.status.autoPromoted).toMatchObject({
         policy: 'turbofan-retrain',
-        version: 'turbofan-rul-rt-1',
+        version: rt(1),
         sha256: candidate.sha256,
         over: stable.sha256,
       });
@@ -286,7 +290,7 @@ describe.skipIf(!fd001Present())('the closed loop: retrain, gate, Auto rollout, 
       // It keeps serving: the spec.model it replaced is not rolled out again.
       await new Promise((r) => setTimeout(r, 10_000));
       const later = await model();
-      expect(later.status.stable.version).toBe('turbofan-rul-rt-1');
+      expect(later.status.stable.version).toBe(rt(1));
       expect(later.status.rollout).toBeUndefined();
     },
   );
@@ -300,7 +304,7 @@ describe.skipIf(!fd001Present())('the closed loop: retrain, gate, Auto rollout, 
       const run2 = await historyOf('turbofan-retrain-2');
       expect(run2.outcome).toBe('Succeeded');
       const p = await policy();
-      expect(p.status.candidates[0]).toMatchObject({ version: 'turbofan-rul-rt-2', verdict: 'Failed' });
+      expect(p.status.candidates[0]).toMatchObject({ version: rt(2), verdict: 'Failed' });
       expect(p.status.candidates[0].message).toMatch(/does not beat the stable's .* by at least 1000/);
       expect(p.status.conditions.find((c: Json) => c.type === 'Promotable')).toMatchObject({
         status: 'False',
@@ -308,7 +312,7 @@ describe.skipIf(!fd001Present())('the closed loop: retrain, gate, Auto rollout, 
       });
       await new Promise((r) => setTimeout(r, 5_000));
       const mm = await model();
-      expect(mm.status.stable.version).toBe('turbofan-rul-rt-1');
+      expect(mm.status.stable.version).toBe(rt(1));
       expect(mm.status.rollout).toBeUndefined();
     },
   );
@@ -330,7 +334,7 @@ describe.skipIf(!fd001Present())('the closed loop: retrain, gate, Auto rollout, 
         reason: 'TrainingFailed',
       });
       expect(p.status.activeJob).toBeUndefined();
-      expect((await model()).status.stable.version).toBe('turbofan-rul-rt-1');
+      expect((await model()).status.stable.version).toBe(rt(1));
       const events = await eventsOf('turbofan-retrain');
       expect(events.map((e) => e.reason)).toEqual(
         expect.arrayContaining([
@@ -367,22 +371,20 @@ describe.skipIf(!fd001Present())('the closed loop: retrain, gate, Auto rollout, 
       expect(p.status.activeJob).toBeUndefined();
       const candidate = p.status.candidates[0];
       expect(candidate).toMatchObject({
-        version: 'turbofan-rul-rt-4',
+        version: rt(4),
         job: 'turbofan-retrain-4',
         verdict: 'Passed',
       });
       const exact = `version: ${candidate.version}, uri: ${candidate.uri}, sha256: ${candidate.sha256}`;
       expect(conditionOf(p, 'Promotable')).toMatchObject({ status: 'True', reason: 'AwaitingPromotion' });
       expect(conditionOf(p, 'Promotable').message).toContain(exact);
-      const passed = (await eventsOf('turbofan-retrain')).find((e) =>
-        e.message.includes('turbofan-rul-rt-4'),
-      );
+      const passed = (await eventsOf('turbofan-retrain')).find((e) => e.message.includes(rt(4)));
       expect(passed).toMatchObject({ reason: 'CandidatePassed' });
       expect(passed!.message).toContain(exact);
       // Manual: nothing rolls out until a person moves it into spec.model.
       await new Promise((r) => setTimeout(r, 5_000));
       const mm = await model();
-      expect(mm.status.stable.version).toBe('turbofan-rul-rt-1');
+      expect(mm.status.stable.version).toBe(rt(1));
       expect(mm.status.rollout).toBeUndefined();
     },
   );
@@ -412,7 +414,9 @@ describe.skipIf(!fd001Present())('the closed loop: retrain, gate, Auto rollout, 
     'a policy deleted mid-Job takes its Job along; the stable keeps serving',
     { timeout: 300_000 },
     async () => {
-      await applyObject(policyObject());
+      const manual = policyObject();
+      manual.spec.promotion = 'Manual';
+      await applyObject(manual);
       await retrain();
       await eventually(
         'run 5 started',
@@ -443,8 +447,51 @@ describe.skipIf(!fd001Present())('the closed loop: retrain, gate, Auto rollout, 
         90_000,
       );
       const mm = await model();
-      expect(mm.status.stable.version).toBe('turbofan-rul-rt-1');
+      expect(mm.status.stable.version).toBe(rt(1));
       expect(mm.status.rollout).toBeUndefined();
+    },
+  );
+  it(
+    'inputs drifting from the training baseline start a Job; the policy and the model show Drifting',
+    { timeout: 400_000 },
+    async () => {
+      // The live feed replays each engine's first 100 cycles: young engines, whose sensors sit apart
+      // from the whole lives the serving model was trained on (a fleet renewed with new engines).
+      const drift = policyObject({ metric: 'rmse', mustBeatStable: false });
+      drift.metadata.name = 'turbofan-drift';
+      drift.spec.promotion = 'Manual';
+      drift.spec.triggers = { drift: { method: 'psi', threshold: 0.2, window: '30s', minSamples: 100 } };
+      await applyObject(drift);
+      const started = await eventually(
+        'a Job started by drift',
+        async () => {
+          const p = await getJson(ns, 'retrainpolicy/turbofan-drift');
+          if (p?.status?.lastTriggerReason === 'Drift') return p;
+          // Says what the policy judged so far (not judged, within thresholds, or no baseline).
+          throw new Error(
+            JSON.stringify({
+              drifting: conditionOf(p ?? { status: { conditions: [] } }, 'Drifting'),
+              lastDrift: p?.status?.lastDrift,
+            }),
+          );
+        },
+        300_000,
+      );
+      expect(started.status.runs).toBe(1);
+      const drifting = conditionOf(started, 'Drifting');
+      expect(drifting).toMatchObject({ status: 'True', reason: 'DriftDetected' });
+      expect(drifting.message).toMatch(/^version .*: [a-z0-9.]+ psi [0-9.]+ > [0-9.]+/);
+      const started1 = (await eventsOf('turbofan-drift')).find((e) => e.reason === 'TrainingStarted');
+      expect(started1?.message).toMatch(/drifted from version .*'s training baseline: psi [0-9.]+ > [0-9.]+/);
+
+      const mm = await eventually('the model Drifting', async () => {
+        const m = await model();
+        const c = conditionOf(m, 'Drifting');
+        return c?.status === 'True' ? c : undefined;
+      });
+      expect(mm).toMatchObject({ reason: 'DriftDetected' });
+      expect(mm.message).toMatch(/^RetrainPolicy turbofan-drift: version .* psi [0-9.]+ > /);
+      expect((await eventsOf('turbofan-rul')).map((e) => e.reason)).toContain('DriftDetected');
     },
   );
 });

@@ -2,8 +2,9 @@
 // runtimes obey (KV), the fleet's consumers with their backlogs, and the model's Events.
 import { jetstreamManager, type JetStreamClient } from '@nats-io/jetstream';
 import { Kvm } from '@nats-io/kv';
-import type { NatsConnection } from '@nats-io/transport-node';
-import { ok } from './operatorHarness.ts';
+import type { NatsConnection, Subscription } from '@nats-io/transport-node';
+import { expect } from 'vitest';
+import { eventually, ok } from './operatorHarness.ts';
 
 /**
  * Publishes one reading per machine every `periodMs` on `<ns>.<fleet>.<machine>.readings`, with
@@ -48,6 +49,56 @@ export class ReadingPublisher {
   async stop(): Promise<void> {
     this.running = false;
     await this.loop;
+  }
+}
+
+/** Every prediction of a model: which versions scored each `machine/ts`, and scores that were not numbers. */
+export class PredictionLog {
+  readonly seen = new Map<string, string[]>();
+  nonNumericScores = 0;
+  private readonly nc: NatsConnection;
+  private readonly ns: string;
+  private readonly sub: Subscription;
+
+  constructor(nc: NatsConnection, ns: string, model: string) {
+    this.nc = nc;
+    this.ns = ns;
+    this.sub = nc.subscribe(`prognos.predictions.${ns}.${model}.>`, {
+      callback: (_err, msg) => {
+        const p = msg.json<{ machineId: string; ts: number; modelVersion: string; score: unknown }>();
+        if (typeof p.score !== 'number') this.nonNumericScores++;
+        const key = `${p.machineId}/${p.ts}`;
+        this.seen.set(key, [...(this.seen.get(key) ?? []), p.modelVersion]);
+      },
+    });
+  }
+
+  /** Every reading of `published[0, upTo)` is scored, and none by two versions. */
+  async expectEachScoredOnce(published: readonly string[], upTo = published.length): Promise<void> {
+    const readings = published.slice(0, upTo);
+    await eventually(
+      'a prediction for every reading',
+      async () => {
+        const missing = readings.filter((k) => !this.seen.has(k));
+        if (missing.length === 0) return true;
+        // Says whether the readings are still queued (slow) or nowhere (lost).
+        throw new Error(
+          `${missing.length} of ${upTo} readings unscored (e.g. ${missing.slice(0, 5).join(', ')}); ` +
+            `consumers: ${JSON.stringify(await streamConsumers(this.nc, this.ns))}`,
+        );
+      },
+      120_000,
+    );
+    expect(readings.filter((k) => new Set(this.seen.get(k)).size > 1)).toEqual([]);
+  }
+
+  /** The versions that scored `published[0, upTo)`. */
+  versions(published: readonly string[], upTo = published.length): Set<string> {
+    return new Set(published.slice(0, upTo).flatMap((k) => this.seen.get(k) ?? []));
+  }
+
+  stop(): void {
+    this.sub.unsubscribe();
   }
 }
 

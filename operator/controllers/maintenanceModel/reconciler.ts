@@ -62,6 +62,7 @@ import {
 import { deleteModelConsumers, desiredConsumers, ensureConsumers } from './consumers.ts';
 import { streamName } from '../sensorFleet/desiredStreams.ts';
 import { modelStatus, rolledOut, type DeploymentState } from './status.ts';
+import { DRIFTING, modelDriftCondition } from './driftCondition.ts';
 import { roleChildName } from './objectMeta.ts';
 import {
   CANDIDATE_ROLES,
@@ -338,6 +339,23 @@ export class MaintenanceModelReconciler {
         this.#deps.verifier.isVerified(fromCm.uri, fromCm.sha256))
         ? fromCm
         : undefined;
+    // Drift is judged against the serving version's own training baseline. A version that serves from
+    // before this process (an auto-promoted candidate whose policy is gone, after an operator restart)
+    // is verified once more to learn it.
+    if (
+      lastServed &&
+      fleet &&
+      !fleetRefusal &&
+      this.#deps.drift?.hasBaseline(ns, model.metadata.name!, lastServed.version) === false
+    )
+      await this.#verifyCandidate(
+        model,
+        { ...model.spec.model, version: lastServed.version, uri: lastServed.uri, sha256: lastServed.sha256 },
+        fleet,
+        nats,
+        lookups,
+        io,
+      );
     return {
       io,
       model,
@@ -594,20 +612,8 @@ export class MaintenanceModelReconciler {
       );
     if (route?.outcome)
       this.#routeCondition(io, model, status, grpcRouteCondition(model, route.outcome), now);
-    const alerting = alertingCondition(ctx.alerting, model);
-    // spec.alerting removed: its condition goes with it.
-    if (!alerting) status.conditions = status.conditions?.filter((c) => c.type !== ALERTING_CONDITION);
-    else {
-      status.conditions = setCondition(status.conditions, alerting, now);
-      const before = getCondition(model.status?.conditions, ALERTING_CONDITION);
-      if (before?.status !== alerting.status || before.reason !== alerting.reason)
-        void io.events.emit(model, {
-          type: alerting.status === 'True' ? 'Normal' : 'Warning',
-          reason: alerting.reason,
-          message: alerting.message,
-          action: 'Alerting',
-        });
-    }
+    this.#alertingCondition(io, model, status, alertingCondition(ctx.alerting, model), now);
+    this.#driftCondition(io, model, status, modelDriftCondition(model, lookups.policies(ns)), now);
     this.#recordTransitions(io, model, status.conditions ?? []);
     for (const e of step?.plan.events ?? []) void io.events.emit(model, { ...e, action: 'Rollout' });
     await updateStatus(io.client, model, status, this.#statusWrites);
@@ -714,19 +720,54 @@ export class MaintenanceModelReconciler {
     next: ConditionInput | undefined,
     now: Date,
   ): void {
-    if (!next) {
-      status.conditions = status.conditions?.filter((c) => c.type !== GRPC_ROUTE_CONDITION);
-      return;
-    }
-    const before = getCondition(model.status?.conditions, GRPC_ROUTE_CONDITION);
-    status.conditions = setCondition(status.conditions, next, now);
-    if (next.status === 'Unknown' || (before?.status === next.status && before.reason === next.reason))
+    const before = setOptionalCondition(model, status, GRPC_ROUTE_CONDITION, next, now);
+    if (
+      !next ||
+      next.status === 'Unknown' ||
+      (before?.status === next.status && before.reason === next.reason)
+    )
       return;
     void io.events.emit(model, {
       type: next.status === 'True' ? 'Normal' : 'Warning',
       reason: next.status === 'True' ? 'GRPCRouteApplied' : next.reason,
       message: next.message,
       action: 'Route',
+    });
+  }
+
+  /** Sets (or, without spec.alerting, removes) AlertmanagerConfigured, with an Event when it changes. */
+  #alertingCondition(
+    io: ReconcileIo,
+    model: MaintenanceModel,
+    status: MaintenanceModelStatus,
+    next: ConditionInput | undefined,
+    now: Date,
+  ): void {
+    const before = setOptionalCondition(model, status, ALERTING_CONDITION, next, now);
+    if (!next || (before?.status === next.status && before.reason === next.reason)) return;
+    void io.events.emit(model, {
+      type: next.status === 'True' ? 'Normal' : 'Warning',
+      reason: next.reason,
+      message: next.message,
+      action: 'Alerting',
+    });
+  }
+
+  /** Mirrors the drift-watching policy's verdict; an Event when the model starts or stops drifting. */
+  #driftCondition(
+    io: ReconcileIo,
+    model: MaintenanceModel,
+    status: MaintenanceModelStatus,
+    next: ConditionInput | undefined,
+    now: Date,
+  ): void {
+    const before = setOptionalCondition(model, status, DRIFTING, next, now);
+    if (!next || (next.status === 'True') === (before?.status === 'True')) return;
+    void io.events.emit(model, {
+      type: next.status === 'True' ? 'Warning' : 'Normal',
+      reason: next.reason,
+      message: next.message,
+      action: 'Drift',
     });
   }
 
@@ -1007,4 +1048,19 @@ async function clearAnnotations(io: ReconcileIo, model: MaintenanceModel, keys: 
     { metadata: { annotations: Object.fromEntries(keys.map((k) => [k, null])) } },
     'application/merge-patch+json',
   );
+}
+
+/** Sets condition `type` to `next`, or removes it when undefined; returns what the model had before. */
+function setOptionalCondition(
+  model: MaintenanceModel,
+  status: MaintenanceModelStatus,
+  type: string,
+  next: ConditionInput | undefined,
+  now: Date,
+): ConditionInput | undefined {
+  const before = getCondition(model.status?.conditions, type);
+  status.conditions = next
+    ? setCondition(status.conditions, next, now)
+    : status.conditions?.filter((c) => c.type !== type);
+  return before;
 }

@@ -24,10 +24,15 @@ function inputs(patch: (p: RetrainPolicy) => void = () => {}, over: Partial<JobI
 const trainerOf = (i: JobInputs) => desiredJob(i).spec!.template.spec!.containers[0]!;
 
 describe('names', () => {
-  it('numbers the Job after the policy and the candidate after the model', () => {
+  it("numbers the Job after the policy and the candidate after the model and the policy's uid", () => {
     const i = inputs();
     expect(jobName(i.policy, 4)).toBe('pump-retrain-4');
-    expect(candidateVersion(i.model, 4)).toBe('pump-failure-rt-4');
+    expect(candidateVersion(i.policy, i.model, 4)).toBe('pump-failure-rt-4-policy');
+    const other = {
+      ...i.policy,
+      metadata: { ...i.policy.metadata, uid: '0b8f7c1e-2f1a-4c1e-9d1a-1234567890ab' },
+    };
+    expect(candidateVersion(other, i.model, 4)).toBe('pump-failure-rt-4-0b8f7c');
   });
 });
 
@@ -56,7 +61,7 @@ describe('trainingRequest', () => {
         spec: i.model.spec,
       },
       stable: STABLE,
-      candidateVersion: 'pump-failure-rt-4',
+      candidateVersion: 'pump-failure-rt-4-policy',
       dataWindowMs: 7 * 86_400_000,
       metric: 'f1',
       bucket: 'prognos-models',
@@ -81,7 +86,10 @@ describe('desiredJob', () => {
         'app.kubernetes.io/managed-by': 'prognos-operator',
         'prognos.dev/retrain-policy': 'pump-retrain',
       },
-      annotations: { 'prognos.dev/trigger': 'Drift', 'prognos.dev/candidate-version': 'pump-failure-rt-4' },
+      annotations: {
+        'prognos.dev/trigger': 'Drift',
+        'prognos.dev/candidate-version': 'pump-failure-rt-4-policy',
+      },
       ownerReferences: [
         {
           apiVersion: 'prognos.dev/v1alpha1',

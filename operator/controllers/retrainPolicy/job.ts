@@ -33,7 +33,7 @@ export interface JobInputs {
   policy: RetrainPolicy;
   model: MaintenanceModel;
   fleet: SensorFleet;
-  /** The run's number (status.runs + 1): the Job is `<policy>-<run>`, the candidate `<model>-rt-<run>`. */
+  /** The run's number (status.runs + 1): the Job is `<policy>-<run>`, the candidate `<model>-rt-<run>-<uid>`. */
   run: number;
   trigger: TriggerReason;
   /** What serves now; the trainer scores it on the same holdout. */
@@ -45,8 +45,13 @@ export function jobName(policy: RetrainPolicy, run: number): string {
   return `${policy.metadata.name}-${run}`;
 }
 
-export function candidateVersion(model: MaintenanceModel, run: number): string {
-  return `${model.metadata.name}-rt-${run}`;
+/**
+ * The candidate's version label, also its object name in the models bucket. The policy's uid prefix
+ * keeps it unique across policies of one model and across a policy deleted and created again (whose
+ * runs count from 1 again): otherwise a new run would overwrite an artifact that may be serving.
+ */
+export function candidateVersion(policy: RetrainPolicy, model: MaintenanceModel, run: number): string {
+  return `${model.metadata.name}-rt-${run}-${(policy.metadata.uid ?? '').slice(0, 6)}`;
 }
 
 /** Manifests as the trainer reads them: spec and identity; status and managed fields stay out. */
@@ -68,7 +73,7 @@ export function trainingRequest(inputs: JobInputs): TrainingRequest {
     fleet: manifest(fleet),
     model: manifest(model),
     ...(stable ? { stable } : {}),
-    candidateVersion: candidateVersion(model, run),
+    candidateVersion: candidateVersion(policy, model, run),
     dataWindowMs: parseDuration(policy.spec.training.dataWindow),
     metric: policy.spec.evaluation.metric,
     bucket: MODELS_BUCKET,

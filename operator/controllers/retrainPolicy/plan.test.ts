@@ -105,7 +105,7 @@ describe('planPolicy: starting a run', () => {
       p.create!.spec!.template.spec!.containers[0]!.env!.find((e) => e.name === TRAINING_REQUEST_ENV)!.value!,
     ) as TrainingRequest;
     expect(request.stable).toEqual({ version: 'v1', uri: 'file:///models/pump-v1.onnx', sha256: SERVING });
-    expect(request.candidateVersion).toBe('pump-failure-rt-1');
+    expect(request.candidateVersion).toBe('pump-failure-rt-1-policy');
     expect(p.status).toMatchObject({
       runs: 1,
       lastTriggerTime: '2026-12-03T10:00:00Z',
@@ -205,6 +205,9 @@ describe('planPolicy: starting a run', () => {
       reason: 'DriftNotJudged',
       message: 'fewer than 1000 readings in the window',
     });
+    const why = 'the serving version has no training baseline (prognos.baseline) to compare with';
+    const noBaseline = planPolicy(inputs({ drift: drift({ judged: false, reason: why }) }));
+    expect(condition(noBaseline, 'Drifting')).toMatchObject({ reason: 'DriftNotJudged', message: why });
   });
 
   it('reports inputs within their thresholds', () => {

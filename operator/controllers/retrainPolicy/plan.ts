@@ -392,7 +392,7 @@ function driftStatus(plan: PolicyPlan, i: PolicyInputs, condition: AddCondition)
       'Drifting',
       false,
       POLICY_REASONS.driftNotJudged,
-      `fewer than ${i.policy.spec.triggers.drift.minSamples} readings in the window`,
+      d.reason ?? `fewer than ${i.policy.spec.triggers.drift.minSamples} readings in the window`,
     );
     return;
   }

@@ -665,6 +665,30 @@ describe('processEncoded', () => {
     await b.close();
   });
 
+  it('on partition consumers, scores every reading it took, whatever the split says by then', async () => {
+    // The partitions decide who reads what. A canary's readings taken just before the split dropped
+    // it (promotion done, or rolled back) are acked by it and reach no other role: dropping them as
+    // filtered would lose them.
+    const built = buildMlpClassifier(randomLayers([3, 8, 1], 11));
+    const partitioned = {
+      mode: 'jetstream',
+      subject: 'plant.pumps.*.readings',
+      stream: 'PUMPS',
+      consumers: ['prognos-pump-stable-p0', 'prognos-pump-stable-p1'],
+      machineId: { subjectToken: 3 },
+    };
+    const pipeline = await createPipeline(
+      configFor('classification', await artifactOf(built), { role: 'canary', input: partitioned }),
+      { now: nowFn },
+    );
+    const { messages } = stream(6);
+    pipeline.setSplit({ stable: { version: 'v0' } });
+    const r = await pipeline.process(messages);
+    expect(r.predictions).toHaveLength(6);
+    expect(r.outcomes.filter((o) => o.kind === 'filtered')).toHaveLength(0);
+    await pipeline.close();
+  });
+
   it('ignoreSplit scores machines the split gives to another version', async () => {
     const built = buildMlpClassifier(randomLayers([3, 8, 1], 11));
     const pipeline = await createPipeline(

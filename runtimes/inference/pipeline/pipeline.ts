@@ -317,6 +317,12 @@ class InferencePipeline implements Pipeline {
   readonly #served: ServedModel;
   /** The pipeline that loaded the model closes it and feeds its feature histograms; a sibling does neither. */
   readonly #owner: boolean;
+  /**
+   * A stable or canary reading the operator's partition consumers: the partitions decide what it
+   * reads, so the split filters nothing. A reading taken just before the split dropped this role
+   * (promoted, rolled back) is acked here and reaches no other role; filtering it would lose it.
+   */
+  readonly #partitioned: boolean;
   readonly #alerts = new AlertTracker();
   readonly #fallbackInputs: string[];
   readonly #fallbackBuilder: FeatureVectorBuilder;
@@ -354,6 +360,8 @@ class InferencePipeline implements Pipeline {
     this.#deps = deps;
     this.#served = served;
     this.#owner = owner;
+    this.#partitioned =
+      config.input.mode === 'jetstream' && config.input.consumers !== undefined && config.role !== 'shadow';
     this.#now = deps.now ?? Date.now;
     this.#decode = createReadingDecoder(config);
     this.#windows = new WindowStore(windowSpecsOf(config), config.schema.features.length);
@@ -576,6 +584,7 @@ class InferencePipeline implements Pipeline {
         const { machineId, ts, values } = decoded.reading;
         if (
           !opts.ignoreSplit &&
+          !this.#partitioned &&
           !shouldHandle(this.#split, this.#served.identityVersion, this.#config.role, machineId)
         ) {
           outcomes[i] = { kind: 'filtered', machineId };

@@ -42,6 +42,11 @@ export class DriftDetector {
     this.#windows.record(msg);
   }
 
+  /** Whether a version's baseline (or that it has none) is known. */
+  hasBaseline(namespace: string, model: string, version: string): boolean {
+    return this.#baselines.get(`${namespace}/${model}`)?.has(version) ?? false;
+  }
+
   /** The training baseline of a verified version (undefined when its artifact has none). */
   setBaseline(namespace: string, model: string, version: string, baseline: Baseline | undefined): void {
     const key = `${namespace}/${model}`;
