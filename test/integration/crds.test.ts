@@ -316,6 +316,19 @@ const invalidModels: Invalid[] = [
     variant(pumpModel, (s) => (s.serving.grpc.rateLimit.requestsPerSecond = 0)),
     ['spec.serving.grpc.rateLimit.requestsPerSecond'],
   ],
+  [
+    'an Alertmanager URL that is not http(s)',
+    variant(pumpModel, (s) => (s.alerting = { alertmanager: { url: 'alertmanager:9093' } })),
+    ['spec.alerting.alertmanager.url'],
+  ],
+  [
+    'an Alertmanager refresh interval that is not a duration',
+    variant(
+      pumpModel,
+      (s) => (s.alerting = { alertmanager: { url: 'http://am:9093', refreshInterval: '1 minute' } }),
+    ),
+    ['spec.alerting.alertmanager.refreshInterval'],
+  ],
   ['an unknown task', variant(pumpModel, (s) => (s.task = 'forecast')), ['spec.task', 'Unsupported value']],
   ['an unknown field', variant(pumpModel, (s) => (s.replicas = 2)), ['unknown field "spec.replicas"']],
 ];
