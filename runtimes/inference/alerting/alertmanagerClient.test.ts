@@ -1,4 +1,4 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -7,6 +7,7 @@ import { parseRuntimeConfig } from '../../../contracts/runtimeConfig.ts';
 import { alertmanagerClient, type AlertmanagerConfig } from './alertmanagerClient.ts';
 
 let server: Server;
+const dir = mkdtempSync(join(tmpdir(), 'am-client-'));
 let url: string;
 let status = 200;
 const seen: { path: string; authorization: string | undefined; body: string }[] = [];
@@ -29,7 +30,10 @@ beforeAll(async () => {
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   url = `http://127.0.0.1:${(server.address() as { port: number }).port}/prefix`;
 });
-afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
+afterAll(async () => {
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  rmSync(dir, { recursive: true, force: true });
+});
 
 /** The runtime config's alerting.alertmanager with its defaults. */
 function configOf(over: Record<string, unknown>): AlertmanagerConfig {
@@ -57,7 +61,6 @@ const alert = {
 
 describe('Alertmanager client', () => {
   it('POSTs the alerts as JSON under the URL path, with a bearer token read from its file each time', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'am-client-'));
     writeFileSync(join(dir, 'token'), 'first\n');
     const post = alertmanagerClient(configOf({ bearerTokenFile: join(dir, 'token') }));
     status = 200;
@@ -72,7 +75,6 @@ describe('Alertmanager client', () => {
   });
 
   it('basic auth from two files', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'am-client-'));
     writeFileSync(join(dir, 'u'), 'user\n');
     writeFileSync(join(dir, 'p'), 'pass');
     await alertmanagerClient(
