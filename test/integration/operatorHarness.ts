@@ -209,6 +209,28 @@ export function waitCondition(
   );
 }
 
+export interface ObjectEvent {
+  reason: string;
+  message: string;
+  /** How many times it happened (an Event series counts repeats). */
+  count?: number;
+}
+
+/** The Events about the object `name` in `ns`, as kubectl lists them. */
+export async function objectEvents(ns: string, name: string): Promise<ObjectEvent[]> {
+  const events = await ok([
+    'get',
+    'events',
+    '-n',
+    ns,
+    '--field-selector',
+    `involvedObject.name=${name}`,
+    '-o',
+    'json',
+  ]);
+  return (JSON.parse(events) as { items: ObjectEvent[] }).items;
+}
+
 export async function natsClient(): Promise<{ nc: NatsConnection; jsm: JetStreamManager }> {
   const nc = await connect({ servers: testEnv().natsUrl });
   return { nc, jsm: await jetstreamManager(nc) };

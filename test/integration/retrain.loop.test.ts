@@ -40,6 +40,7 @@ import {
   getJson,
   installCrds,
   natsClient,
+  objectEvents,
   ok,
   startOperator,
   waitCondition,
@@ -115,19 +116,7 @@ function policyObject(evaluation: Json = { metric: 'rmse', mustBeatStable: true 
 
 const conditionOf = (p: Json, type: string): Json => p.status.conditions.find((c: Json) => c.type === type);
 
-async function eventsOf(name: string): Promise<{ reason: string; message: string }[]> {
-  const events = await ok([
-    'get',
-    'events',
-    '-n',
-    ns,
-    '--field-selector',
-    `involvedObject.name=${name}`,
-    '-o',
-    'json',
-  ]);
-  return (JSON.parse(events) as { items: { reason: string; message: string }[] }).items;
-}
+const eventsOf = (name: string) => objectEvents(ns, name);
 
 const policy = async (): Promise<Json> => getJson(ns, 'retrainpolicy/turbofan-retrain');
 const model = async (): Promise<Json> => getJson(ns, 'mm/turbofan-rul');

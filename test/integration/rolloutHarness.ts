@@ -4,7 +4,7 @@ import { jetstreamManager, type JetStreamClient } from '@nats-io/jetstream';
 import { Kvm } from '@nats-io/kv';
 import type { NatsConnection, Subscription } from '@nats-io/transport-node';
 import { expect } from 'vitest';
-import { eventually, ok } from './operatorHarness.ts';
+import { eventually, objectEvents } from './operatorHarness.ts';
 
 /**
  * Publishes one reading per machine every `periodMs` on `<ns>.<fleet>.<machine>.readings`, with
@@ -128,19 +128,7 @@ export async function streamConsumers(
   return consumers;
 }
 
-/** The reasons of the Events about `name`, oldest first. */
+/** The reasons of the Events about `name`, oldest first, each repeat of a series counted. */
 export async function eventReasons(ns: string, name: string): Promise<string[]> {
-  const events = await ok([
-    'get',
-    'events',
-    '-n',
-    ns,
-    '--field-selector',
-    `involvedObject.name=${name}`,
-    '-o',
-    'json',
-  ]);
-  return (JSON.parse(events) as { items: { reason: string; count?: number }[] }).items.flatMap((e) =>
-    Array.from({ length: e.count ?? 1 }, () => e.reason),
-  );
+  return (await objectEvents(ns, name)).flatMap((e) => Array.from({ length: e.count ?? 1 }, () => e.reason));
 }
