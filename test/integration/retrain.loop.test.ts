@@ -469,7 +469,7 @@ describe.skipIf(!fd001Present())('the closed loop: retrain, gate, Auto rollout, 
       expect(started.status.runs).toBe(1);
       const drifting = conditionOf(started, 'Drifting');
       expect(drifting).toMatchObject({ status: 'True', reason: 'DriftDetected' });
-      expect(drifting.message).toMatch(/^version .*: [a-z0-9.]+ psi [0-9.]+ > [0-9.]+/);
+      expect(drifting.message).toMatch(/^version .*: [\w.@]+ psi [0-9.]+ > [0-9.]+/);
       const started1 = (await eventsOf('turbofan-drift')).find((e) => e.reason === 'TrainingStarted');
       expect(started1?.message).toMatch(/drifted from version .*'s training baseline: psi [0-9.]+ > [0-9.]+/);
 
